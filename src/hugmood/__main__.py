@@ -1,0 +1,5 @@
+"""Allow `python -m hugmood`."""
+
+from hugmood.entrypoints.cli import main
+
+main()

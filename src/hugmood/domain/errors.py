@@ -1,0 +1,54 @@
+"""The one error tree of HugMood; every entry point maps these to its own error shape."""
+
+from __future__ import annotations
+
+
+class HugMoodError(Exception):
+    """Base of every error a user may see. `code` is the stable, documented error code."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationFailed(HugMoodError):
+    """The input is malformed or breaks a rule; nothing was written."""
+
+    code = "VALIDATION"
+
+
+class Unauthenticated(HugMoodError):
+    """No valid session, or the credentials were wrong."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(HugMoodError):
+    """The caller is known but may not do this."""
+
+    code = "FORBIDDEN"
+
+
+class NotFound(HugMoodError):
+    """The thing does not exist, or the caller may not know that it does."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(HugMoodError):
+    """The request clashes with the current state (taken handle, concurrent edit, …)."""
+
+    code = "CONFLICT"
+
+
+class RateLimited(HugMoodError):
+    """Too many attempts; `retry_after_s` says when to try again."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

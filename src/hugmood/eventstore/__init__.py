@@ -1,0 +1,1 @@
+"""The event store: the envelope, the store contract (port) and its backends."""

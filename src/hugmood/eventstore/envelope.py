@@ -1,0 +1,99 @@
+"""The event envelope from the vision, kept exactly, plus the store's stream and position fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+JSONValue = Any
+"""A value that orjson can serialise: str, int, float, bool, None, lists and dicts of them."""
+
+
+def utc_ms(moment: datetime) -> datetime:
+    """Normalise to UTC with millisecond precision, as the envelope's `timestamp` is defined."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000 + (0.5 if moment.timestamp() >= 0 else -0.5))
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def iso_ms(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and a `Z`, e.g. `2023-08-15T14:23:45.123Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended. `event_id` is chosen by its creator (a device, a handler)."""
+
+    event_id: UUID
+    event_type: str
+    version: int
+    timestamp: datetime
+    user_id: str | None
+    data: Mapping[str, JSONValue]
+    metadata: Mapping[str, JSONValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timestamp", utc_ms(self.timestamp))
+        if not self.event_type:
+            raise ValueError("event_type must not be empty")
+        if self.version < 1:
+            raise ValueError("version must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: the envelope plus `stream_id`, `stream_version` and global `position`."""
+
+    event_id: UUID
+    event_type: str
+    version: int
+    timestamp: datetime
+    user_id: str | None
+    data: Mapping[str, JSONValue]
+    metadata: Mapping[str, JSONValue]
+    stream_id: str
+    stream_version: int
+    position: int
+
+    def to_envelope(self) -> dict[str, JSONValue]:
+        """The JSON shape of the vision's envelope (camelCase), with the store's fields."""
+        return {
+            "eventId": str(self.event_id),
+            "eventType": self.event_type,
+            "version": self.version,
+            "timestamp": iso_ms(self.timestamp),
+            "userId": self.user_id,
+            "data": dict(self.data),
+            "metadata": dict(self.metadata),
+            "streamId": self.stream_id,
+            "streamVersion": self.stream_version,
+            "position": self.position,
+        }
+
+
+def record(event: NewEvent, *, stream_id: str, stream_version: int, position: int) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        version=event.version,
+        timestamp=event.timestamp,
+        user_id=event.user_id,
+        data=event.data,
+        metadata=event.metadata,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        position=position,
+    )

@@ -1,0 +1,1 @@
+"""Relational engines behind one small port: SQLite (embedded) and PostgreSQL (at scale)."""

@@ -1,0 +1,35 @@
+"""The SQL port shared by read models: portable statements with `$1`-style parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+Row = Sequence[Any]
+Statement = tuple[str, Sequence[Any]]
+"""One SQL statement and its parameters, written once for both engines.
+
+Portable SQL only: `$1` parameters, integer epoch-millisecond times, JSON kept as TEXT,
+`INSERT … ON CONFLICT … DO UPDATE`, and `RETURNING`; both SQLite 3.35+ and PostgreSQL run it.
+"""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or refused the work; nothing was committed."""
+
+
+class SqlDatabase(Protocol):
+    """Reads, and atomic batches of writes, on one relational database."""
+
+    engine: str
+    """`sqlite` or `postgresql`: the one place that portable SQL may branch on."""
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+
+    async def apply(self, statements: Sequence[Statement]) -> None:
+        """Run every statement in one transaction: all of them take effect, or none."""
+        ...
+
+    async def close(self) -> None: ...

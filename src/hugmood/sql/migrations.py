@@ -1,0 +1,109 @@
+"""Versioned schema migrations: numbered `.sql` files per component and engine, applied once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from hugmood.sql.database import SqlDatabase
+from hugmood.sql.postgres import PostgresDatabase
+from hugmood.sql.sqlite import SqliteDatabase
+
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS hm_schema_migrations (
+    component TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    applied_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (component, version)
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(package: str, engine: str) -> list[Migration]:
+    """Files named `NNNN_what.sql` in `<package>/migrations/<engine>/`, in order."""
+    folder = resources.files(package).joinpath("migrations", engine)
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, rest = entry.name.partition("_")
+            found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text()))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
+async def migrate(db: SqlDatabase, component: str, package: str) -> list[int]:
+    """Apply every migration of `component` not yet applied; returns the versions applied.
+
+    Each migration and its ledger row commit together, so a crash leaves it wholly applied
+    or not at all. On PostgreSQL an advisory lock keeps concurrent starters from racing.
+    """
+    migrations = load_migrations(package, db.engine)
+    if isinstance(db, SqliteDatabase):
+        return await _migrate_sqlite(db, component, migrations)
+    if isinstance(db, PostgresDatabase):
+        return await _migrate_postgres(db, component, migrations)
+    raise TypeError(f"no migration runner for {type(db).__name__}")
+
+
+async def _migrate_sqlite(
+    db: SqliteDatabase, component: str, migrations: list[Migration]
+) -> list[int]:
+    await db.executescript(_LEDGER)
+    applied = {
+        row[0]
+        for row in await db.fetch(
+            "SELECT version FROM hm_schema_migrations WHERE component = $1", component
+        )
+    }
+    done = []
+    for m in migrations:
+        if m.version in applied:
+            continue
+        ledger = (
+            "INSERT INTO hm_schema_migrations VALUES "
+            f"('{component}', {m.version}, '{m.name}', CAST(strftime('%s','now') AS INTEGER)*1000);"
+        )
+        await db.executescript(f"BEGIN IMMEDIATE;\n{m.sql}\n{ledger}\nCOMMIT;")
+        done.append(m.version)
+    return done
+
+
+async def _migrate_postgres(
+    db: PostgresDatabase, component: str, migrations: list[Migration]
+) -> list[int]:
+    from typing import Any
+
+    async def run(conn: Any) -> list[int]:
+        done: list[int] = []
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('hm_schema_migrations'))")
+            await conn.execute(_LEDGER)
+            applied = {
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT version FROM hm_schema_migrations WHERE component = $1", component
+                )
+            }
+            for m in migrations:
+                if m.version in applied:
+                    continue
+                await conn.execute(m.sql)
+                await conn.execute(
+                    "INSERT INTO hm_schema_migrations VALUES ($1, $2, $3, "
+                    "(extract(epoch from now()) * 1000)::bigint)",
+                    component,
+                    m.version,
+                    m.name,
+                )
+                done.append(m.version)
+        return done
+
+    return await db.run(run)

@@ -1,0 +1,131 @@
+"""SQLite on dedicated threads: one writer connection and a few reader connections (WAL)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from hugmood.sql.database import DatabaseUnavailable, Row, Statement
+
+T = TypeVar("T")
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+_PARAM = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=1024)
+def to_sqlite(sql: str) -> str:
+    """Portable `$1` parameters become SQLite's numbered `?1`."""
+    return _PARAM.sub(r"?\1", sql)
+
+
+class SqliteDatabase:
+    """One SQLite file (or a private in-memory database) used from asyncio.
+
+    SQLite allows one writer at a time, so every write runs on a single writer thread, in
+    order; reads run on separate connections, which WAL lets proceed during a write. An
+    in-memory database has only the writer connection, which then serves reads too.
+    """
+
+    engine = "sqlite"
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        synchronous: Synchronous = "FULL",
+        readers: int = 2,
+    ) -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._writer = ThreadPoolExecutor(1, "sqlite-writer", initializer=self._open)
+        self._readers = (
+            ThreadPoolExecutor(readers, "sqlite-reader", initializer=self._open)
+            if path is not None and readers > 0
+            else self._writer
+        )
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def _open(self) -> None:
+        target = str(self._path) if self._path is not None else ":memory:"
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if self._path is not None:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._local.conn = conn
+        with self._connections_lock:
+            self._connections.append(conn)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = self._local.conn
+        return conn
+
+    async def _run(self, executor: ThreadPoolExecutor, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, lambda: fn(self._conn()))
+        except sqlite3.OperationalError as e:
+            raise DatabaseUnavailable(f"SQLite failed: {e}") from e
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on a reader thread."""
+        return await self._run(self._readers, fn)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on the writer thread inside one `BEGIN IMMEDIATE` transaction."""
+
+        def in_transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._run(self._writer, in_transaction)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        query = to_sqlite(sql)
+        return await self.read(lambda conn: conn.execute(query, args).fetchall())
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        query = to_sqlite(sql)
+        row: Row | None = await self.read(lambda conn: conn.execute(query, args).fetchone())
+        return row
+
+    async def apply(self, statements: Sequence[Statement]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            for sql, params in statements:
+                conn.execute(to_sqlite(sql), tuple(params))
+
+        await self.write(run)
+
+    async def executescript(self, script: str) -> None:
+        """Run a whole SQL script on the writer (used by migrations, which bring their own BEGIN)."""
+        await self._run(self._writer, lambda conn: conn.executescript(script))
+
+    async def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        if self._readers is not self._writer:
+            self._readers.shutdown(wait=True)
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
