@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
+from typing import Any
 
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.postgres import PostgresDatabase
@@ -67,20 +70,36 @@ async def _migrate_sqlite(
     for m in migrations:
         if m.version in applied:
             continue
-        ledger = (
-            "INSERT INTO hm_schema_migrations VALUES "
-            f"('{component}', {m.version}, '{m.name}', CAST(strftime('%s','now') AS INTEGER)*1000);"
-        )
-        await db.executescript(f"BEGIN IMMEDIATE;\n{m.sql}\n{ledger}\nCOMMIT;")
+        await db.write(partial(_apply_sqlite, component=component, migration=m))
         done.append(m.version)
     return done
+
+
+def _apply_sqlite(conn: sqlite3.Connection, component: str, migration: Migration) -> None:
+    """Run a migration statement by statement inside the caller's transaction.
+
+    `executescript` would commit any open transaction first, so a script failing half-way
+    could not be rolled back; splitting on complete statements keeps it all-or-nothing.
+    """
+    statement = ""
+    for piece in migration.sql.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \t\r\n;"):
+                conn.execute(statement)
+            statement = ""
+    if statement.strip(" \t\r\n;"):
+        raise ValueError(f"migration {migration.version} ends with an incomplete statement")
+    conn.execute(
+        "INSERT INTO hm_schema_migrations VALUES "
+        "(?, ?, ?, CAST(strftime('%s','now') AS INTEGER) * 1000)",
+        (component, migration.version, migration.name),
+    )
 
 
 async def _migrate_postgres(
     db: PostgresDatabase, component: str, migrations: list[Migration]
 ) -> list[int]:
-    from typing import Any
-
     async def run(conn: Any) -> list[int]:
         done: list[int] = []
         async with conn.transaction():
