@@ -56,8 +56,12 @@ class InMemoryEventStore:
             if expected_version is not None and expected_version != len(stream):
                 raise ConcurrencyError(stream_id, expected_version, len(stream))
             recorded = [
-                record(e, stream_id=stream_id, stream_version=len(stream) + i + 1,
-                       position=len(self._all) + i + 1)
+                record(
+                    e,
+                    stream_id=stream_id,
+                    stream_version=len(stream) + i + 1,
+                    position=len(self._all) + i + 1,
+                )
                 for i, e in enumerate(events)
             ]
             self._all.extend(recorded)

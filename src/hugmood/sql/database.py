@@ -28,8 +28,15 @@ class SqlDatabase(Protocol):
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
 
-    async def apply(self, statements: Sequence[Statement]) -> None:
-        """Run every statement in one transaction: all of them take effect, or none."""
+    async def apply(
+        self, statements: Sequence[Statement], *, guard: Statement | None = None
+    ) -> bool:
+        """Run every statement in one transaction: all of them take effect, or none.
+
+        A `guard` runs first and must change exactly one row (a compare-and-set, such as
+        advancing a checkpoint from the value last seen); if it changes none, nothing is
+        written and `False` is returned.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -68,13 +68,20 @@ class PostgresDatabase:
         row: Row | None = await self.run(lambda conn: conn.fetchrow(sql, *args))
         return row
 
-    async def apply(self, statements: Sequence[Statement]) -> None:
-        async def run(conn: Any) -> None:
+    async def apply(
+        self, statements: Sequence[Statement], *, guard: Statement | None = None
+    ) -> bool:
+        async def run(conn: Any) -> bool:
             async with conn.transaction():
+                if guard is not None:
+                    status = await conn.execute(guard[0], *guard[1])
+                    if not status.endswith(" 1"):
+                        return False
                 for sql, params in statements:
                     await conn.execute(sql, *params)
+            return True
 
-        await self.run(run)
+        return await self.run(run)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -110,12 +110,26 @@ class SqliteDatabase:
         row: Row | None = await self.read(lambda conn: conn.execute(query, args).fetchone())
         return row
 
-    async def apply(self, statements: Sequence[Statement]) -> None:
+    async def apply(
+        self, statements: Sequence[Statement], *, guard: Statement | None = None
+    ) -> bool:
+        class _GuardFailed(Exception):
+            pass
+
         def run(conn: sqlite3.Connection) -> None:
+            if (
+                guard is not None
+                and conn.execute(to_sqlite(guard[0]), tuple(guard[1])).rowcount != 1
+            ):
+                raise _GuardFailed
             for sql, params in statements:
                 conn.execute(to_sqlite(sql), tuple(params))
 
-        await self.write(run)
+        try:
+            await self.write(run)
+        except _GuardFailed:
+            return False
+        return True
 
     async def executescript(self, script: str) -> None:
         """Run a whole SQL script on the writer (used by migrations, which bring their own BEGIN)."""

@@ -1,0 +1,20 @@
+"""What command handlers are given: the named ports, wired once by `bootstrap`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hugmood.application.ports import Clock, LoginThrottle, PasswordHasher, SessionTokens
+from hugmood.eventstore.store import EventStore
+from hugmood.sql.database import SqlDatabase
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    store: EventStore
+    readmodels: SqlDatabase
+    clock: Clock
+    hasher: PasswordHasher
+    throttle: LoginThrottle
+    tokens: SessionTokens
+    session_ttl_hours: float = 24 * 30

@@ -1,0 +1,73 @@
+"""Domain events to and from the stored envelope: the one place that knows both shapes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hugmood import __version__
+from hugmood.domain.common import DomainEvent
+from hugmood.domain.identity import IDENTITY_EVENTS
+from hugmood.domain.moods import MOOD_EVENTS
+from hugmood.domain.social import SOCIAL_EVENTS
+from hugmood.eventstore.envelope import NewEvent, RecordedEvent
+
+EVENT_CLASSES: dict[str, type[DomainEvent]] = {
+    cls.EVENT_TYPE: cls for cls in (*IDENTITY_EVENTS, *MOOD_EVENTS, *SOCIAL_EVENTS)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who sent a command and from where; it becomes the events' metadata."""
+
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    device_id: str | None = None
+    app_version: str = __version__
+    traceparent: str | None = None
+    region: str | None = None
+
+    def metadata(self, **extra: Any) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "deviceId": self.device_id,
+            "appVersion": self.app_version,
+            "correlationId": self.correlation_id,
+            "causationId": self.correlation_id,
+        }
+        if self.traceparent:
+            meta["traceparent"] = self.traceparent
+        if self.region:
+            meta["region"] = self.region
+        meta.update(extra)
+        return meta
+
+
+def to_new_event(
+    event: DomainEvent,
+    *,
+    user_id: str | None,
+    context: CommandContext,
+    now: datetime,
+    event_id: uuid.UUID | None = None,
+) -> NewEvent:
+    data = event.to_data()
+    # Mood events carry their audience in metadata too, as the vision's envelope shows.
+    extra = {"privacySetting": data["privacy"]} if "privacy" in data else {}
+    return NewEvent(
+        event_id=event_id or uuid.uuid4(),
+        event_type=event.EVENT_TYPE,
+        version=event.VERSION,
+        timestamp=now,
+        user_id=user_id,
+        data=data,
+        metadata=context.metadata(**extra),
+    )
+
+
+def from_recorded(event: RecordedEvent) -> DomainEvent:
+    cls = EVENT_CLASSES.get(event.event_type)
+    if cls is None:
+        raise LookupError(f"unknown event type {event.event_type!r}")
+    return cls.from_data(event.data)

@@ -1,0 +1,1 @@
+"""Command handlers: plain async functions of (command, dependencies, context)."""

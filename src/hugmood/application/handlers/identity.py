@@ -1,0 +1,119 @@
+"""Handlers for registering, logging in and out, and editing a profile."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+
+from hugmood.application.dependencies import Dependencies
+from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.application.results import CommandResult
+from hugmood.application.streams import decide_and_append, load
+from hugmood.domain import identity as idm
+from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
+from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
+
+BAD_CREDENTIALS = "the handle or password is incorrect"
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    user_id: str
+    session_id: str
+    token: str
+    expires_at_ms: int
+
+
+async def register_user(
+    command: idm.RegisterUser, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    handle = idm.normalise_handle(command.handle)
+    idm.check_password(command.password, handle)
+    user_id = idm.user_id_for(handle)
+    stream = idm.user_stream(user_id)
+    existing = await load(deps.store, stream, None, idm.evolve_account)
+    # Decide (validate, check the handle is free) before spending time on the hash.
+    decided = idm.decide_register(existing.state, command, password_hash="")
+    password_hash = await deps.hasher.hash(command.password)
+    registered = [
+        replace(e, password_hash=password_hash) if isinstance(e, idm.UserRegistered) else e
+        for e in decided
+    ]
+    now = deps.clock.now()
+    new = [to_new_event(e, user_id=user_id, context=context, now=now) for e in registered]
+    try:
+        result = await deps.store.append(stream, new, expected_version=NO_STREAM)
+    except ConcurrencyError as e:
+        raise Conflict(f"the handle @{handle} is already taken", field="handle") from e
+    return CommandResult(result.last_position, user_id)
+
+
+async def log_in(command: idm.LogIn, deps: Dependencies, context: CommandContext) -> CommandResult:
+    """Unknown handles and wrong passwords get the same error after the same work."""
+    account: idm.Account | None = None
+    try:
+        handle = idm.normalise_handle(command.handle)
+    except ValidationFailed:
+        handle = command.handle.strip().lower()[:64]
+    else:
+        stream = idm.user_stream(idm.user_id_for(handle))
+        account = (await load(deps.store, stream, None, idm.evolve_account)).state
+    deps.throttle.check(handle)
+    if account is None:
+        await deps.hasher.burn(command.password)
+        deps.throttle.failed(handle)
+        raise Unauthenticated(BAD_CREDENTIALS)
+    if not await deps.hasher.verify(account.password_hash, command.password):
+        deps.throttle.failed(handle)
+        raise Unauthenticated(BAD_CREDENTIALS)
+    deps.throttle.succeeded(handle)
+    now = deps.clock.now()
+    token = deps.tokens.new_token()
+    session_id = str(uuid.uuid4())
+    started = idm.SessionStarted(
+        session_id=session_id,
+        user_id=account.user_id,
+        token_hash=deps.tokens.digest(token),
+        expires_at_ms=idm.session_expiry_ms(now, deps.session_ttl_hours),
+        device=command.device,
+    )
+    event = to_new_event(started, user_id=account.user_id, context=context, now=now)
+    result = await deps.store.append(
+        idm.session_stream(session_id), [event], expected_version=NO_STREAM
+    )
+    return CommandResult(
+        result.last_position,
+        NewSession(account.user_id, session_id, token, started.expires_at_ms),
+    )
+
+
+async def log_out(
+    command: idm.LogOut, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    result = await decide_and_append(
+        deps.store,
+        deps.clock,
+        stream_id=idm.session_stream(command.session_id),
+        initial=None,
+        evolve=idm.evolve_session,
+        decide=lambda state: idm.decide_log_out(state, command),
+        user_id=command.user_id,
+        context=context,
+    )
+    return CommandResult(result.last_position if result else 0)
+
+
+async def update_profile(
+    command: idm.UpdateProfile, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    result = await decide_and_append(
+        deps.store,
+        deps.clock,
+        stream_id=idm.user_stream(command.user_id),
+        initial=None,
+        evolve=idm.evolve_account,
+        decide=lambda state: idm.decide_update_profile(state, command),
+        user_id=command.user_id,
+        context=context,
+    )
+    return CommandResult(result.last_position if result else 0)

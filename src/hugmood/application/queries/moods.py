@@ -1,0 +1,210 @@
+"""Mood history (raw or in day/week/month buckets), single entries and the friends' feed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from hugmood.application.queries.social import relationship
+from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.moods import ContextFactors
+from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
+from hugmood.domain.vocabulary import MOODS
+from hugmood.sql.database import Row, SqlDatabase
+
+MAX_RANGE = timedelta(days=3 * 366)
+MAX_ENTRIES = 1000
+MAX_FEED = 100
+
+
+class Aggregation(StrEnum):
+    NONE = "none"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class MoodEntryView:
+    entry_id: str
+    user_id: str
+    mood_type: str
+    intensity: float
+    note: str | None
+    context: ContextFactors
+    privacy: Privacy
+    recorded_at_ms: int
+    created_at_ms: int
+    updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MoodBucket:
+    start: date
+    """First local day of the bucket (a Monday for weeks, the 1st for months)."""
+    count: int
+    mean_intensity: float
+    dominant_mood: str
+    mean_energy: float
+    mean_pleasantness: float
+
+
+_ENTRY_COLUMNS = (
+    "entry_id, user_id, mood_type, intensity, note, context_factors, privacy, recorded_at_ms,"
+    " created_at_ms, updated_at_ms"
+)
+
+
+def _entry(row: Row) -> MoodEntryView:
+    return MoodEntryView(
+        entry_id=row[0],
+        user_id=row[1],
+        mood_type=row[2],
+        intensity=float(row[3]),
+        note=row[4],
+        context=ContextFactors.from_data(orjson.loads(row[5])),
+        privacy=Privacy(row[6]),
+        recorded_at_ms=int(row[7]),
+        created_at_ms=int(row[8]),
+        updated_at_ms=int(row[9]),
+    )
+
+
+def _privacy_params(allowed: frozenset[Privacy]) -> tuple[str, str, str]:
+    """Always three parameters for `privacy IN ($a, $b, $c)`; absent ones match nothing."""
+    a, b, c, *_ = [*sorted(p.value for p in allowed), "-", "-", "-"]
+    return a, b, c
+
+
+def time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            f"{name!r} is not a known IANA time zone (e.g. Europe/Paris)", field="timeZone"
+        ) from None
+
+
+async def mood_history(
+    db: SqlDatabase,
+    *,
+    viewer_id: str,
+    owner_id: str,
+    start: datetime,
+    end: datetime,
+    aggregation: Aggregation,
+    zone: ZoneInfo,
+) -> list[MoodEntryView] | list[MoodBucket]:
+    """The owner's entries in [start, end) that the viewer may see, newest first when raw."""
+    if end <= start:
+        raise ValidationFailed("the range must end after it starts", field="to")
+    if end - start > MAX_RANGE:
+        raise ValidationFailed("the range may span at most three years", field="to")
+    allowed = visible_privacies(await relationship(db, viewer_id, owner_id))
+    if not allowed:
+        return []
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    if aggregation is Aggregation.NONE:
+        rows = await db.fetch(
+            f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE user_id = $1"
+            " AND recorded_at_ms >= $2 AND recorded_at_ms < $3 AND privacy IN ($4, $5, $6)"
+            f" ORDER BY recorded_at_ms DESC LIMIT {MAX_ENTRIES}",
+            owner_id,
+            start_ms,
+            end_ms,
+            *_privacy_params(allowed),
+        )
+        return [_entry(r) for r in rows]
+    rows = await db.fetch(
+        "SELECT recorded_at_ms, mood_type, intensity FROM rm_mood_entries WHERE user_id = $1"
+        " AND recorded_at_ms >= $2 AND recorded_at_ms < $3 AND privacy IN ($4, $5, $6)"
+        " ORDER BY recorded_at_ms",
+        owner_id,
+        start_ms,
+        end_ms,
+        *_privacy_params(allowed),
+    )
+    return bucket(rows, aggregation, zone)
+
+
+def bucket(rows: list[Row], aggregation: Aggregation, zone: ZoneInfo) -> list[MoodBucket]:
+    """Group (recorded_at_ms, mood_type, intensity) rows into local-time buckets, oldest first."""
+    groups: dict[date, list[tuple[str, float]]] = {}
+    for at_ms, mood, intensity in rows:
+        day = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone).date()
+        if aggregation is Aggregation.WEEK:
+            day -= timedelta(days=day.weekday())
+        elif aggregation is Aggregation.MONTH:
+            day = day.replace(day=1)
+        groups.setdefault(day, []).append((mood, float(intensity)))
+    buckets = []
+    for start, entries in sorted(groups.items()):
+        counts = Counter(mood for mood, _ in entries)
+        # Most frequent mood; ties go to the word first in alphabetical order, so it is stable.
+        dominant = min(counts, key=lambda m: (-counts[m], m))
+        words = [MOODS[m] for m, _ in entries if m in MOODS]
+        buckets.append(
+            MoodBucket(
+                start=start,
+                count=len(entries),
+                mean_intensity=round(sum(i for _, i in entries) / len(entries), 4),
+                dominant_mood=dominant,
+                mean_energy=round(sum(w.energy for w in words) / max(len(words), 1), 4),
+                mean_pleasantness=round(sum(w.pleasantness for w in words) / max(len(words), 1), 4),
+            )
+        )
+    return buckets
+
+
+async def mood_entry(db: SqlDatabase, *, viewer_id: str, entry_id: str) -> MoodEntryView | None:
+    """One entry, or `None` if it does not exist or the viewer may not see it."""
+    row = await db.fetchrow(
+        f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE entry_id = $1", entry_id
+    )
+    if row is None:
+        return None
+    entry = _entry(row)
+    allowed = visible_privacies(await relationship(db, viewer_id, entry.user_id))
+    return entry if entry.privacy in allowed else None
+
+
+async def friends_feed(
+    db: SqlDatabase, *, viewer_id: str, before_ms: int | None, limit: int
+) -> list[MoodEntryView]:
+    """Friends' entries the viewer may see (friends-only and public), newest first."""
+    if not 1 <= limit <= MAX_FEED:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_FEED}", field="limit")
+    friend_may_see = _privacy_params(visible_privacies(Relationship.FRIEND))
+    rows = await db.fetch(
+        f"SELECT {', '.join('m.' + c.strip() for c in _ENTRY_COLUMNS.split(','))}"
+        " FROM rm_friendships f JOIN rm_mood_entries m ON m.user_id = f.other_id"
+        " WHERE f.user_id = $1 AND f.status = 'friends' AND m.recorded_at_ms < $2"
+        " AND m.privacy IN ($3, $4, $5)"
+        " ORDER BY m.recorded_at_ms DESC LIMIT $6",
+        viewer_id,
+        before_ms if before_ms is not None else 2**62,
+        *friend_may_see,
+        limit,
+    )
+    return [_entry(r) for r in rows]
+
+
+async def recent_visible(
+    db: SqlDatabase, *, viewer_id: str, owner_id: str, limit: int
+) -> list[MoodEntryView]:
+    allowed = visible_privacies(await relationship(db, viewer_id, owner_id))
+    if not allowed:
+        return []
+    rows = await db.fetch(
+        f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE user_id = $1"
+        " AND privacy IN ($2, $3, $4) ORDER BY recorded_at_ms DESC LIMIT $5",
+        owner_id,
+        *_privacy_params(allowed),
+        limit,
+    )
+    return [_entry(r) for r in rows]

@@ -1,0 +1,109 @@
+"""The one composition root: picks the backends from settings and wires HugMood together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hugmood.application.dependencies import Dependencies
+from hugmood.application.messagebus import MessageBus
+from hugmood.config import Settings
+from hugmood.eventstore.memory import InMemoryEventStore
+from hugmood.eventstore.store import EventStore
+from hugmood.eventstore.upcasting import Upcasters
+from hugmood.projections.catalog import all_projections
+from hugmood.projections.runner import ProjectionRunner
+from hugmood.security.passwords import Argon2idPasswordHasher
+from hugmood.security.throttle import InMemoryLoginThrottle
+from hugmood.security.tokens import HmacSessionTokens
+from hugmood.sql.database import SqlDatabase
+from hugmood.sql.migrations import migrate
+from hugmood.sql.postgres import PostgresDatabase
+from hugmood.sql.sqlite import SqliteDatabase
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class HugMood:
+    """A running HugMood core: the event store, read models and the command bus."""
+
+    settings: Settings
+    store: EventStore
+    readmodels: SqlDatabase
+    projections: ProjectionRunner
+    deps: Dependencies
+    bus: MessageBus
+
+
+def upcasters() -> Upcasters:
+    """Where upgrades of old event versions are registered (none yet: every event is v1)."""
+    return Upcasters()
+
+
+async def open_event_store(settings: Settings, registry: Upcasters) -> EventStore:
+    if settings.database_url == "memory":
+        return InMemoryEventStore(registry)
+    if settings.database_url == "sqlite":
+        from hugmood.eventstore.sqlite import SqliteEventStore
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return await SqliteEventStore.open(
+            settings.data_dir / "events.sqlite3",
+            synchronous=settings.sqlite_synchronous,
+            upcasters=registry,
+        )
+    from hugmood.eventstore.postgres import PostgresEventStore
+
+    return await PostgresEventStore.open(
+        settings.database_url, schema=settings.postgres_schema, upcasters=registry
+    )
+
+
+async def open_read_models(settings: Settings) -> SqlDatabase:
+    """Read models live in their own SQLite file (or in memory), or beside the log in PostgreSQL."""
+    db: SqlDatabase
+    if settings.database_url == "memory":
+        db = SqliteDatabase(None)
+    elif settings.database_url == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = SqliteDatabase(
+            settings.data_dir / "readmodels.sqlite3", synchronous=settings.sqlite_synchronous
+        )
+    else:
+        db = await PostgresDatabase.connect(settings.database_url, schema=settings.postgres_schema)
+    await migrate(db, "projections", "hugmood.projections")
+    return db
+
+
+@asynccontextmanager
+async def open_hugmood(
+    settings: Settings, *, run_projections: bool = True
+) -> AsyncIterator[HugMood]:
+    """Open every backend, start the projections, and close it all on the way out."""
+    settings = settings.with_secret()
+    async with AsyncExitStack() as stack:
+        store = await open_event_store(settings, upcasters())
+        stack.push_async_callback(store.close)
+        readmodels = await open_read_models(settings)
+        stack.push_async_callback(readmodels.close)
+        runner = ProjectionRunner(store, readmodels, all_projections())
+        if run_projections:
+            await stack.enter_async_context(runner)
+        deps = Dependencies(
+            store=store,
+            readmodels=readmodels,
+            clock=SystemClock(),
+            hasher=Argon2idPasswordHasher(),
+            throttle=InMemoryLoginThrottle(
+                max_failures=settings.login_max_failures, lockout_s=settings.login_lockout_s
+            ),
+            tokens=HmacSessionTokens(settings.secret_key.encode()),
+            session_ttl_hours=settings.session_ttl_hours,
+        )
+        yield HugMood(settings, store, readmodels, runner, deps, MessageBus(deps, runner))

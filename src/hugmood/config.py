@@ -1,0 +1,112 @@
+"""Typed settings from `HUGMOOD_*` environment variables; refuses default secrets outside dev."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment = "development"
+    data_dir: Path = Path.home() / ".local" / "share" / "hugmood"
+    database_url: str = "sqlite"
+    """`sqlite` (files in `data_dir`), `memory` (nothing kept), or a `postgresql://` URL."""
+    postgres_schema: str = "public"
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""
+    """Keys the session-token hashes. Generated and kept in `data_dir` in development."""
+    session_ttl_hours: float = 24 * 30
+    max_request_bytes: int = 100_000
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    login_max_failures: int = 5
+    login_lockout_s: float = 60.0
+    log_level: str = "INFO"
+    log_json: bool = True
+    region: str = "eu-west"
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every `HUGMOOD_<FIELD>` variable; unknown `HUGMOOD_*` names are errors."""
+        environ = os.environ if environ is None else environ
+        known = {f"HUGMOOD_{f.name.upper()}": f for f in fields(cls)}
+        values: dict[str, object] = {}
+        for name, value in environ.items():
+            if not name.startswith("HUGMOOD_") or name.startswith("HUGMOOD_TEST_"):
+                continue
+            field = known.get(name)
+            if field is None:
+                raise ConfigError(f"unknown setting {name}; see the README's configuration table")
+            values[field.name] = _parse(name, value, str(field.type))
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.env not in ("development", "production"):
+            raise ConfigError("HUGMOOD_ENV must be development or production")
+        if self.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigError("HUGMOOD_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        scheme = self.database_url.split(":", 1)[0]
+        if self.database_url not in ("sqlite", "memory") and scheme not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ConfigError("HUGMOOD_DATABASE_URL must be sqlite, memory or a postgresql:// URL")
+        if not self.development and len(self.secret_key) < 32:
+            raise ConfigError(
+                "HUGMOOD_SECRET_KEY must be set to at least 32 random characters in production"
+            )
+        if not 0 < self.port < 65536:
+            raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
+
+    def with_secret(self) -> Settings:
+        """In development, a generated key kept in `data_dir` so sessions survive restarts."""
+        if self.secret_key or not self.development:
+            return self
+        if self.database_url == "memory":
+            return replace(self, secret_key=secrets.token_urlsafe(48))
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return replace(self, secret_key=path.read_text().strip())
+
+
+def _parse(name: str, value: str, kind: str) -> object:
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("1", "true", "yes")
+        if kind == "Path":
+            return Path(value).expanduser()
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a valid {kind}") from None
+    if "Literal" in kind and name == "HUGMOOD_SQLITE_SYNCHRONOUS":
+        return value.upper()
+    return value

@@ -1,0 +1,54 @@
+"""Small shared domain helpers: the base of domain events and text-field validation."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Self
+
+from hugmood.domain.errors import ValidationFailed
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """A fact that happened. Subclasses name themselves in the past tense."""
+
+    EVENT_TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    def to_data(self) -> dict[str, Any]:
+        """The event's `data` as stored: camelCase keys, like the vision's envelope."""
+        return {camel(k): v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_data(cls, data: Any) -> Self:
+        names = {camel(f.name): f.name for f in fields(cls)}
+        values = {
+            names[k]: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names
+        }
+        return cls(**values)
+
+
+def camel(name: str) -> str:
+    """`recorded_at_ms` → `recordedAtMs`."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def clean_text(
+    value: str, *, field: str, max_length: int, min_length: int = 0, multiline: bool = False
+) -> str:
+    """Normalise (NFC, trimmed) and check a person-entered text field."""
+    text = unicodedata.normalize("NFC", value).strip()
+    allowed = {"\n", "\t"} if multiline else set()
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
+        raise ValidationFailed(f"{field} must not contain control characters", field=field)
+    if len(text) < min_length:
+        if min_length == 1:
+            raise ValidationFailed(f"{field} must not be empty", field=field)
+        raise ValidationFailed(f"{field} must be at least {min_length} characters", field=field)
+    if len(text) > max_length:
+        raise ValidationFailed(
+            f"{field} must be at most {max_length} characters (got {len(text)})", field=field
+        )
+    return text

@@ -1,0 +1,263 @@
+"""Accounts, profiles and sessions: commands, events and the rules between them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from hugmood.domain.common import DomainEvent, clean_text
+from hugmood.domain.errors import Conflict, NotFound, ValidationFailed
+from hugmood.domain.privacy import Privacy
+from hugmood.domain.vocabulary import REGIONS
+
+_USER_NAMESPACE = uuid.UUID("5b2f3a52-6f1e-4d0c-9a57-4c1f6d1e2b90")
+_HANDLE = re.compile(r"^[a-z][a-z0-9_]{2,29}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+
+def normalise_handle(handle: str) -> str:
+    """Handles are case-insensitive: `@Alice` and `alice` are the same account."""
+    value = handle.strip().removeprefix("@").lower()
+    if not _HANDLE.match(value):
+        raise ValidationFailed(
+            "handle must be 3–30 characters: a letter, then letters, digits or underscores",
+            field="handle",
+        )
+    return value
+
+
+def user_id_for(handle: str) -> str:
+    """A user's id is derived from the handle, so registering claims it atomically.
+
+    Appending the first event to `user-<id>` with "no stream yet" is what makes two racing
+    registrations of one handle resolve to exactly one account.
+    """
+    return str(uuid.uuid5(_USER_NAMESPACE, normalise_handle(handle)))
+
+
+def user_stream(user_id: str) -> str:
+    return f"user-{user_id}"
+
+
+def session_stream(session_id: str) -> str:
+    return f"session-{session_id}"
+
+
+def check_password(password: str, handle: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at most {MAX_PASSWORD_LENGTH} characters", field="password"
+        )
+    if password.strip().lower() == handle:
+        raise ValidationFailed("password must not be your handle", field="password")
+
+
+def clean_display_name(value: str) -> str:
+    return clean_text(value, field="displayName", min_length=1, max_length=50)
+
+
+def clean_bio(value: str) -> str:
+    return clean_text(value, field="bio", max_length=300, multiline=True)
+
+
+def check_region(region: str) -> str:
+    value = region.strip().lower()
+    if value not in REGIONS:
+        raise ValidationFailed(
+            f"homeRegion must be one of {', '.join(sorted(REGIONS))} (got {region!r})",
+            field="homeRegion",
+        )
+    return value
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterUser:
+    handle: str
+    display_name: str
+    password: str
+    home_region: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogIn:
+    handle: str
+    password: str
+    device: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogOut:
+    user_id: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProfile:
+    user_id: str
+    display_name: str | None = None
+    bio: str | None = None
+    default_visibility: str | None = None
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserRegistered(DomainEvent):
+    EVENT_TYPE = "UserRegistered"
+    user_id: str
+    handle: str
+    display_name: str
+    home_region: str
+    password_hash: str
+    default_visibility: str = Privacy.FRIENDS_ONLY.value
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileUpdated(DomainEvent):
+    EVENT_TYPE = "ProfileUpdated"
+    user_id: str
+    display_name: str
+    bio: str
+    default_visibility: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(DomainEvent):
+    EVENT_TYPE = "SessionStarted"
+    session_id: str
+    user_id: str
+    token_hash: str
+    expires_at_ms: int
+    device: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(DomainEvent):
+    EVENT_TYPE = "SessionEnded"
+    session_id: str
+    user_id: str
+    reason: str
+
+
+# --- state and decisions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    user_id: str
+    handle: str
+    display_name: str
+    bio: str
+    default_visibility: Privacy
+    password_hash: str
+
+
+def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
+    match event:
+        case UserRegistered():
+            return Account(
+                user_id=event.user_id,
+                handle=event.handle,
+                display_name=event.display_name,
+                bio="",
+                default_visibility=Privacy(event.default_visibility),
+                password_hash=event.password_hash,
+            )
+        case ProfileUpdated() if state is not None:
+            return Account(
+                user_id=state.user_id,
+                handle=state.handle,
+                display_name=event.display_name,
+                bio=event.bio,
+                default_visibility=Privacy(event.default_visibility),
+                password_hash=state.password_hash,
+            )
+    return state
+
+
+def decide_register(
+    state: Account | None, command: RegisterUser, password_hash: str
+) -> list[DomainEvent]:
+    handle = normalise_handle(command.handle)
+    if state is not None:
+        raise Conflict(f"the handle @{handle} is already taken", field="handle")
+    return [
+        UserRegistered(
+            user_id=user_id_for(handle),
+            handle=handle,
+            display_name=clean_display_name(command.display_name),
+            home_region=check_region(command.home_region),
+            password_hash=password_hash,
+        )
+    ]
+
+
+def decide_update_profile(state: Account | None, command: UpdateProfile) -> list[DomainEvent]:
+    if state is None:
+        raise NotFound("this account does not exist")
+    display_name = (
+        state.display_name
+        if command.display_name is None
+        else clean_display_name(command.display_name)
+    )
+    bio = state.bio if command.bio is None else clean_bio(command.bio)
+    visibility = (
+        state.default_visibility
+        if command.default_visibility is None
+        else Privacy.parse(command.default_visibility, field="defaultVisibility")
+    )
+    if (display_name, bio, visibility) == (
+        state.display_name,
+        state.bio,
+        state.default_visibility,
+    ):
+        return []
+    return [ProfileUpdated(state.user_id, display_name, bio, visibility.value)]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    session_id: str
+    user_id: str
+    expires_at_ms: int
+    ended: bool
+
+
+def evolve_session(state: Session | None, event: DomainEvent) -> Session | None:
+    match event:
+        case SessionStarted():
+            return Session(event.session_id, event.user_id, event.expires_at_ms, ended=False)
+        case SessionEnded() if state is not None:
+            return Session(state.session_id, state.user_id, state.expires_at_ms, ended=True)
+    return state
+
+
+def decide_log_out(state: Session | None, command: LogOut) -> list[DomainEvent]:
+    if state is None or state.user_id != command.user_id:
+        raise NotFound("no such session")
+    if state.ended:
+        return []
+    return [SessionEnded(state.session_id, state.user_id, reason="logout")]
+
+
+def session_expiry_ms(now: datetime, ttl_hours: float) -> int:
+    return int(now.timestamp() * 1000 + ttl_hours * 3_600_000)
+
+
+IDENTITY_EVENTS: tuple[type[DomainEvent], ...] = (
+    UserRegistered,
+    ProfileUpdated,
+    SessionStarted,
+    SessionEnded,
+)

@@ -1,0 +1,1 @@
+"""Entry points: the ASGI app (GraphQL, health, metrics) and the command line."""

@@ -1,0 +1,104 @@
+"""The ASGI application: GraphQL at `/graphql`, health and metrics, hardened middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from hugmood import __version__
+from hugmood.application.eventmapping import CommandContext
+from hugmood.bootstrap import HugMood, open_hugmood
+from hugmood.config import Settings
+from hugmood.demo import DEMO_USERS
+from hugmood.demo import seed_demo as seed_demo_data
+from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
+from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
+from hugmood.entrypoints.graphql.schema import build_schema
+from hugmood.entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from hugmood.entrypoints.http.routes import router as http_router
+from hugmood.observability.metrics import Metrics
+
+Announce = Callable[[Settings, list[str]], None]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    core: HugMood | None = None,
+    seed_demo: bool = False,
+    announce: Announce | None = None,
+) -> FastAPI:
+    """Build the app. With `core` given (tests), the caller owns its lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if core is not None:
+            app.state.core = core
+            yield
+            return
+        async with open_hugmood(settings) as opened:
+            app.state.core = opened
+            logins: list[str] = []
+            if seed_demo:
+                await seed_demo_data(opened)
+                logins = [u.handle for u in DEMO_USERS]
+            if announce is not None:
+                announce(settings, logins)
+            yield
+
+    async def context(request: Request) -> RequestContext:
+        headers = request.headers
+        return RequestContext(
+            core=request.app.state.core,
+            command=CommandContext(
+                correlation_id=request.scope.get("state", {}).get("request_id") or "",
+                device_id=(headers.get("x-hugmood-device") or "")[:100] or None,
+                app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
+                traceparent=(headers.get("traceparent") or "")[:100] or None,
+                region=settings.region,
+            ),
+            bearer=bearer_token(headers.get("authorization")),
+        )
+
+    app = FastAPI(
+        title="HugMood",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.development else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.development else None,
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    graphql = HugMoodGraphQLRouter(
+        build_schema(settings),
+        context_getter=context,
+        graphql_ide="graphiql" if settings.development else None,
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        development=settings.development,
+    )
+    app.include_router(graphql, prefix="/graphql")
+    app.include_router(http_router)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "message": "something went wrong on our side",
+                        "extensions": {"code": "INTERNAL"},
+                    }
+                ]
+            },
+            status_code=500,
+        )
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

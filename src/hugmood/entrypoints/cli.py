@@ -1,0 +1,117 @@
+"""The `hugmood` command: serve the API (optionally with demo data), rebuild read models."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hugmood.config import ConfigError, Settings
+
+app = typer.Typer(
+    help="HugMood: check in your mood, share it as far as you choose, send hugs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+projections_app = typer.Typer(help="Manage read models (projections of the event log).")
+app.add_typer(projections_app, name="projections")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as e:
+        console.print(f"[red]configuration error:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed demo users and a month of moods if absent.")
+    ] = False,
+) -> None:
+    """Serve the GraphQL API at /graphql (GraphiQL in development), /healthz and /metrics."""
+    import uvicorn
+
+    from hugmood.entrypoints.asgi import create_app
+    from hugmood.observability.logging import configure_logging
+
+    settings = _settings()
+    settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    configure_logging(settings.log_level, json=settings.log_json)
+    application = create_app(settings, seed_demo=demo, announce=_announce)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _announce(settings: Settings, demo_logins: list[str]) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"\n[bold]HugMood[/bold] is up: GraphQL at [cyan]{url}/graphql[/cyan]")
+    where = "memory" if settings.database_url == "memory" else settings.database_url
+    if settings.database_url == "sqlite":
+        where = f"SQLite in {settings.data_dir}"
+    console.print(f"storage: {where}; health: {url}/healthz; metrics: {url}/metrics")
+    if demo_logins:
+        from hugmood.demo import DEMO_PASSWORD
+
+        table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")")
+        table.add_column("handle")
+        for handle in demo_logins:
+            table.add_row(handle)
+        console.print(table)
+    console.print("Press Ctrl+C to stop.\n")
+
+
+@projections_app.command("rebuild")
+def rebuild() -> None:
+    """Clear every read model and rebuild it from event position 0. Stop the server first."""
+    from hugmood.bootstrap import open_hugmood
+
+    async def run() -> int:
+        async with open_hugmood(_settings(), run_projections=False) as core:
+            return await core.projections.rebuild()
+
+    replayed = asyncio.run(run())
+    console.print(f"rebuilt every read model from {replayed} events")
+
+
+@projections_app.command("status")
+def status() -> None:
+    """Show how far the read models are behind the event log."""
+    from hugmood.bootstrap import open_hugmood
+
+    async def run() -> tuple[int, int]:
+        async with open_hugmood(_settings(), run_projections=False) as core:
+            await core.projections.catch_up_now()
+            return await core.store.last_position(), core.projections.position
+
+    log_position, read_position = asyncio.run(run())
+    console.print(f"event log position: {log_position}; read models at: {read_position}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL), as kept in docs/schema.graphql."""
+    from hugmood.entrypoints.graphql.schema import export_sdl
+
+    typer.echo(export_sdl(), nl=False)
+
+
+def main() -> None:
+    app()

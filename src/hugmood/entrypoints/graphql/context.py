@@ -1,0 +1,53 @@
+"""The per-request GraphQL context: the running core, the command context, the caller."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info
+
+from hugmood.application.eventmapping import CommandContext
+from hugmood.application.queries.identity import Principal, authenticate
+from hugmood.bootstrap import HugMood
+from hugmood.domain.errors import Unauthenticated
+
+SIGN_IN_FIRST = "sign in first: send 'Authorization: Bearer <token>' from logIn"
+
+
+@dataclass
+class RequestContext(BaseContext):
+    core: HugMood
+    command: CommandContext
+    bearer: str | None
+    _principal: Principal | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    async def principal(self) -> Principal:
+        """The signed-in caller; raises UNAUTHENTICATED for a missing or dead session."""
+        if self._principal is None:
+            if not self.bearer:
+                raise Unauthenticated(SIGN_IN_FIRST)
+            found = await authenticate(
+                self.core.readmodels,
+                self.core.deps.tokens.digest(self.bearer),
+                int(time.time() * 1000),
+            )
+            if found is None:
+                raise Unauthenticated("your session has ended or is not valid; sign in again")
+            self._principal = found
+        return self._principal
+
+
+Ctx = Info[RequestContext, Any]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

@@ -1,0 +1,74 @@
+"""Turns every failure into a GraphQL error with `extensions.code` and a readable message."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from hugmood.domain.errors import HugMoodError, RateLimited
+from hugmood.eventstore.store import EventStoreUnavailable
+from hugmood.sql.database import DatabaseUnavailable
+
+log = logging.getLogger("hugmood.graphql")
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+
+
+class ErrorCodes(SchemaExtension):
+    """Maps errors after execution. Known errors keep their message and get their code;
+    GraphQL syntax or validation errors get `VALIDATION`; anything else is logged and shown
+    as `INTERNAL` without internals. Outside development, "Did you mean" hints are removed.
+    """
+
+    def __init__(self, *, development: bool) -> None:
+        self._development = development
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [map_error(e, development=self._development) for e in result.errors]
+        pre = self.execution_context.pre_execution_errors
+        if pre:
+            self.execution_context.pre_execution_errors = [
+                map_error(e, development=self._development) for e in pre
+            ]
+
+
+def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
+    """The error as HugMood shows it: a code in `extensions`, a message a person understands."""
+    original = error.original_error
+    message, extensions = error.message, dict(error.extensions or {})
+    if isinstance(original, HugMoodError):
+        message = original.message
+        extensions["code"] = original.code
+        if original.field:
+            extensions["field"] = original.field
+        if isinstance(original, RateLimited):
+            extensions["retryAfterSeconds"] = round(original.retry_after_s, 1)
+    elif isinstance(original, DatabaseUnavailable | EventStoreUnavailable):
+        log.error("storage unavailable: %s", original)
+        message = "HugMood's storage is unavailable right now; please try again shortly"
+        extensions["code"] = "UNAVAILABLE"
+    elif error.path is not None and original is not None:
+        # Raised inside a resolver and not one of ours: a bug. Input errors (bad
+        # variables, unparsable scalars) have no path and fall through to VALIDATION.
+        log.error("unexpected error", exc_info=original)
+        message = "something went wrong on our side; the request was not completed"
+        extensions["code"] = "INTERNAL"
+    else:
+        extensions.setdefault("code", "VALIDATION")
+        if not development:
+            message = _SUGGESTION.sub("", message)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )

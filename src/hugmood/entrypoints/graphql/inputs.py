@@ -1,0 +1,68 @@
+"""GraphQL input types, and their conversion to domain commands' parts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from hugmood.domain.moods import ContextFactors
+from hugmood.entrypoints.graphql.types import Privacy
+
+
+@strawberry.input
+class RegisterInput:
+    handle: str = strawberry.field(description="3–30 characters: a letter, then a-z, 0-9 or _.")
+    display_name: str
+    password: str = strawberry.field(description="At least 10 characters.")
+    home_region: str = strawberry.field(
+        default="eu-west", description="Where your data lives: us-east, us-west, eu-west, …"
+    )
+
+
+@strawberry.input
+class ContextFactorsInput:
+    location: str | None = None
+    weather: str | None = None
+    social_context: str | None = None
+    tags: list[str] = strawberry.field(default_factory=list)
+
+    def to_domain(self) -> ContextFactors:
+        return ContextFactors(self.location, self.weather, self.social_context, tuple(self.tags))
+
+
+@strawberry.input
+class RecordMoodInput:
+    id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A UUID chosen by the device; sending the same id again stores it once.",
+    )
+    mood_type: str = strawberry.field(description="A word from `moodVocabulary`.")
+    intensity: float = strawberry.field(description="From 0 (barely) to 1 (completely).")
+    note: str | None = None
+    context_factors: ContextFactorsInput | None = None
+    privacy: Privacy | None = strawberry.field(
+        default=None, description="Defaults to your profile's default visibility."
+    )
+    recorded_at: datetime | None = strawberry.field(
+        default=None, description="When you felt it; defaults to now. Not in the future."
+    )
+
+
+@strawberry.input
+class EditMoodInput:
+    id: strawberry.ID
+    mood_type: str | None = None
+    intensity: float | None = None
+    note: str | None = None
+    clear_note: bool = False
+    context_factors: ContextFactorsInput | None = None
+    privacy: Privacy | None = None
+    recorded_at: datetime | None = None
+
+
+@strawberry.input
+class UpdateProfileInput:
+    display_name: str | None = None
+    bio: str | None = None
+    default_visibility: Privacy | None = None

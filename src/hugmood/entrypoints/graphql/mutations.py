@@ -1,0 +1,184 @@
+"""GraphQL mutations: each sends one command through the bus and answers from read models.
+
+The bus returns only after the read models reflect the command's events, so every response
+shows the mutation's own effect (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+
+from hugmood.application.handlers.identity import NewSession
+from hugmood.application.queries import identity as iq
+from hugmood.application.queries import moods as mq
+from hugmood.domain import identity as idm
+from hugmood.domain import moods as md
+from hugmood.domain import social as sc
+from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.context import Ctx
+from hugmood.entrypoints.graphql.inputs import (
+    EditMoodInput,
+    RecordMoodInput,
+    RegisterInput,
+    UpdateProfileInput,
+)
+from hugmood.entrypoints.graphql.queries import account_for, entries_with_authors, status_towards
+
+
+async def _send(info: Ctx, command: object) -> int:
+    result = await info.context.core.bus.handle(command, info.context.command)
+    return result.position
+
+
+async def _my_account(info: Ctx, user_id: str) -> t.Account:
+    account = await iq.account_by_id(info.context.core.readmodels, user_id)
+    if account is None:
+        raise NotFound("this account does not exist")
+    return t.Account.of(account)
+
+
+async def _entry(info: Ctx, user_id: str, entry_id: str) -> t.MoodEntry:
+    view = await mq.mood_entry(info.context.core.readmodels, viewer_id=user_id, entry_id=entry_id)
+    if view is None:
+        raise NotFound(f"no mood entry {entry_id}", field="id")
+    return (await entries_with_authors(info, [view]))[0]
+
+
+def _handle_of(handle: str) -> str:
+    return idm.user_id_for(handle)
+
+
+@strawberry.type
+class FriendshipPayload:
+    profile: t.Profile
+    status: t.RelationshipStatus
+
+
+async def _befriend(info: Ctx, handle: str, make: type) -> FriendshipPayload:
+    me = await info.context.principal()
+    other_id = _handle_of(handle)
+    await _send(info, make(user_id=me.user_id, other_id=other_id))
+    account = await account_for(info, handle)
+    return FriendshipPayload(
+        profile=t.Profile.of(account), status=await status_towards(info, account.user_id)
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an account. Then call logIn.")
+    async def register(self, info: Ctx, input: RegisterInput) -> t.Profile:
+        command = idm.RegisterUser(
+            input.handle, input.display_name, input.password, input.home_region
+        )
+        result = await info.context.core.bus.handle(command, info.context.command)
+        account = await iq.account_by_id(info.context.core.readmodels, result.value)
+        if account is None:
+            raise NotFound("the new account could not be read back; try logging in")
+        return t.Profile.of(account)
+
+    @strawberry.mutation(description="Start a session; the token is shown only this once.")
+    async def log_in(
+        self, info: Ctx, handle: str, password: str, device: str | None = None
+    ) -> t.SessionPayload:
+        if device is not None and len(device) > 100:
+            raise ValidationFailed("device must be at most 100 characters", field="device")
+        result = await info.context.core.bus.handle(
+            idm.LogIn(handle, password, device), info.context.command
+        )
+        session: NewSession = result.value
+        return t.SessionPayload(
+            token=session.token,
+            expires_at=t.ms_to_datetime(session.expires_at_ms),
+            account=await _my_account(info, session.user_id),
+        )
+
+    @strawberry.mutation(description="End this session; its token stops working at once.")
+    async def log_out(self, info: Ctx) -> bool:
+        me = await info.context.principal()
+        await _send(info, idm.LogOut(me.user_id, me.session_id))
+        return True
+
+    @strawberry.mutation(description="Change display name, bio or default mood visibility.")
+    async def update_profile(self, info: Ctx, input: UpdateProfileInput) -> t.Account:
+        me = await info.context.principal()
+        await _send(
+            info,
+            idm.UpdateProfile(
+                me.user_id,
+                display_name=input.display_name,
+                bio=input.bio,
+                default_visibility=input.default_visibility.value
+                if input.default_visibility
+                else None,
+            ),
+        )
+        return await _my_account(info, me.user_id)
+
+    @strawberry.mutation(description="Check in a mood. Safe to retry with the same id.")
+    async def record_mood(self, info: Ctx, input: RecordMoodInput) -> t.MoodEntry:
+        me = await info.context.principal()
+        command = md.RecordMood(
+            entry_id=str(input.id) if input.id else str(uuid.uuid4()),
+            user_id=me.user_id,
+            mood_type=input.mood_type,
+            intensity=input.intensity,
+            note=input.note,
+            context=input.context_factors.to_domain()
+            if input.context_factors
+            else md.ContextFactors(),
+            privacy=input.privacy.value if input.privacy else None,
+            recorded_at=input.recorded_at,
+        )
+        result = await info.context.core.bus.handle(command, info.context.command)
+        return await _entry(info, me.user_id, result.value)
+
+    @strawberry.mutation(description="Change fields of one of your entries.")
+    async def edit_mood(self, info: Ctx, input: EditMoodInput) -> t.MoodEntry:
+        me = await info.context.principal()
+        command = md.EditMood(
+            entry_id=str(input.id),
+            user_id=me.user_id,
+            mood_type=input.mood_type,
+            intensity=input.intensity,
+            note=input.note,
+            clear_note=input.clear_note,
+            context=input.context_factors.to_domain() if input.context_factors else None,
+            privacy=input.privacy.value if input.privacy else None,
+            recorded_at=input.recorded_at,
+        )
+        await _send(info, command)
+        return await _entry(info, me.user_id, str(input.id))
+
+    @strawberry.mutation(description="Delete one of your entries; returns its id.")
+    async def delete_mood(self, info: Ctx, id: strawberry.ID) -> strawberry.ID:
+        me = await info.context.principal()
+        await _send(info, md.DeleteMood(entry_id=str(id), user_id=me.user_id))
+        return id
+
+    @strawberry.mutation(description="Ask to be friends (accepts theirs if they asked first).")
+    async def request_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:
+        return await _befriend(info, handle, sc.RequestFriendship)
+
+    @strawberry.mutation
+    async def accept_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:
+        return await _befriend(info, handle, sc.AcceptFriendship)
+
+    @strawberry.mutation
+    async def decline_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:
+        return await _befriend(info, handle, sc.DeclineFriendship)
+
+    @strawberry.mutation(description="Unfriend, or withdraw a request you sent.")
+    async def remove_friend(self, info: Ctx, handle: str) -> FriendshipPayload:
+        return await _befriend(info, handle, sc.RemoveFriend)
+
+    @strawberry.mutation(description="Block: ends any friendship; neither sees the other's moods.")
+    async def block_user(self, info: Ctx, handle: str) -> FriendshipPayload:
+        return await _befriend(info, handle, sc.BlockUser)
+
+    @strawberry.mutation
+    async def unblock_user(self, info: Ctx, handle: str) -> FriendshipPayload:
+        return await _befriend(info, handle, sc.UnblockUser)

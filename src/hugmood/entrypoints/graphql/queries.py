@@ -1,0 +1,151 @@
+"""GraphQL queries. Each resolver asks the query layer, which applies the privacy rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from hugmood.application.queries import identity as iq
+from hugmood.application.queries import moods as mq
+from hugmood.application.queries import social as sq
+from hugmood.application.queries.identity import AccountView
+from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.domain.privacy import Relationship
+from hugmood.domain.vocabulary import MOODS
+from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.context import Ctx
+
+
+async def entries_with_authors(ctx: Ctx, views: list[mq.MoodEntryView]) -> list[t.MoodEntry]:
+    authors = await iq.accounts_by_ids(
+        ctx.context.core.readmodels, sorted({v.user_id for v in views})
+    )
+    return [t.MoodEntry.of(v, authors[v.user_id]) for v in views if v.user_id in authors]
+
+
+async def account_for(ctx: Ctx, handle: str | None) -> AccountView:
+    """The account named by `handle`, or the caller's own when it is omitted."""
+    db = ctx.context.core.readmodels
+    if handle is None:
+        me = await ctx.context.principal()
+        account = await iq.account_by_id(db, me.user_id)
+    else:
+        account = await iq.account_by_handle(db, handle)
+    if account is None:
+        raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
+    return account
+
+
+async def status_towards(ctx: Ctx, other_id: str) -> t.RelationshipStatus:
+    db = ctx.context.core.readmodels
+    me = await ctx.context.principal()
+    if me.user_id == other_id:
+        return t.RelationshipStatus.SELF
+    row = await db.fetchrow(
+        "SELECT status FROM rm_friendships WHERE user_id = $1 AND other_id = $2",
+        me.user_id,
+        other_id,
+    )
+    if await sq.relationship(db, me.user_id, other_id) is Relationship.BLOCKED:
+        return t.RelationshipStatus.BLOCKED
+    return t.RelationshipStatus(row[0]) if row else t.RelationshipStatus.NONE
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user's account.")
+    async def me(self, info: Ctx) -> t.Account:
+        return t.Account.of(await account_for(info, None))
+
+    @strawberry.field(description="Every mood word, with its energy and pleasantness.")
+    def mood_vocabulary(self) -> list[t.MoodWord]:
+        return [t.MoodWord.of(w) for w in MOODS.values()]
+
+    @strawberry.field(
+        description="A user's mood history in [from, to): raw entries or day/week/month "
+        "buckets, counting only entries the viewer may see. Omit `handle` for your own."
+    )
+    async def mood_history(
+        self,
+        info: Ctx,
+        start: Annotated[datetime, strawberry.argument(name="from")],
+        end: Annotated[datetime, strawberry.argument(name="to")],
+        handle: str | None = None,
+        aggregation: t.Aggregation = t.Aggregation.NONE,
+        time_zone: str = "UTC",
+    ) -> t.MoodHistory:
+        me = await info.context.principal()
+        owner = await account_for(info, handle)
+        for name, value in (("from", start), ("to", end)):
+            if value.tzinfo is None:
+                raise ValidationFailed(f"{name} must include a time zone offset", field=name)
+        result = await mq.mood_history(
+            info.context.core.readmodels,
+            viewer_id=me.user_id,
+            owner_id=owner.user_id,
+            start=start,
+            end=end,
+            aggregation=mq.Aggregation(aggregation.value),
+            zone=mq.time_zone(time_zone),
+        )
+        entries = [r for r in result if isinstance(r, mq.MoodEntryView)]
+        buckets = [t.MoodBucket.of(r) for r in result if isinstance(r, mq.MoodBucket)]
+        return t.MoodHistory(
+            aggregation=aggregation,
+            entries=[t.MoodEntry.of(e, owner) for e in entries],
+            buckets=buckets,
+        )
+
+    @strawberry.field(description="One entry, if it exists and you may see it.")
+    async def mood_entry(self, info: Ctx, id: strawberry.ID) -> t.MoodEntry:
+        me = await info.context.principal()
+        view = await mq.mood_entry(info.context.core.readmodels, viewer_id=me.user_id, entry_id=id)
+        if view is None:
+            raise NotFound(f"no mood entry {id} that you may see", field="id")
+        return (await entries_with_authors(info, [view]))[0]
+
+    @strawberry.field(description="Your friends' entries that they share with friends or everyone.")
+    async def friends_feed(
+        self, info: Ctx, before: datetime | None = None, limit: int = 20
+    ) -> list[t.MoodEntry]:
+        me = await info.context.principal()
+        views = await mq.friends_feed(
+            info.context.core.readmodels,
+            viewer_id=me.user_id,
+            before_ms=int(before.timestamp() * 1000) if before else None,
+            limit=limit,
+        )
+        return await entries_with_authors(info, views)
+
+    @strawberry.field(description="A user's public profile and the entries you may see.")
+    async def user(self, info: Ctx, handle: str, recent: int = 10) -> t.UserPage:
+        if not 0 <= recent <= 50:
+            raise ValidationFailed("recent must be between 0 and 50", field="recent")
+        me = await info.context.principal()
+        db = info.context.core.readmodels
+        account = await account_for(info, handle)
+        if await sq.relationship(db, me.user_id, account.user_id) is Relationship.BLOCKED:
+            raise NotFound(f"there is no user @{handle.lstrip('@')}", field="handle")
+        views = await mq.recent_visible(
+            db, viewer_id=me.user_id, owner_id=account.user_id, limit=recent
+        )
+        return t.UserPage(
+            profile=t.Profile.of(account),
+            relationship=await status_towards(info, account.user_id),
+            friend_count=await sq.friend_count(db, account.user_id),
+            recent_moods=[t.MoodEntry.of(v, account) for v in views],
+        )
+
+    @strawberry.field(description="Your friends, your sent and received requests, or blocks.")
+    async def connections(
+        self, info: Ctx, status: t.RelationshipStatus = t.RelationshipStatus.FRIENDS
+    ) -> list[t.Connection]:
+        if status in (t.RelationshipStatus.SELF, t.RelationshipStatus.NONE):
+            raise ValidationFailed(
+                "status must be FRIENDS, REQUESTED, INCOMING or BLOCKED", field="status"
+            )
+        me = await info.context.principal()
+        found = await sq.connections(info.context.core.readmodels, me.user_id, status.value)
+        return [t.Connection.of(c) for c in found]

@@ -1,0 +1,40 @@
+"""The GraphQL schema with its hardening: depth, alias and token limits, cached parsing."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from hugmood.config import Settings
+from hugmood.entrypoints.graphql.errors import ErrorCodes
+from hugmood.entrypoints.graphql.mutations import Mutation
+from hugmood.entrypoints.graphql.queries import Query
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(disable_field_suggestions=not settings.development),
+        # Factories, not instances: each operation gets its own extension objects.
+        extensions=[
+            lambda: ErrorCodes(development=settings.development),
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+    )
+
+
+def export_sdl() -> str:
+    """The schema as SDL, for `docs/schema.graphql` (the same in every environment)."""
+    return build_schema(Settings()).as_str() + "\n"

@@ -1,0 +1,197 @@
+"""GraphQL output types, and their construction from query-layer views."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum
+
+import strawberry
+
+from hugmood.application.queries.identity import AccountView
+from hugmood.application.queries.moods import MoodBucket as BucketView
+from hugmood.application.queries.moods import MoodEntryView
+from hugmood.application.queries.social import Connection as ConnectionView
+from hugmood.domain.vocabulary import MoodWord as Word
+
+
+@strawberry.enum(description="Who may see a mood entry.")
+class Privacy(Enum):
+    PRIVATE = "private"
+    FRIENDS_ONLY = "friends-only"
+    PUBLIC = "public"
+
+
+@strawberry.enum(description="How mood history is grouped: raw entries, or local-time buckets.")
+class Aggregation(Enum):
+    NONE = "none"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@strawberry.enum(description="How the viewer stands to another user.")
+class RelationshipStatus(Enum):
+    SELF = "self"
+    FRIENDS = "friends"
+    REQUESTED = "requested"
+    INCOMING = "incoming"
+    BLOCKED = "blocked"
+    NONE = "none"
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@strawberry.type(description="A word of the mood vocabulary, placed on energy × pleasantness.")
+class MoodWord:
+    word: str
+    energy: float
+    pleasantness: float
+    quadrant: str
+
+    @classmethod
+    def of(cls, w: Word) -> MoodWord:
+        return cls(
+            word=w.word, energy=w.energy, pleasantness=w.pleasantness, quadrant=w.quadrant.value
+        )
+
+
+@strawberry.type(description="What anyone signed in may know about a user.")
+class Profile:
+    handle: str
+    display_name: str
+    bio: str
+    member_since: datetime
+
+    @classmethod
+    def of(cls, a: AccountView) -> Profile:
+        return cls(
+            handle=a.handle,
+            display_name=a.display_name,
+            bio=a.bio,
+            member_since=ms_to_datetime(a.registered_at_ms),
+        )
+
+
+@strawberry.type(description="The signed-in user's own account and privacy settings.")
+class Account:
+    id: strawberry.ID
+    handle: str
+    display_name: str
+    bio: str
+    home_region: str
+    default_visibility: Privacy
+    member_since: datetime
+
+    @classmethod
+    def of(cls, a: AccountView) -> Account:
+        return cls(
+            id=strawberry.ID(a.user_id),
+            handle=a.handle,
+            display_name=a.display_name,
+            bio=a.bio,
+            home_region=a.home_region,
+            default_visibility=Privacy(a.default_visibility.value),
+            member_since=ms_to_datetime(a.registered_at_ms),
+        )
+
+
+@strawberry.type
+class ContextFactors:
+    location: str | None
+    weather: str | None
+    social_context: str | None
+    tags: list[str]
+
+
+@strawberry.type(description="One check-in, shown only to those its privacy setting allows.")
+class MoodEntry:
+    id: strawberry.ID
+    author: Profile
+    mood_type: str
+    intensity: float
+    note: str | None
+    context_factors: ContextFactors
+    privacy: Privacy
+    recorded_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, e: MoodEntryView, author: AccountView) -> MoodEntry:
+        return cls(
+            id=strawberry.ID(e.entry_id),
+            author=Profile.of(author),
+            mood_type=e.mood_type,
+            intensity=e.intensity,
+            note=e.note,
+            context_factors=ContextFactors(
+                location=e.context.location,
+                weather=e.context.weather,
+                social_context=e.context.social_context,
+                tags=list(e.context.tags),
+            ),
+            privacy=Privacy(e.privacy.value),
+            recorded_at=ms_to_datetime(e.recorded_at_ms),
+            created_at=ms_to_datetime(e.created_at_ms),
+            updated_at=ms_to_datetime(e.updated_at_ms),
+        )
+
+
+@strawberry.type(description="A day, week or month of entries in the requested time zone.")
+class MoodBucket:
+    start: date
+    count: int
+    mean_intensity: float
+    dominant_mood: str
+    mean_energy: float
+    mean_pleasantness: float
+
+    @classmethod
+    def of(cls, b: BucketView) -> MoodBucket:
+        return cls(
+            start=b.start,
+            count=b.count,
+            mean_intensity=b.mean_intensity,
+            dominant_mood=b.dominant_mood,
+            mean_energy=b.mean_energy,
+            mean_pleasantness=b.mean_pleasantness,
+        )
+
+
+@strawberry.type(description="Raw entries (aggregation NONE) or buckets, never both.")
+class MoodHistory:
+    aggregation: Aggregation
+    entries: list[MoodEntry]
+    buckets: list[MoodBucket]
+
+
+@strawberry.type(description="Another user as seen from the signed-in user's side.")
+class Connection:
+    profile: Profile
+    status: RelationshipStatus
+    since: datetime
+
+    @classmethod
+    def of(cls, c: ConnectionView) -> Connection:
+        return cls(
+            profile=Profile.of(c.account),
+            status=RelationshipStatus(c.status),
+            since=ms_to_datetime(c.since_ms),
+        )
+
+
+@strawberry.type(description="A user's public profile with the entries the viewer may see.")
+class UserPage:
+    profile: Profile
+    relationship: RelationshipStatus
+    friend_count: int
+    recent_moods: list[MoodEntry]
+
+
+@strawberry.type(description="A new session: send `token` as `Authorization: Bearer <token>`.")
+class SessionPayload:
+    token: str
+    expires_at: datetime
+    account: Account

@@ -1,0 +1,1 @@
+"""Observability: structured JSON logs with request ids, and Prometheus metrics."""

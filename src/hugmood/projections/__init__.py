@@ -1,0 +1,1 @@
+"""Read models: projections of the event log, each with the queries' tables it maintains."""

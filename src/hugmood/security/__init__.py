@@ -1,0 +1,1 @@
+"""Security adapters: Argon2id password hashing, session tokens and login throttling."""
