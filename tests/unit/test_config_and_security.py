@@ -1,0 +1,69 @@
+"""Settings parsing, session tokens and login throttling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hugmood.config import ConfigError, Settings
+from hugmood.domain.errors import RateLimited
+from hugmood.security.throttle import InMemoryLoginThrottle
+from hugmood.security.tokens import HmacSessionTokens
+
+
+def test_settings_come_from_hugmood_variables() -> None:
+    settings = Settings.from_env(
+        {"HUGMOOD_PORT": "9000", "HUGMOOD_DATA_DIR": "/tmp/x", "HUGMOOD_LOG_JSON": "false"}
+    )
+    assert (settings.port, settings.data_dir, settings.log_json) == (9000, Path("/tmp/x"), False)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HUGMOOD_PORT": "eighty"}, "HUGMOOD_PORT"),
+        ({"HUGMOOD_COLOUR": "blue"}, "unknown setting HUGMOOD_COLOUR"),
+        ({"HUGMOOD_DATABASE_URL": "mysql://x"}, "HUGMOOD_DATABASE_URL"),
+        ({"HUGMOOD_ENV": "production"}, "HUGMOOD_SECRET_KEY"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_development_keeps_a_generated_secret_between_starts(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path).with_secret()
+    second = Settings(data_dir=tmp_path).with_secret()
+    assert len(first.secret_key) >= 32 and first.secret_key == second.secret_key
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_tokens_are_long_random_and_stored_only_as_keyed_hashes() -> None:
+    tokens = HmacSessionTokens(b"k" * 32)
+    a, b = tokens.new_token(), tokens.new_token()
+    assert a != b and len(a) >= 40
+    assert tokens.digest(a) == tokens.digest(a) != a
+    assert HmacSessionTokens(b"j" * 32).digest(a) != tokens.digest(a)
+
+
+def test_throttle_locks_out_after_repeated_failures_and_doubles() -> None:
+    now = [0.0]
+    throttle = InMemoryLoginThrottle(max_failures=3, lockout_s=10, clock=lambda: now[0])
+    for _ in range(2):
+        throttle.failed("alice")
+        throttle.check("alice")
+    throttle.failed("alice")
+    with pytest.raises(RateLimited) as caught:
+        throttle.check("alice")
+    assert 9 < caught.value.retry_after_s <= 10
+    now[0] = 11
+    throttle.check("alice")
+    throttle.failed("alice")
+    with pytest.raises(RateLimited) as caught:
+        throttle.check("alice")
+    assert caught.value.retry_after_s > 15
+    throttle.succeeded("alice")
+    throttle.check("alice")
+    throttle.check("bob")
