@@ -72,9 +72,10 @@ async def open_read_models(settings: Settings) -> SqlDatabase:
         db = SqliteDatabase(None)
     elif settings.database_url == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = SqliteDatabase(
-            settings.data_dir / "readmodels.sqlite3", synchronous=settings.sqlite_synchronous
-        )
+        # Read models can always be rebuilt from the log, and their checkpoint commits with
+        # them, so a power cut at worst rolls both back together and they are re-projected:
+        # they need no fsync per commit. The log itself keeps HUGMOOD_SQLITE_SYNCHRONOUS.
+        db = SqliteDatabase(settings.data_dir / "readmodels.sqlite3", synchronous="NORMAL")
     else:
         db = await PostgresDatabase.connect(settings.database_url, schema=settings.postgres_schema)
     await migrate(db, "projections", "hugmood.projections")

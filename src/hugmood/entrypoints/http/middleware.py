@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
 from collections.abc import Mapping
 
 import orjson
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hugmood.observability.logging import request_id_var
 from hugmood.observability.metrics import Metrics
 
-log = logging.getLogger("hugmood.http")
+log = structlog.get_logger("hugmood.http")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -72,8 +72,14 @@ class RequestContextMiddleware:
                 elapsed = time.perf_counter() - started
                 self.metrics.requests.labels(route, f"{status // 100}xx").inc()
                 self.metrics.latency.labels(route).observe(elapsed)
-                if status >= 500:
-                    log.error("request failed", extra={"path": scope.get("path"), "status": status})
+                log.log(
+                    40 if status >= 500 else 20,
+                    "request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
             request_id_var.reset(token)
 
 
