@@ -70,7 +70,12 @@ BEGIN
                (array_agg(e.stream_version ORDER BY u.ord DESC))[1]
           INTO known, positions, stream_version
           FROM unnest(event_ids[first_index:last_index]) WITH ORDINALITY AS u(id, ord)
-          JOIN events e ON e.event_id = u.id;
+          -- A per-id index probe, whatever the plan: LIMIT keeps the planner from turning this
+          -- into a hash join, which a plan cached while the log was nearly empty would do, and
+          -- then scan the whole log on every append until autovacuum invalidated the plan.
+          CROSS JOIN LATERAL (
+              SELECT s.position, s.stream_version FROM events s WHERE s.event_id = u.id LIMIT 1
+          ) AS e;
         IF known = size THEN
             outcome := 'duplicate';
         ELSIF known > 0 THEN
