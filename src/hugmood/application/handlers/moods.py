@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 
 from hugmood.application.dependencies import Dependencies
-from hugmood.application.eventmapping import CommandContext
+from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.results import CommandResult
-from hugmood.application.streams import decide_and_append
+from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import moods as md
-from hugmood.domain.common import DomainEvent
 from hugmood.domain.errors import Conflict, ValidationFailed
 from hugmood.domain.privacy import Privacy
+from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 
 DEFAULT_PRIVACY = Privacy.FRIENDS_ONLY
+ID_TAKEN = "this entry id is already used; choose a new one"
 
 
 def entry_uuid(entry_id: str) -> uuid.UUID:
@@ -33,30 +34,29 @@ async def _default_privacy(deps: Dependencies, user_id: str) -> Privacy:
 async def record_mood(
     command: md.RecordMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    """The entry id doubles as the event id: a device retrying an upload is stored once."""
+    """Append the check-in to a new stream whose first event id is the entry id.
+
+    No read is needed first: a device retrying an upload sends the same id, which the store
+    recognises and answers with the original position; only then is the stream read, to make
+    sure the entry really is this user's.
+    """
     event_id = entry_uuid(command.entry_id)
     now = deps.clock.now()
     default = DEFAULT_PRIVACY if command.privacy else await _default_privacy(deps, command.user_id)
-    events = md.decide_record(command, now=now, default_privacy=default)
-
-    def decide(state: md.MoodEntry | None) -> list[DomainEvent]:
-        # A retry of the same check-in finds it stored and changes nothing.
-        if state is not None and state.owner_id != command.user_id:
-            raise Conflict("this entry id is already used; choose a new one", field="id")
-        return [] if state is not None else events
-
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=md.mood_stream(str(event_id)),
-        initial=None,
-        evolve=md.evolve_entry,
-        decide=decide,
-        user_id=command.user_id,
-        context=context,
-        event_ids=lambda _: event_id,
+    (recorded,) = md.decide_record(command, now=now, default_privacy=default)
+    event = to_new_event(
+        recorded, user_id=command.user_id, context=context, now=now, event_id=event_id
     )
-    return CommandResult(result.last_position if result else 0, str(event_id))
+    stream = md.mood_stream(str(event_id))
+    try:
+        result = await deps.store.append(stream, [event], expected_version=NO_STREAM)
+    except ConcurrencyError as e:
+        raise Conflict(ID_TAKEN, field="id") from e
+    if result.duplicate:
+        existing = await load(deps.store, stream, None, md.evolve_entry)
+        if existing.state is None or existing.state.owner_id != command.user_id:
+            raise Conflict(ID_TAKEN, field="id")
+    return CommandResult(result.last_position, str(event_id))
 
 
 async def edit_mood(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -19,6 +20,12 @@ from hugmood.entrypoints.graphql.queries import Query
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The depth and alias rules are built once and reused: the validation cache is keyed by
+    # the rule classes, and a limiter built per request would make every request a miss.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -27,8 +34,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=[
             lambda: ErrorCodes(development=settings.development),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            lambda: AddValidationRules(limits),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
         ],
