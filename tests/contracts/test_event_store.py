@@ -402,6 +402,25 @@ async def test_concurrent_appends_expecting_the_same_version_let_exactly_one_win
     assert ids(await store.read_stream("contested")) == [winners[0].event_id]
 
 
+async def test_appends_issued_together_apply_in_order_and_see_each_other(
+    store: EventStore,
+) -> None:
+    first, second, other = new_event(), new_event(), new_event()
+
+    # Issued in one go, these may share a transaction; each still sees those before it.
+    outcomes = await asyncio.gather(
+        store.append("s", [first], NO_STREAM),
+        store.append("s", [second], 1),
+        store.append("t", [other], NO_STREAM),
+        store.append("s", [first], NO_STREAM),
+    )
+
+    assert [o.stream_version for o in outcomes] == [1, 2, 1, 1]
+    assert outcomes[3] == AppendResult(1, outcomes[0].positions, duplicate=True)
+    assert ids(await store.read_stream("s")) == [first.event_id, second.event_id]
+    assert await store.last_position() == 3
+
+
 async def test_one_rejected_append_does_not_fail_concurrent_ones(store: EventStore) -> None:
     stored = new_event()
     await store.append("known", [stored])

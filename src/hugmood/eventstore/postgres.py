@@ -263,7 +263,9 @@ class _NotifyListener:
             await self._conn.close()
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        self._notifier.notify(int(payload))
+        # The payload is the appender's last position; any other NOTIFY still means "read".
+        position = int(payload) if payload.isdigit() else self._notifier.last_position
+        self._notifier.notify(position)
 
     def _on_lost(self, conn: Any) -> None:
         if not self._closed and self._reconnecting is None:
