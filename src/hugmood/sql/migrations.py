@@ -1,4 +1,4 @@
-"""Versioned schema migrations: numbered `.sql` files per component and engine, applied once."""
+"""Versioned schema migrations: numbered `.sql` files per component (and engine), applied once."""
 
 from __future__ import annotations
 
@@ -31,8 +31,14 @@ class Migration:
 
 
 def load_migrations(package: str, engine: str) -> list[Migration]:
-    """Files named `NNNN_what.sql` in `<package>/migrations/<engine>/`, in order."""
-    folder = resources.files(package).joinpath("migrations", engine)
+    """Files named `NNNN_what.sql` in `<package>/migrations/<engine>/`, in order.
+
+    A component whose SQL both engines run alike keeps one `migrations/portable/` folder.
+    """
+    migrations = resources.files(package).joinpath("migrations")
+    folder = migrations.joinpath(engine)
+    if not folder.is_dir():
+        folder = migrations.joinpath("portable")
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

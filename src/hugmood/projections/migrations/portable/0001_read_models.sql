@@ -1,4 +1,5 @@
 -- Read models: projections of the event log, rebuildable from position 0 at any time.
+-- Portable SQL: SQLite and PostgreSQL run this file alike.
 CREATE TABLE rm_checkpoints (
     projection TEXT PRIMARY KEY,
     position BIGINT NOT NULL
