@@ -1,0 +1,1 @@
+"""End-to-end tests: the real `hugmood` server started as a subprocess, driven over HTTP."""
