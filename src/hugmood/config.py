@@ -30,7 +30,7 @@ class Settings:
     """Keys the session-token hashes. Generated and kept in `data_dir` in development."""
     session_ttl_hours: float = 24 * 30
     max_request_bytes: int = 100_000
-    graphql_max_depth: int = 10
+    graphql_max_depth: int = 6
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
     login_max_failures: int = 5

@@ -98,12 +98,22 @@ def test_each_viewer_sees_exactly_what_the_authors_privacy_allows(
         "query($h: String!) { user(handle: $h) { friendCount } }", h=ann.handle
     )
     assert hidden.code == "NOT_FOUND"
-    assert history_ids(cat, ann.handle) == set()
-    assert day_buckets(cat, ann.handle) == []
+    history_query = (
+        "query($h: String!, $f: DateTime!, $t: DateTime!) "
+        "{ moodHistory(handle: $h, from: $f, to: $t) { aggregation } }"
+    )
+    window = {"f": iso(datetime.now(UTC) - timedelta(days=2)), "t": iso(datetime.now(UTC))}
+    # Blocked either way, the other is answered exactly like a handle that does not exist.
+    for viewer, owner in ((cat, ann), (ann, cat)):
+        refused = viewer.api.failure(history_query, h=owner.handle, **window)
+        assert (refused.code, refused.message) == ("NOT_FOUND", f"there is no user @{owner.handle}")
     assert not sees_entry(cat, a["PUBLIC"])
     assert feed_ids(cat) == set()
-    assert history_ids(ann, cat.handle) == set()
     assert not sees_entry(ann, c["PUBLIC"])
+    again = cat.api.failure(
+        "mutation($h: String!) { requestFriendship(handle: $h) { status } }", h=ann.handle
+    )
+    assert again.code == "NOT_FOUND"
     assert history_ids(ben, ann.handle) == shared_by_ann  # others are not affected
 
     # Once ann unfriends ben, ben is a stranger again: public entries only.

@@ -56,7 +56,7 @@ def test_blocking_ends_the_friendship_and_stops_requests_both_ways() -> None:
     )
     blocked = act(friends, sc.BlockUser("a", "b"))
     assert blocked.status is sc.FriendshipStatus.NONE and blocked.blocked_by == {"a"}
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no user"):
         sc.decide_friendship(blocked, sc.RequestFriendship("b", "a"))
     with pytest.raises(Forbidden, match="unblock"):
         sc.decide_friendship(blocked, sc.RequestFriendship("a", "b"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,15 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def mood_stream(entry_id: str) -> str:
     return f"mood-{entry_id}"
+
+
+def canonical_entry_id(value: str) -> str:
+    """Entry ids are UUIDs in any spelling a device may send (iOS sends upper case);
+    they are stored and compared in one canonical, lower-case form."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise ValidationFailed(f"{value!r} is not a UUID", field="id") from None
 
 
 @dataclass(frozen=True, slots=True)

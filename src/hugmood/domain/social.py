@@ -180,7 +180,8 @@ def _request(state: Friendship, me: str, other: str) -> list[DomainEvent]:
     if me in state.blocked_by:
         raise Forbidden("you have blocked this user; unblock them first")
     if state.blocked_by:
-        raise Forbidden("you cannot send a friend request to this user")
+        # Answer as for a handle that does not exist: being blocked is not announced.
+        raise NotFound("there is no user with that handle", field="handle")
     if state.status is FriendshipStatus.FRIENDS:
         raise Conflict("you are already friends")
     if state.status is FriendshipStatus.PENDING:

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import moods as md
-from hugmood.domain.errors import Conflict, ValidationFailed
+from hugmood.domain.errors import Conflict
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 
 DEFAULT_PRIVACY = Privacy.FRIENDS_ONLY
 ID_TAKEN = "this entry id is already used; choose a new one"
-
-
-def entry_uuid(entry_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(entry_id)
-    except ValueError:
-        raise ValidationFailed(f"{entry_id!r} is not a UUID", field="id") from None
 
 
 async def _default_privacy(deps: Dependencies, user_id: str) -> Privacy:
@@ -40,7 +34,8 @@ async def record_mood(
     recognises and answers with the original position; only then is the stream read, to make
     sure the entry really is this user's.
     """
-    event_id = entry_uuid(command.entry_id)
+    command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
+    event_id = uuid.UUID(command.entry_id)
     now = deps.clock.now()
     default = DEFAULT_PRIVACY if command.privacy else await _default_privacy(deps, command.user_id)
     (recorded,) = md.decide_record(command, now=now, default_privacy=default)
@@ -62,7 +57,7 @@ async def record_mood(
 async def edit_mood(
     command: md.EditMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    entry_uuid(command.entry_id)
+    command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
     now = deps.clock.now()
     result = await decide_and_append(
         deps.store,
@@ -80,7 +75,7 @@ async def edit_mood(
 async def delete_mood(
     command: md.DeleteMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    entry_uuid(command.entry_id)
+    command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
     result = await decide_and_append(
         deps.store,
         deps.clock,

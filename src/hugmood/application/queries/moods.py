@@ -12,7 +12,7 @@ import orjson
 
 from hugmood.application.queries.social import relationship
 from hugmood.domain.errors import ValidationFailed
-from hugmood.domain.moods import ContextFactors
+from hugmood.domain.moods import ContextFactors, canonical_entry_id
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
 from hugmood.domain.vocabulary import MOODS
 from hugmood.sql.database import Row, SqlDatabase
@@ -164,7 +164,8 @@ def bucket(rows: list[Row], aggregation: Aggregation, zone: ZoneInfo) -> list[Mo
 async def mood_entry(db: SqlDatabase, *, viewer_id: str, entry_id: str) -> MoodEntryView | None:
     """One entry, or `None` if it does not exist or the viewer may not see it."""
     row = await db.fetchrow(
-        f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE entry_id = $1", entry_id
+        f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE entry_id = $1",
+        canonical_entry_id(entry_id),
     )
     if row is None:
         return None

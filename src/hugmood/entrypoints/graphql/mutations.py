@@ -150,14 +150,16 @@ class Mutation:
             privacy=input.privacy.value if input.privacy else None,
             recorded_at=input.recorded_at,
         )
-        await _send(info, command)
-        return await _entry(info, me.user_id, str(input.id))
+        result = await info.context.core.bus.handle(command, info.context.command)
+        return await _entry(info, me.user_id, result.value)
 
     @strawberry.mutation(description="Delete one of your entries; returns its id.")
     async def delete_mood(self, info: Ctx, id: strawberry.ID) -> strawberry.ID:
         me = await info.context.principal()
-        await _send(info, md.DeleteMood(entry_id=str(id), user_id=me.user_id))
-        return id
+        result = await info.context.core.bus.handle(
+            md.DeleteMood(entry_id=str(id), user_id=me.user_id), info.context.command
+        )
+        return strawberry.ID(result.value)
 
     @strawberry.mutation(description="Ask to be friends (accepts theirs if they asked first).")
     async def request_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:

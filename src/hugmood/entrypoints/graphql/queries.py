@@ -38,6 +38,16 @@ async def account_for(ctx: Ctx, handle: str | None) -> AccountView:
     return account
 
 
+async def visible_account(ctx: Ctx, handle: str | None) -> AccountView:
+    """Like `account_for`, but a user who blocked the caller (or was blocked) is not found."""
+    account = await account_for(ctx, handle)
+    me = await ctx.context.principal()
+    blocked = await sq.relationship(ctx.context.core.readmodels, me.user_id, account.user_id)
+    if blocked is Relationship.BLOCKED:
+        raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
+    return account
+
+
 async def status_towards(ctx: Ctx, other_id: str) -> t.RelationshipStatus:
     db = ctx.context.core.readmodels
     me = await ctx.context.principal()
@@ -77,7 +87,7 @@ class Query:
         time_zone: str = "UTC",
     ) -> t.MoodHistory:
         me = await info.context.principal()
-        owner = await account_for(info, handle)
+        owner = await visible_account(info, handle)
         for name, value in (("from", start), ("to", end)):
             if value.tzinfo is None:
                 raise ValidationFailed(f"{name} must include a time zone offset", field=name)
@@ -125,9 +135,7 @@ class Query:
             raise ValidationFailed("recent must be between 0 and 50", field="recent")
         me = await info.context.principal()
         db = info.context.core.readmodels
-        account = await account_for(info, handle)
-        if await sq.relationship(db, me.user_id, account.user_id) is Relationship.BLOCKED:
-            raise NotFound(f"there is no user @{handle.lstrip('@')}", field="handle")
+        account = await visible_account(info, handle)
         views = await mq.recent_visible(
             db, viewer_id=me.user_id, owner_id=account.user_id, limit=recent
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -12,11 +13,21 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from hugmood.config import Settings
 from hugmood.entrypoints.graphql.errors import ErrorCodes
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.queries import Query
+
+
+class HugMoodSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Refusals are answers, not server errors: Strawberry's default would log each one
+        at ERROR with the query text (passwords included). Unexpected errors are logged
+        where they are mapped (`errors.map_error`)."""
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -26,7 +37,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
-    return strawberry.Schema(
+    return HugMoodSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
