@@ -38,11 +38,13 @@ def emit(
     params: Mapping[str, Any],
     *,
     lower_is_better: bool = False,
+    comparable: bool = True,
     digits: int = 1,
 ) -> dict[str, Any]:
-    """Print one result line; `ratio` is ours/baseline, or baseline/ours when lower is better."""
+    """Print one result line; `ratio` is ours/baseline, or baseline/ours when lower is better,
+    and null when the two are not `comparable` (error counts) or one is missing or zero."""
     ratio: float | None = None
-    if value is not None and baseline_value is not None:
+    if comparable and value is not None and baseline_value is not None:
         num, den = (baseline_value, value) if lower_is_better else (value, baseline_value)
         ratio = round(num / den, 3) if den else None
     line = {

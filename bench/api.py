@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,13 +110,32 @@ class Phase:
 
 @dataclass
 class Target:
-    """A server under load: its persistent connections, each with its request head ready."""
+    """A server under load, the sessions to use on it, and the errors it answered so far."""
 
     name: str
     server: ServerProcess
-    connections: list[tuple[HttpConnection, bytes]]
+    tokens: list[str | None]
     body: Callable[[], bytes]
+    connections: int
     errors: int = 0
+
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[list[tuple[HttpConnection, bytes]]]:
+        """Fresh keep-alive connections for one phase, each with its request head ready.
+
+        Fresh per phase because uvicorn closes connections idle for 5 s, as they would be
+        while the other server is measured.
+        """
+        pairs: list[tuple[HttpConnection, bytes]] = []
+        try:
+            for i in range(self.connections):
+                conn = await HttpConnection.open(self.server.port)
+                token = self.tokens[i % len(self.tokens)]
+                pairs.append((conn, conn.head("POST", "/graphql", graphql_headers(token))))
+            yield pairs
+        finally:
+            for conn, _ in pairs:
+                conn.close()
 
     @contextlib.contextmanager
     def measuring(self, phase: Phase) -> Iterator[None]:
@@ -147,17 +166,18 @@ class Target:
 async def closed_loop(target: Target, seconds: float) -> Phase:
     """Every connection sends its next request as soon as the previous one is answered."""
     phase = Phase()
-    stop = time.perf_counter() + seconds
 
-    async def worker(conn: HttpConnection, head: bytes) -> None:
+    async def worker(conn: HttpConnection, head: bytes, stop: float) -> None:
         with contextlib.suppress(HttpError):  # counted; a broken connection stays broken
             while (began := time.perf_counter()) < stop:
                 if await target.call(conn, head, phase):
                     phase.latencies_s.append(time.perf_counter() - began)
 
-    with target.measuring(phase):
-        async with asyncio.timeout(seconds + 30):
-            await asyncio.gather(*(worker(c, h) for c, h in target.connections))
+    async with target.connected() as connections:
+        with target.measuring(phase):
+            stop = time.perf_counter() + seconds
+            async with asyncio.timeout(seconds + 30):
+                await asyncio.gather(*(worker(c, h, stop) for c, h in connections))
     return phase
 
 
@@ -166,8 +186,6 @@ async def open_loop(target: Target, rate: float, seconds: float, grace_s: float)
     from its scheduled send time, so time spent queued behind a slow server is counted."""
     phase = Phase()
     idle: asyncio.Queue[tuple[HttpConnection, bytes]] = asyncio.Queue()
-    for pair in target.connections:
-        idle.put_nowait(pair)
     pending: dict[asyncio.Task[None], float] = {}
 
     async def one(scheduled: float) -> None:
@@ -177,47 +195,46 @@ async def open_loop(target: Target, rate: float, seconds: float, grace_s: float)
                 phase.latencies_s.append(time.perf_counter() - scheduled)
             idle.put_nowait((conn, head))
 
-    with target.measuring(phase):
-        start = time.perf_counter()
-        for i in range(int(rate * seconds)):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(one(scheduled))
-            pending[task] = scheduled
-            task.add_done_callback(pending.pop)
-        if pending:
-            await asyncio.wait(set(pending), timeout=grace_s)
-        late = time.perf_counter()
-        for task, scheduled in list(pending.items()):
-            # Still unanswered after the grace period: count it at least as late as it is now.
-            phase.unfinished += 1
-            phase.latencies_s.append(late - scheduled)
-            task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    async with target.connected() as connections:
+        for pair in connections:
+            idle.put_nowait(pair)
+        with target.measuring(phase):
+            await schedule(one, rate, seconds, grace_s, pending, phase)
+        await asyncio.gather(*pending, return_exceptions=True)
     return phase
+
+
+async def schedule(
+    send: Callable[[float], Coroutine[Any, Any, None]],
+    rate: float,
+    seconds: float,
+    grace_s: float,
+    pending: dict[asyncio.Task[None], float],
+    phase: Phase,
+) -> None:
+    """Start `send(scheduled_time)` on the timetable; give up on answers after `grace_s`."""
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(send(scheduled))
+        pending[task] = scheduled
+        task.add_done_callback(pending.pop)
+    if pending:
+        await asyncio.wait(set(pending), timeout=grace_s)
+    late = time.perf_counter()
+    for task, scheduled in list(pending.items()):
+        # Still unanswered after the grace period: count it at least as late as it is now.
+        phase.unfinished += 1
+        phase.latencies_s.append(late - scheduled)
+        task.cancel()
 
 
 def explain(phase: Phase, target: Target) -> None:
     if phase.first_error:
         print(f"api bench: {target.name}: first error: {phase.first_error}", file=sys.stderr)
-
-
-async def connect(
-    name: str,
-    server: ServerProcess,
-    tokens: list[str | None],
-    count: int,
-    body: Callable[[], bytes],
-) -> Target:
-    connections = []
-    for i in range(count):
-        conn = await HttpConnection.open(server.port)
-        connections.append(
-            (conn, conn.head("POST", "/graphql", graphql_headers(tokens[i % len(tokens)])))
-        )
-    return Target(name, server, connections, body)
 
 
 async def main(quick: bool, connections: int, rate: float) -> None:
@@ -245,17 +262,12 @@ async def main(quick: bool, connections: int, rate: float) -> None:
                 ]
             finally:
                 setup.close()
-            hug = await connect("hugmood", ours, tokens, connections, body)
-            raw = await connect("baseline", base, ["baseline-has-no-sessions"], connections, body)
-            try:
-                for target in (hug, raw):
-                    await closed_loop(target, warmup_s)
-                sustained = [await closed_loop(t, seconds) for t in (hug, raw)]
-                timed = [await open_loop(t, rate, seconds, grace_s) for t in (hug, raw)]
-            finally:
-                for target in (hug, raw):
-                    for conn, _ in target.connections:
-                        conn.close()
+            hug = Target("hugmood", ours, tokens, body, connections)
+            raw = Target("baseline", base, ["baseline-has-no-sessions"], body, connections)
+            for target in (hug, raw):
+                await closed_loop(target, warmup_s)
+            sustained = [await closed_loop(t, seconds) for t in (hug, raw)]
+            timed = [await open_loop(t, rate, seconds, grace_s) for t in (hug, raw)]
             if hug.errors:
                 print(f"api bench: server log tail:\n{ours.output_tail()}", file=sys.stderr)
     for phase, target in zip((*sustained, *timed), (hug, raw, hug, raw), strict=True):
@@ -331,6 +343,7 @@ def report(
         BASELINE,
         raw.errors,
         {**common, "requests": sum(p.ok + p.errors for p in (ours, ours_timed)), "target": "0"},
+        comparable=False,
         digits=0,
     )
 
