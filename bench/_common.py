@@ -43,6 +43,7 @@ def emit(
 ) -> dict[str, Any]:
     """Print one result line; `ratio` is ours/baseline, or baseline/ours when lower is better,
     and null when the two are not `comparable` (error counts) or one is missing or zero."""
+    value, baseline_value = _number(value), _number(baseline_value)
     ratio: float | None = None
     if comparable and value is not None and baseline_value is not None:
         num, den = (baseline_value, value) if lower_is_better else (value, baseline_value)
@@ -59,6 +60,11 @@ def emit(
     }
     print(json.dumps(line), flush=True)
     return line
+
+
+def _number(value: float | None) -> float | None:
+    """NaN (say, a percentile of no samples) is not JSON: it is written as null."""
+    return None if value is None or math.isnan(value) else value
 
 
 def percentile(values: Sequence[float], q: float) -> float:
