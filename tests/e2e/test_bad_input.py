@@ -114,7 +114,8 @@ def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> I
         "not JSON at all",
         lambda: ann.api.post(content=b"{ me { handle } }", headers={"content-type": "text/plain"}),
         "VALIDATION",
-        400,
+        415,
+        says="Content-Type",
     )
     yield BadInput("syntax error", op("{ me { handle }"), "VALIDATION")
     yield BadInput("unknown field", op("{ me { handle shoeSize } }"), "VALIDATION")
@@ -152,16 +153,9 @@ def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> I
     )
     yield BadInput("intensity 1.5", record(intensity=1.5), "VALIDATION", field="intensity")
     yield BadInput("intensity -0.1", record(intensity=-0.1), "VALIDATION", field="intensity")
-    yield BadInput(
-        "intensity NaN (JSON extension)", record_raw("NaN"), "VALIDATION", says="intensity"
-    )
-    yield BadInput(
-        "intensity Infinity (JSON extension)",
-        record_raw("Infinity"),
-        "VALIDATION",
-        says="intensity",
-    )
-    yield BadInput("intensity 1e400", record_raw("1e400"), "VALIDATION", says="intensity")
+    # Not JSON at all (JSON has no NaN or Infinity, and 1e400 overflows): refused as a body.
+    for literal in ("NaN", "Infinity", "1e400"):
+        yield BadInput(f"intensity {literal}", record_raw(literal), "VALIDATION", 400, says="JSON")
     yield BadInput('intensity "NaN"', record(intensity="NaN"), "VALIDATION", says="intensity")
     yield BadInput("unknown moodType", record(moodType="hangry"), "VALIDATION", field="moodType")
     yield BadInput("note of 2001 characters", record(note="x" * 2001), "VALIDATION", field="note")

@@ -1,0 +1,63 @@
+"""`POST /graphql`: JSON in, one schema execution, JSON out — and nothing else on the path.
+
+Strawberry's router still serves GraphiQL (`GET`) and, later, subscriptions (WebSocket); plain
+queries and mutations take this thinner path, which parses with orjson, skips per-request
+dependency injection, and maps every error to HugMood's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hugmood.entrypoints.graphql.context import RequestContext
+from hugmood.entrypoints.graphql.errors import map_error
+
+ContextFactory = Callable[[Request], Awaitable[RequestContext]]
+
+
+def _refuse(status: int, message: str) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": "VALIDATION"}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self, schema: strawberry.Schema, context: ContextFactory, *, development: bool
+    ) -> None:
+        self._schema = schema
+        self._context = context
+        self._development = development
+
+    async def handle(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            return _refuse(415, "send the GraphQL request as JSON (Content-Type: application/json)")
+        try:
+            payload: Any = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as e:
+            return _refuse(400, f"the request body is not valid JSON ({e})")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return _refuse(400, 'send a JSON object with a "query" string')
+        variables, operation = payload.get("variables"), payload.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            return _refuse(400, '"variables" must be a JSON object')
+        if operation is not None and not isinstance(operation, str):
+            return _refuse(400, '"operationName" must be a string')
+        result = await self._schema.execute(
+            payload["query"],
+            variable_values=variables,
+            context_value=await self._context(request),
+            operation_name=operation,
+        )
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [
+                map_error(e, development=self._development).formatted for e in result.errors
+            ]
+        return Response(orjson.dumps(body), media_type="application/json")
