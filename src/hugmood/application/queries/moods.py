@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,33 +132,48 @@ async def mood_history(
     return bucket(rows, aggregation, zone)
 
 
+@dataclass(slots=True)
+class _Tally:
+    count: int = 0
+    intensity: float = 0.0
+    energy: float = 0.0
+    pleasantness: float = 0.0
+    worded: int = 0
+    moods: Counter[str] = field(default_factory=Counter)
+
+
 def bucket(rows: list[Row], aggregation: Aggregation, zone: ZoneInfo) -> list[MoodBucket]:
     """Group (recorded_at_ms, mood_type, intensity) rows into local-time buckets, oldest first."""
-    groups: dict[date, list[tuple[str, float]]] = {}
+    tallies: dict[date, _Tally] = {}
     for at_ms, mood, intensity in rows:
-        day = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone).date()
+        day = datetime.fromtimestamp(at_ms / 1000, zone).date()
         if aggregation is Aggregation.WEEK:
             day -= timedelta(days=day.weekday())
         elif aggregation is Aggregation.MONTH:
             day = day.replace(day=1)
-        groups.setdefault(day, []).append((mood, float(intensity)))
-    buckets = []
-    for start, entries in sorted(groups.items()):
-        counts = Counter(mood for mood, _ in entries)
-        # Most frequent mood; ties go to the word first in alphabetical order, so it is stable.
-        dominant = min(counts, key=lambda m: (-counts[m], m))
-        words = [MOODS[m] for m, _ in entries if m in MOODS]
-        buckets.append(
-            MoodBucket(
-                start=start,
-                count=len(entries),
-                mean_intensity=round(sum(i for _, i in entries) / len(entries), 4),
-                dominant_mood=dominant,
-                mean_energy=round(sum(w.energy for w in words) / max(len(words), 1), 4),
-                mean_pleasantness=round(sum(w.pleasantness for w in words) / max(len(words), 1), 4),
-            )
+        tally = tallies.get(day)
+        if tally is None:
+            tally = tallies[day] = _Tally()
+        tally.count += 1
+        tally.intensity += intensity
+        tally.moods[mood] += 1
+        word = MOODS.get(mood)
+        if word is not None:
+            tally.worded += 1
+            tally.energy += word.energy
+            tally.pleasantness += word.pleasantness
+    return [
+        MoodBucket(
+            start=start,
+            count=t.count,
+            mean_intensity=round(t.intensity / t.count, 4),
+            # Most frequent mood; ties go to the word first in alphabetical order, so it is stable.
+            dominant_mood=min(t.moods, key=lambda m: (-t.moods[m], m)),
+            mean_energy=round(t.energy / max(t.worded, 1), 4),
+            mean_pleasantness=round(t.pleasantness / max(t.worded, 1), 4),
         )
-    return buckets
+        for start, t in sorted(tallies.items())
+    ]
 
 
 async def mood_entry(db: SqlDatabase, *, viewer_id: str, entry_id: str) -> MoodEntryView | None:

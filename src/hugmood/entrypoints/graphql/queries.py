@@ -101,11 +101,10 @@ class Query:
             zone=mq.time_zone(time_zone),
         )
         entries = [r for r in result if isinstance(r, mq.MoodEntryView)]
-        buckets = [t.MoodBucket.of(r) for r in result if isinstance(r, mq.MoodBucket)]
         return t.MoodHistory(
             aggregation=aggregation,
             entries=[t.MoodEntry.of(e, owner) for e in entries],
-            buckets=buckets,
+            bucket_views=[r for r in result if isinstance(r, mq.MoodBucket)],
         )
 
     @strawberry.field(description="One entry, if it exists and you may see it.")
