@@ -1,13 +1,16 @@
-"""Turns every failure into a GraphQL error with `extensions.code` and a readable message."""
+"""Turns every failure into a GraphQL error with `extensions.code` and a readable message.
+
+Known errors keep their message and get their code; GraphQL syntax or validation errors get
+`VALIDATION`; anything else is logged and shown as `INTERNAL` without internals. Outside
+development, "Did you mean" hints are removed.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from hugmood.domain.errors import HugMoodError, RateLimited
 from hugmood.eventstore.store import EventStoreUnavailable
@@ -16,27 +19,6 @@ from hugmood.sql.database import DatabaseUnavailable
 log = logging.getLogger("hugmood.graphql")
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
-
-
-class ErrorCodes(SchemaExtension):
-    """Maps errors after execution. Known errors keep their message and get their code;
-    GraphQL syntax or validation errors get `VALIDATION`; anything else is logged and shown
-    as `INTERNAL` without internals. Outside development, "Did you mean" hints are removed.
-    """
-
-    def __init__(self, *, development: bool) -> None:
-        self._development = development
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [map_error(e, development=self._development) for e in result.errors]
-        pre = self.execution_context.pre_execution_errors
-        if pre:
-            self.execution_context.pre_execution_errors = [
-                map_error(e, development=self._development) for e in pre
-            ]
 
 
 def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:

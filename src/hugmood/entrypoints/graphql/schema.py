@@ -16,7 +16,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from hugmood.config import Settings
-from hugmood.entrypoints.graphql.errors import ErrorCodes
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.queries import Query
 
@@ -43,7 +42,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
         # Factories, not instances: each operation gets its own extension objects.
         extensions=[
-            lambda: ErrorCodes(development=settings.development),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: AddValidationRules(limits),
             lambda: ParserCache(maxsize=256),
