@@ -12,13 +12,13 @@ from uuid import UUID
 
 import asyncpg
 
-from hugmood.eventstore.envelope import NewEvent, RecordedEvent, to_epoch_ms
+from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 from hugmood.eventstore.group_commit import GroupCommit
 from hugmood.eventstore.notifier import AppendNotifier
 from hugmood.eventstore.sqlcommon import (
     EVENT_COLUMNS,
     decode_row,
-    encode_json,
+    event_row,
     partially_stored,
     repeated_event_id,
 )
@@ -115,18 +115,7 @@ class PostgresEventStore:
                 stream_id,
             )
             return AppendResult(stream_version=found[0][0], positions=())
-        rows = [
-            (
-                e.event_id,
-                e.event_type,
-                e.version,
-                to_epoch_ms(e.timestamp),
-                e.user_id,
-                encode_json(e.data),
-                encode_json(e.metadata),
-            )
-            for e in events
-        ]
+        rows = [event_row(e, e.event_id) for e in events]
         return await self._commits.submit(_Append(stream_id, expected_version, rows))
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:

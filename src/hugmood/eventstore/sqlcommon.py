@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
 
-from hugmood.eventstore.envelope import RecordedEvent, from_epoch_ms
+from hugmood.eventstore.envelope import NewEvent, RecordedEvent, from_epoch_ms, to_epoch_ms
 from hugmood.eventstore.store import DuplicateEventError
 
 EVENT_COLUMNS = (
@@ -16,6 +16,22 @@ EVENT_COLUMNS = (
     "user_id, data, metadata"
 )
 """The columns every read selects, in the order `decode_row` expects."""
+
+
+IdT = TypeVar("IdT")
+
+
+def event_row(event: NewEvent, event_id: IdT) -> tuple[IdT, str, int, int, str | None, str, str]:
+    """An event as the columns both engines insert; each engine encodes its own event id."""
+    return (
+        event_id,
+        event.event_type,
+        event.version,
+        to_epoch_ms(event.timestamp),
+        event.user_id,
+        encode_json(event.data),
+        encode_json(event.metadata),
+    )
 
 
 def encode_json(value: Any) -> str:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from hugmood.eventstore.envelope import NewEvent, RecordedEvent, to_epoch_ms
+from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 from hugmood.eventstore.group_commit import GroupCommit
 from hugmood.eventstore.notifier import AppendNotifier
 from hugmood.eventstore.sqlcommon import (
     EVENT_COLUMNS,
     decode_row,
-    encode_json,
+    event_row,
     partially_stored,
     repeated_event_id,
 )
@@ -94,18 +94,7 @@ class SqliteEventStore:
         if not events:
             version = await self._read(lambda conn: _stream_version(conn, stream_id))
             return AppendResult(stream_version=version, positions=())
-        rows = [
-            (
-                e.event_id.bytes,
-                e.event_type,
-                e.version,
-                to_epoch_ms(e.timestamp),
-                e.user_id,
-                encode_json(e.data),
-                encode_json(e.metadata),
-            )
-            for e in events
-        ]
+        rows = [event_row(e, e.event_id.bytes) for e in events]
         return await self._commits.submit(_Append(stream_id, expected_version, rows))
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
