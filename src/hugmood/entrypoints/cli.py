@@ -70,10 +70,11 @@ def _announce(settings: Settings, demo_logins: list[str]) -> None:
     if demo_logins:
         from hugmood.demo import DEMO_PASSWORD
 
-        table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")")
+        table = Table(title="Demo logins")
         table.add_column("handle")
+        table.add_column("password")
         for handle in demo_logins:
-            table.add_row(handle)
+            table.add_row(handle, DEMO_PASSWORD)
         console.print(table)
     console.print("Press Ctrl+C to stop.\n")
 
