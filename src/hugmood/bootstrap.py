@@ -16,6 +16,7 @@ from hugmood.eventstore.upcasting import Upcasters
 from hugmood.projections.catalog import all_projections
 from hugmood.projections.runner import ProjectionRunner
 from hugmood.security.passwords import Argon2idPasswordHasher
+from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
 from hugmood.sql.database import SqlDatabase
@@ -105,6 +106,9 @@ async def open_hugmood(
                 max_failures=settings.login_max_failures, lockout_s=settings.login_lockout_s
             ),
             tokens=HmacSessionTokens(settings.secret_key.encode()),
+            hug_limiter=SlidingWindowLimiter(
+                limit=settings.hugs_per_minute, window_s=60, what="hugs"
+            ),
             session_ttl_hours=settings.session_ttl_hours,
         )
         yield HugMood(settings, store, readmodels, runner, deps, MessageBus(deps, runner))

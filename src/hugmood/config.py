@@ -35,6 +35,7 @@ class Settings:
     graphql_max_tokens: int = 2000
     login_max_failures: int = 5
     login_lockout_s: float = 60.0
+    hugs_per_minute: int = 30
     log_level: str = "INFO"
     log_json: bool = True
     region: str = "eu-west"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,28 +16,7 @@ from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
 from hugmood.domain.errors import Conflict
-from tests.conftest import POSTGRES_URL, unique
-
-BACKENDS = ["memory", "sqlite", "postgresql"]
-DURABLE_BACKENDS = ["sqlite", "postgresql"]
-
-
-def _settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "postgresql":
-        schema: str = request.getfixturevalue("pg_schema")
-        return Settings(database_url=POSTGRES_URL, postgres_schema=schema, data_dir=tmp_path)
-    return Settings(database_url=request.param, data_dir=tmp_path)
-
-
-@pytest.fixture(params=BACKENDS)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    return _settings(request, tmp_path)
-
-
-@pytest.fixture(params=DURABLE_BACKENDS)
-def durable_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Backends that keep data across a restart (memory, by design, does not)."""
-    return _settings(request, tmp_path)
+from tests.conftest import unique
 
 
 async def register(core: HugMood, handle: str) -> str:

@@ -12,6 +12,7 @@ from hugmood.application.handlers.identity import NewSession, log_in, register_u
 from hugmood.domain import identity as idm
 from hugmood.domain.errors import RateLimited, Unauthenticated
 from hugmood.eventstore.memory import InMemoryEventStore
+from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
 from hugmood.sql.sqlite import SqliteDatabase
@@ -30,6 +31,7 @@ async def deps() -> AsyncIterator[Dependencies]:
         hasher=CountingHasher(),
         throttle=InMemoryLoginThrottle(max_failures=3),
         tokens=HmacSessionTokens(b"k" * 32),
+        hug_limiter=SlidingWindowLimiter(limit=30, window_s=60, what="hugs"),
     )
     await db.close()
 

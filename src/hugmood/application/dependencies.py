@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hugmood.application.ports import Clock, LoginThrottle, PasswordHasher, SessionTokens
+from hugmood.application.ports import (
+    Clock,
+    LoginThrottle,
+    PasswordHasher,
+    RateLimiter,
+    SessionTokens,
+)
 from hugmood.eventstore.store import EventStore
 from hugmood.sql.database import SqlDatabase
 
@@ -17,4 +23,5 @@ class Dependencies:
     hasher: PasswordHasher
     throttle: LoginThrottle
     tokens: SessionTokens
+    hug_limiter: RateLimiter
     session_ttl_hours: float = 24 * 30

@@ -9,13 +9,14 @@ from typing import Any
 
 from hugmood import __version__
 from hugmood.domain.common import DomainEvent
+from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 
 EVENT_CLASSES: dict[str, type[DomainEvent]] = {
-    cls.EVENT_TYPE: cls for cls in (*IDENTITY_EVENTS, *MOOD_EVENTS, *SOCIAL_EVENTS)
+    cls.EVENT_TYPE: cls for cls in (*IDENTITY_EVENTS, *MOOD_EVENTS, *SOCIAL_EVENTS, *HUG_EVENTS)
 }
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.handlers import identity, moods, social
+from hugmood.application.handlers import hugs, identity, moods, social
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.results import CommandResult
+from hugmood.domain import hugs as hg
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
@@ -35,6 +36,11 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     sc.RemoveFriend: social.change_friendship,
     sc.BlockUser: social.change_friendship,
     sc.UnblockUser: social.change_friendship,
+    hg.SendHug: hugs.send_hug,
+    hg.WithdrawHug: hugs.withdraw_hug,
+    hg.MarkHugDelivered: hugs.mark_delivered,
+    hg.MarkHugSeen: hugs.mark_seen,
+    hg.ChangeHugSettings: hugs.change_settings,
 }
 
 

@@ -34,6 +34,12 @@ class LoginThrottle(Protocol):
     def succeeded(self, key: str) -> None: ...
 
 
+class RateLimiter(Protocol):
+    def hit(self, key: str) -> None:
+        """Count one action by `key`, or raise `RateLimited` if it has done too many."""
+        ...
+
+
 class SessionTokens(Protocol):
     def new_token(self) -> str:
         """An opaque token of at least 128 random bits, shown to the client once."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hugmood.projections.accounts import AccountsProjection, SessionsProjection
+from hugmood.projections.hugs import HugsProjection
 from hugmood.projections.moods import MoodEntriesProjection
 from hugmood.projections.projection import Projection
 from hugmood.projections.social import FriendshipsProjection
@@ -14,4 +15,5 @@ def all_projections() -> list[Projection]:
         SessionsProjection(),
         FriendshipsProjection(),
         MoodEntriesProjection(),
+        HugsProjection(),
     ]

@@ -13,9 +13,11 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from hugmood.config import Settings
+from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.queries import Query
 
@@ -37,8 +39,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     return HugMoodSchema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", (Query, HugQueries)),
+        mutation=merge_types("Mutation", (Mutation, HugMutations)),
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
         # Factories, not instances: each operation gets its own extension objects.
         extensions=[

@@ -1,0 +1,119 @@
+"""Hug inbox, sent hugs with their status, hug counts per friend, and hug settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.hugs import HugSettings, HugStatus, HugType
+from hugmood.sql.database import Row, SqlDatabase
+
+MAX_LIST = 100
+
+
+@dataclass(frozen=True, slots=True)
+class HugView:
+    hug_id: str
+    sender_id: str
+    recipient_id: str
+    hug_type: HugType
+    message: str | None
+    status: HugStatus
+    muted: bool
+    sent_at_ms: int
+    delivered_at_ms: int | None
+    seen_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HugCount:
+    friend_id: str
+    sent: int
+    received: int
+
+
+_COLUMNS = (
+    "hug_id, sender_id, recipient_id, hug_type, message, status, muted, sent_at_ms,"
+    " delivered_at_ms, seen_at_ms"
+)
+
+
+def _hug(row: Row) -> HugView:
+    return HugView(
+        hug_id=row[0],
+        sender_id=row[1],
+        recipient_id=row[2],
+        hug_type=HugType(row[3]),
+        message=row[4],
+        status=HugStatus(row[5]),
+        muted=bool(row[6]),
+        sent_at_ms=int(row[7]),
+        delivered_at_ms=None if row[8] is None else int(row[8]),
+        seen_at_ms=None if row[9] is None else int(row[9]),
+    )
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIST:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_LIST}", field="limit")
+
+
+async def inbox(db: SqlDatabase, user_id: str, *, unseen_only: bool, limit: int) -> list[HugView]:
+    """Hugs received, newest first; withdrawn hugs are gone from the inbox."""
+    _check_limit(limit)
+    statuses = ("sent", "delivered") if unseen_only else ("sent", "delivered", "seen")
+    a, b, c = (*statuses, "-")[:3]
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM rm_hugs WHERE recipient_id = $1 AND status IN ($2, $3, $4)"
+        " ORDER BY sent_at_ms DESC LIMIT $5",
+        user_id,
+        a,
+        b,
+        c,
+        limit,
+    )
+    return [_hug(r) for r in rows]
+
+
+async def sent_hugs(db: SqlDatabase, user_id: str, *, limit: int) -> list[HugView]:
+    """Hugs sent, newest first, each with its status (sent, delivered, seen, withdrawn)."""
+    _check_limit(limit)
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM rm_hugs WHERE sender_id = $1 ORDER BY sent_at_ms DESC LIMIT $2",
+        user_id,
+        limit,
+    )
+    return [_hug(r) for r in rows]
+
+
+async def hug(db: SqlDatabase, hug_id: str) -> HugView | None:
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM rm_hugs WHERE hug_id = $1", hug_id)
+    return _hug(row) if row else None
+
+
+async def hug_counts(db: SqlDatabase, user_id: str) -> list[HugCount]:
+    """Per current friend: hugs sent to them and received from them (withdrawn not counted)."""
+    rows = await db.fetch(
+        "SELECT f.other_id,"
+        " (SELECT COUNT(*) FROM rm_hugs h WHERE h.sender_id = $1 AND h.recipient_id = f.other_id"
+        "   AND h.status <> 'withdrawn'),"
+        " (SELECT COUNT(*) FROM rm_hugs h WHERE h.sender_id = f.other_id AND h.recipient_id = $1"
+        "   AND h.status <> 'withdrawn')"
+        " FROM rm_friendships f WHERE f.user_id = $1 AND f.status = 'friends'"
+        " ORDER BY f.since_ms",
+        user_id,
+    )
+    return [HugCount(r[0], int(r[1]), int(r[2])) for r in rows]
+
+
+async def hug_settings(db: SqlDatabase, user_id: str) -> HugSettings:
+    row = await db.fetchrow(
+        "SELECT accepted_types, muted_ids FROM rm_hug_settings WHERE user_id = $1", user_id
+    )
+    if row is None:
+        return HugSettings()
+    return HugSettings(
+        frozenset(HugType(t) for t in orjson.loads(row[0])), frozenset(orjson.loads(row[1]))
+    )

@@ -1,0 +1,224 @@
+"""GraphQL for hugs: send, withdraw, mark seen, settings; inbox, sent hugs and counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from hugmood.application.queries import hugs as hq
+from hugmood.application.queries import identity as iq
+from hugmood.application.queries.identity import AccountView
+from hugmood.domain import hugs as hg
+from hugmood.domain.errors import NotFound
+from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.context import Ctx
+from hugmood.entrypoints.graphql.queries import account_for
+
+
+@strawberry.enum(description="The hug vocabulary: what kind of support a hug carries.")
+class HugType(Enum):
+    WARM = "warm"
+    COMFORTING = "comforting"
+    CELEBRATION = "celebration"
+    STRENGTH = "strength"
+    CALM = "calm"
+    GRATITUDE = "gratitude"
+    MISS_YOU = "miss-you"
+    PLAYFUL = "playful"
+
+
+@strawberry.enum(description="sent (in the inbox), delivered (shown on a device), seen, withdrawn.")
+class HugStatus(Enum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    SEEN = "seen"
+    WITHDRAWN = "withdrawn"
+
+
+@strawberry.type
+class HugTypeInfo:
+    hug_type: HugType
+    meaning: str
+
+
+@strawberry.type(description="A hug as its sender or recipient sees it.")
+class Hug:
+    id: strawberry.ID
+    sender: t.Profile
+    recipient: t.Profile
+    hug_type: HugType
+    message: str | None
+    status: HugStatus
+    sent_at: datetime
+    delivered_at: datetime | None
+    seen_at: datetime | None
+
+
+@strawberry.type
+class HugCount:
+    friend: t.Profile
+    sent: int
+    received: int
+
+
+@strawberry.type(description="Which hugs you accept, and whose hugs arrive without a live push.")
+class HugSettings:
+    accepted_types: list[HugType]
+    muted: list[t.Profile]
+
+
+@strawberry.input
+class SendHugInput:
+    id: strawberry.ID | None = strawberry.field(
+        default=None, description="A UUID chosen by the device; a retried send is stored once."
+    )
+    to: str = strawberry.field(description="The friend's handle.")
+    hug_type: HugType
+    message: str | None = strawberry.field(default=None, description="At most 280 characters.")
+
+
+async def _hugs(info: Ctx, views: list[hq.HugView]) -> list[Hug]:
+    people = await iq.accounts_by_ids(
+        info.context.core.readmodels,
+        sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
+    )
+    return [
+        Hug(
+            id=strawberry.ID(v.hug_id),
+            sender=t.Profile.of(people[v.sender_id]),
+            recipient=t.Profile.of(people[v.recipient_id]),
+            hug_type=HugType(v.hug_type.value),
+            message=v.message,
+            status=HugStatus(v.status.value),
+            sent_at=t.ms_to_datetime(v.sent_at_ms),
+            delivered_at=t.ms_to_datetime(v.delivered_at_ms) if v.delivered_at_ms else None,
+            seen_at=t.ms_to_datetime(v.seen_at_ms) if v.seen_at_ms else None,
+        )
+        for v in views
+        if v.sender_id in people and v.recipient_id in people
+    ]
+
+
+async def _one(info: Ctx, hug_id: str) -> Hug:
+    view = await hq.hug(info.context.core.readmodels, hug_id)
+    me = await info.context.principal()
+    if view is None or me.user_id not in (view.sender_id, view.recipient_id):
+        raise NotFound(f"no hug {hug_id}", field="id")
+    return (await _hugs(info, [view]))[0]
+
+
+async def _settings(info: Ctx, user_id: str) -> HugSettings:
+    db = info.context.core.readmodels
+    settings = await hq.hug_settings(db, user_id)
+    muted: dict[str, AccountView] = await iq.accounts_by_ids(db, sorted(settings.muted_ids))
+    return HugSettings(
+        accepted_types=[HugType(h.value) for h in hg.HugType if h in settings.accepted_types],
+        muted=[t.Profile.of(a) for a in sorted(muted.values(), key=lambda a: a.handle)],
+    )
+
+
+@strawberry.type
+class HugQueries:
+    @strawberry.field(description="Every hug type and what it says.")
+    def hug_types(self) -> list[HugTypeInfo]:
+        return [
+            HugTypeInfo(hug_type=HugType(h.value), meaning=hg.HUG_TYPE_MEANINGS[h])
+            for h in hg.HugType
+        ]
+
+    @strawberry.field(description="Hugs you received, newest first (withdrawn ones are gone).")
+    async def inbox(self, info: Ctx, unseen_only: bool = False, limit: int = 20) -> list[Hug]:
+        me = await info.context.principal()
+        views = await hq.inbox(
+            info.context.core.readmodels, me.user_id, unseen_only=unseen_only, limit=limit
+        )
+        return await _hugs(info, views)
+
+    @strawberry.field(description="Hugs you sent, newest first, with their status.")
+    async def sent_hugs(self, info: Ctx, limit: int = 20) -> list[Hug]:
+        me = await info.context.principal()
+        return await _hugs(
+            info, await hq.sent_hugs(info.context.core.readmodels, me.user_id, limit=limit)
+        )
+
+    @strawberry.field(description="Hugs exchanged with each friend.")
+    async def hug_counts(self, info: Ctx) -> list[HugCount]:
+        me = await info.context.principal()
+        db = info.context.core.readmodels
+        counts = await hq.hug_counts(db, me.user_id)
+        people = await iq.accounts_by_ids(db, [c.friend_id for c in counts])
+        return [
+            HugCount(friend=t.Profile.of(people[c.friend_id]), sent=c.sent, received=c.received)
+            for c in counts
+            if c.friend_id in people
+        ]
+
+    @strawberry.field(description="Your hug settings.")
+    async def hug_settings(self, info: Ctx) -> HugSettings:
+        me = await info.context.principal()
+        return await _settings(info, me.user_id)
+
+
+async def _send(info: Ctx, command: object) -> str:
+    result = await info.context.core.bus.handle(command, info.context.command)
+    value: str = result.value
+    return value
+
+
+@strawberry.type
+class HugMutations:
+    @strawberry.mutation(description="Send a hug to a friend. Stored before you are answered.")
+    async def send_hug(self, info: Ctx, input: SendHugInput) -> Hug:
+        me = await info.context.principal()
+        recipient = await account_for(info, input.to)
+        hug_id = await _send(
+            info,
+            hg.SendHug(
+                hug_id=str(input.id) if input.id else str(uuid.uuid4()),
+                sender_id=me.user_id,
+                recipient_id=recipient.user_id,
+                hug_type=input.hug_type.value,
+                message=input.message,
+            ),
+        )
+        return await _one(info, hug_id)
+
+    @strawberry.mutation(description="Take back a hug you sent, until it has been seen.")
+    async def withdraw_hug(self, info: Ctx, id: strawberry.ID) -> Hug:
+        me = await info.context.principal()
+        return await _one(info, await _send(info, hg.WithdrawHug(str(id), me.user_id)))
+
+    @strawberry.mutation(description="Mark a hug in your inbox as seen (its sender is told).")
+    async def mark_hug_seen(self, info: Ctx, id: strawberry.ID) -> Hug:
+        me = await info.context.principal()
+        return await _one(info, await _send(info, hg.MarkHugSeen(str(id), me.user_id)))
+
+    @strawberry.mutation(description="Choose which hug types you accept.")
+    async def set_accepted_hug_types(
+        self,
+        info: Ctx,
+        hug_types: list[HugType],
+    ) -> HugSettings:
+        me = await info.context.principal()
+        command = hg.ChangeHugSettings(me.user_id, accepted_types=tuple(h.value for h in hug_types))
+        await info.context.core.bus.handle(command, info.context.command)
+        return await _settings(info, me.user_id)
+
+    @strawberry.mutation(description="Hugs from this friend arrive quietly, without a live push.")
+    async def mute_friend(self, info: Ctx, handle: str) -> HugSettings:
+        return await _mute(info, handle, mute=True)
+
+    @strawberry.mutation
+    async def unmute_friend(self, info: Ctx, handle: str) -> HugSettings:
+        return await _mute(info, handle, mute=False)
+
+
+async def _mute(info: Ctx, handle: str, *, mute: bool) -> HugSettings:
+    me = await info.context.principal()
+    ids = ((await account_for(info, handle)).user_id,)
+    command = hg.ChangeHugSettings(me.user_id, mute=ids if mute else (), unmute=() if mute else ids)
+    await info.context.core.bus.handle(command, info.context.command)
+    return await _settings(info, me.user_id)
