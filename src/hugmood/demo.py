@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.queries.identity import account_by_handle
 from hugmood.bootstrap import HugMood
+from hugmood.domain import hugs as hg
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
@@ -47,6 +48,14 @@ _FRIENDSHIPS = (
     ("erin", "dan", sc.BlockUser),
 )
 
+# (sender, recipient, hug type, message): a few hugs, one already seen.
+_HUGS = (
+    ("alice", "bob", "comforting", "Rough week? I'm around tonight."),
+    ("bob", "alice", "celebration", "Congrats on finishing it!"),
+    ("carol", "alice", "warm", None),
+    ("erin", "carol", "strength", "You've got this."),
+)
+
 _NOTES = {
     True: (
         "Long walk by the river, felt light.",
@@ -80,6 +89,12 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
         await core.bus.handle(
             command(user_id=idm.user_id_for(actor), other_id=idm.user_id_for(other)), context
         )
+    for sender, recipient, kind, message in _HUGS:
+        hug_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        sender_id, recipient_id = idm.user_id_for(sender), idm.user_id_for(recipient)
+        await core.bus.handle(hg.SendHug(hug_id, sender_id, recipient_id, kind, message), context)
+        if kind == "celebration":
+            await core.bus.handle(hg.MarkHugSeen(hug_id, recipient_id), context)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     words = list(MOODS.values())
     for user in DEMO_USERS:
