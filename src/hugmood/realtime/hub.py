@@ -14,6 +14,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 
+class RealtimeUnavailable(Exception):
+    """The hub cannot serve: its backend could not be reached when it was started, or the hub
+    is closed. (Once started, the Redis hub does not raise this when Redis goes away: it keeps
+    serving the process's own connections and reconnects by itself.)"""
+
+
 class PresenceStatus(StrEnum):
     ONLINE = "online"
     AWAY = "away"
