@@ -12,7 +12,8 @@ import asyncio
 import shutil
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -118,11 +119,13 @@ async def hubs() -> AsyncIterator[list[RealtimeHub]]:
 
 
 async def connect(
-    redis: RedisProcess, prefix: str, opened: list[RealtimeHub], clock: FakeClock | None = None
+    redis: RedisProcess,
+    prefix: str,
+    opened: list[RealtimeHub],
+    clock: Callable[[], float] = time.monotonic,
 ) -> RedisRealtimeHub:
-    options = {"clock": clock} if clock is not None else {}
     hub = await RedisRealtimeHub.connect(
-        redis.url, prefix=prefix, timeout_s=1.0, reconnect_delay_s=(0.02, 0.2), **options
+        redis.url, prefix=prefix, clock=clock, timeout_s=1.0, reconnect_delay_s=(0.02, 0.2)
     )
     opened.append(hub)
     return hub
