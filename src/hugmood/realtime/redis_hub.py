@@ -288,7 +288,8 @@ class RedisRealtimeHub:
             await asyncio.wait_for(hub._up_event.wait(), timeout_s)
         except UNAVAILABLE as e:
             await hub.close()
-            raise RealtimeUnavailable(f"Redis is not reachable at {_redacted(url)}: {e}") from e
+            cause = str(e) or type(e).__name__
+            raise RealtimeUnavailable(f"Redis is not reachable at {_redacted(url)}: {cause}") from e
         return hub
 
     @property
@@ -299,6 +300,8 @@ class RedisRealtimeHub:
     # -- fan-out ---------------------------------------------------------------------------
 
     async def publish(self, channel: str, message: Message) -> None:
+        """This process's subscribers get `message` itself, at once; other processes get a
+        JSON copy through Redis (the same content, so treat messages as read-only)."""
         self._check_open()
         # Serialise first: a message Redis cannot carry fails before anyone receives it.
         payload = orjson.dumps({"o": self._instance, "m": message}, default=_mapping)
