@@ -31,5 +31,8 @@ class AppendNotifier:
         if self._last > after_position:
             return
         changed = self._changed
+        # `asyncio.timeout`, not `wait_for`: no inner task, so cancelling the waiter (a
+        # subscription shutting down) cannot be lost while that task is being torn down.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await changed.wait()

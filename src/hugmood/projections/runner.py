@@ -84,7 +84,8 @@ class ProjectionRunner:
                 log.warning("read models lag: at %s, waited for %s", self._position, position)
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(advanced.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await advanced.wait()
 
     async def lag(self) -> int:
         """How many positions the read models are behind the log."""
