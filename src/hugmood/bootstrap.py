@@ -15,6 +15,9 @@ from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
 from hugmood.projections.catalog import all_projections
 from hugmood.projections.runner import ProjectionRunner
+from hugmood.realtime.hub import RealtimeHub
+from hugmood.realtime.memory import InMemoryRealtimeHub
+from hugmood.realtime.relay import LiveRelay
 from hugmood.security.passwords import Argon2idPasswordHasher
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
@@ -40,6 +43,8 @@ class HugMood:
     projections: ProjectionRunner
     deps: Dependencies
     bus: MessageBus
+    live: RealtimeHub
+    """This process's live notifications (fed by the relay from the log), for subscriptions."""
 
 
 def upcasters() -> Upcasters:
@@ -111,4 +116,8 @@ async def open_hugmood(
             ),
             session_ttl_hours=settings.session_ttl_hours,
         )
-        yield HugMood(settings, store, readmodels, runner, deps, MessageBus(deps, runner))
+        live = InMemoryRealtimeHub()
+        stack.push_async_callback(live.close)
+        if run_projections:
+            await stack.enter_async_context(LiveRelay(store, readmodels, runner, live))
+        yield HugMood(settings, store, readmodels, runner, deps, MessageBus(deps, runner), live)

@@ -36,6 +36,12 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_s: float = 60.0
     hugs_per_minute: int = 30
+    ws_allowed_origins: str = ""
+    """Comma-separated browser origins allowed to open WebSockets (exact match); the server's
+    own origin is always allowed. Clients that send no Origin (CLI, SDK) are not browsers."""
+    ws_max_message_bytes: int = 65536
+    ws_max_subscriptions: int = 20
+    ws_session_check_s: float = 10.0
     log_level: str = "INFO"
     log_json: bool = True
     region: str = "eu-west"
@@ -78,6 +84,11 @@ class Settings:
             )
         if not 0 < self.port < 65536:
             raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
+
+    def allowed_origins(self) -> frozenset[str]:
+        own = {f"http://{h}:{self.port}" for h in (self.host, "localhost", "127.0.0.1")}
+        extra = {o.strip().rstrip("/") for o in self.ws_allowed_origins.split(",") if o.strip()}
+        return frozenset(own | extra)
 
     def with_secret(self) -> Settings:
         """In development, a generated key kept in `data_dir` so sessions survive restarts."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from hugmood import __version__
@@ -20,7 +22,11 @@ from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema
-from hugmood.entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from hugmood.entrypoints.http.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    WebSocketOriginMiddleware,
+)
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.observability.metrics import Metrics
 
@@ -56,12 +62,13 @@ def create_app(
             gc.freeze()
             yield
 
-    async def context(request: Request) -> RequestContext:
-        headers = request.headers
+    async def context(connection: HTTPConnection) -> RequestContext:
+        """For a request or a WebSocket (whose device and token come in `connection_init`)."""
+        headers = connection.headers
         return RequestContext(
-            core=request.app.state.core,
+            core=connection.app.state.core,
             command=CommandContext(
-                correlation_id=request.scope.get("state", {}).get("request_id") or "",
+                correlation_id=connection.scope.get("state", {}).get("request_id") or "",
                 device_id=(headers.get("x-hugmood-device") or "")[:100] or None,
                 app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
                 traceparent=(headers.get("traceparent") or "")[:100] or None,
@@ -92,6 +99,9 @@ def create_app(
         graphql_ide="graphiql" if settings.development else None,
         allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
+        connection_init_wait_timeout=timedelta(seconds=10),
+        session_check_s=settings.ws_session_check_s,
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(http_router)
@@ -111,5 +121,6 @@ def create_app(
         )
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

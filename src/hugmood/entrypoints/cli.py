@@ -57,6 +57,8 @@ def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # Frames above this close the socket with 1009 (message too big).
+        ws_max_size=settings.ws_max_message_bytes,
     )
 
 

@@ -77,6 +77,17 @@ async def inbox(db: SqlDatabase, user_id: str, *, unseen_only: bool, limit: int)
     return [_hug(r) for r in rows]
 
 
+async def waiting(db: SqlDatabase, user_id: str, *, limit: int = MAX_LIST) -> list[HugView]:
+    """Hugs no device of the recipient has shown yet (muted ones wait quietly), oldest first."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM rm_hugs WHERE recipient_id = $1 AND status = 'sent'"
+        " AND muted = 0 ORDER BY sent_at_ms LIMIT $2",
+        user_id,
+        limit,
+    )
+    return [_hug(r) for r in rows]
+
+
 async def sent_hugs(db: SqlDatabase, user_id: str, *, limit: int) -> list[HugView]:
     """Hugs sent, newest first, each with its status (sent, delivered, seen, withdrawn)."""
     _check_limit(limit)

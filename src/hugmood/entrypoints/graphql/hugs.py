@@ -80,7 +80,7 @@ class SendHugInput:
     message: str | None = strawberry.field(default=None, description="At most 280 characters.")
 
 
-async def _hugs(info: Ctx, views: list[hq.HugView]) -> list[Hug]:
+async def hugs_of(info: Ctx, views: list[hq.HugView]) -> list[Hug]:
     people = await iq.accounts_by_ids(
         info.context.core.readmodels,
         sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
@@ -107,7 +107,7 @@ async def _one(info: Ctx, hug_id: str) -> Hug:
     me = await info.context.principal()
     if view is None or me.user_id not in (view.sender_id, view.recipient_id):
         raise NotFound(f"no hug {hug_id}", field="id")
-    return (await _hugs(info, [view]))[0]
+    return (await hugs_of(info, [view]))[0]
 
 
 async def _settings(info: Ctx, user_id: str) -> HugSettings:
@@ -135,12 +135,12 @@ class HugQueries:
         views = await hq.inbox(
             info.context.core.readmodels, me.user_id, unseen_only=unseen_only, limit=limit
         )
-        return await _hugs(info, views)
+        return await hugs_of(info, views)
 
     @strawberry.field(description="Hugs you sent, newest first, with their status.")
     async def sent_hugs(self, info: Ctx, limit: int = 20) -> list[Hug]:
         me = await info.context.principal()
-        return await _hugs(
+        return await hugs_of(
             info, await hq.sent_hugs(info.context.core.readmodels, me.user_id, limit=limit)
         )
 

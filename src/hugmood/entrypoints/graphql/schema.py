@@ -20,6 +20,7 @@ from hugmood.config import Settings
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.queries import Query
+from hugmood.entrypoints.graphql.subscriptions import Subscription
 
 
 class HugMoodSchema(strawberry.Schema):
@@ -41,6 +42,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return HugMoodSchema(
         query=merge_types("Query", (Query, HugQueries)),
         mutation=merge_types("Mutation", (Mutation, HugMutations)),
+        subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
         # Factories, not instances: each operation gets its own extension objects.
         extensions=[

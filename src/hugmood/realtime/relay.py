@@ -1,0 +1,116 @@
+"""Turns new events in the log into live notifications for this process's connections.
+
+Every server process follows the log itself (PostgreSQL's NOTIFY wakes it at once) and
+notifies only its own subscribers, so a hug reaches its recipient on whichever process they
+are connected to, with or without Redis, and no process sends a notification twice.
+Notifications carry ids only; subscribers read the read models, which is where privacy is
+enforced. The relay waits for the read models to reach an event before announcing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+from hugmood.application.ports import ReadModelsProgress
+from hugmood.eventstore.envelope import RecordedEvent
+from hugmood.eventstore.store import EventStore
+from hugmood.eventstore.subscription import catch_up
+from hugmood.realtime.hub import RealtimeHub
+from hugmood.sql.database import SqlDatabase
+
+log = logging.getLogger(__name__)
+
+
+def hugs_in(user_id: str) -> str:
+    """Hugs arriving for a user."""
+    return f"hugs-in:{user_id}"
+
+
+def hugs_out(user_id: str) -> str:
+    """Status changes of the hugs a user sent."""
+    return f"hugs-out:{user_id}"
+
+
+def session_ended(session_id: str) -> str:
+    """A session was logged out: its sockets close."""
+    return f"session-ended:{session_id}"
+
+
+def friend_moods(user_id: str) -> str:
+    """Check-ins by a user's friends (each subscriber still checks it may see the entry)."""
+    return f"friend-moods:{user_id}"
+
+
+class LiveRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        readmodels: SqlDatabase,
+        progress: ReadModelsProgress,
+        local: RealtimeHub,
+    ) -> None:
+        self._store = store
+        self._readmodels = readmodels
+        self._progress = progress
+        self._local = local
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LiveRelay:
+        # Live means from now: what happened before a device connected reaches it from the
+        # inbox when it subscribes (store-and-forward), not from a replay of the log.
+        start = await self._store.last_position()
+        self._task = asyncio.create_task(self._run(start), name="live-relay")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, position: int) -> None:
+        while True:
+            try:
+                async for batch in catch_up(self._store, position):
+                    for event in batch:
+                        await self._announce(event)
+                        position = event.position
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A live notification is a courtesy on top of the durable inbox: log, skip
+                # past the event that failed, and keep the relay alive.
+                log.exception("live relay failed at position %s; continuing", position + 1)
+                position += 1
+                await asyncio.sleep(0.1)
+
+    async def _announce(self, event: RecordedEvent) -> None:
+        d = event.data
+        match event.event_type:
+            case "HugSent" if not d.get("muted"):
+                await self._progress.wait_for(event.position)
+                await self._local.publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
+            case "HugDelivered" | "HugSeen" | "HugWithdrawn":
+                await self._progress.wait_for(event.position)
+                await self._local.publish(hugs_out(d["senderId"]), {"hugId": d["hugId"]})
+                if event.event_type == "HugWithdrawn":
+                    # The recipient's devices take it off the screen.
+                    await self._local.publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
+            case "SessionEnded":
+                await self._local.publish(session_ended(d["sessionId"]), {})
+            case "MoodRecorded" if d.get("privacy") != "private":
+                await self._progress.wait_for(event.position)
+                rows = await self._readmodels.fetch(
+                    "SELECT other_id FROM rm_friendships WHERE user_id = $1 AND status = 'friends'",
+                    d["ownerId"],
+                )
+                for (friend_id,) in rows:
+                    await self._local.publish(friend_moods(friend_id), {"entryId": d["entryId"]})
