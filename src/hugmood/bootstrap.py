@@ -17,6 +17,7 @@ from hugmood.projections.catalog import all_projections
 from hugmood.projections.runner import ProjectionRunner
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.realtime.memory import InMemoryRealtimeHub
+from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
 from hugmood.security.passwords import Argon2idPasswordHasher
 from hugmood.security.ratelimit import SlidingWindowLimiter
@@ -45,6 +46,7 @@ class HugMood:
     bus: MessageBus
     live: RealtimeHub
     """This process's live notifications (fed by the relay from the log), for subscriptions."""
+    presence: PresenceService
 
 
 def upcasters() -> Upcasters:
@@ -88,6 +90,15 @@ async def open_read_models(settings: Settings) -> SqlDatabase:
     return db
 
 
+async def open_hub(settings: Settings) -> RealtimeHub:
+    """Presence and cross-process fan-out: Redis when configured, this process otherwise."""
+    if not settings.redis_url:
+        return InMemoryRealtimeHub()
+    from hugmood.realtime.redis_hub import RedisRealtimeHub
+
+    return await RedisRealtimeHub.connect(settings.redis_url, prefix=settings.redis_prefix)
+
+
 @asynccontextmanager
 async def open_hugmood(
     settings: Settings, *, run_projections: bool = True
@@ -120,4 +131,10 @@ async def open_hugmood(
         stack.push_async_callback(live.close)
         if run_projections:
             await stack.enter_async_context(LiveRelay(store, readmodels, runner, live))
-        yield HugMood(settings, store, readmodels, runner, deps, MessageBus(deps, runner), live)
+        hub = await open_hub(settings)
+        stack.push_async_callback(hub.close)
+        presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
+        if run_projections:
+            await stack.enter_async_context(presence)
+        bus = MessageBus(deps, runner)
+        yield HugMood(settings, store, readmodels, runner, deps, bus, live, presence)

@@ -36,6 +36,11 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_s: float = 60.0
     hugs_per_minute: int = 30
+    redis_url: str = ""
+    """Empty: presence and fan-out stay in this process. `redis://host:port/db` shares them
+    between server processes."""
+    redis_prefix: str = "hugmood"
+    presence_heartbeat_s: float = 30.0
     ws_allowed_origins: str = ""
     """Comma-separated browser origins allowed to open WebSockets (exact match); the server's
     own origin is always allowed. Clients that send no Origin (CLI, SDK) are not browsers."""

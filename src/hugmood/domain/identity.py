@@ -107,6 +107,7 @@ class UpdateProfile:
     display_name: str | None = None
     bio: str | None = None
     default_visibility: str | None = None
+    appear_offline: bool | None = None
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -130,6 +131,8 @@ class ProfileUpdated(DomainEvent):
     display_name: str
     bio: str
     default_visibility: str
+    appear_offline: bool = False
+    """Friends see this user as offline whatever their devices say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,7 @@ class Account:
     bio: str
     default_visibility: Privacy
     password_hash: str
+    appear_offline: bool = False
 
 
 def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
@@ -182,6 +186,7 @@ def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
                 bio=event.bio,
                 default_visibility=Privacy(event.default_visibility),
                 password_hash=state.password_hash,
+                appear_offline=event.appear_offline,
             )
     return state
 
@@ -217,13 +222,17 @@ def decide_update_profile(state: Account | None, command: UpdateProfile) -> list
         if command.default_visibility is None
         else Privacy.parse(command.default_visibility, field="defaultVisibility")
     )
-    if (display_name, bio, visibility) == (
+    appear_offline = (
+        state.appear_offline if command.appear_offline is None else command.appear_offline
+    )
+    if (display_name, bio, visibility, appear_offline) == (
         state.display_name,
         state.bio,
         state.default_visibility,
+        state.appear_offline,
     ):
         return []
-    return [ProfileUpdated(state.user_id, display_name, bio, visibility.value)]
+    return [ProfileUpdated(state.user_id, display_name, bio, visibility.value, appear_offline)]
 
 
 @dataclass(frozen=True, slots=True)

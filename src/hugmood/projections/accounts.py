@@ -32,9 +32,15 @@ class AccountsProjection:
             case "ProfileUpdated":
                 return [
                     (
-                        "UPDATE rm_accounts SET display_name = $2, bio = $3, default_visibility = $4"
-                        " WHERE user_id = $1",
-                        (d["userId"], d["displayName"], d["bio"], d["defaultVisibility"]),
+                        "UPDATE rm_accounts SET display_name = $2, bio = $3, default_visibility = $4,"
+                        " appear_offline = $5 WHERE user_id = $1",
+                        (
+                            d["userId"],
+                            d["displayName"],
+                            d["bio"],
+                            d["defaultVisibility"],
+                            int(d.get("appearOffline", False)),
+                        ),
                     )
                 ]
         return []

@@ -26,10 +26,12 @@ class AccountView:
     home_region: str
     default_visibility: Privacy
     registered_at_ms: int
+    appear_offline: bool
 
 
 _ACCOUNT_COLUMNS = (
-    "user_id, handle, display_name, bio, home_region, default_visibility, registered_at_ms"
+    "user_id, handle, display_name, bio, home_region, default_visibility, registered_at_ms,"
+    " appear_offline"
 )
 
 
@@ -42,6 +44,7 @@ def _account(row: Row) -> AccountView:
         home_region=row[4],
         default_visibility=Privacy(row[5]),
         registered_at_ms=int(row[6]),
+        appear_offline=bool(row[7]),
     )
 
 

@@ -14,6 +14,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.queries.identity import Principal, authenticate
 from hugmood.bootstrap import HugMood
 from hugmood.domain.errors import Unauthenticated
+from hugmood.realtime.hub import PresenceStatus
 
 SIGN_IN_FIRST = "sign in first: send 'Authorization: Bearer <token>' from logIn"
 
@@ -25,6 +26,12 @@ class RequestContext(BaseContext):
     bearer: str | None
     background: asyncio.Task[None] | None = field(default=None, init=False)
     """A WebSocket's session watcher (see `router`), cancelled with the socket."""
+    socket_device: str | None = field(default=None, init=False)
+    """For a WebSocket: the presence device it stands for while it is open."""
+    socket_presence: tuple[PresenceStatus, str | None] = field(
+        default=(PresenceStatus.ONLINE, None), init=False
+    )
+    """The status and view the socket's last heartbeat gave, kept fresh while it is open."""
     _principal: Principal | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:

@@ -66,3 +66,6 @@ class UpdateProfileInput:
     display_name: str | None = None
     bio: str | None = None
     default_visibility: Privacy | None = None
+    appear_offline: bool | None = strawberry.field(
+        default=None, description="Friends see you as offline whatever your devices say."
+    )

@@ -114,8 +114,11 @@ class Mutation:
                 default_visibility=input.default_visibility.value
                 if input.default_visibility
                 else None,
+                appear_offline=input.appear_offline,
             ),
         )
+        if input.appear_offline is not None:
+            await info.context.core.presence.announce(me.user_id)
         return await _my_account(info, me.user_id)
 
     @strawberry.mutation(description="Check in a mood. Safe to retry with the same id.")

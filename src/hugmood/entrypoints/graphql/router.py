@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from hugmood.domain.errors import Unauthenticated
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
+from hugmood.realtime.hub import PresenceStatus
 from hugmood.realtime.relay import session_ended
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
         self._session_check_s = session_check_s
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
-        """Malformed requests (bad JSON, no query, wrong method) get a JSON error too."""
+        """Malformed requests (bad JSON, no query, wrong method) get a JSON error too; a
+        socket's device leaves presence when the socket ends, however it ends."""
         try:
             return await super().run(request, context=context, root_value=root_value)
         except HTTPException as e:
@@ -41,6 +44,15 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
                 {"errors": [{"message": e.reason, "extensions": {"code": "VALIDATION"}}]},
                 status_code=e.status_code,
             )
+        finally:
+            if isinstance(context, RequestContext) and context.socket_device is not None:
+                await self._left(context, context.socket_device)
+
+    async def _left(self, context: RequestContext, device: str) -> None:
+        if context.background is not None:
+            context.background.cancel()
+        principal = await context.principal()
+        await context.core.presence.disconnected(principal.user_id, device)
 
     async def on_ws_connect(self, context: RequestContext) -> dict[str, object]:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
@@ -54,6 +66,13 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
         except Unauthenticated as e:
             raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None
         if isinstance(context.request, WebSocket):
+            # One presence device per socket: two tabs of one session are two devices, so
+            # closing one leaves the other online.
+            device = context.command.device_id or principal.session_id
+            context.socket_device = f"{device}#{uuid.uuid4().hex[:8]}"
+            await context.core.presence.heartbeat(
+                principal.user_id, context.socket_device, PresenceStatus.ONLINE, None
+            )
             context.background = asyncio.create_task(
                 self._close_when_session_ends(context, context.request),
                 name=f"ws-session-{principal.session_id}",
@@ -62,7 +81,7 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
 
     async def _close_when_session_ends(self, context: RequestContext, ws: WebSocket) -> None:
         """Close the socket on logout (announced by the relay from the log, whichever process
-        handled it) or, checked every few seconds, on expiry."""
+        handled it) or, checked every few seconds, on expiry; meanwhile keep it present."""
         principal = await context.principal()
         async with context.core.live.subscribe([session_ended(principal.session_id)]) as ended:
             while ws.application_state is WebSocketState.CONNECTED:
@@ -72,6 +91,13 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
                         break
                 if not await context.still_signed_in():
                     break
+                # An open socket keeps its device present; one whose client vanished is
+                # closed by the server's WebSocket pings, and then leaves presence.
+                if context.socket_device is not None:
+                    status, view = context.socket_presence
+                    await context.core.presence.heartbeat(
+                        principal.user_id, context.socket_device, status, view
+                    )
         if ws.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):
                 await ws.close(SESSION_ENDED, "your session has ended; sign in again")

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 from hugmood.config import Settings
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.mutations import Mutation
+from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
 from hugmood.entrypoints.graphql.subscriptions import Subscription
 
@@ -40,8 +41,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     return HugMoodSchema(
-        query=merge_types("Query", (Query, HugQueries)),
-        mutation=merge_types("Mutation", (Mutation, HugMutations)),
+        query=merge_types("Query", (Query, HugQueries, PresenceQueries)),
+        mutation=merge_types("Mutation", (Mutation, HugMutations, PresenceMutations)),
         subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
         # Factories, not instances: each operation gets its own extension objects.

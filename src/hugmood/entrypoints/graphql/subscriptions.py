@@ -17,7 +17,10 @@ from hugmood.domain import hugs as hg
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.hugs import Hug, hugs_of
+from hugmood.entrypoints.graphql.presence import FriendPresence, friend_ids, presences_of
 from hugmood.entrypoints.graphql.queries import entries_with_authors
+from hugmood.realtime.hub import Presence, PresenceStatus
+from hugmood.realtime.presence import presence_channel
 from hugmood.realtime.relay import friend_moods, hugs_in, hugs_out
 
 
@@ -65,6 +68,27 @@ class Subscription:
                 if view is not None and view.sender_id == me.user_id:
                     (hug,) = await hugs_of(info, [view])
                     yield hug
+
+    @strawberry.subscription(
+        description="Your friends' presence: each friend's now, then every change (friends "
+        "who appear offline stay offline)."
+    )
+    async def friend_presence(self, info: Ctx) -> AsyncGenerator[FriendPresence, None]:
+        me = await info.context.principal()
+        presence = info.context.core.presence
+        ids = await friend_ids(info, me.user_id)
+        async with presence.hub.subscribe([presence_channel(i) for i in ids]) as changes:
+            now = await presence.visible(ids)
+            for friend in await presences_of(info, [now[i] for i in ids]):
+                yield friend
+            async for channel, message in changes:
+                user_id = channel.removeprefix("presence:")
+                status = PresenceStatus(str(message["status"]))
+                view = message.get("view")
+                for friend in await presences_of(
+                    info, [Presence(user_id, status, str(view) if view else None)]
+                ):
+                    yield friend
 
     @strawberry.subscription(
         description="Your friends' new check-ins, only those they share with you."

@@ -82,6 +82,7 @@ class Account:
     bio: str
     home_region: str
     default_visibility: Privacy
+    appear_offline: bool
     member_since: datetime
 
     @classmethod
@@ -93,6 +94,7 @@ class Account:
             bio=a.bio,
             home_region=a.home_region,
             default_visibility=Privacy(a.default_visibility.value),
+            appear_offline=a.appear_offline,
             member_since=ms_to_datetime(a.registered_at_ms),
         )
 

@@ -1,0 +1,94 @@
+"""GraphQL for presence: heartbeats, friends' presence now, and (in subscriptions) changes."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from hugmood.application.queries import identity as iq
+from hugmood.application.queries import social as sq
+from hugmood.domain.common import clean_text
+from hugmood.domain.errors import ValidationFailed
+from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.context import Ctx
+from hugmood.realtime.hub import Presence
+from hugmood.realtime.hub import PresenceStatus as Status
+
+
+@strawberry.enum(description="online, away (idle), or offline (no device connected).")
+class PresenceStatus(Enum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+@strawberry.type(description="A friend's presence over all their devices.")
+class FriendPresence:
+    profile: t.Profile
+    status: PresenceStatus
+    view: str | None
+
+
+async def friend_ids(info: Ctx, user_id: str) -> list[str]:
+    found = await sq.connections(info.context.core.readmodels, user_id, "friends")
+    return [c.account.user_id for c in found]
+
+
+async def presences_of(info: Ctx, presences: list[Presence]) -> list[FriendPresence]:
+    people = await iq.accounts_by_ids(info.context.core.readmodels, [p.user_id for p in presences])
+    return [
+        FriendPresence(
+            profile=t.Profile.of(people[p.user_id]),
+            status=PresenceStatus(p.status.value),
+            view=p.view,
+        )
+        for p in presences
+        if p.user_id in people
+    ]
+
+
+@strawberry.type
+class PresenceQueries:
+    @strawberry.field(description="Each friend's presence now (friends only).")
+    async def friends_presence(self, info: Ctx) -> list[FriendPresence]:
+        me = await info.context.principal()
+        ids = await friend_ids(info, me.user_id)
+        now = await info.context.core.presence.visible(ids)
+        return await presences_of(info, [now[i] for i in ids])
+
+
+@strawberry.type
+class PresenceMutations:
+    @strawberry.mutation(
+        description="I'm here: send every `presenceHeartbeatSeconds` (30 s by default) from "
+        "each device; a device that stops is offline after two missed heartbeats. Sent over "
+        "a subscription socket, it refreshes that socket's device."
+    )
+    async def heartbeat(
+        self,
+        info: Ctx,
+        status: PresenceStatus = PresenceStatus.ONLINE,
+        view: str | None = None,
+        device_id: str | None = None,
+    ) -> PresenceStatus:
+        me = await info.context.principal()
+        if status is PresenceStatus.OFFLINE:
+            raise ValidationFailed(
+                "a heartbeat says ONLINE or AWAY; close the socket or log out to go offline",
+                field="status",
+            )
+        if view is not None:
+            view = clean_text(view, field="view", max_length=200) or None
+        device = (
+            info.context.socket_device
+            or (device_id or "").strip()[:100]
+            or info.context.command.device_id
+            or me.session_id
+        )
+        if info.context.socket_device is not None:
+            info.context.socket_presence = (Status(status.value), view)
+        presence = await info.context.core.presence.heartbeat(
+            me.user_id, device, Status(status.value), view
+        )
+        return PresenceStatus(presence.status.value)

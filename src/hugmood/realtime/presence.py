@@ -1,0 +1,103 @@
+"""Presence as friends see it: per user over all their devices, announced when it changes.
+
+Devices refresh themselves with heartbeats; one that vanishes without closing expires after
+two heartbeat intervals, and a sweeper in every process turns expiries into announcements
+(the hub reports each expiry to exactly one process). "Appear offline" is applied here, so
+no path shows such a user online.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+
+from hugmood.realtime.hub import Presence, PresenceStatus, RealtimeHub
+from hugmood.sql.database import SqlDatabase
+
+log = logging.getLogger(__name__)
+
+
+def presence_channel(user_id: str) -> str:
+    return f"presence:{user_id}"
+
+
+class PresenceService:
+    def __init__(self, hub: RealtimeHub, readmodels: SqlDatabase, *, heartbeat_s: float) -> None:
+        self.hub = hub
+        self.heartbeat_s = heartbeat_s
+        self._readmodels = readmodels
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def ttl_s(self) -> float:
+        """A device is gone once two heartbeats are missed."""
+        return 2 * self.heartbeat_s
+
+    async def __aenter__(self) -> PresenceService:
+        self._sweeper = asyncio.create_task(self._sweep(), name="presence-sweeper")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    async def heartbeat(
+        self, user_id: str, device_id: str, status: PresenceStatus, view: str | None
+    ) -> Presence:
+        before = await self._raw(user_id)
+        after = await self.hub.heartbeat(user_id, device_id, status, view, self.ttl_s)
+        if after != before:
+            await self.announce(user_id)
+        return after
+
+    async def disconnected(self, user_id: str, device_id: str) -> None:
+        before = await self._raw(user_id)
+        if await self.hub.disconnect(user_id, device_id) != before:
+            await self.announce(user_id)
+
+    async def visible(self, user_ids: Sequence[str]) -> dict[str, Presence]:
+        """Presence as others may see it: users who appear offline are offline."""
+        if not user_ids:
+            return {}
+        raw = await self.hub.presence(user_ids)
+        marks = ", ".join(f"${i + 1}" for i in range(len(user_ids)))
+        hidden = {
+            row[0]
+            for row in await self._readmodels.fetch(
+                f"SELECT user_id FROM rm_accounts WHERE appear_offline = 1 AND user_id IN ({marks})",
+                *user_ids,
+            )
+        }
+        return {
+            user_id: Presence(user_id, PresenceStatus.OFFLINE, None) if user_id in hidden else p
+            for user_id, p in raw.items()
+        }
+
+    async def announce(self, user_id: str) -> None:
+        """Tell every process (and so every friend's socket) the user's visible presence."""
+        presence = (await self.visible([user_id]))[user_id]
+        await self.hub.publish(
+            presence_channel(user_id), {"status": presence.status.value, "view": presence.view}
+        )
+
+    async def _raw(self, user_id: str) -> Presence:
+        return (await self.hub.presence([user_id]))[user_id]
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s / 2)
+            try:
+                for changed in await self.hub.expire():
+                    await self.announce(changed.user_id)
+            except Exception:
+                log.exception("presence sweep failed; retrying at the next interval")

@@ -1,0 +1,84 @@
+"""Presence over WebSockets: friends only, per user over devices, away and views, expiry,
+and "appear offline"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.client import befriend, sign_up
+from tests.e2e.conftest import StartServer
+from tests.e2e.ws import init, next_data, open_socket, subscribe
+
+pytestmark = pytest.mark.e2e
+
+FRIEND_PRESENCE = "subscription { friendPresence { profile { handle } status view } }"
+FRIENDS_PRESENCE = "{ friendsPresence { profile { handle } status view } }"
+
+
+def seen(data: dict[str, Any]) -> tuple[str, str, str | None]:
+    p = data["friendPresence"]
+    return p["profile"]["handle"], p["status"], p["view"]
+
+
+async def test_friends_follow_presence_over_every_device(start_server: StartServer) -> None:
+    server = start_server()
+    ann, ben, cat = sign_up(server, "ann"), sign_up(server, "ben"), sign_up(server, "cat")
+    befriend(ann, ben)
+    async with open_socket(server) as watcher:
+        await init(watcher, ben.api.token)
+        await subscribe(watcher, "p", FRIEND_PRESENCE)
+        assert seen(await next_data(watcher, "p")) == (ann.handle, "OFFLINE", None)
+
+        async with open_socket(server) as phone, open_socket(server) as laptop:
+            await init(phone, ann.api.token, device="phone")
+            assert seen(await next_data(watcher, "p")) == (ann.handle, "ONLINE", None)
+            await init(laptop, ann.api.token, device="laptop")
+            await subscribe(laptop, "hb", 'mutation { heartbeat(status: AWAY, view: "/boards") }')
+            # Online beats away: the phone is still online.
+            assert (await next_data(laptop, "hb"))["heartbeat"] == "ONLINE"
+            await subscribe(phone, "hb", 'mutation { heartbeat(status: AWAY, view: "/feed") }')
+            assert seen(await next_data(watcher, "p")) == (ann.handle, "AWAY", "/feed")
+            friends_now = ben.api(FRIENDS_PRESENCE)["friendsPresence"]
+            assert friends_now == [
+                {"profile": {"handle": ann.handle}, "status": "AWAY", "view": "/feed"}
+            ]
+            assert cat.api(FRIENDS_PRESENCE)["friendsPresence"] == []
+            await phone.close()
+            # The laptop is left, away on the page it last reported.
+            assert seen(await next_data(watcher, "p")) == (ann.handle, "AWAY", "/boards")
+        assert seen(await next_data(watcher, "p")) == (ann.handle, "OFFLINE", None)
+
+
+async def test_a_device_that_stops_sending_heartbeats_goes_offline(
+    start_server: StartServer,
+) -> None:
+    server = start_server({"HUGMOOD_PRESENCE_HEARTBEAT_S": "1"})
+    ann, ben = sign_up(server, "ann"), sign_up(server, "ben")
+    befriend(ann, ben)
+    async with open_socket(server) as watcher:
+        await init(watcher, ben.api.token)
+        await subscribe(watcher, "p", FRIEND_PRESENCE)
+        assert seen(await next_data(watcher, "p"))[1] == "OFFLINE"
+        ann.api('mutation { heartbeat(deviceId: "watch", view: "/home") }')
+        assert seen(await next_data(watcher, "p")) == (ann.handle, "ONLINE", "/home")
+        # No more heartbeats: gone within two intervals (2 s here).
+        assert seen(await next_data(watcher, "p")) == (ann.handle, "OFFLINE", None)
+
+
+async def test_appearing_offline_hides_a_connected_user(start_server: StartServer) -> None:
+    server = start_server()
+    ann, ben = sign_up(server, "ann"), sign_up(server, "ben")
+    befriend(ann, ben)
+    async with open_socket(server) as watcher, open_socket(server) as phone:
+        await init(watcher, ben.api.token)
+        await subscribe(watcher, "p", FRIEND_PRESENCE)
+        assert seen(await next_data(watcher, "p"))[1] == "OFFLINE"
+        await init(phone, ann.api.token)
+        assert seen(await next_data(watcher, "p"))[1] == "ONLINE"
+        ann.api("mutation { updateProfile(input: {appearOffline: true}) { appearOffline } }")
+        assert seen(await next_data(watcher, "p"))[1] == "OFFLINE"
+        assert ben.api(FRIENDS_PRESENCE)["friendsPresence"][0]["status"] == "OFFLINE"
+        ann.api("mutation { updateProfile(input: {appearOffline: false}) { appearOffline } }")
+        assert seen(await next_data(watcher, "p"))[1] == "ONLINE"
