@@ -46,6 +46,7 @@ class Settings:
     own origin is always allowed. Clients that send no Origin (CLI, SDK) are not browsers."""
     ws_max_message_bytes: int = 65536
     ws_max_subscriptions: int = 20
+    ws_messages_per_minute: int = 600
     ws_session_check_s: float = 10.0
     log_level: str = "INFO"
     log_json: bool = True

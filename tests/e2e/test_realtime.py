@@ -10,7 +10,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.e2e.client import befriend, record_mood, sign_up
 from tests.e2e.conftest import StartServer
-from tests.e2e.ws import closed_with, init, next_data, open_socket, subscribe
+from tests.e2e.ws import closed_with, init, next_data, open_socket, receive, subscribe
 
 pytestmark = pytest.mark.e2e
 
@@ -116,3 +116,28 @@ async def test_logging_out_closes_the_sessions_sockets(start_server: StartServer
         await subscribe(ws, "h", HUG_RECEIVED)
         await asyncio.to_thread(ann.api, "mutation { logOut }")
         assert await closed_with(ws) == 4401
+
+
+async def test_a_user_sending_too_many_socket_messages_is_cut_off(
+    start_server: StartServer,
+) -> None:
+    server = start_server({"HUGMOOD_WS_MESSAGES_PER_MINUTE": "5"})
+    ann = sign_up(server, "ann")
+    async with open_socket(server) as ws:
+        await init(ws, ann.api.token)
+        for n in range(6):
+            await subscribe(ws, f"hb{n}", "mutation { heartbeat }")
+        assert await closed_with(ws) == 1008
+
+
+async def test_subscriptions_per_socket_are_capped(start_server: StartServer) -> None:
+    server = start_server({"HUGMOOD_WS_MAX_SUBSCRIPTIONS": "2"})
+    ann = sign_up(server, "ann")
+    async with open_socket(server) as ws:
+        await init(ws, ann.api.token)
+        await subscribe(ws, "a", HUG_RECEIVED)
+        await subscribe(ws, "b", HUG_STATUS)
+        await subscribe(ws, "c", FRIEND_MOODS)
+        refused = await receive(ws)
+        assert (refused["type"], refused["id"]) == ("error", "c")
+        assert "limit" in refused["payload"][0]["message"]

@@ -26,9 +26,11 @@ from hugmood.entrypoints.http.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
     WebSocketOriginMiddleware,
+    WebSocketRateLimitMiddleware,
 )
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.observability.metrics import Metrics
+from hugmood.security.ratelimit import SlidingWindowLimiter
 
 Announce = Callable[[Settings, list[str]], None]
 
@@ -121,6 +123,12 @@ def create_app(
         )
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        WebSocketRateLimitMiddleware,
+        limiter=SlidingWindowLimiter(
+            limit=settings.ws_messages_per_minute, window_s=60, what="socket messages"
+        ),
+    )
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

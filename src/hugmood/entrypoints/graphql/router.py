@@ -66,6 +66,8 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
         except Unauthenticated as e:
             raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None
         if isinstance(context.request, WebSocket):
+            # For the per-user message limit (`WebSocketRateLimitMiddleware`).
+            context.request.scope.setdefault("state", {})["user_id"] = principal.user_id
             # One presence device per socket: two tabs of one session are two devices, so
             # closing one leaves the other online.
             device = context.command.device_id or principal.session_id

@@ -11,6 +11,8 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hugmood.application.ports import RateLimiter
+from hugmood.domain.errors import RateLimited
 from hugmood.observability.logging import request_id_var
 from hugmood.observability.metrics import Metrics
 
@@ -156,3 +158,35 @@ class WebSocketOriginMiddleware:
                 )
                 return
         await self.app(scope, receive, send)
+
+
+class WebSocketRateLimitMiddleware:
+    """Limits the messages one user sends over all their sockets in this process.
+
+    The user is known once `connection_init` is accepted (the GraphQL router records it in
+    the scope's state); a user over the limit has the socket closed with 1008.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def limited_receive() -> Message:
+            message = await receive()
+            user_id = state.get("user_id")
+            if message["type"] == "websocket.receive" and user_id is not None:
+                try:
+                    self.limiter.hit(user_id)
+                except RateLimited as e:
+                    log.warning("websocket rate limited", user_id=user_id)
+                    await send({"type": "websocket.close", "code": 1008, "reason": e.message[:120]})
+                    return {"type": "websocket.disconnect", "code": 1008}
+            return message
+
+        await self.app(scope, limited_receive, send)
