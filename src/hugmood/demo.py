@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
+from hugmood.realtime.hub import PresenceStatus
 
 DEMO_PASSWORD = "hugmood-demo"  # noqa: S105  (printed for everyone at start-up)
 
@@ -125,3 +127,17 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                     context,
                 )
     return True
+
+
+# Demo friends who are "around": kept present by the server itself, so presence shows
+# something before anyone connects a second device.
+_AROUND = (("carol", PresenceStatus.ONLINE, "/feed"), ("erin", PresenceStatus.AWAY, "/boards"))
+
+
+async def keep_demo_friends_around(core: HugMood) -> None:
+    """Heartbeat for a couple of demo users until cancelled (runs with `serve --demo`)."""
+    presence = core.presence
+    while True:
+        for handle, status, view in _AROUND:
+            await presence.heartbeat(idm.user_id_for(handle), "demo-device", status, view)
+        await asyncio.sleep(presence.heartbeat_s / 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,7 +18,7 @@ from hugmood import __version__
 from hugmood.application.eventmapping import CommandContext
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
-from hugmood.demo import DEMO_USERS
+from hugmood.demo import DEMO_USERS, keep_demo_friends_around
 from hugmood.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
@@ -53,9 +55,11 @@ def create_app(
         async with open_hugmood(settings) as opened:
             app.state.core = opened
             logins: list[str] = []
+            around: asyncio.Task[None] | None = None
             if seed_demo:
                 await seed_demo_data(opened)
                 logins = [u.handle for u in DEMO_USERS]
+                around = asyncio.create_task(keep_demo_friends_around(opened), name="demo")
             if announce is not None:
                 announce(settings, logins)
             # Everything alive now lives as long as the process: keep it out of the cyclic
@@ -63,6 +67,10 @@ def create_app(
             gc.collect()
             gc.freeze()
             yield
+            if around is not None:
+                around.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await around
 
     async def context(connection: HTTPConnection) -> RequestContext:
         """For a request or a WebSocket (whose device and token come in `connection_init`)."""
