@@ -62,96 +62,23 @@ from hugmood.realtime.memory import (
     channel_set,
     ttl_ms,
 )
+from hugmood.realtime.redis_presence import DISCONNECT as _DISCONNECT
+from hugmood.realtime.redis_presence import EXPIRE as _EXPIRE
+from hugmood.realtime.redis_presence import FORGET as _FORGET
+from hugmood.realtime.redis_presence import HEARTBEAT as _HEARTBEAT
+from hugmood.realtime.redis_presence import KEY_GRACE_MS
+from hugmood.realtime.redis_presence import READ as _READ
+from hugmood.realtime.redis_presence import devices as _devices
+from hugmood.realtime.redis_presence import live_presence as _live
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 """Errors meaning "Redis cannot be reached now" (OSError covers the builtin TimeoutError)."""
 
-KEY_GRACE_MS = 10 * 60 * 1000
-"""A presence hash outlives its newest deadline by this much, so keys of users whose expiry
-nobody processed (every process gone) do not stay in Redis forever."""
-
 EXPIRE_BATCH = 500
 RESYNC_PASSES = 5
 _LIVENESS_PING = "liveness"
-
-# Millisecond time from Redis itself: every process judges expiry by the same clock.
-_NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
-
-_HEARTBEAT = (
-    _NOW
-    + """
--- KEYS: presence hash, deadlines, refresh counter
--- ARGV: device, ttl ms, writer, json [status, view], deadline member, key grace ms
-local ttl = tonumber(ARGV[2])
-local expires = now + ttl
-local seq = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%d %d %s %s', seq, expires, ARGV[3], ARGV[4]))
-redis.call('ZADD', KEYS[2], expires, ARGV[5])
-local keep = ttl + tonumber(ARGV[6])
-if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
-return {now, redis.call('HGETALL', KEYS[1])}
-"""
-)
-
-_DISCONNECT = (
-    _NOW
-    + """
--- KEYS: presence hash, deadlines.  ARGV: device, deadline member
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-return {now, redis.call('HGETALL', KEYS[1])}
-"""
-)
-
-# After an outage: remove a device that left this process meanwhile, unless another process
-# has written it since (the device reconnected elsewhere), which the writer field tells.
-_FORGET = """
--- KEYS: presence hash, deadlines.  ARGV: device, deadline member, writer
-local record = redis.call('HGET', KEYS[1], ARGV[1])
-if record and string.match(record, '^%S+ %S+ (%S+) ') == ARGV[3] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return 0
-"""
-
-_READ = (
-    _NOW
-    + """
--- KEYS: presence hashes
-local out = {now}
-for i, key in ipairs(KEYS) do out[i + 1] = redis.call('HGETALL', key) end
-return out
-"""
-)
-
-# Atomic claim: the due devices are removed in the same step that reads them, so two
-# processes calling expire() at once cannot both report the same change.
-_EXPIRE = (
-    _NOW
-    + """
--- KEYS: deadlines.  ARGV: presence key prefix, batch size
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-local gone, users = {}, {}
-for _, member in ipairs(due) do
-  local pair = cjson.decode(member)
-  if gone[pair[1]] == nil then gone[pair[1]] = {}; table.insert(users, pair[1]) end
-  table.insert(gone[pair[1]], pair[2])
-  redis.call('ZREM', KEYS[1], member)
-end
-local out = {}
-for _, user in ipairs(users) do
-  local key = ARGV[1] .. user
-  table.insert(out, user)
-  table.insert(out, redis.call('HGETALL', key))
-  table.insert(out, gone[user])
-  redis.call('HDEL', key, unpack(gone[user]))
-end
-return {#due, out}
-"""
-)
 
 
 class _Recycle(Exception):
@@ -159,22 +86,6 @@ class _Recycle(Exception):
 
 
 _SESSION_ENDS: tuple[type[BaseException], ...] = (*UNAVAILABLE, _Recycle)
-
-
-def _devices(flat: Sequence[str]) -> list[DevicePresence]:
-    """Parse an HGETALL reply of a presence hash; oldest refresh first."""
-    records = []
-    for device_id, record in zip(flat[::2], flat[1::2], strict=True):
-        seq, expires_at_ms, _writer, payload = record.split(" ", 3)
-        status, view = orjson.loads(payload)
-        device = DevicePresence(device_id, PresenceStatus(status), view, int(expires_at_ms))
-        records.append((int(seq), device))
-    records.sort(key=lambda pair: pair[0])
-    return [device for _, device in records]
-
-
-def _live(user_id: str, flat: Sequence[str], now_ms: int) -> Presence:
-    return aggregate_presence(user_id, (d for d in _devices(flat) if d.expires_at_ms > now_ms))
 
 
 def _redacted(url: str) -> str:
