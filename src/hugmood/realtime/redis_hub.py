@@ -145,6 +145,7 @@ class RedisRealtimeHub:
         # set of channels subscribed in Redis always matches the fanout's.
         self._pubsub_lock = asyncio.Lock()
         self._up = False
+        self._session_was_up = False
         self._up_event = asyncio.Event()
         self._recycle = False
         self._closed = False
@@ -396,16 +397,18 @@ class RedisRealtimeHub:
         """The listener: one session at a time, reconnecting with capped exponential backoff."""
         delay = self._min_delay_s
         while not self._closed:
-            was_up = False
+            self._session_was_up = False
             try:
-                was_up = await self._session()
+                await self._session()
             except _SESSION_ENDS as e:
                 log.debug("Redis session ended: %r", e)
             except Exception:
                 # A bug, not an outage; log it loudly but keep the hub reconnecting rather
                 # than leave the process degraded for good.
                 log.exception("Redis listener failed; reconnecting")
-            delay = self._min_delay_s if was_up else min(delay * 2, self._max_delay_s)
+            # A session that got connected ends by raising too: reset the backoff after one,
+            # so every outage starts reconnecting quickly.
+            delay = self._min_delay_s if self._session_was_up else min(delay * 2, self._max_delay_s)
             await asyncio.sleep(delay)
 
     async def _session(self) -> bool:
@@ -424,11 +427,13 @@ class RedisRealtimeHub:
             await self._pump(pubsub, until="session")
             await self._resync()
             # No await between the last resync pass and this: no heartbeat can slip between.
-            self._up = up = True
+            self._up = up = self._session_was_up = True
             self._up_event.set()
             log.info("Redis connected: real-time fan-out and presence are shared across processes")
             await self._pump(pubsub, until=None)
         finally:
+            if up and not self._closed:
+                log.warning("Redis connection lost; serving this process's connections locally")
             self._up = False
             self._up_event.clear()
             async with self._pubsub_lock:
