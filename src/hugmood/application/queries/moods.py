@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -142,7 +143,7 @@ class _Tally:
     moods: Counter[str] = field(default_factory=Counter)
 
 
-def bucket(rows: list[Row], aggregation: Aggregation, zone: ZoneInfo) -> list[MoodBucket]:
+def bucket(rows: Sequence[Row], aggregation: Aggregation, zone: ZoneInfo) -> list[MoodBucket]:
     """Group (recorded_at_ms, mood_type, intensity) rows into local-time buckets, oldest first."""
     tallies: dict[date, _Tally] = {}
     for at_ms, mood, intensity in rows:
