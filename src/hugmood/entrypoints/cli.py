@@ -59,6 +59,10 @@ def serve(
         timeout_graceful_shutdown=5,
         # Frames above this close the socket with 1009 (message too big).
         ws_max_size=settings.ws_max_message_bytes,
+        # A client that vanishes without closing stops answering pings: its socket closes,
+        # and its device leaves presence, well within two heartbeat intervals.
+        ws_ping_interval=settings.presence_heartbeat_s / 2,
+        ws_ping_timeout=settings.presence_heartbeat_s / 2,
     )
 
 

@@ -85,10 +85,13 @@ class HugMoodGraphQLRouter(GraphQLRouter[Any, None]):
         """Close the socket on logout (announced by the relay from the log, whichever process
         handled it) or, checked every few seconds, on expiry; meanwhile keep it present."""
         principal = await context.principal()
+        # Often enough to notice an expired session, and to refresh the socket's device well
+        # before its presence would time out.
+        period = min(self._session_check_s, context.core.presence.heartbeat_s / 2)
         async with context.core.live.subscribe([session_ended(principal.session_id)]) as ended:
             while ws.application_state is WebSocketState.CONNECTED:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._session_check_s):
+                    async with asyncio.timeout(period):
                         await anext(ended)
                         break
                 if not await context.still_signed_in():
