@@ -63,6 +63,9 @@ def serve(
         # and its device leaves presence, well within two heartbeat intervals.
         ws_ping_interval=settings.presence_heartbeat_s / 2,
         ws_ping_timeout=settings.presence_heartbeat_s / 2,
+        # permessage-deflate keeps zlib state per socket (~50 KB each, measured by
+        # bench/realtime.py) to shrink messages that are a few hundred bytes anyway.
+        ws_per_message_deflate=False,
     )
 
 
