@@ -9,6 +9,7 @@ import contextlib
 import json
 import math
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -115,6 +116,17 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run(coroutine)
     else:
         uvloop.run(coroutine)
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's soft limit on open files to the hard limit, so it can hold many
+    sockets; subprocesses started afterwards inherit it. Returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
 
 
 def free_port() -> int:
@@ -362,6 +374,32 @@ class ServerProcess:
             return None
         fields = stat.rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_kib(self) -> int | None:
+        """Resident memory of the server right now (VmRSS, KiB), where /proc tells it."""
+        if self._process is None:
+            return None
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return None
+
+    def fd_limit(self) -> int | None:
+        """The server's soft limit on open files (it inherits the caller's), from /proc."""
+        if self._process is None:
+            return None
+        try:
+            limits = Path(f"/proc/{self._process.pid}/limits").read_text()
+        except OSError:
+            return None
+        for line in limits.splitlines():
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+        return None
 
     def output_tail(self, lines: int = 30) -> str:
         if self._log is not None:
