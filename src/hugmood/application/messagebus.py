@@ -37,9 +37,9 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     sc.BlockUser: social.change_friendship,
     sc.UnblockUser: social.change_friendship,
     hg.SendHug: hugs.send_hug,
-    hg.WithdrawHug: hugs.withdraw_hug,
-    hg.MarkHugDelivered: hugs.mark_delivered,
-    hg.MarkHugSeen: hugs.mark_seen,
+    hg.WithdrawHug: hugs.change_hug,
+    hg.MarkHugDelivered: hugs.change_hug,
+    hg.MarkHugSeen: hugs.change_hug,
     hg.ChangeHugSettings: hugs.change_settings,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Self
 
@@ -33,6 +34,15 @@ def camel(name: str) -> str:
     """`recorded_at_ms` → `recordedAtMs`."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def canonical_id(value: str, *, field: str = "id") -> str:
+    """Ids chosen by devices are UUIDs in any spelling (iOS sends upper case); they are
+    stored and compared in one canonical, lower-case form."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise ValidationFailed(f"{value!r} is not a UUID", field=field) from None
 
 
 def clean_text(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -259,9 +258,6 @@ def _recipients_hug(state: Hug | None, hug_id: str, recipient_id: str) -> Hug:
     if state is None or state.recipient_id != recipient_id or state.status is HugStatus.WITHDRAWN:
         raise NotFound(f"no hug {hug_id} in your inbox", field="id")
     return state
-
-
-HugDecision = Callable[[Hug | None], list[DomainEvent]]
 
 
 def decide_delivered(state: Hug | None, command: MarkHugDelivered) -> list[DomainEvent]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hugmood.domain.common import DomainEvent, clean_text
+from hugmood.domain.common import DomainEvent, canonical_id, clean_text
 from hugmood.domain.errors import Forbidden, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
@@ -27,12 +26,7 @@ def mood_stream(entry_id: str) -> str:
 
 
 def canonical_entry_id(value: str) -> str:
-    """Entry ids are UUIDs in any spelling a device may send (iOS sends upper case);
-    they are stored and compared in one canonical, lower-case form."""
-    try:
-        return str(uuid.UUID(value.strip()))
-    except (ValueError, AttributeError):
-        raise ValidationFailed(f"{value!r} is not a UUID", field="id") from None
+    return canonical_id(value)
 
 
 @dataclass(frozen=True, slots=True)

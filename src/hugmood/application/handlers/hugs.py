@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
@@ -11,21 +12,14 @@ from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import hugs as hg
 from hugmood.domain import social as sc
-from hugmood.domain.errors import ValidationFailed
-
-
-def canonical_hug_id(value: str) -> str:
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        raise ValidationFailed(f"{value!r} is not a UUID", field="id") from None
+from hugmood.domain.common import canonical_id
 
 
 async def send_hug(
     command: hg.SendHug, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Appended durably before the sender is answered; delivery follows from the event."""
-    command = replace(command, hug_id=canonical_hug_id(command.hug_id))
+    command = replace(command, hug_id=canonical_id(command.hug_id))
     friendship = await load(
         deps.store,
         sc.pair_stream(command.sender_id, command.recipient_id),
@@ -61,64 +55,32 @@ async def send_hug(
     return CommandResult(result.last_position if result else 0, command.hug_id)
 
 
-async def _on_hug(
-    deps: Dependencies,
-    context: CommandContext,
-    hug_id: str,
-    actor_id: str,
-    decide: hg.HugDecision,
+HugChange = hg.WithdrawHug | hg.MarkHugDelivered | hg.MarkHugSeen
+
+
+async def change_hug(
+    command: HugChange, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    hug_id = canonical_hug_id(hug_id)
+    """Withdraw (by the sender), delivered or seen (for the recipient): one hug's stream."""
+    command = replace(command, hug_id=canonical_id(command.hug_id))
+    match command:
+        case hg.WithdrawHug():
+            actor, decide = command.sender_id, partial(hg.decide_withdraw, command=command)
+        case hg.MarkHugDelivered():
+            actor, decide = command.recipient_id, partial(hg.decide_delivered, command=command)
+        case hg.MarkHugSeen():
+            actor, decide = command.recipient_id, partial(hg.decide_seen, command=command)
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=hg.hug_stream(hug_id),
+        stream_id=hg.hug_stream(command.hug_id),
         initial=None,
         evolve=hg.evolve_hug,
         decide=decide,
-        user_id=actor_id,
+        user_id=actor,
         context=context,
     )
-    return CommandResult(result.last_position if result else 0, hug_id)
-
-
-async def withdraw_hug(
-    command: hg.WithdrawHug, deps: Dependencies, context: CommandContext
-) -> CommandResult:
-    command = replace(command, hug_id=canonical_hug_id(command.hug_id))
-    return await _on_hug(
-        deps,
-        context,
-        command.hug_id,
-        command.sender_id,
-        lambda state: hg.decide_withdraw(state, command),
-    )
-
-
-async def mark_delivered(
-    command: hg.MarkHugDelivered, deps: Dependencies, context: CommandContext
-) -> CommandResult:
-    command = replace(command, hug_id=canonical_hug_id(command.hug_id))
-    return await _on_hug(
-        deps,
-        context,
-        command.hug_id,
-        command.recipient_id,
-        lambda state: hg.decide_delivered(state, command),
-    )
-
-
-async def mark_seen(
-    command: hg.MarkHugSeen, deps: Dependencies, context: CommandContext
-) -> CommandResult:
-    command = replace(command, hug_id=canonical_hug_id(command.hug_id))
-    return await _on_hug(
-        deps,
-        context,
-        command.hug_id,
-        command.recipient_id,
-        lambda state: hg.decide_seen(state, command),
-    )
+    return CommandResult(result.last_position if result else 0, command.hug_id)
 
 
 async def change_settings(
