@@ -28,6 +28,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     idm.LogOut: identity.log_out,
     idm.UpdateProfile: identity.update_profile,
     md.RecordMood: moods.record_mood,
+    md.RecordMoods: moods.record_moods,
     md.EditMood: moods.edit_mood,
     md.DeleteMood: moods.delete_mood,
     sc.RequestFriendship: social.change_friendship,

@@ -113,6 +113,63 @@ def _one_of(value: str | None, allowed: frozenset[str], name: str) -> str | None
     return word
 
 
+EMOTIONS = frozenset(
+    {"joy", "trust", "fear", "surprise", "sadness", "disgust", "anger", "anticipation"}
+)
+"""Plutchik's eight basic emotions: the tags on-device analysis may attach to an entry."""
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class MoodInsights:
+    """What the device derived from a note: the raw note itself may stay on the device."""
+
+    sentiment: float
+    """VADER's compound score, from -1 (most negative) to 1 (most positive)."""
+    emotions: tuple[str, ...] = ()
+    suggested_mood: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "sentiment": self.sentiment,
+            "emotions": list(self.emotions),
+            "suggestedMood": self.suggested_mood,
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> MoodInsights | None:
+        if not data:
+            return None
+        return cls(
+            sentiment=float(data["sentiment"]),
+            emotions=tuple(data.get("emotions") or ()),
+            suggested_mood=data.get("suggestedMood"),
+        )
+
+
+def check_insights(insights: MoodInsights | None) -> dict[str, Any] | None:
+    if insights is None:
+        return None
+    s = insights.sentiment
+    if not isinstance(s, int | float) or not math.isfinite(s) or not -1 <= s <= 1:
+        raise ValidationFailed(
+            f"insights.sentiment must be a number from -1 to 1 (got {s!r})", field="insights"
+        )
+    emotions: list[str] = []
+    for raw in insights.emotions:
+        word = raw.strip().lower()
+        if word not in EMOTIONS:
+            raise ValidationFailed(
+                f"emotion {raw!r} must be one of {', '.join(sorted(EMOTIONS))}", field="insights"
+            )
+        if word not in emotions:
+            emotions.append(word)
+    suggested = None
+    if insights.suggested_mood is not None:
+        suggested = check_mood_type(insights.suggested_mood)
+    return MoodInsights(round(float(s), 4), tuple(emotions), suggested).to_data()
+
+
 def check_recorded_at(value: datetime, now: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValidationFailed("recordedAt must include a time zone", field="recordedAt")
@@ -138,6 +195,15 @@ class RecordMood:
     context: ContextFactors = field(default_factory=ContextFactors)
     privacy: str | None = None
     recorded_at: datetime | None = None
+    insights: MoodInsights | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMoods:
+    """Check in many entries at once (a device's outbox); each is stored or refused alone."""
+
+    user_id: str
+    entries: tuple[RecordMood, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +241,8 @@ class MoodRecorded(DomainEvent):
     context_factors: dict[str, Any]
     privacy: str
     recorded_at_ms: int
+    insights: dict[str, Any] | None = None
+    """Derived on the device (sentiment, emotions, suggested mood); absent in older events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +325,18 @@ def decide_record(
             context_factors=check_context(command.context).to_data(),
             privacy=privacy.value,
             recorded_at_ms=_ms(recorded_at),
+            insights=check_insights(command.insights),
         )
     ]
+
+
+def check_batch(command: RecordMoods) -> None:
+    if not command.entries:
+        raise ValidationFailed("entries must not be empty", field="entries")
+    if len(command.entries) > MAX_BATCH:
+        raise ValidationFailed(
+            f"at most {MAX_BATCH} entries per call (got {len(command.entries)})", field="entries"
+        )
 
 
 def _owned(state: MoodEntry | None, entry_id: str, user_id: str) -> MoodEntry:

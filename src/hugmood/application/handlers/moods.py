@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import moods as md
-from hugmood.domain.errors import Conflict
+from hugmood.domain.errors import Conflict, HugMoodError
 from hugmood.domain.privacy import Privacy
+from hugmood.eventstore.envelope import NewEvent
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 
 DEFAULT_PRIVACY = Privacy.FRIENDS_ONLY
@@ -87,3 +89,88 @@ async def delete_mood(
         context=context,
     )
     return CommandResult(result.last_position if result else 0, command.entry_id)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    """What became of one entry of a batch: stored now, stored before, or refused (why)."""
+
+    entry_id: str
+    status: str
+    """`stored`, `duplicate` (a retry: already stored, nothing written) or `refused`."""
+    error: HugMoodError | None = None
+
+
+async def record_moods(
+    command: md.RecordMoods, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    """Append a device's outbox in one go; each entry is stored, recognised or refused alone.
+
+    Every entry is validated first; the valid ones are appended concurrently, so the store's
+    group commit writes them in a few transactions instead of one each. The order of the
+    batch is the order of the appends (tasks start in order and submit before they await).
+    """
+    md.check_batch(command)
+    now = deps.clock.now()
+    needs_default = any(entry.privacy is None for entry in command.entries)
+    default = await _default_privacy(deps, command.user_id) if needs_default else DEFAULT_PRIVACY
+    outcomes: list[EntryOutcome | None] = []
+    appends: list[tuple[int, str, NewEvent]] = []
+    seen: set[str] = set()
+    for entry in command.entries:
+        try:
+            entry_id = md.canonical_entry_id(entry.entry_id)
+            (recorded,) = md.decide_record(
+                replace(entry, entry_id=entry_id, user_id=command.user_id),
+                now=now,
+                default_privacy=default,
+            )
+        except HugMoodError as e:
+            outcomes.append(EntryOutcome(entry.entry_id, "refused", e))
+            continue
+        if entry_id in seen:
+            outcomes.append(EntryOutcome(entry_id, "duplicate"))
+            continue
+        seen.add(entry_id)
+        event = to_new_event(
+            recorded,
+            user_id=command.user_id,
+            context=context,
+            now=now,
+            event_id=uuid.UUID(entry_id),
+        )
+        appends.append((len(outcomes), entry_id, event))
+        outcomes.append(None)
+    results = await asyncio.gather(
+        *(
+            _append_new_entry(deps, command.user_id, entry_id, event)
+            for _, entry_id, event in appends
+        ),
+        return_exceptions=True,
+    )
+    position = 0
+    for (index, entry_id, _), result in zip(appends, results, strict=True):
+        if isinstance(result, HugMoodError):
+            outcomes[index] = EntryOutcome(entry_id, "refused", result)
+        elif isinstance(result, BaseException):
+            raise result  # storage trouble: nothing is acknowledged, the device retries
+        else:
+            appended, duplicate = result
+            position = max(position, appended)
+            outcomes[index] = EntryOutcome(entry_id, "duplicate" if duplicate else "stored")
+    return CommandResult(position, [o for o in outcomes if o is not None])
+
+
+async def _append_new_entry(
+    deps: Dependencies, user_id: str, entry_id: str, event: NewEvent
+) -> tuple[int, bool]:
+    stream = md.mood_stream(entry_id)
+    try:
+        result = await deps.store.append(stream, [event], expected_version=NO_STREAM)
+    except ConcurrencyError as e:
+        raise Conflict(ID_TAKEN, field="id") from e
+    if result.duplicate:
+        existing = await load(deps.store, stream, None, md.evolve_entry)
+        if existing.state is None or existing.state.owner_id != user_id:
+            raise Conflict(ID_TAKEN, field="id")
+    return result.last_position, result.duplicate

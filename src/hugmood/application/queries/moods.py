@@ -13,7 +13,7 @@ import orjson
 
 from hugmood.application.queries.social import relationship
 from hugmood.domain.errors import ValidationFailed
-from hugmood.domain.moods import ContextFactors, canonical_entry_id
+from hugmood.domain.moods import ContextFactors, MoodInsights, canonical_entry_id
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
 from hugmood.domain.vocabulary import MOODS
 from hugmood.sql.database import Row, SqlDatabase
@@ -42,6 +42,8 @@ class MoodEntryView:
     recorded_at_ms: int
     created_at_ms: int
     updated_at_ms: int
+    insights: MoodInsights | None = None
+    """Derived on the owner's device; shown to the owner only (see the GraphQL type)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class MoodBucket:
 
 _ENTRY_COLUMNS = (
     "entry_id, user_id, mood_type, intensity, note, context_factors, privacy, recorded_at_ms,"
-    " created_at_ms, updated_at_ms"
+    " created_at_ms, updated_at_ms, insights"
 )
 
 
@@ -73,6 +75,7 @@ def _entry(row: Row) -> MoodEntryView:
         recorded_at_ms=int(row[7]),
         created_at_ms=int(row[8]),
         updated_at_ms=int(row[9]),
+        insights=MoodInsights.from_data(orjson.loads(row[10])) if row[10] else None,
     )
 
 
@@ -225,3 +228,46 @@ async def recent_visible(
         limit,
     )
     return [_entry(r) for r in rows]
+
+
+MAX_CHANGES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class MoodChanges:
+    """The owner's entries changed after a cursor, and the ids deleted since, for sync."""
+
+    entries: list[MoodEntryView]
+    deleted_ids: list[str]
+    cursor: int
+    """The log position to ask from next time."""
+    has_more: bool
+
+
+async def my_mood_changes(db: SqlDatabase, *, user_id: str, after: int, limit: int) -> MoodChanges:
+    """A device downloads what the user's other devices recorded: entries ordered by the log
+    position of their last change, so nothing changed after `cursor` is ever missed."""
+    if not 1 <= limit <= MAX_CHANGES:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_CHANGES}", field="limit")
+    rows = await db.fetch(
+        f"SELECT {_ENTRY_COLUMNS}, changed_position FROM rm_mood_entries"
+        " WHERE user_id = $1 AND changed_position > $2 ORDER BY changed_position LIMIT $3",
+        user_id,
+        after,
+        limit + 1,
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = int(rows[-1][11]) if rows else after
+    upper = cursor if has_more else 2**62
+    deleted = await db.fetch(
+        "SELECT entry_id, deleted_position FROM rm_mood_tombstones"
+        " WHERE user_id = $1 AND deleted_position > $2 AND deleted_position <= $3"
+        " ORDER BY deleted_position",
+        user_id,
+        after,
+        upper,
+    )
+    if deleted and not has_more:
+        cursor = max(cursor, int(deleted[-1][1]))
+    return MoodChanges([_entry(r) for r in rows], [str(r[0]) for r in deleted], cursor, has_more)

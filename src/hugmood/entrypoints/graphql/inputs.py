@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from hugmood.domain.moods import ContextFactors
+from hugmood.domain.moods import ContextFactors, MoodInsights
 from hugmood.entrypoints.graphql.types import Privacy
 
 
@@ -31,6 +31,20 @@ class ContextFactorsInput:
         return ContextFactors(self.location, self.weather, self.social_context, tuple(self.tags))
 
 
+@strawberry.input(description="Derived on the device from the note, which may stay there.")
+class MoodInsightsInput:
+    sentiment: float = strawberry.field(description="VADER compound score, -1 to 1.")
+    emotions: list[str] = strawberry.field(
+        default_factory=list, description="Plutchik emotions: joy, trust, fear, surprise, …"
+    )
+    suggested_mood: str | None = strawberry.field(
+        default=None, description="A word from `moodVocabulary`."
+    )
+
+    def to_domain(self) -> MoodInsights:
+        return MoodInsights(self.sentiment, tuple(self.emotions), self.suggested_mood)
+
+
 @strawberry.input
 class RecordMoodInput:
     id: strawberry.ID | None = strawberry.field(
@@ -46,6 +60,9 @@ class RecordMoodInput:
     )
     recorded_at: datetime | None = strawberry.field(
         default=None, description="When you felt it; defaults to now. Not in the future."
+    )
+    insights: MoodInsightsInput | None = strawberry.field(
+        default=None, description="Sentiment and emotions your device derived from the note."
     )
 
 

@@ -135,6 +135,7 @@ class Mutation:
             else md.ContextFactors(),
             privacy=input.privacy.value if input.privacy else None,
             recorded_at=input.recorded_at,
+            insights=input.insights.to_domain() if input.insights else None,
         )
         result = await info.context.core.bus.handle(command, info.context.command)
         return await _entry(info, me.user_id, result.value)

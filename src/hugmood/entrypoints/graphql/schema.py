@@ -22,6 +22,7 @@ from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
 from hugmood.entrypoints.graphql.subscriptions import Subscription
+from hugmood.entrypoints.graphql.sync import SyncMutations, SyncQueries
 
 
 class HugMoodSchema(strawberry.Schema):
@@ -41,8 +42,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     return HugMoodSchema(
-        query=merge_types("Query", (Query, HugQueries, PresenceQueries)),
-        mutation=merge_types("Mutation", (Mutation, HugMutations, PresenceMutations)),
+        query=merge_types("Query", (Query, HugQueries, PresenceQueries, SyncQueries)),
+        mutation=merge_types(
+            "Mutation", (Mutation, HugMutations, PresenceMutations, SyncMutations)
+        ),
         subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
         # Factories, not instances: each operation gets its own extension objects.

@@ -11,6 +11,7 @@ from hugmood.application.queries.identity import AccountView
 from hugmood.application.queries.moods import MoodBucket as BucketView
 from hugmood.application.queries.moods import MoodEntryView
 from hugmood.application.queries.social import Connection as ConnectionView
+from hugmood.domain.moods import MoodInsights as InsightsView
 from hugmood.domain.vocabulary import MoodWord as Word
 
 
@@ -107,6 +108,15 @@ class ContextFactors:
     tags: list[str]
 
 
+@strawberry.type(
+    description="What the author's device derived from the note (sentiment, emotions)."
+)
+class MoodInsights:
+    sentiment: float = strawberry.field(description="VADER compound score, -1 to 1.")
+    emotions: list[str] = strawberry.field(description="Plutchik emotions found in the note.")
+    suggested_mood: str | None = strawberry.field(description="A vocabulary word that fits.")
+
+
 @strawberry.type(description="One check-in, shown only to those its privacy setting allows.")
 class MoodEntry:
     id: strawberry.ID
@@ -119,6 +129,22 @@ class MoodEntry:
     recorded_at: datetime
     created_at: datetime
     updated_at: datetime
+    owner_id: strawberry.Private[str] = ""
+    insight_view: strawberry.Private[InsightsView | None] = None
+
+    @strawberry.field(
+        description="Derived on the author's device; only the author sees them (null otherwise)."
+    )
+    async def insights(self, info: strawberry.Info) -> MoodInsights | None:
+        if self.insight_view is None:
+            return None
+        me = await info.context.principal()
+        if me.user_id != self.owner_id:
+            return None
+        i = self.insight_view
+        return MoodInsights(
+            sentiment=i.sentiment, emotions=list(i.emotions), suggested_mood=i.suggested_mood
+        )
 
     @classmethod
     def of(cls, e: MoodEntryView, author: AccountView) -> MoodEntry:
@@ -138,6 +164,8 @@ class MoodEntry:
             recorded_at=ms_to_datetime(e.recorded_at_ms),
             created_at=ms_to_datetime(e.created_at_ms),
             updated_at=ms_to_datetime(e.updated_at_ms),
+            owner_id=e.user_id,
+            insight_view=e.insights,
         )
 
 

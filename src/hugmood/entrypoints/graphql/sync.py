@@ -1,0 +1,119 @@
+"""GraphQL for local-first devices: upload an outbox in one call, download one's own changes."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from hugmood.application.handlers.moods import EntryOutcome
+from hugmood.application.queries import identity as iq
+from hugmood.application.queries import moods as mq
+from hugmood.domain import moods as md
+from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.context import Ctx
+from hugmood.entrypoints.graphql.inputs import RecordMoodInput
+
+
+@strawberry.enum(description="What became of one entry of a batch.")
+class EntryStatus(Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+
+@strawberry.type(description="One entry's outcome; a refused entry says why, like an error.")
+class RecordMoodResult:
+    id: strawberry.ID
+    status: EntryStatus
+    code: str | None = strawberry.field(description="The error code when refused.")
+    message: str | None
+    field: str | None
+
+    @classmethod
+    def of(cls, o: EntryOutcome) -> RecordMoodResult:
+        return cls(
+            id=strawberry.ID(o.entry_id),
+            status=EntryStatus(o.status),
+            code=o.error.code if o.error else None,
+            message=o.error.message if o.error else None,
+            field=o.error.field if o.error else None,
+        )
+
+
+@strawberry.type(description="Your entries changed after a cursor, and ids deleted since.")
+class MoodChanges:
+    entries: list[t.MoodEntry]
+    deleted_ids: list[strawberry.ID]
+    cursor: str = strawberry.field(description="Pass it as `after` next time.")
+    has_more: bool
+
+
+def _command(me: str, entry: RecordMoodInput) -> md.RecordMood:
+    return md.RecordMood(
+        entry_id=str(entry.id) if entry.id else "",
+        user_id=me,
+        mood_type=entry.mood_type,
+        intensity=entry.intensity,
+        note=entry.note,
+        context=entry.context_factors.to_domain() if entry.context_factors else md.ContextFactors(),
+        privacy=entry.privacy.value if entry.privacy else None,
+        recorded_at=entry.recorded_at,
+        insights=entry.insights.to_domain() if entry.insights else None,
+    )
+
+
+def _cursor(after: str | None) -> int:
+    if after is None:
+        return -1
+    try:
+        value = int(after)
+    except ValueError:
+        raise ValidationFailed(
+            f"{after!r} is not a cursor from myMoodChanges", field="after"
+        ) from None
+    if value < -1:
+        raise ValidationFailed(f"{after!r} is not a cursor from myMoodChanges", field="after")
+    return value
+
+
+@strawberry.type
+class SyncMutations:
+    @strawberry.mutation(
+        description=f"Check in up to {md.MAX_BATCH} entries at once, each with a device-chosen "
+        "id: a retried or repeated entry is stored once, and a refused one does not stop the "
+        "others. One result per entry, in order."
+    )
+    async def record_moods(
+        self, info: Ctx, entries: list[RecordMoodInput]
+    ) -> list[RecordMoodResult]:
+        me = await info.context.principal()
+        command = md.RecordMoods(me.user_id, tuple(_command(me.user_id, e) for e in entries))
+        result = await info.context.core.bus.handle(command, info.context.command)
+        return [RecordMoodResult.of(o) for o in result.value]
+
+
+@strawberry.type
+class SyncQueries:
+    @strawberry.field(
+        description="Your own entries changed after `after` (a cursor from the last call; "
+        "omit it the first time), oldest change first, and the ids you deleted since."
+    )
+    async def my_mood_changes(
+        self, info: Ctx, after: str | None = None, limit: int = 500
+    ) -> MoodChanges:
+        me = await info.context.principal()
+        db = info.context.core.readmodels
+        changes = await mq.my_mood_changes(
+            db, user_id=me.user_id, after=_cursor(after), limit=limit
+        )
+        account = await iq.account_by_id(db, me.user_id)
+        if account is None:
+            raise NotFound("this account does not exist")
+        return MoodChanges(
+            entries=[t.MoodEntry.of(e, account) for e in changes.entries],
+            deleted_ids=[strawberry.ID(i) for i in changes.deleted_ids],
+            cursor=str(changes.cursor),
+            has_more=changes.has_more,
+        )
