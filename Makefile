@@ -4,14 +4,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schema schema-check unit bench bench-quick clean
+.PHONY: run test lint typecheck schema schema-check unit bench bench-quick clean web browser
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
-run: $(INSTALLED)
+# The browser app: `npm ci` when node_modules is missing or the lock file changed, then a
+# build (TypeScript strict check + Vite) when any of its sources changed.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts \
+	web/tsconfig.json web/package.json web/package-lock.json
+WEB_DIST := web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_DIST): web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run --silent build
+	@touch $@
+
+web: $(WEB_DIST)
+
+# Debian's Chromium for the Playwright browser tests (installed with apt if missing).
+browser:
+	@tests/browser/ensure-chromium.sh
+
+run: $(INSTALLED) $(WEB_DIST)
 	$(BIN)/hugmood serve --demo
 
 lint: $(INSTALLED)
@@ -28,7 +48,7 @@ schema-check: $(INSTALLED)
 	@$(BIN)/hugmood schema | diff -u docs/schema.graphql - \
 		|| (echo "docs/schema.graphql is out of date: run 'make schema'" && exit 1)
 
-test: lint typecheck schema-check
+test: lint typecheck schema-check $(WEB_DIST) browser
 	$(BIN)/pytest
 
 unit: $(INSTALLED)

@@ -31,6 +31,7 @@ from hugmood.entrypoints.http.middleware import (
     WebSocketRateLimitMiddleware,
 )
 from hugmood.entrypoints.http.routes import router as http_router
+from hugmood.entrypoints.http.web import WEB_DIST, WebApp
 from hugmood.observability.metrics import Metrics
 from hugmood.security.ratelimit import SlidingWindowLimiter
 
@@ -139,4 +140,6 @@ def create_app(
     )
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    # The browser app answers every path no route above claims: keep this mount last.
+    app.mount("/", WebApp(WEB_DIST), name="web")
     return app

@@ -1,0 +1,134 @@
+// GraphQL over HTTP: the session token, this browser's device id, and errors in plain words.
+
+const TOKEN_KEY = "hugmood.token";
+const HANDLE_KEY = "hugmood.handle";
+const DEVICE_KEY = "hugmood.device";
+
+/** An answer from HugMood that says no: its `code` is the API's `extensions.code`. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** HugMood could not be reached at all (offline, server down): worth retrying later. */
+export class NetworkError extends Error {
+  constructor() {
+    super("You seem to be offline: HugMood could not be reached. Please try again in a moment.");
+    this.name = "NetworkError";
+  }
+}
+
+export function token(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function signedInHandle(): string | null {
+  return localStorage.getItem(HANDLE_KEY);
+}
+
+export function saveSession(newToken: string, handle: string): void {
+  localStorage.setItem(TOKEN_KEY, newToken);
+  localStorage.setItem(HANDLE_KEY, handle);
+}
+
+export function clearSession(): void {
+  localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(HANDLE_KEY);
+}
+
+/** One id per browser, so presence counts this tab's browser as one device. */
+export function deviceId(): string {
+  let id = localStorage.getItem(DEVICE_KEY);
+  if (id === null) {
+    id = `web-${crypto.randomUUID()}`;
+    localStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
+type Listener = () => void;
+const sessionEndedListeners = new Set<Listener>();
+
+/** Called when the server says the token no longer works (expired, logged out elsewhere). */
+export function onSessionEnded(listener: Listener): () => void {
+  sessionEndedListeners.add(listener);
+  return () => sessionEndedListeners.delete(listener);
+}
+
+interface GraphQLErrorBody {
+  message: string;
+  extensions?: { code?: string; field?: string; retryAfterSeconds?: number };
+}
+
+const FALLBACK: Record<string, string> = {
+  UNAUTHENTICATED: "Your session has ended. Please log in again.",
+  FORBIDDEN: "That isn't something you can do.",
+  NOT_FOUND: "We couldn't find that. It may have been removed.",
+  INTERNAL: "Something went wrong on our side. Please try again.",
+  UNAVAILABLE: "HugMood is having trouble right now. Please try again shortly.",
+};
+
+/** The sentence to show a person for an API error. */
+export function plainWords(error: GraphQLErrorBody): string {
+  const code = error.extensions?.code ?? "INTERNAL";
+  if (code === "RATE_LIMITED") {
+    const wait = Math.ceil(error.extensions?.retryAfterSeconds ?? 30);
+    return `That's a lot of tries in a short time. Please wait ${wait} seconds and try again.`;
+  }
+  if (code === "INTERNAL" || code === "UNAVAILABLE") return FALLBACK[code] ?? error.message;
+  if (code === "VALIDATION" && /Variable|Expected type|Cannot query/.test(error.message)) {
+    return "Something in that form isn't quite right. Please check it and try again.";
+  }
+  const message = error.message || FALLBACK[code] || "That didn't work.";
+  return message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
+}
+
+/** Run one GraphQL operation; resolves with `data` or rejects with ApiError / NetworkError. */
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    "X-HugMood-Device": deviceId(),
+  };
+  const current = token();
+  if (current !== null) headers["Authorization"] = `Bearer ${current}`;
+  let response: Response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new NetworkError();
+  }
+  let body: { data?: T; errors?: GraphQLErrorBody[] };
+  try {
+    body = (await response.json()) as typeof body;
+  } catch {
+    if (response.status >= 500 || response.status === 0) throw new NetworkError();
+    throw new ApiError(FALLBACK["INTERNAL"] ?? "", "INTERNAL");
+  }
+  const first = body.errors?.[0];
+  if (first !== undefined) {
+    const code = first.extensions?.code ?? "INTERNAL";
+    if (code === "UNAUTHENTICATED" && current !== null && !query.includes("logIn(")) {
+      clearSession();
+      sessionEndedListeners.forEach((listener) => listener());
+    }
+    throw new ApiError(plainWords(first), code, first.extensions?.field);
+  }
+  if (body.data === undefined) throw new ApiError(FALLBACK["INTERNAL"] ?? "", "INTERNAL");
+  return body.data;
+}
+
+/** The words to show for any failure caught in a screen. */
+export function describe(error: unknown): string {
+  if (error instanceof ApiError || error instanceof NetworkError) return error.message;
+  return "Something went wrong. Please try again.";
+}

@@ -1,0 +1,143 @@
+// The app shell: who is signed in, navigation between screens, live hugs and what is waiting.
+
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import "./style.css";
+import { onSessionEnded, token } from "./api";
+import { connect, disconnect, liveState } from "./live";
+import { startSyncing, waiting } from "./outbox";
+import { useSignal } from "./signal";
+import { go, route, type Route } from "./router";
+import { account, loadAccount, signOutLocally } from "./session";
+import { AuthScreen } from "./screens/auth";
+import { CheckInScreen } from "./screens/checkin";
+import { HistoryScreen } from "./screens/history";
+import { FriendsScreen } from "./screens/friends";
+import { HugsScreen, HugArrival } from "./screens/hugs";
+import { SettingsScreen } from "./screens/settings";
+
+const NAV: [Route, string][] = [
+  ["/checkin", "Check in"],
+  ["/history", "History"],
+  ["/friends", "Friends"],
+  ["/hugs", "Hugs"],
+  ["/settings", "Settings"],
+];
+
+function WaitingBanner() {
+  const pending = useSignal(waiting);
+  const [online, setOnline] = useState(navigator.onLine);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine);
+    window.addEventListener("online", update);
+    window.addEventListener("offline", update);
+    return () => {
+      window.removeEventListener("online", update);
+      window.removeEventListener("offline", update);
+    };
+  }, []);
+  const toSend = pending.filter((p) => p.problem === undefined).length;
+  if (online && toSend === 0) return null;
+  return (
+    <div class="banner" role="status" data-testid="waiting-banner">
+      {!online && <span>You're offline. Check-ins are kept on this device. </span>}
+      {toSend > 0 && (
+        <span>
+          {toSend === 1 ? "1 check-in is" : `${toSend} check-ins are`} waiting to be sent
+          {online ? "…" : " when you're back online."}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function LiveDot() {
+  const state = useSignal(liveState);
+  const label = { live: "Live", connecting: "Connecting…", offline: "Not connected" }[state];
+  return (
+    <span class={`live live-${state}`} title={label} data-testid="live-state">
+      <span class="dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+function Shell() {
+  const current = useSignal(route);
+  const me = useSignal(account);
+  const screen = (() => {
+    switch (current) {
+      case "/history":
+        return <HistoryScreen />;
+      case "/friends":
+        return <FriendsScreen />;
+      case "/hugs":
+        return <HugsScreen />;
+      case "/settings":
+        return <SettingsScreen />;
+      default:
+        return <CheckInScreen />;
+    }
+  })();
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand" aria-label="HugMood">
+          HugMood
+        </span>
+        {me && <span class="whoami">@{me.handle}</span>}
+        <LiveDot />
+      </header>
+      <nav class="tabs" aria-label="Screens">
+        {NAV.map(([path, label]) => (
+          <a
+            key={path}
+            href={path}
+            aria-current={current === path || (path === "/checkin" && current === "/") ? "page" : undefined}
+            onClick={(event) => {
+              event.preventDefault();
+              go(path);
+            }}
+          >
+            {label}
+          </a>
+        ))}
+      </nav>
+      <WaitingBanner />
+      <HugArrival />
+      <main id="main" tabIndex={-1}>
+        {screen}
+      </main>
+    </>
+  );
+}
+
+function App() {
+  const me = useSignal(account);
+  const [signedIn, setSignedIn] = useState(token() !== null);
+  useEffect(() => {
+    const ended = onSessionEnded(() => {
+      signOutLocally("Your session has ended. Please log in again.");
+      setSignedIn(false);
+    });
+    return ended;
+  }, []);
+  useEffect(() => {
+    if (!signedIn) {
+      disconnect();
+      return;
+    }
+    connect();
+    void loadAccount();
+  }, [signedIn]);
+  useEffect(() => account.subscribe((value) => setSignedIn(value !== null || token() !== null)), []);
+  if (!signedIn) return <AuthScreen onSignedIn={() => setSignedIn(true)} />;
+  if (me === null && token() === null) return null;
+  return <Shell />;
+}
+
+startSyncing();
+render(<App />, document.getElementById("app") as HTMLElement);

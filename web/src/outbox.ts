@@ -1,0 +1,108 @@
+// Check-ins made offline: kept in IndexedDB under ids chosen here, sent once when back online.
+//
+// The id is chosen before the first attempt and kept with the entry, so a send that reached
+// the server but whose answer was lost is retried with the same id, and the server (which
+// stores a device-chosen id once) keeps a single entry. Only one sync runs at a time.
+
+import { ApiError, gql, NetworkError } from "./api";
+import { signal } from "./signal";
+
+export interface PendingCheckIn {
+  id: string;
+  input: Record<string, unknown>;
+  savedAt: string;
+  /** Set when the server refused the entry (not a network problem): shown, not retried. */
+  problem?: string;
+}
+
+const DB_NAME = "hugmood";
+const STORE = "outbox";
+
+/** Entries waiting to be sent, for the banner that says what is waiting. */
+export const waiting = signal<PendingCheckIn[]>([]);
+
+function open(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "id" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error("IndexedDB unavailable"));
+  });
+}
+
+async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const db = await open();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = work(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error ?? new Error("IndexedDB write failed"));
+      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB write aborted"));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export async function refresh(): Promise<void> {
+  const all = await run("readonly", (store) => store.getAll() as IDBRequest<PendingCheckIn[]>);
+  all.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+  waiting.value = all;
+}
+
+/** Keep a check-in for later; its input already carries its id. */
+export async function keep(input: Record<string, unknown> & { id: string }): Promise<void> {
+  const entry: PendingCheckIn = { id: input.id, input, savedAt: new Date().toISOString() };
+  await run("readwrite", (store) => store.put(entry));
+  await refresh();
+}
+
+export async function discard(id: string): Promise<void> {
+  await run("readwrite", (store) => store.delete(id));
+  await refresh();
+}
+
+const RECORD = "mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }";
+let syncing: Promise<number> | null = null;
+
+/** Send every waiting check-in (oldest first); resolves with how many were stored. */
+export function sync(): Promise<number> {
+  syncing ??= (async () => {
+    try {
+      await refresh();
+      let sent = 0;
+      for (const entry of waiting.value) {
+        if (entry.problem !== undefined) continue;
+        try {
+          await gql(RECORD, { input: entry.input });
+        } catch (error) {
+          if (error instanceof NetworkError) break;
+          if (error instanceof ApiError && error.code !== "UNAUTHENTICATED" && error.code !== "RATE_LIMITED") {
+            await run("readwrite", (store) => store.put({ ...entry, problem: error.message }));
+            continue;
+          }
+          break;
+        }
+        await run("readwrite", (store) => store.delete(entry.id));
+        sent += 1;
+      }
+      await refresh();
+      return sent;
+    } finally {
+      syncing = null;
+    }
+  })();
+  return syncing;
+}
+
+/** Sync at start, whenever the browser comes back online, and every 30 s while anything waits. */
+export function startSyncing(): void {
+  void sync().catch(() => undefined);
+  window.addEventListener("online", () => void sync().catch(() => undefined));
+  window.setInterval(() => {
+    if (waiting.value.some((e) => e.problem === undefined) && navigator.onLine) {
+      void sync().catch(() => undefined);
+    }
+  }, 30_000);
+}

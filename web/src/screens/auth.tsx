@@ -1,0 +1,127 @@
+// Sign up and log in, with errors said plainly next to the form.
+
+import { useState } from "preact/hooks";
+import { describe, gql, saveSession } from "../api";
+import { ACCOUNT, type Account } from "../model";
+import { account, signedOutReason } from "../session";
+import { useSignal } from "../signal";
+import { ErrorText } from "./common";
+
+const REGIONS: [string, string][] = [
+  ["eu-west", "Europe (west)"],
+  ["us-east", "US (east)"],
+  ["us-west", "US (west)"],
+  ["ap-southeast", "Asia Pacific (south-east)"],
+  ["sa-east", "South America (east)"],
+];
+
+const REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle } }";
+const LOG_IN = `mutation($handle: String!, $password: String!, $device: String) {
+  logIn(handle: $handle, password: $password, device: $device) { token account { ${ACCOUNT} } }
+}`;
+
+export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
+  const [mode, setMode] = useState<"login" | "signup">("login");
+  const [handle, setHandle] = useState("");
+  const [displayName, setDisplayName] = useState("");
+  const [password, setPassword] = useState("");
+  const [region, setRegion] = useState("eu-west");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const reason = useSignal(signedOutReason);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setError(null);
+    const cleanHandle = handle.trim().replace(/^@/, "").toLowerCase();
+    if (mode === "signup" && password.length < 10) {
+      setError("Your password needs at least 10 characters.");
+      return;
+    }
+    setBusy(true);
+    try {
+      if (mode === "signup") {
+        await gql(REGISTER, {
+          input: { handle: cleanHandle, displayName: displayName.trim() || cleanHandle, password, homeRegion: region },
+        });
+      }
+      const data = await gql<{ logIn: { token: string; account: Account } }>(LOG_IN, {
+        handle: cleanHandle,
+        password,
+        device: navigator.userAgent.includes("Mobile") ? "phone browser" : "web browser",
+      });
+      saveSession(data.logIn.token, data.logIn.account.handle);
+      signedOutReason.value = null;
+      account.value = data.logIn.account;
+      onSignedIn();
+    } catch (e) {
+      setError(describe(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const signup = mode === "signup";
+  return (
+    <main id="main" class="auth">
+      <h1 class="brand-big">HugMood</h1>
+      <p class="lede">Check in with how you feel, share it as far as you choose, and send a hug.</p>
+      <div class="segmented" role="tablist" aria-label="Log in or sign up">
+        <button type="button" role="tab" aria-selected={!signup} onClick={() => { setMode("login"); setError(null); }}>
+          Log in
+        </button>
+        <button type="button" role="tab" aria-selected={signup} onClick={() => { setMode("signup"); setError(null); }}>
+          Sign up
+        </button>
+      </div>
+      {reason && !error && <p class="notice" role="status">{reason}</p>}
+      <form class="card" onSubmit={submit} aria-label={signup ? "Sign up" : "Log in"}>
+        <label>
+          Handle
+          <input
+            name="handle"
+            autoComplete="username"
+            autoCapitalize="none"
+            spellcheck={false}
+            required
+            value={handle}
+            onInput={(e) => setHandle(e.currentTarget.value)}
+          />
+          {signup && <small>3–30 characters: a letter, then letters, digits or _.</small>}
+        </label>
+        {signup && (
+          <label>
+            Display name
+            <input name="displayName" autoComplete="nickname" value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
+          </label>
+        )}
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autoComplete={signup ? "new-password" : "current-password"}
+            required
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+          {signup && <small>At least 10 characters.</small>}
+        </label>
+        {signup && (
+          <label>
+            Where your data lives
+            <select name="homeRegion" value={region} onChange={(e) => setRegion(e.currentTarget.value)}>
+              {REGIONS.map(([value, label]) => (
+                <option key={value} value={value}>{label}</option>
+              ))}
+            </select>
+          </label>
+        )}
+        <ErrorText error={error} />
+        <button class="primary" type="submit" disabled={busy}>
+          {busy ? "One moment…" : signup ? "Create my account" : "Log in"}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,236 @@
+// Check in: a mood word from the energy × pleasantness grid, how strongly, and optional details.
+
+import { useEffect, useState } from "preact/hooks";
+import { describe, gql, NetworkError } from "../api";
+import { changes, friendMoods } from "../live";
+import {
+  ENTRY,
+  PRIVACY_LABEL,
+  QUADRANT_COLOUR,
+  QUADRANT_LABEL,
+  SOCIAL,
+  WEATHER,
+  type MoodEntry,
+  type MoodWord,
+  type Privacy,
+} from "../model";
+import { keep } from "../outbox";
+import { account } from "../session";
+import { signal, useSignal } from "../signal";
+import { Empty, ErrorText } from "./common";
+import { MoodCard } from "./entries";
+
+const VOCABULARY_KEY = "hugmood.vocabulary";
+const QUADRANTS = ["high-energy-unpleasant", "high-energy-pleasant", "low-energy-unpleasant", "low-energy-pleasant"];
+
+function cachedVocabulary(): MoodWord[] {
+  try {
+    const raw = localStorage.getItem(VOCABULARY_KEY);
+    return raw ? (JSON.parse(raw) as MoodWord[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+const vocabulary = signal<MoodWord[]>(cachedVocabulary());
+let vocabularyAsked = false;
+
+/** The mood words, from the server once and then from this browser (so check-ins work offline). */
+export function useVocabulary(): MoodWord[] {
+  useEffect(() => {
+    if (vocabularyAsked) return;
+    vocabularyAsked = true;
+    gql<{ moodVocabulary: MoodWord[] }>("{ moodVocabulary { word energy pleasantness quadrant } }")
+      .then((data) => {
+        localStorage.setItem(VOCABULARY_KEY, JSON.stringify(data.moodVocabulary));
+        vocabulary.value = data.moodVocabulary;
+      })
+      .catch(() => {
+        vocabularyAsked = false;
+      });
+  }, []);
+  return useSignal(vocabulary);
+}
+
+export function MoodPicker({ words, value, onPick }: { words: MoodWord[]; value: string; onPick: (word: string) => void }) {
+  return (
+    <div class="picker" role="radiogroup" aria-label="How do you feel?">
+      {QUADRANTS.map((quadrant) => (
+        <fieldset key={quadrant} class="quadrant" style={{ background: QUADRANT_COLOUR[quadrant] }}>
+          <legend>{QUADRANT_LABEL[quadrant]}</legend>
+          {words
+            .filter((w) => w.quadrant === quadrant)
+            .sort((a, b) => b.energy - a.energy || a.pleasantness - b.pleasantness)
+            .map((w) => (
+              <label key={w.word} class={`chip${value === w.word ? " chosen" : ""}`}>
+                <input type="radio" name="mood" value={w.word} checked={value === w.word} onChange={() => onPick(w.word)} />
+                {w.word}
+              </label>
+            ))}
+        </fieldset>
+      ))}
+    </div>
+  );
+}
+
+export function PrivacyChoice({ value, onChange, name }: { value: Privacy; onChange: (p: Privacy) => void; name: string }) {
+  return (
+    <fieldset class="segmented-radio">
+      <legend>Who can see it</legend>
+      {(Object.keys(PRIVACY_LABEL) as Privacy[]).map((p) => (
+        <label key={p} class={value === p ? "chosen" : ""}>
+          <input type="radio" name={name} value={p} checked={value === p} onChange={() => onChange(p)} />
+          {PRIVACY_LABEL[p]}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function FriendsFeed({ words }: { words: MoodWord[] }) {
+  const live = useSignal(friendMoods);
+  const tick = useSignal(changes);
+  const [feed, setFeed] = useState<MoodEntry[] | null>(null);
+  useEffect(() => {
+    gql<{ friendsFeed: MoodEntry[] }>(`{ friendsFeed(limit: 10) { ${ENTRY} } }`)
+      .then((data) => setFeed(data.friendsFeed))
+      .catch(() => setFeed((current) => current ?? []));
+  }, [tick]);
+  const seen = new Set<string>();
+  const entries = [...live, ...(feed ?? [])].filter((e) => !seen.has(e.id) && seen.add(e.id));
+  return (
+    <section aria-labelledby="feed-title" class="feed">
+      <h2 id="feed-title">What friends shared</h2>
+      {feed === null ? (
+        <p class="muted">Loading…</p>
+      ) : entries.length === 0 ? (
+        <Empty>Nothing from friends yet. When a friend checks in and shares it with you, it shows up here.</Empty>
+      ) : (
+        <ul class="entries" data-testid="friends-feed">
+          {entries.slice(0, 10).map((e) => (
+            <MoodCard key={e.id} entry={e} words={words} showAuthor />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function CheckInScreen() {
+  const words = useVocabulary();
+  const me = useSignal(account);
+  const [mood, setMood] = useState("");
+  const [intensity, setIntensity] = useState(50);
+  const [note, setNote] = useState("");
+  const [location, setLocation] = useState("");
+  const [weather, setWeather] = useState("");
+  const [social, setSocial] = useState("");
+  const [tags, setTags] = useState("");
+  const [privacy, setPrivacy] = useState<Privacy | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const chosenPrivacy: Privacy = privacy ?? me?.defaultVisibility ?? "FRIENDS_ONLY";
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setError(null);
+    setDone(null);
+    if (!mood) {
+      setError("Pick the word closest to how you feel.");
+      return;
+    }
+    const input = {
+      id: crypto.randomUUID(),
+      moodType: mood,
+      intensity: intensity / 100,
+      note: note.trim() || null,
+      contextFactors: {
+        location: location.trim() || null,
+        weather: weather || null,
+        socialContext: social || null,
+        tags: tags.split(",").map((t) => t.trim()).filter(Boolean),
+      },
+      privacy: chosenPrivacy,
+      recordedAt: new Date().toISOString(),
+    };
+    const reset = () => {
+      setMood("");
+      setIntensity(50);
+      setNote("");
+      setLocation("");
+      setWeather("");
+      setSocial("");
+      setTags("");
+      setPrivacy(null);
+    };
+    setBusy(true);
+    try {
+      if (!navigator.onLine) throw new NetworkError();
+      await gql("mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }", { input });
+      setDone(`Checked in: ${mood}. Thank you for noticing how you feel.`);
+      reset();
+    } catch (e) {
+      if (e instanceof NetworkError) {
+        await keep(input);
+        setDone(`Saved on this device: ${mood}. It will be sent when you're back online.`);
+        reset();
+      } else {
+        setError(describe(e));
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <h1>How are you feeling{me ? `, ${me.displayName}` : ""}?</h1>
+      <form class="checkin" onSubmit={submit} aria-label="Check in" data-ready={words.length > 0 ? "true" : undefined}>
+        {words.length === 0 ? <p class="muted">Loading the mood words…</p> : <MoodPicker words={words} value={mood} onPick={setMood} />}
+        <label class="intensity">
+          How strongly? <output>{intensity}%</output>
+          <input type="range" name="intensity" min={0} max={100} step={5} value={intensity} onInput={(e) => setIntensity(Number(e.currentTarget.value))} />
+        </label>
+        <label>
+          Note <span class="muted">(optional)</span>
+          <textarea name="note" rows={2} maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+        </label>
+        <details class="context">
+          <summary>Add context (where, weather, who with, tags)</summary>
+          <div class="grid2">
+            <label>
+              Where
+              <input name="location" value={location} maxLength={100} onInput={(e) => setLocation(e.currentTarget.value)} />
+            </label>
+            <label>
+              Weather
+              <select name="weather" value={weather} onChange={(e) => setWeather(e.currentTarget.value)}>
+                <option value="">—</option>
+                {WEATHER.map((w) => <option key={w} value={w}>{w}</option>)}
+              </select>
+            </label>
+            <label>
+              With
+              <select name="socialContext" value={social} onChange={(e) => setSocial(e.currentTarget.value)}>
+                <option value="">—</option>
+                {SOCIAL.map((s) => <option key={s} value={s}>{s}</option>)}
+              </select>
+            </label>
+            <label>
+              Tags <span class="muted">(comma separated)</span>
+              <input name="tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
+            </label>
+          </div>
+        </details>
+        <PrivacyChoice value={chosenPrivacy} onChange={setPrivacy} name="privacy" />
+        <ErrorText error={error} />
+        {done && <p class="success" role="status">{done}</p>}
+        <button class="primary" type="submit" disabled={busy}>
+          {busy ? "Saving…" : "Check in"}
+        </button>
+      </form>
+      <FriendsFeed words={words} />
+    </>
+  );
+}

@@ -1,0 +1,139 @@
+// One mood entry as a card; your own can be edited or deleted in place.
+
+import { useState } from "preact/hooks";
+import { describe, gql } from "../api";
+import { ENTRY, PRIVACY_LABEL, QUADRANT_COLOUR, when, type MoodEntry, type MoodWord, type Privacy } from "../model";
+import { ErrorText } from "./common";
+import { PrivacyChoice } from "./checkin";
+
+export function MoodCard({
+  entry,
+  showAuthor = false,
+  words,
+  onChanged,
+}: {
+  entry: MoodEntry;
+  showAuthor?: boolean;
+  words?: MoodWord[];
+  onChanged?: () => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const word = words?.find((w) => w.word === entry.moodType);
+  const colour = word ? QUADRANT_COLOUR[word.quadrant] : "#ddd";
+  const context = [entry.contextFactors.location, entry.contextFactors.weather, entry.contextFactors.socialContext, ...entry.contextFactors.tags]
+    .filter(Boolean)
+    .join(" · ");
+
+  async function remove() {
+    setError(null);
+    try {
+      await gql("mutation($id: ID!) { deleteMood(id: $id) }", { id: entry.id });
+      onChanged?.();
+    } catch (e) {
+      setError(describe(e));
+    }
+  }
+
+  if (editing && words) {
+    return (
+      <li class="entry">
+        <EditForm entry={entry} words={words} onDone={(changed) => { setEditing(false); if (changed) onChanged?.(); }} />
+      </li>
+    );
+  }
+  return (
+    <li class="entry" data-entry-id={entry.id} data-mood={entry.moodType}>
+      <span class="swatch" style={{ background: colour }} aria-hidden="true" />
+      <div class="entry-body">
+        <p class="entry-title">
+          {showAuthor && <strong>{entry.author.displayName} </strong>}
+          <span class="mood-word">{entry.moodType}</span>{" "}
+          <span class="muted">{Math.round(entry.intensity * 100)}%</span>
+        </p>
+        {entry.note && <p class="note">{entry.note}</p>}
+        {context && <p class="muted small">{context}</p>}
+        <p class="muted small">
+          {when(entry.recordedAt)} · {PRIVACY_LABEL[entry.privacy]}
+        </p>
+        {onChanged && words && (
+          <div class="row">
+            <button type="button" onClick={() => setEditing(true)} aria-label={`Edit ${entry.moodType} from ${when(entry.recordedAt)}`}>
+              Edit
+            </button>
+            {confirming ? (
+              <>
+                <button type="button" class="danger" onClick={remove}>
+                  Yes, delete
+                </button>
+                <button type="button" onClick={() => setConfirming(false)}>
+                  Keep it
+                </button>
+              </>
+            ) : (
+              <button type="button" onClick={() => setConfirming(true)} aria-label={`Delete ${entry.moodType} from ${when(entry.recordedAt)}`}>
+                Delete
+              </button>
+            )}
+          </div>
+        )}
+        <ErrorText error={error} />
+      </div>
+    </li>
+  );
+}
+
+function EditForm({ entry, words, onDone }: { entry: MoodEntry; words: MoodWord[]; onDone: (changed: boolean) => void }) {
+  const [mood, setMood] = useState(entry.moodType);
+  const [intensity, setIntensity] = useState(Math.round(entry.intensity * 100));
+  const [note, setNote] = useState(entry.note ?? "");
+  const [privacy, setPrivacy] = useState<Privacy>(entry.privacy);
+  const [error, setError] = useState<string | null>(null);
+
+  async function save(event: Event) {
+    event.preventDefault();
+    setError(null);
+    try {
+      await gql(`mutation($input: EditMoodInput!) { editMood(input: $input) { ${ENTRY} } }`, {
+        input: {
+          id: entry.id,
+          moodType: mood,
+          intensity: intensity / 100,
+          ...(note.trim() ? { note: note.trim() } : { clearNote: entry.note !== null }),
+          privacy,
+        },
+      });
+      onDone(true);
+    } catch (e) {
+      setError(describe(e));
+    }
+  }
+
+  return (
+    <form class="edit" onSubmit={save} aria-label="Edit entry">
+      <label>
+        Mood
+        <select name="moodType" value={mood} onChange={(e) => setMood(e.currentTarget.value)}>
+          {words.map((w) => (
+            <option key={w.word} value={w.word}>{w.word}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        How strongly? <output>{intensity}%</output>
+        <input type="range" min={0} max={100} step={5} value={intensity} onInput={(e) => setIntensity(Number(e.currentTarget.value))} />
+      </label>
+      <label>
+        Note
+        <textarea rows={2} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+      </label>
+      <PrivacyChoice value={privacy} onChange={setPrivacy} name={`privacy-${entry.id}`} />
+      <ErrorText error={error} />
+      <div class="row">
+        <button class="primary" type="submit">Save changes</button>
+        <button type="button" onClick={() => onDone(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}

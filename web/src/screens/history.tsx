@@ -1,0 +1,168 @@
+// History: intensity over time in day/week/month buckets, a year in pixels, and every entry.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { describe, gql } from "../api";
+import { ENTRY, QUADRANT_COLOUR, quadrantOf, timeZone, type Aggregation, type MoodEntry, type MoodSeries } from "../model";
+import { Empty, ErrorText } from "./common";
+import { useVocabulary } from "./checkin";
+import { MoodCard } from "./entries";
+
+const DAY_MS = 86_400_000;
+const SPAN: Record<Exclude<Aggregation, "NONE">, [number, string]> = {
+  DAY: [30, "Last 30 days, by day"],
+  WEEK: [182, "Last 26 weeks, by week"],
+  MONTH: [365, "Last 12 months, by month"],
+};
+const SERIES = "series { starts counts meanIntensities dominantMoods meanEnergies meanPleasantness }";
+const HISTORY = `query($from: DateTime!, $to: DateTime!, $agg: Aggregation!, $tz: String!) {
+  moodHistory(from: $from, to: $to, aggregation: $agg, timeZone: $tz) { ${SERIES} }
+}`;
+
+function range(days: number): { from: string; to: string } {
+  const to = new Date(Date.now() + 60_000);
+  return { from: new Date(to.getTime() - days * DAY_MS).toISOString(), to: to.toISOString() };
+}
+
+function Chart({ series, aggregation }: { series: MoodSeries; aggregation: Aggregation }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    let destroyed = false;
+    let dispose = () => undefined as void;
+    void import("../chart").then(({ drawIntensityChart }) => {
+      if (!destroyed && box.current) dispose = drawIntensityChart(box.current, series, aggregation);
+    });
+    return () => {
+      destroyed = true;
+      dispose();
+    };
+  }, [series, aggregation]);
+  const summary = series.starts.length
+    ? `${series.starts.length} ${aggregation.toLowerCase()}s with check-ins; mean intensity from ${Math.round(Math.min(...series.meanIntensities) * 100)}% to ${Math.round(Math.max(...series.meanIntensities) * 100)}%.`
+    : "";
+  return <div class="chart" ref={box} role="img" aria-label={`Chart of mean intensity. ${summary}`} data-testid="intensity-chart" />;
+}
+
+function YearInPixels({ series }: { series: MoodSeries | null }) {
+  if (series === null) return <p class="muted">Loading…</p>;
+  const byDay = new Map<string, number>();
+  series.starts.forEach((start, i) => byDay.set(start, i));
+  const today = new Date();
+  const first = new Date(today.getFullYear(), today.getMonth() - 11, 1);
+  const months: { label: string; days: { key: string; index: number | undefined }[] }[] = [];
+  for (let m = 0; m < 12; m++) {
+    const month = new Date(first.getFullYear(), first.getMonth() + m, 1);
+    const count = new Date(month.getFullYear(), month.getMonth() + 1, 0).getDate();
+    const days = [];
+    for (let d = 1; d <= count; d++) {
+      const key = `${month.getFullYear()}-${String(month.getMonth() + 1).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+      days.push({ key, index: byDay.get(key) });
+    }
+    months.push({ label: month.toLocaleDateString(undefined, { month: "short" }), days });
+  }
+  return (
+    <div class="pixels" data-testid="year-in-pixels">
+      {months.map((month) => (
+        <div class="pixel-row" key={month.label}>
+          <span class="pixel-month">{month.label}</span>
+          {month.days.map(({ key, index }) => {
+            if (index === undefined) return <span key={key} class="pixel" title={key} />;
+            const mood = series.dominantMoods[index] ?? "";
+            const quadrant = quadrantOf(series.meanEnergies[index] ?? 0, series.meanPleasantness[index] ?? 0);
+            return (
+              <span
+                key={key}
+                class="pixel filled"
+                style={{ background: QUADRANT_COLOUR[quadrant], opacity: 0.45 + 0.55 * (series.meanIntensities[index] ?? 0) }}
+                title={`${key}: mostly ${mood} (${series.counts[index]} check-ins)`}
+                data-day={key}
+              />
+            );
+          })}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function HistoryScreen() {
+  const words = useVocabulary();
+  const [aggregation, setAggregation] = useState<Exclude<Aggregation, "NONE">>("DAY");
+  const [series, setSeries] = useState<MoodSeries | null>(null);
+  const [year, setYear] = useState<MoodSeries | null>(null);
+  const [entries, setEntries] = useState<MoodEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const [shown, setShown] = useState(15);
+
+  useEffect(() => {
+    setError(null);
+    const [days] = SPAN[aggregation];
+    gql<{ moodHistory: { series: MoodSeries } }>(HISTORY, { ...range(days), agg: aggregation, tz: timeZone() })
+      .then((data) => setSeries(data.moodHistory.series))
+      .catch((e) => setError(describe(e)));
+  }, [aggregation, version]);
+
+  useEffect(() => {
+    gql<{ moodHistory: { series: MoodSeries } }>(HISTORY, { ...range(366), agg: "DAY", tz: timeZone() })
+      .then((data) => setYear(data.moodHistory.series))
+      .catch((e) => setError(describe(e)));
+    gql<{ moodHistory: { entries: MoodEntry[] } }>(
+      `query($from: DateTime!, $to: DateTime!) { moodHistory(from: $from, to: $to) { entries { ${ENTRY} } } }`,
+      range(90),
+    )
+      .then((data) => setEntries([...data.moodHistory.entries].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt))))
+      .catch((e) => setError(describe(e)));
+  }, [version]);
+
+  const refresh = () => setVersion((v) => v + 1);
+  return (
+    <>
+      <h1>Your history</h1>
+      <ErrorText error={error} />
+      <section aria-labelledby="chart-title">
+        <div class="row spread">
+          <h2 id="chart-title">Intensity over time</h2>
+          <div class="segmented" role="group" aria-label="Group by">
+            {(Object.keys(SPAN) as (keyof typeof SPAN)[]).map((agg) => (
+              <button key={agg} type="button" aria-pressed={agg === aggregation} onClick={() => setAggregation(agg)}>
+                {agg === "DAY" ? "Days" : agg === "WEEK" ? "Weeks" : "Months"}
+              </button>
+            ))}
+          </div>
+        </div>
+        <p class="muted small">{SPAN[aggregation][1]}</p>
+        {series === null ? (
+          <p class="muted">Loading…</p>
+        ) : series.starts.length === 0 ? (
+          <Empty>No check-ins in this period yet. Your first one will start the chart.</Empty>
+        ) : (
+          <Chart series={series} aggregation={aggregation} />
+        )}
+      </section>
+      <section aria-labelledby="pixels-title">
+        <h2 id="pixels-title">Year in pixels</h2>
+        <p class="muted small">Each day coloured by its mood: red tense, yellow bright, blue low, green calm.</p>
+        <YearInPixels series={year} />
+      </section>
+      <section aria-labelledby="entries-title">
+        <h2 id="entries-title">Entries (last 90 days)</h2>
+        {entries === null ? (
+          <p class="muted">Loading…</p>
+        ) : entries.length === 0 ? (
+          <Empty>No entries yet. Check in from the first tab; it takes a few seconds.</Empty>
+        ) : (
+          <ul class="entries" data-testid="my-entries">
+            {entries.slice(0, shown).map((e) => (
+              <MoodCard key={e.id} entry={e} words={words} onChanged={refresh} />
+            ))}
+          </ul>
+        )}
+        {entries !== null && entries.length > shown && (
+          <button type="button" class="more" onClick={() => setShown(shown + 30)}>
+            Show more ({entries.length - shown} older)
+          </button>
+        )}
+      </section>
+    </>
+  );
+}
