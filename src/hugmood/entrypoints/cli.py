@@ -115,12 +115,22 @@ def status() -> None:
     console.print(f"event log position: {log_position}; read models at: {read_position}")
 
 
+def _register_client_commands() -> None:
+    """The local-first client's commands (login, mood, sync, …) live in `hugmood.client`."""
+    from hugmood.client.cli import register
+
+    register(app)
+
+
 @app.command()
 def schema() -> None:
     """Print the GraphQL schema (SDL), as kept in docs/schema.graphql."""
     from hugmood.entrypoints.graphql.schema import export_sdl
 
     typer.echo(export_sdl(), nl=False)
+
+
+_register_client_commands()
 
 
 def main() -> None:

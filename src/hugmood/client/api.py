@@ -1,0 +1,256 @@
+"""The async SDK: HugMood's GraphQL API as typed Python calls, plus live subscriptions.
+
+async with AsyncHugMoodClient("http://127.0.0.1:8000") as hm:
+    await hm.login("alice", "hugmood-demo")
+    await hm.record_mood("calm", 0.7, note="Tea on the balcony")
+    async for hug in hm.hugs():
+        print(hug["sender"]["handle"], hug["hugType"])
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from hugmood.client import queries as q
+from hugmood.client.errors import ApiError, NotLoggedIn, Offline
+from hugmood.client.ws import subscribe
+
+JSON = dict[str, Any]
+PRIVACY_ENUM = {"private": "PRIVATE", "friends-only": "FRIENDS_ONLY", "public": "PUBLIC"}
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    handle: str
+    expires_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResult:
+    """One entry's outcome in `record_moods`: `stored`, `duplicate` or `refused` (and why)."""
+
+    entry_id: str
+    status: str
+    code: str | None = None
+    message: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoodChanges:
+    entries: list[JSON]
+    deleted_ids: list[str]
+    cursor: str
+    has_more: bool
+
+
+class AsyncHugMoodClient:
+    """One HTTP connection pool to a HugMood server, signed in with `token` once known."""
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        token: str | None = None,
+        device_id: str | None = None,
+        timeout_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.token = token
+        self.device_id = device_id
+        self._http = httpx.AsyncClient(
+            base_url=self.server_url, timeout=timeout_s, transport=transport
+        )
+
+    async def __aenter__(self) -> AsyncHugMoodClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def execute(self, query: str, **variables: Any) -> JSON:
+        """Run one GraphQL operation; its `data`, or `ApiError` with the server's code."""
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = await self._http.post(
+                "/graphql", json={"query": query, "variables": variables}, headers=headers
+            )
+        except httpx.TransportError as e:
+            raise Offline(f"cannot reach {self.server_url}: {e or type(e).__name__}") from e
+        if response.status_code >= 500:
+            raise Offline(f"{self.server_url} answered HTTP {response.status_code}; try again")
+        try:
+            body = response.json()
+        except ValueError:
+            raise ApiError("PROTOCOL", f"HTTP {response.status_code} without JSON") from None
+        if body.get("errors"):
+            first = body["errors"][0]
+            ext = first.get("extensions") or {}
+            code = ext.get("code", "UNKNOWN")
+            if code == "UNAUTHENTICATED" and self.token:
+                raise NotLoggedIn(f"{first.get('message')}: run `hugmood login`")
+            raise ApiError(code, first.get("message", ""), field=ext.get("field"))
+        data: JSON = body["data"]
+        return data
+
+    # --- account -----------------------------------------------------------------------------
+
+    async def register(self, handle: str, display_name: str, password: str) -> JSON:
+        data = await self.execute(
+            q.REGISTER,
+            input={"handle": handle, "displayName": display_name, "password": password},
+        )
+        profile: JSON = data["register"]
+        return profile
+
+    async def login(self, handle: str, password: str) -> Session:
+        """Start a session; the client uses its token from now on."""
+        data = await self.execute(q.LOG_IN, handle=handle, password=password, device=self.device_id)
+        got = data["logIn"]
+        self.token = got["token"]
+        return Session(got["token"], got["account"]["handle"], got["expiresAt"])
+
+    async def logout(self) -> None:
+        await self.execute(q.LOG_OUT)
+        self.token = None
+
+    async def me(self) -> JSON:
+        account: JSON = (await self.execute(q.ME))["me"]
+        return account
+
+    # --- moods ---------------------------------------------------------------------------------
+
+    async def record_mood(
+        self,
+        mood_type: str,
+        intensity: float,
+        *,
+        note: str | None = None,
+        context: JSON | None = None,
+        privacy: str | None = None,
+        recorded_at: datetime | None = None,
+        insights: JSON | None = None,
+        entry_id: str | None = None,
+    ) -> JSON:
+        """Check in online. The id (chosen here if not given) makes a retry safe."""
+        entry = mood_input(
+            entry_id or str(uuid.uuid4()),
+            mood_type,
+            intensity,
+            note=note,
+            context=context,
+            privacy=privacy,
+            recorded_at=recorded_at,
+            insights=insights,
+        )
+        recorded: JSON = (await self.execute(q.RECORD_MOOD, input=entry))["recordMood"]
+        return recorded
+
+    async def record_moods(self, entries: list[JSON]) -> list[EntryResult]:
+        """Upload many `mood_input(...)` entries at once; one result per entry, in order."""
+        results = (await self.execute(q.RECORD_MOODS, entries=entries))["recordMoods"]
+        return [
+            EntryResult(r["id"], r["status"].lower(), r["code"], r["message"], r["field"])
+            for r in results
+        ]
+
+    async def mood_changes(self, after: str | None = None, limit: int = 500) -> MoodChanges:
+        """Your own entries changed after the cursor (all of them the first time)."""
+        got = (await self.execute(q.MOOD_CHANGES, after=after, limit=limit))["myMoodChanges"]
+        return MoodChanges(got["entries"], got["deletedIds"], got["cursor"], got["hasMore"])
+
+    async def mood_history(self, start: datetime, end: datetime) -> list[JSON]:
+        """Your entries in [start, end), newest first (at most 1,000)."""
+        got = await self.execute(q.HISTORY, start=start.isoformat(), end=end.isoformat())
+        entries: list[JSON] = got["moodHistory"]["entries"]
+        return entries
+
+    # --- friends and hugs --------------------------------------------------------------------
+
+    async def friends(self, status: str = "FRIENDS") -> list[JSON]:
+        """Your friends, or `REQUESTED` / `INCOMING` requests, or `BLOCKED`."""
+        got: list[JSON] = (await self.execute(q.CONNECTIONS, status=status.upper()))["connections"]
+        return got
+
+    async def change_friendship(self, action: str, handle: str) -> str:
+        """`request`, `accept`, `decline`, `remove`, `block` or `unblock`; the new status."""
+        mutation = q.FRIENDSHIP_MUTATIONS.get(action)
+        if mutation is None:
+            raise ValueError(f"unknown friendship action {action!r}")
+        data = await self.execute(q.friendship(mutation), handle=handle)
+        status: str = data[mutation]["status"]
+        return status
+
+    async def send_hug(
+        self, to: str, hug_type: str, message: str | None = None, *, hug_id: str | None = None
+    ) -> JSON:
+        """Send a hug to a friend; the id (chosen here if not given) makes a retry safe."""
+        hug_input = {
+            "id": hug_id or str(uuid.uuid4()),
+            "to": to,
+            "hugType": hug_type.upper().replace("-", "_"),
+            "message": message,
+        }
+        hug: JSON = (await self.execute(q.SEND_HUG, input=hug_input))["sendHug"]
+        return hug
+
+    async def inbox(self, limit: int = 20) -> list[JSON]:
+        got: list[JSON] = (await self.execute(q.INBOX, limit=limit))["inbox"]
+        return got
+
+    def hugs(self) -> AsyncIterator[JSON]:
+        """Hugs for you, live: first those no device has shown yet, then each new one."""
+        return self._subscribe(q.HUG_RECEIVED, "hugReceived")
+
+    def presence(self) -> AsyncIterator[JSON]:
+        """Each friend's presence now, then every change."""
+        return self._subscribe(q.FRIEND_PRESENCE, "friendPresence")
+
+    async def _subscribe(self, query: str, field: str) -> AsyncIterator[JSON]:
+        if not self.token:
+            raise NotLoggedIn("sign in first: call login()")
+        ws_url = self.server_url.replace("http", "ws", 1) + "/graphql"
+        async for data in subscribe(ws_url, query, token=self.token, device_id=self.device_id):
+            item: JSON = data[field]
+            yield item
+
+
+def mood_input(
+    entry_id: str,
+    mood_type: str,
+    intensity: float,
+    *,
+    note: str | None = None,
+    context: JSON | None = None,
+    privacy: str | None = None,
+    recorded_at: datetime | None = None,
+    insights: JSON | None = None,
+) -> JSON:
+    """A `RecordMoodInput` as the API takes it."""
+    return {
+        "id": entry_id,
+        "moodType": mood_type,
+        "intensity": intensity,
+        "note": note,
+        "contextFactors": context or None,
+        "privacy": PRIVACY_ENUM[privacy] if privacy else None,
+        "recordedAt": recorded_at.isoformat() if recorded_at else None,
+        "insights": insights,
+    }

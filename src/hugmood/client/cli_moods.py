@@ -1,0 +1,274 @@
+"""`hugmood mood add|list`, `hugmood export` and `hugmood import`: check-ins on this device."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.table import Table
+
+from hugmood.client import portability
+from hugmood.client.cli_common import (
+    DEFAULT_VAULT,
+    VaultOption,
+    clear_errors,
+    err,
+    fail,
+    open_device,
+    out,
+    run,
+)
+from hugmood.client.errors import InvalidInput, Offline
+from hugmood.client.records import LocalEntry
+
+mood_app = typer.Typer(help="Check in and look back, on this device (works offline).")
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    """Intensities 0..1 as block characters, oldest first."""
+    return "".join(SPARKS[min(int(v * len(SPARKS)), len(SPARKS) - 1)] for v in values)
+
+
+def _prompt_missing(
+    mood: str | None, intensity: float | None, note: str | None
+) -> tuple[str | None, float, str | None]:
+    if intensity is not None:
+        return mood, intensity, note
+    if not sys.stdin.isatty():
+        fail("give --intensity (0 to 1), or run in a terminal to be asked")
+    note = (
+        note
+        or typer.prompt("How are you? (a note, optional)", default="", show_default=False)
+        or None
+    )
+    mood = (
+        mood
+        or typer.prompt(
+            "Mood word (empty: suggest one from the note)", default="", show_default=False
+        )
+        or None
+    )
+    intensity = typer.prompt("Intensity from 0 to 1", type=float)
+    return mood, intensity, note
+
+
+@mood_app.command("add")
+def add(
+    mood: Annotated[
+        str | None,
+        typer.Option(
+            "--mood",
+            "-m",
+            help="A vocabulary word (calm, sad, …); suggested from the note if left out.",
+        ),
+    ] = None,
+    intensity: Annotated[
+        float | None,
+        typer.Option("--intensity", "-i", help="0 (barely) to 1 (completely). Asked if left out."),
+    ] = None,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            "--note", "-n", help="What is going on; stays on this device unless shareNotes allows."
+        ),
+    ] = None,
+    privacy: Annotated[
+        str | None, typer.Option(help="private, friends-only or public (default: your account's).")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When you felt it, e.g. 2026-11-24T18:30 (default now)."),
+    ] = None,
+    location: Annotated[str | None, typer.Option(help="Where you are.")] = None,
+    weather: Annotated[str | None, typer.Option(help="sunny, cloudy, rainy, …")] = None,
+    social: Annotated[str | None, typer.Option("--with", help="alone, friends, family, …")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="A free tag (repeatable).")
+    ] = None,
+    sync_now: Annotated[bool, typer.Option("--sync", help="Sync right away if online.")] = False,
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """Check in: analysed and sealed on this device at once, uploaded at the next sync."""
+    mood, level, note = _prompt_missing(mood, intensity, note)
+    when = _parse_time(at) if at is not None else None
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            entry = device.check_in(
+                intensity=level,
+                mood_type=mood,
+                note=note,
+                context={
+                    "location": location,
+                    "weather": weather,
+                    "socialContext": social,
+                    "tags": tag or [],
+                },
+                privacy=privacy,
+                recorded_at=when,
+            )
+            _show_checked_in(entry, device.share_notes)
+            if sync_now:
+                try:
+                    report = run(device.sync())
+                    out.print(f"synced: uploaded {report.uploaded}, downloaded {report.downloaded}")
+                except Offline as e:
+                    err.print(f"[yellow]offline ({e}); it syncs next time[/]")
+        finally:
+            device.vault.close()
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--at must be an ISO time such as 2026-11-24T18:30 (got {text!r})")
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _show_checked_in(entry: LocalEntry, share_notes: str) -> None:
+    out.print(
+        f"Checked in [bold]{entry.mood_type}[/bold] at intensity {entry.intensity} (id {entry.entry_id})"
+    )
+    if entry.insights is not None:
+        i = entry.insights
+        out.print(
+            f"sentiment {i.sentiment:+.2f}; emotions: {', '.join(i.emotions) or 'none found'}; "
+            f"suggested mood: {i.suggested_mood}"
+        )
+        leaves = (
+            "the note leaves this device at sync"
+            if entry.note_to_upload(share_notes)
+            else "the note stays on this device (only insights are uploaded)"
+        )
+        out.print(leaves)
+    out.print("Saved in the vault; it uploads at the next `hugmood sync`.")
+
+
+@mood_app.command("list")
+def list_moods(
+    limit: Annotated[
+        int, typer.Option(help="How many of the latest entries.", min=1, max=100000)
+    ] = 20,
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """Your latest entries on this device, with a sparkline of intensity."""
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            entries = device.vault.entries(limit=limit)
+        finally:
+            device.vault.close()
+    table = Table(title=f"Your last {len(entries)} check-ins")
+    for column in ("when", "mood", "intensity", "sentiment", "emotions", "note", "sync"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            e.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+            e.mood_type,
+            f"{e.intensity:.2f}",
+            f"{e.insights.sentiment:+.2f}" if e.insights else "",
+            ", ".join(e.insights.emotions) if e.insights else "",
+            (e.note or "")[:40],
+            e.status if e.status != "refused" else f"refused: {e.refusal}",
+        )
+    out.print(table)
+    out.print(f"intensity: {sparkline([e.intensity for e in reversed(entries)])}")
+
+
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or csv.")] = "json",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write (default: standard output)."),
+    ] = None,
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """Export everything this device holds (entries, notes, insights, refusals)."""
+    if fmt not in ("json", "csv"):
+        fail(f"--format must be json or csv (got {fmt!r})")
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            entries = device.vault.entries(newest_first=False)
+            text = (
+                portability.export_json(device.handle, entries, device.vault.refused())
+                if fmt == "json"
+                else portability.export_csv(entries)
+            )
+        finally:
+            device.vault.close()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"exported {len(entries)} entries to {output}")
+
+
+def import_(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A HugMood JSON export or a Daylio CSV export.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="hugmood or daylio (default: from the file name)."),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Time zone of Daylio's local times (default: this machine's)."),
+    ] = None,
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """Import entries (checked whole first; entries already here are skipped)."""
+    kind = fmt or ("daylio" if path.suffix.lower() == ".csv" else "hugmood")
+    if kind not in ("hugmood", "daylio"):
+        fail(f"--format must be hugmood or daylio (got {kind!r})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{path} is not UTF-8 text")
+    zone = _zone(tz)
+    now = datetime.now(UTC)
+    with clear_errors():
+        try:
+            entries = (
+                portability.import_hugmood_json(text, now)
+                if kind == "hugmood"
+                else portability.import_daylio_csv(text, now, zone)
+            )
+        except InvalidInput as e:
+            fail(f"{path}: {e}; nothing was imported")
+        device = open_device(vault)
+        try:
+            added = device.vault.add_entries(entries)
+        finally:
+            device.vault.close()
+    out.print(
+        f"imported {added} new entries ({len(entries) - added} were already here); they upload at the next sync"
+    )
+
+
+def _zone(name: str | None) -> tzinfo:
+    if name is None:
+        return datetime.now().astimezone().tzinfo or UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"{name!r} is not a known time zone (e.g. Europe/Paris)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(mood_app, name="mood")
+    app.command()(export)
+    app.command("import")(import_)

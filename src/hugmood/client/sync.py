@@ -1,0 +1,158 @@
+"""Exactly-once sync: upload the outbox with device-chosen ids, then download one's changes.
+
+Every queued item carries its id from the moment it was made, so a batch retried after a
+timeout, a crash or a kill is recognised by the server and stored once. An item leaves the
+outbox only after the server has answered for it; one it refuses stays, marked, with the
+server's reason, and is reported — never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hugmood.client.api import AsyncHugMoodClient, mood_input
+from hugmood.client.errors import ApiError
+from hugmood.client.records import Insights, LocalEntry, OutboxItem
+from hugmood.client.vault import Vault
+
+PRIVACY_VALUE = {"PRIVATE": "private", "FRIENDS_ONLY": "friends-only", "PUBLIC": "public"}
+RETRY_LATER = frozenset({"UNAVAILABLE", "RATE_LIMITED"})
+DOWNLOAD_PAGE = 500
+
+
+@dataclass(slots=True)
+class SyncReport:
+    uploaded: int = 0
+    already_there: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """(id, the server's reason) of each item refused in this run; they stay in the vault."""
+    downloaded: int = 0
+    deleted: int = 0
+    hugs_sent: int = 0
+
+
+def upload_payload(entry: LocalEntry, share_notes: str) -> dict[str, object]:
+    """What leaves the device for this entry: the note only if `shareNotes` allows it."""
+    return mood_input(
+        entry.entry_id,
+        entry.mood_type,
+        entry.intensity,
+        note=entry.note_to_upload(share_notes),
+        context=entry.context,
+        privacy=entry.privacy,
+        recorded_at=entry.recorded_at,
+        insights=entry.insights.to_data() if entry.insights else None,
+    )
+
+
+async def sync(
+    vault: Vault,
+    api: AsyncHugMoodClient,
+    *,
+    share_notes: str,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 200,
+) -> SyncReport:
+    report = SyncReport()
+    total = vault.counts()["pending"]
+    done = 0
+    while items := vault.pending(batch_size):
+        moods = [i for i in _leading(items, "mood")]
+        if moods:
+            await _upload_moods(vault, api, moods, share_notes, report)
+            done += len(moods)
+        else:
+            await _send_hug(vault, api, items[0], report)
+            done += 1
+        if progress is not None:
+            progress(done, max(total, done))
+    await _download(vault, api, report)
+    return report
+
+
+def _leading(items: list[OutboxItem], kind: str) -> list[OutboxItem]:
+    """The run of `kind` items at the head of the queue (order across kinds is kept)."""
+    run = []
+    for item in items:
+        if item.kind != kind:
+            break
+        run.append(item)
+    return run
+
+
+async def _upload_moods(
+    vault: Vault,
+    api: AsyncHugMoodClient,
+    items: list[OutboxItem],
+    share_notes: str,
+    report: SyncReport,
+) -> None:
+    payload = [upload_payload(i.entry, share_notes) for i in items if i.entry is not None]
+    vault.mark_attempted([i.op_id for i in items])
+    results = await api.record_moods(payload)
+    done, refused = [], {}
+    for result in results:
+        if result.status == "refused":
+            reason = f"{result.message} ({result.code})"
+            refused[result.entry_id] = reason
+            report.refused.append((result.entry_id, reason))
+        else:
+            done.append(result.entry_id)
+            if result.status == "stored":
+                report.uploaded += 1
+            else:
+                report.already_there += 1
+    vault.settle(done, refused)
+
+
+async def _send_hug(
+    vault: Vault, api: AsyncHugMoodClient, item: OutboxItem, report: SyncReport
+) -> None:
+    hug = json.loads(item.payload or b"{}")
+    vault.mark_attempted([item.op_id])
+    try:
+        await api.send_hug(hug["to"], hug["hugType"], hug.get("message"), hug_id=item.op_id)
+    except ApiError as e:
+        if e.code in RETRY_LATER:
+            raise
+        reason = f"{e.message} ({e.code})"
+        vault.settle([], {item.op_id: reason})
+        report.refused.append((item.op_id, reason))
+        return
+    vault.settle([item.op_id], {})
+    report.hugs_sent += 1
+
+
+async def _download(vault: Vault, api: AsyncHugMoodClient, report: SyncReport) -> None:
+    cursor = vault.setting("cursor")
+    while True:
+        changes = await api.mood_changes(cursor, DOWNLOAD_PAGE)
+        entries = [from_server(e) for e in changes.entries]
+        report.downloaded += vault.merge_downloaded(entries, changes.deleted_ids)
+        report.deleted += len(changes.deleted_ids)
+        cursor = changes.cursor
+        vault.set_settings({"cursor": cursor})
+        if not changes.has_more:
+            return
+
+
+def from_server(entry: dict[str, Any]) -> LocalEntry:
+    """A `MoodEntry` from the API as the device keeps it."""
+    context: dict[str, Any] = entry.get("contextFactors") or {}
+    recorded = datetime.fromisoformat(str(entry["recordedAt"]))
+    return LocalEntry(
+        entry_id=str(entry["id"]),
+        recorded_at_ms=int(recorded.timestamp() * 1000),
+        mood_type=str(entry["moodType"]),
+        intensity=float(entry["intensity"]),
+        note=entry.get("note"),
+        context={k: v for k, v in context.items() if v},
+        privacy=PRIVACY_VALUE.get(str(entry.get("privacy"))),
+        insights=Insights.from_data(entry.get("insights")),
+        origin="other-device",
+        status="synced",
+    )
