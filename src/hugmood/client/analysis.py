@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from hugmood.client.emotion_lexicon import ENERGY, PHRASES, STEMS
+from hugmood.client.emotion_lexicon import ENERGY, MOOD_WORDS, PHRASES, STEMS
 from hugmood.client.records import Insights
 from hugmood.domain.vocabulary import MOODS
 
@@ -61,8 +61,17 @@ def suggest_mood(text: str, sentiment: float, counts: Counter[str]) -> str:
             return token
     total = sum(counts.values())
     energy = sum(ENERGY[e] * n for e, n in counts.items()) / total if total else 0.0
+    candidates = list(MOODS.values())
+    if counts:
+        dominant = min(counts, key=lambda e: (-counts[e], e))
+        fitting = [
+            MOODS[w]
+            for w in MOOD_WORDS[dominant]
+            if abs(sentiment) < 0.05 or (MOODS[w].pleasantness > 0) == (sentiment > 0)
+        ]
+        candidates = fitting or candidates
     nearest = min(
-        MOODS.values(), key=lambda w: math.hypot(w.energy - energy, w.pleasantness - sentiment)
+        candidates, key=lambda w: math.hypot(w.energy - energy, w.pleasantness - sentiment)
     )
     return nearest.word
 

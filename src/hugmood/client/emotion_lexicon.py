@@ -20,6 +20,19 @@ ENERGY: dict[str, float] = {
     "anticipation": 0.5,
 }
 
+MOOD_WORDS: dict[str, tuple[str, ...]] = {
+    "joy": ("happy", "joyful", "excited", "ecstatic", "content", "proud", "playful", "grateful"),
+    "trust": ("secure", "loved", "grateful", "calm", "relieved", "content"),
+    "fear": ("anxious", "nervous", "stressed", "overwhelmed", "restless"),
+    "surprise": ("excited", "energized", "inspired", "restless", "overwhelmed"),
+    "sadness": ("sad", "lonely", "down", "disappointed", "hopeless", "drained", "tired"),
+    "disgust": ("irritated", "frustrated", "angry", "down"),
+    "anger": ("angry", "enraged", "frustrated", "irritated", "jealous"),
+    "anticipation": ("hopeful", "motivated", "inspired", "excited", "nervous"),
+}
+"""The vocabulary words each emotion usually goes with: a suggestion is picked among the
+dominant emotion's words first."""
+
 _STEMS: dict[str, tuple[str, ...]] = {
     "joy": (
         "happ",
