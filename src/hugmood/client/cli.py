@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from hugmood.client.api import AsyncHugMoodClient
 from hugmood.client.cli_common import (
     DEFAULT_SERVER,
     DEFAULT_VAULT,
@@ -61,7 +62,7 @@ def login(
             url = server or device.server_url or DEFAULT_SERVER
 
             async def sign_in() -> str:
-                async with device.client(url) as api:
+                async with AsyncHugMoodClient(url, device_id=device.device_id) as api:
                     return (await api.login(handle, password)).token
 
             token = run(sign_in())

@@ -55,6 +55,8 @@ ServerOption = Annotated[
 ]
 
 USAGE_ERRORS = (InvalidInput, WrongPassphrase, VaultMissing, VaultExists)
+REQUEST_WRONG = frozenset({"VALIDATION", "NOT_FOUND", "FORBIDDEN", "CONFLICT", "UNAUTHENTICATED"})
+"""Refusals about what was asked (exit 2); others (unavailable, rate limited) exit 1."""
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -70,7 +72,7 @@ def clear_errors() -> Iterator[None]:
     except USAGE_ERRORS as e:
         fail(str(e), 2)
     except ApiError as e:
-        fail(f"the server refused: {e.message} ({e.code})", 2 if e.code == "VALIDATION" else 1)
+        fail(f"the server refused: {e.message} ({e.code})", 2 if e.code in REQUEST_WRONG else 1)
     except Offline as e:
         fail(f"offline: {e}", 1)
     except NotLoggedIn as e:
