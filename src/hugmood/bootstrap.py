@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.messagebus import MessageBus
 from hugmood.config import Settings
@@ -47,6 +48,8 @@ class HugMood:
     live: RealtimeHub
     """This process's live notifications (fed by the relay from the log), for subscriptions."""
     presence: PresenceService
+    deliveries: DeliveryRecorder
+    """Records in the background that pushed hugs reached a device."""
 
 
 def upcasters() -> Upcasters:
@@ -137,4 +140,7 @@ async def open_hugmood(
         if run_projections:
             await stack.enter_async_context(presence)
         bus = MessageBus(deps, runner)
-        yield HugMood(settings, store, readmodels, runner, deps, bus, live, presence)
+        deliveries = DeliveryRecorder(bus)
+        if run_projections:
+            await stack.enter_async_context(deliveries)
+        yield HugMood(settings, store, readmodels, runner, deps, bus, live, presence, deliveries)

@@ -48,6 +48,7 @@ class Settings:
     ws_max_subscriptions: int = 20
     ws_messages_per_minute: int = 600
     ws_session_check_s: float = 10.0
+    ws_init_timeout_s: float = 10.0
     log_level: str = "INFO"
     log_json: bool = True
     region: str = "eu-west"

@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 from redis.asyncio import Redis
 
-from hugmood.realtime.hub import Message, Presence, PresenceStatus, RealtimeHub, RealtimeUnavailable
+from hugmood.realtime.hub import (
+    DeviceRefresh,
+    Message,
+    Presence,
+    PresenceStatus,
+    RealtimeHub,
+    RealtimeUnavailable,
+)
 from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.redis_hub import RedisRealtimeHub
 from tests.conftest import IN_CI, unique
@@ -210,6 +217,46 @@ async def test_leaving_the_subscription_stops_delivery(backend: Backend) -> None
         assert [item async for item in leaving] == []
 
 
+async def test_listeners_are_called_in_order_until_they_close(backend: Backend) -> None:
+    here, there = backend.hub, await backend.peer()
+    channel, other = unique("hugs"), unique("other")
+    heard: list[tuple[str, Message]] = []
+    marker: list[tuple[str, Message]] = []
+    listening = await there.listen([channel, other], lambda c, m: heard.append((c, m)))
+    done = await there.listen([other], lambda c, m: marker.append((c, m)))
+    for n in range(20):
+        await here.publish(channel, {"n": n})
+    await here.publish(other, {"n": "end"})
+    await eventually(lambda: _length(marker), 1)
+
+    assert heard == [(channel, {"n": n}) for n in range(20)] + [(other, {"n": "end"})]
+    await listening.close()
+    await listening.close()  # idempotent
+    await here.publish(other, {"n": "after"})
+    await eventually(lambda: _length(marker), 2)
+    assert len(heard) == 21
+    await done.close()
+
+
+async def test_a_failing_listener_does_not_stop_the_others(backend: Backend) -> None:
+    hub, channel = backend.hub, unique("hugs")
+    heard: list[Message] = []
+
+    def broken(channel: str, message: Message) -> None:
+        raise RuntimeError("listener bug")
+
+    first = await hub.listen([channel], broken)
+    second = await hub.listen([channel], lambda c, m: heard.append(m))
+    await hub.publish(channel, {"n": 1})
+    await eventually(lambda: _length(heard), 1)
+    await first.close()
+    await second.close()
+
+
+async def _length(items: Sequence[object]) -> int:
+    return len(items)
+
+
 async def test_subscribe_refuses_a_bare_string(backend: Backend) -> None:
     with pytest.raises(TypeError):
         async with backend.hub.subscribe("hugs"):
@@ -327,6 +374,37 @@ async def test_heartbeats_keep_a_device_alive_past_its_first_ttl(backend: Backen
 
     assert await status_of(hub, user) is ONLINE
     assert [p for p in await hub.expire() if p.user_id == user] == []
+
+
+async def test_refresh_extends_live_devices_and_reports_the_rest(backend: Backend) -> None:
+    hub, there, ttl = backend.hub, await backend.peer(), backend.ttl_s
+    user, gone = unique("u"), unique("g")
+    await hub.heartbeat(user, "laptop", ONLINE, "feed", ttl)
+    await hub.heartbeat(user, "phone", ONLINE, "boards", ttl)
+    devices = [
+        DeviceRefresh(user, "phone", ONLINE, "boards"),
+        DeviceRefresh(gone, "tablet", AWAY, None),
+        DeviceRefresh(user, "laptop", ONLINE, "feed"),
+    ]
+    await backend.time_passes(ttl * 0.6)
+
+    assert await hub.refresh(devices, ttl) == [1]
+    # The laptop refreshed last, but the order is kept: the phone's view still wins, and
+    # the other process sees the same.
+    assert (await there.presence([user]))[user] == Presence(user, ONLINE, "boards")
+    await backend.time_passes(ttl * 0.6)
+    assert await status_of(hub, user) is ONLINE
+    assert [p for p in await hub.expire() if p.user_id == user] == []
+    assert await status_of(hub, gone) is OFFLINE
+
+
+async def test_refresh_does_not_bring_back_an_expired_device(backend: Backend) -> None:
+    hub, user, ttl = backend.hub, unique("u"), backend.ttl_s
+    await hub.heartbeat(user, "phone", ONLINE, None, ttl)
+    await backend.time_passes(ttl * 1.2)
+
+    assert await hub.refresh([DeviceRefresh(user, "phone", ONLINE, None)], ttl) == [0]
+    assert await status_of(hub, user) is OFFLINE
 
 
 # -- lifecycle -----------------------------------------------------------------------------

@@ -50,12 +50,19 @@ class MessageBus:
         self._deps = deps
         self._progress = progress
 
-    async def handle(self, command: object, context: CommandContext | None = None) -> CommandResult:
-        """Run the command's handler; return once read models reflect what it wrote."""
+    async def handle(
+        self,
+        command: object,
+        context: CommandContext | None = None,
+        *,
+        read_your_writes: bool = True,
+    ) -> CommandResult:
+        """Run the command's handler; return once read models reflect what it wrote (unless
+        `read_your_writes` is off, for commands nobody waits to read back)."""
         handler = COMMAND_HANDLERS.get(type(command))
         if handler is None:
             raise LookupError(f"no handler for {type(command).__name__}")
         result = await handler(command, self._deps, context or CommandContext())
-        if result.position:
+        if result.position and read_your_writes:
             await self._progress.wait_for(result.position)
         return result

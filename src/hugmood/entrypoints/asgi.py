@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from starlette.types import Scope
 
 from hugmood import __version__
 from hugmood.application.eventmapping import CommandContext
@@ -23,7 +23,7 @@ from hugmood.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
-from hugmood.entrypoints.graphql.schema import build_schema
+from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.http.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
@@ -32,6 +32,9 @@ from hugmood.entrypoints.http.middleware import (
 )
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.entrypoints.http.web import WEB_DIST, WebApp
+from hugmood.entrypoints.ws.endpoint import GraphQLSocketsMiddleware, SocketEdge
+from hugmood.entrypoints.ws.operations import Operations
+from hugmood.entrypoints.ws.registry import SocketRegistry
 from hugmood.observability.metrics import Metrics
 from hugmood.security.ratelimit import SlidingWindowLimiter
 
@@ -49,37 +52,45 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if core is not None:
-            app.state.core = core
-            yield
-            return
-        async with open_hugmood(settings) as opened:
-            app.state.core = opened
+        async with AsyncExitStack() as stack:
+            running = core
             logins: list[str] = []
-            around: asyncio.Task[None] | None = None
-            if seed_demo:
-                await seed_demo_data(opened)
-                logins = [u.handle for u in DEMO_USERS]
-                around = asyncio.create_task(keep_demo_friends_around(opened), name="demo")
+            if running is None:
+                running = await stack.enter_async_context(open_hugmood(settings))
+                if seed_demo:
+                    await seed_demo_data(running)
+                    logins = [u.handle for u in DEMO_USERS]
+                    around = asyncio.create_task(keep_demo_friends_around(running), name="demo")
+                    stack.push_async_callback(_cancelled, around)
+            app.state.core = running
+            registry = SocketRegistry(
+                running,
+                period_s=min(settings.ws_session_check_s, settings.presence_heartbeat_s / 2),
+            )
+            await stack.enter_async_context(registry)
+            app.state.sockets = SocketEdge(
+                operations=operations,
+                registry=registry,
+                limiter=socket_messages,
+                max_operations=settings.ws_max_subscriptions,
+                init_timeout_s=settings.ws_init_timeout_s,
+            )
             if announce is not None:
                 announce(settings, logins)
-            # Everything alive now lives as long as the process: keep it out of the cyclic
-            # collector's full passes, which otherwise pause requests for tens of ms.
-            gc.collect()
-            gc.freeze()
+            if core is None:
+                # Everything alive now lives as long as the process: keep it out of the
+                # cyclic collector's full passes, which otherwise pause requests for tens of ms.
+                gc.collect()
+                gc.freeze()
             yield
-            if around is not None:
-                around.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await around
 
-    async def context(connection: HTTPConnection) -> RequestContext:
-        """For a request or a WebSocket (whose device and token come in `connection_init`)."""
-        headers = connection.headers
+    def context_for(scope: Scope) -> RequestContext:
+        """For a request or a socket (whose device and token come in `connection_init`)."""
+        headers = Headers(scope=scope)
         return RequestContext(
-            core=connection.app.state.core,
+            core=scope["app"].state.core,
             command=CommandContext(
-                correlation_id=connection.scope.get("state", {}).get("request_id") or "",
+                correlation_id=scope.get("state", {}).get("request_id") or "",
                 device_id=(headers.get("x-hugmood-device") or "")[:100] or None,
                 app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
                 traceparent=(headers.get("traceparent") or "")[:100] or None,
@@ -87,6 +98,9 @@ def create_app(
             ),
             bearer=bearer_token(headers.get("authorization")),
         )
+
+    async def context(connection: HTTPConnection) -> RequestContext:
+        return context_for(connection.scope)
 
     app = FastAPI(
         title="HugMood",
@@ -99,6 +113,15 @@ def create_app(
     metrics = Metrics()
     app.state.metrics = metrics
     schema = build_schema(settings)
+    operations = Operations(
+        schema,
+        limit_rules(settings),
+        max_tokens=settings.graphql_max_tokens,
+        development=settings.development,
+    )
+    socket_messages = SlidingWindowLimiter(
+        limit=settings.ws_messages_per_minute, window_s=60, what="socket messages"
+    )
     app.add_route(
         "/graphql",
         GraphQLEndpoint(schema, context, development=settings.development).handle,
@@ -109,10 +132,7 @@ def create_app(
         context_getter=context,
         graphql_ide="graphiql" if settings.development else None,
         allow_queries_via_get=False,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        max_subscriptions_per_connection=settings.ws_max_subscriptions,
-        connection_init_wait_timeout=timedelta(seconds=10),
-        session_check_s=settings.ws_session_check_s,
+        subscription_protocols=(),
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(http_router)
@@ -132,14 +152,22 @@ def create_app(
         )
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(
-        WebSocketRateLimitMiddleware,
-        limiter=SlidingWindowLimiter(
-            limit=settings.ws_messages_per_minute, window_s=60, what="socket messages"
-        ),
-    )
+    app.add_middleware(WebSocketRateLimitMiddleware, limiter=socket_messages)
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    # Outermost: GraphQL sockets skip the stack above (see `entrypoints.ws`).
+    app.add_middleware(
+        GraphQLSocketsMiddleware,
+        path="/graphql",
+        allowed_origins=settings.allowed_origins(),
+        context_for=context_for,
+    )
     # The browser app answers every path no route above claims: keep this mount last.
     app.mount("/", WebApp(WEB_DIST), name="web")
     return app
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -54,6 +54,8 @@ def serve(
         port=settings.port,
         loop="uvloop",
         http="httptools",
+        # The sans-I/O implementation keeps no task or queue per socket (pings are timers).
+        ws="websockets-sansio",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -7,7 +7,7 @@ fan-out across server processes).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -50,6 +50,25 @@ class Presence:
 Message = Mapping[str, Any]
 """A JSON-serialisable message, delivered to every subscriber of a channel."""
 
+OnMessage = Callable[[str, Message], None]
+"""Called with `(channel, message)`; it must not block (hand slow work to a task)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRefresh:
+    """An open connection vouching for its device: what its last heartbeat said."""
+
+    user_id: str
+    device_id: str
+    status: PresenceStatus
+    view: str | None
+
+
+class Listening(Protocol):
+    """A registered `listen()` callback; `close()` unregisters it (idempotent)."""
+
+    async def close(self) -> None: ...
+
 
 class RealtimeHub(Protocol):
     async def publish(self, channel: str, message: Message) -> None:
@@ -67,11 +86,25 @@ class RealtimeHub(Protocol):
         context is entered, in publish order per channel, until the context exits."""
         ...
 
+    async def listen(self, channels: Sequence[str], on_message: OnMessage) -> Listening:
+        """Like `subscribe`, but each message is handed to `on_message` as it arrives: no
+        queue and no task per listener, for a server holding thousands of idle sockets.
+        Messages published after `listen` returns are delivered; exceptions raised by the
+        callback are logged and do not reach the publisher."""
+        ...
+
     async def heartbeat(
         self, user_id: str, device_id: str, status: PresenceStatus, view: str | None, ttl_s: float
     ) -> Presence:
         """Record that the device is alive (`status` online or away) for `ttl_s` more seconds;
         returns the user's aggregated presence afterwards."""
+        ...
+
+    async def refresh(self, devices: Sequence[DeviceRefresh], ttl_s: float) -> list[int]:
+        """Give each device that is still live `ttl_s` more seconds, keeping its status, view
+        and place in its user's refresh order, so no aggregate changes. Returns the indexes
+        of the devices it did not find (expired or never added): the caller sends those a
+        real `heartbeat`, which tells friends they are back."""
         ...
 
     async def disconnect(self, user_id: str, device_id: str) -> Presence:

@@ -4,7 +4,8 @@ Its parts are reused by the Redis hub, which delivers to the process's own subsc
 keeps its own devices' presence through the same code (so a Redis outage degrades to exactly
 this behaviour):
 
-- `Subscription` and `Fanout`: asyncio queues per subscriber, indexed by channel;
+- `Subscription` and `Fanout`: asyncio queues per subscriber, indexed by channel, and
+  `Listener`, a subscriber that is just a callback;
 - `LocalPresence`: per-device presence with expiry, timed by an injectable clock;
 - `aggregate_presence`: the one rule turning a user's devices into their presence.
 
@@ -21,10 +22,13 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from hugmood.realtime.hub import (
     DevicePresence,
+    DeviceRefresh,
     Message,
+    OnMessage,
     Presence,
     PresenceStatus,
     RealtimeUnavailable,
@@ -125,17 +129,65 @@ class Subscription:
         self._queue.put_nowait(None)
 
 
+class Listener:
+    """A subscriber that is a callback (see `RealtimeHub.listen`): nothing is queued."""
+
+    __slots__ = ("_on_message", "channels", "closed")
+
+    def __init__(self, channels: frozenset[str], on_message: OnMessage) -> None:
+        self.channels = channels
+        self.closed = False
+        self._on_message = on_message
+
+    def offer(self, channel: str, message: Message) -> None:
+        if self.closed:
+            return
+        try:
+            self._on_message(channel, message)
+        except Exception:
+            log.exception("a realtime listener failed on channel %s", channel)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Subscriber(Protocol):
+    """What `Fanout` holds: a queueing `Subscription` or a calling `Listener`."""
+
+    @property
+    def channels(self) -> frozenset[str]: ...
+
+    def offer(self, channel: str, message: Message) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LocalListening:
+    """`Listening` for a listener registered in an in-process fan-out."""
+
+    __slots__ = ("_fanout", "_listener")
+
+    def __init__(self, fanout: Fanout, listener: Listener) -> None:
+        self._fanout = fanout
+        self._listener = listener
+
+    async def close(self) -> None:
+        if not self._listener.closed:
+            self._listener.close()
+            self._fanout.remove(self._listener)
+
+
 class Fanout:
-    """Subscriptions indexed by channel; delivery is synchronous, so per channel it keeps the
+    """Subscribers indexed by channel; delivery is synchronous, so per channel it keeps the
     order in which `deliver` was called."""
 
     def __init__(self) -> None:
-        self._by_channel: dict[str, set[Subscription]] = {}
+        self._by_channel: dict[str, set[Subscriber]] = {}
 
     def channels(self) -> list[str]:
         return list(self._by_channel)
 
-    def add(self, subscription: Subscription) -> list[str]:
+    def add(self, subscription: Subscriber) -> list[str]:
         """Register; returns the channels that had no subscriber before."""
         first = []
         for channel in subscription.channels:
@@ -145,7 +197,7 @@ class Fanout:
             subscribers.add(subscription)
         return first
 
-    def remove(self, subscription: Subscription) -> list[str]:
+    def remove(self, subscription: Subscriber) -> list[str]:
         """Unregister; returns the channels left without any subscriber."""
         emptied = []
         for channel in subscription.channels:
@@ -159,9 +211,10 @@ class Fanout:
         return emptied
 
     def deliver(
-        self, channel: str, message: Message, *, exclude: Collection[Subscription] = ()
+        self, channel: str, message: Message, *, exclude: Collection[Subscriber] = ()
     ) -> None:
-        for subscription in self._by_channel.get(channel, ()):
+        # A copy: a callback may add or remove subscribers of this channel.
+        for subscription in tuple(self._by_channel.get(channel, ())):
             if subscription not in exclude:
                 subscription.offer(channel, message)
 
@@ -199,6 +252,20 @@ class LocalPresence:
         devices[device_id] = DevicePresence(device_id, status, view, expires_at_ms)
         heapq.heappush(self._deadlines, (expires_at_ms, user_id, device_id))
         return self._current(user_id, now)
+
+    def refresh(self, user_id: str, device_id: str, ttl_s: float) -> bool:
+        """Extend a live device in place (its refresh order kept); False if it is not live."""
+        now = self.now_ms()
+        device = self._users.get(user_id, {}).get(device_id)
+        if device is None or device.expires_at_ms <= now:
+            return False
+        expires_at_ms = now + ttl_ms(device.status, ttl_s)
+        # Assigning to an existing key keeps its place in the dict: the order is unchanged.
+        self._users[user_id][device_id] = DevicePresence(
+            device_id, device.status, device.view, expires_at_ms
+        )
+        heapq.heappush(self._deadlines, (expires_at_ms, user_id, device_id))
+        return True
 
     def disconnect(self, user_id: str, device_id: str) -> Presence:
         devices = self._users.get(user_id)
@@ -286,11 +353,25 @@ class InMemoryRealtimeHub:
             self._fanout.remove(subscription)
             subscription.close()
 
+    async def listen(self, channels: Sequence[str], on_message: OnMessage) -> LocalListening:
+        self._check_open()
+        listener = Listener(channel_set(channels), on_message)
+        self._fanout.add(listener)
+        return LocalListening(self._fanout, listener)
+
     async def heartbeat(
         self, user_id: str, device_id: str, status: PresenceStatus, view: str | None, ttl_s: float
     ) -> Presence:
         self._check_open()
         return self._presence.heartbeat(user_id, device_id, status, view, ttl_s)
+
+    async def refresh(self, devices: Sequence[DeviceRefresh], ttl_s: float) -> list[int]:
+        self._check_open()
+        return [
+            i
+            for i, d in enumerate(devices)
+            if not self._presence.refresh(d.user_id, d.device_id, ttl_s)
+        ]
 
     async def disconnect(self, user_id: str, device_id: str) -> Presence:
         self._check_open()

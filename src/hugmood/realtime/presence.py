@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from types import TracebackType
 
-from hugmood.realtime.hub import Presence, PresenceStatus, RealtimeHub
+from hugmood.realtime.hub import DeviceRefresh, Presence, PresenceStatus, RealtimeHub
 from hugmood.sql.database import SqlDatabase
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,14 @@ class PresenceService:
         if after != before:
             await self.announce(user_id)
         return after
+
+    async def refresh(self, devices: Sequence[DeviceRefresh]) -> None:
+        """Keep open connections' devices present, in one batch that changes no aggregate;
+        a device that had expired meanwhile (a stalled process) comes back with a real
+        heartbeat, so its friends hear of it."""
+        for i in await self.hub.refresh(devices, self.ttl_s):
+            d = devices[i]
+            await self.heartbeat(d.user_id, d.device_id, d.status, d.view)
 
     async def disconnected(self, user_id: str, device_id: str) -> None:
         before = await self._raw(user_id)

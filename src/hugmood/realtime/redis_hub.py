@@ -47,7 +47,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hugmood.realtime.hub import (
     DevicePresence,
+    DeviceRefresh,
     Message,
+    OnMessage,
     Presence,
     PresenceStatus,
     RealtimeUnavailable,
@@ -56,7 +58,9 @@ from hugmood.realtime.memory import (
     DEFAULT_MAX_PENDING,
     Clock,
     Fanout,
+    Listener,
     LocalPresence,
+    Subscriber,
     Subscription,
     aggregate_presence,
     channel_set,
@@ -68,6 +72,7 @@ from hugmood.realtime.redis_presence import FORGET as _FORGET
 from hugmood.realtime.redis_presence import HEARTBEAT as _HEARTBEAT
 from hugmood.realtime.redis_presence import KEY_GRACE_MS
 from hugmood.realtime.redis_presence import READ as _READ
+from hugmood.realtime.redis_presence import REFRESH as _REFRESH
 from hugmood.realtime.redis_presence import devices as _devices
 from hugmood.realtime.redis_presence import live_presence as _live
 
@@ -77,6 +82,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeo
 """Errors meaning "Redis cannot be reached now" (OSError covers the builtin TimeoutError)."""
 
 EXPIRE_BATCH = 500
+REFRESH_BATCH = 500
 RESYNC_PASSES = 5
 _LIVENESS_PING = "liveness"
 
@@ -136,8 +142,8 @@ class RedisRealtimeHub:
         self._tombstones: set[tuple[str, str]] = set()
         # Subscriptions whose SUBSCRIBE is not yet confirmed (see `_attach`), and the PING
         # tokens that will confirm them.
-        self._gated: set[Subscription] = set()
-        self._barriers: dict[str, tuple[Subscription, asyncio.Future[None]]] = {}
+        self._gated: set[Subscriber] = set()
+        self._barriers: dict[str, tuple[Subscriber, asyncio.Future[None]]] = {}
         self._tokens = 0
 
         self._pubsub: PubSub | None = None
@@ -156,6 +162,7 @@ class RedisRealtimeHub:
         self._forget_script = client.register_script(_FORGET)
         self._read_script = client.register_script(_READ)
         self._expire_script = client.register_script(_EXPIRE)
+        self._refresh_script = client.register_script(_REFRESH)
 
     @classmethod
     async def connect(
@@ -239,7 +246,15 @@ class RedisRealtimeHub:
             await self._detach(subscription, token)
             subscription.close()
 
-    async def _attach(self, subscription: Subscription) -> str | None:
+    async def listen(self, channels: Sequence[str], on_message: OnMessage) -> RedisListening:
+        self._check_open()
+        listener = Listener(channel_set(channels), on_message)
+        token = await self._attach(listener)
+        if token is not None:
+            await self._await_barrier(token)
+        return RedisListening(self, listener, token)
+
+    async def _attach(self, subscription: Subscriber) -> str | None:
         """Register locally and, when connected, subscribe in Redis; returns the barrier token.
 
         Local messages reach the subscription at once. Remote ones are held back ("gated")
@@ -276,7 +291,7 @@ class RedisRealtimeHub:
             self._release(token)
             self._lost(RedisTimeoutError("no reply to the PING that confirms a SUBSCRIBE"))
 
-    async def _detach(self, subscription: Subscription, token: str | None) -> None:
+    async def _detach(self, subscription: Subscriber, token: str | None) -> None:
         async with self._pubsub_lock:
             if token is not None:
                 self._release(token)
@@ -309,6 +324,30 @@ class RedisRealtimeHub:
             except UNAVAILABLE as e:
                 self._lost(e)
         return local
+
+    async def refresh(self, devices: Sequence[DeviceRefresh], ttl_s: float) -> list[int]:
+        self._check_open()
+        local_missing = [
+            i
+            for i, d in enumerate(devices)
+            if not self._local.refresh(d.user_id, d.device_id, ttl_s)
+        ]
+        if not self._up or not devices:
+            return local_missing
+        ttl = ttl_ms(PresenceStatus.ONLINE, ttl_s)
+        missing: list[int] = []
+        try:
+            for start in range(0, len(devices), REFRESH_BATCH):
+                batch = devices[start : start + REFRESH_BATCH]
+                args: list[Any] = [self._presence_prefix, ttl, KEY_GRACE_MS]
+                for d in batch:
+                    args += [d.user_id, d.device_id, _member(d.user_id, d.device_id)]
+                found = await self._refresh_script(keys=[self._deadlines_key], args=args)
+                missing += [start + int(n) - 1 for n in found]
+        except UNAVAILABLE as e:
+            self._lost(e)
+            return local_missing
+        return missing
 
     async def disconnect(self, user_id: str, device_id: str) -> Presence:
         self._check_open()
@@ -540,3 +579,19 @@ def _mapping(value: object) -> object:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class RedisListening:
+    """`Listening` for a listener of the Redis hub: closing unsubscribes what it alone used."""
+
+    __slots__ = ("_hub", "_listener", "_token")
+
+    def __init__(self, hub: RedisRealtimeHub, listener: Listener, token: str | None) -> None:
+        self._hub = hub
+        self._listener = listener
+        self._token = token
+
+    async def close(self) -> None:
+        if not self._listener.closed:
+            self._listener.close()
+            await self._hub._detach(self._listener, self._token)

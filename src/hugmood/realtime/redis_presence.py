@@ -37,6 +37,37 @@ return {now, redis.call('HGETALL', KEYS[1])}
 """
 )
 
+# Extend live devices in place: the record keeps its refresh sequence (so the user's refresh
+# order, and with it the aggregate, is unchanged), its writer and its status. Returns the
+# 1-based positions of the devices it did not find live.
+REFRESH = (
+    NOW
+    + """
+-- KEYS: deadlines.  ARGV: presence key prefix, ttl ms, key grace ms,
+--   then per device: user, device, deadline member
+local ttl = tonumber(ARGV[2])
+local expires = now + ttl
+local keep = ttl + tonumber(ARGV[3])
+local missing = {}
+local n = 0
+for i = 4, #ARGV, 3 do
+  n = n + 1
+  local key = ARGV[1] .. ARGV[i]
+  local record = redis.call('HGET', key, ARGV[i + 1])
+  local seq, deadline, rest
+  if record then seq, deadline, rest = string.match(record, '^(%S+) (%S+) (.*)$') end
+  if record and tonumber(deadline) > now then
+    redis.call('HSET', key, ARGV[i + 1], string.format('%s %d %s', seq, expires, rest))
+    redis.call('ZADD', KEYS[1], expires, ARGV[i + 2])
+    if redis.call('PTTL', key) < keep then redis.call('PEXPIRE', key, keep) end
+  else
+    table.insert(missing, n)
+  end
+end
+return missing
+"""
+)
+
 DISCONNECT = (
     NOW
     + """

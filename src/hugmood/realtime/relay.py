@@ -34,9 +34,8 @@ def hugs_out(user_id: str) -> str:
     return f"hugs-out:{user_id}"
 
 
-def session_ended(session_id: str) -> str:
-    """A session was logged out: its sockets close."""
-    return f"session-ended:{session_id}"
+SESSIONS_ENDED = "sessions-ended"
+"""Sessions logged out (`{"sessionId": …}`): their sockets close."""
 
 
 def friend_moods(user_id: str) -> str:
@@ -105,7 +104,7 @@ class LiveRelay:
                     # The recipient's devices take it off the screen.
                     await self._local.publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
             case "SessionEnded":
-                await self._local.publish(session_ended(d["sessionId"]), {})
+                await self._local.publish(SESSIONS_ENDED, {"sessionId": d["sessionId"]})
             case "MoodRecorded" if d.get("privacy") != "private":
                 await self._progress.wait_for(event.position)
                 rows = await self._readmodels.fetch(

@@ -59,6 +59,22 @@ async def authenticate(db: SqlDatabase, token_hash: str, now_ms: int) -> Princip
     return Principal(row[0], row[1], row[2]) if row else None
 
 
+async def live_sessions(db: SqlDatabase, token_hashes: list[str], now_ms: int) -> set[str]:
+    """Which of these session token hashes still sign someone in (not ended, not expired)."""
+    alive: set[str] = set()
+    for start in range(0, len(token_hashes), 200):
+        chunk = token_hashes[start : start + 200]
+        marks = ", ".join(f"${i + 2}" for i in range(len(chunk)))
+        rows = await db.fetch(
+            "SELECT token_hash FROM rm_sessions"
+            f" WHERE ended = 0 AND expires_at_ms > $1 AND token_hash IN ({marks})",
+            now_ms,
+            *chunk,
+        )
+        alive.update(row[0] for row in rows)
+    return alive
+
+
 async def account_by_id(db: SqlDatabase, user_id: str) -> AccountView | None:
     row = await db.fetchrow(
         f"SELECT {_ACCOUNT_COLUMNS} FROM rm_accounts WHERE user_id = $1", user_id

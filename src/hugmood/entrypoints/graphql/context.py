@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +23,6 @@ class RequestContext(BaseContext):
     core: HugMood
     command: CommandContext
     bearer: str | None
-    background: asyncio.Task[None] | None = field(default=None, init=False)
-    """A WebSocket's session watcher (see `router`), cancelled with the socket."""
     socket_device: str | None = field(default=None, init=False)
     """For a WebSocket: the presence device it stands for while it is open."""
     socket_presence: tuple[PresenceStatus, str | None] = field(
@@ -51,17 +48,6 @@ class RequestContext(BaseContext):
                 raise Unauthenticated("your session has ended or is not valid; sign in again")
             self._principal = found
         return self._principal
-
-    async def still_signed_in(self) -> bool:
-        """Re-check the session (a WebSocket lives longer than the request that opened it)."""
-        if not self.bearer:
-            return False
-        found = await authenticate(
-            self.core.readmodels,
-            self.core.deps.tokens.digest(self.bearer),
-            int(time.time() * 1000),
-        )
-        return found is not None
 
 
 Ctx = Info[RequestContext, Any]

@@ -16,6 +16,7 @@ from hugmood.domain.errors import NotFound
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.queries import account_for
+from hugmood.sql.database import SqlDatabase
 
 
 @strawberry.enum(description="The hug vocabulary: what kind of support a hug carries.")
@@ -80,9 +81,9 @@ class SendHugInput:
     message: str | None = strawberry.field(default=None, description="At most 280 characters.")
 
 
-async def hugs_of(info: Ctx, views: list[hq.HugView]) -> list[Hug]:
+async def hugs_of(db: SqlDatabase, views: list[hq.HugView]) -> list[Hug]:
     people = await iq.accounts_by_ids(
-        info.context.core.readmodels,
+        db,
         sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
     )
     return [
@@ -107,7 +108,7 @@ async def _one(info: Ctx, hug_id: str) -> Hug:
     me = await info.context.principal()
     if view is None or me.user_id not in (view.sender_id, view.recipient_id):
         raise NotFound(f"no hug {hug_id}", field="id")
-    return (await hugs_of(info, [view]))[0]
+    return (await hugs_of(info.context.core.readmodels, [view]))[0]
 
 
 async def _settings(info: Ctx, user_id: str) -> HugSettings:
@@ -135,14 +136,13 @@ class HugQueries:
         views = await hq.inbox(
             info.context.core.readmodels, me.user_id, unseen_only=unseen_only, limit=limit
         )
-        return await hugs_of(info, views)
+        return await hugs_of(info.context.core.readmodels, views)
 
     @strawberry.field(description="Hugs you sent, newest first, with their status.")
     async def sent_hugs(self, info: Ctx, limit: int = 20) -> list[Hug]:
         me = await info.context.principal()
-        return await hugs_of(
-            info, await hq.sent_hugs(info.context.core.readmodels, me.user_id, limit=limit)
-        )
+        db = info.context.core.readmodels
+        return await hugs_of(db, await hq.sent_hugs(db, me.user_id, limit=limit))
 
     @strawberry.field(description="Hugs exchanged with each friend.")
     async def hug_counts(self, info: Ctx) -> list[HugCount]:

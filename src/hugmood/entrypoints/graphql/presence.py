@@ -14,6 +14,7 @@ from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.realtime.hub import Presence
 from hugmood.realtime.hub import PresenceStatus as Status
+from hugmood.sql.database import SqlDatabase
 
 
 @strawberry.enum(description="online, away (idle), or offline (no device connected).")
@@ -30,13 +31,13 @@ class FriendPresence:
     view: str | None
 
 
-async def friend_ids(info: Ctx, user_id: str) -> list[str]:
-    found = await sq.connections(info.context.core.readmodels, user_id, "friends")
+async def friend_ids(db: SqlDatabase, user_id: str) -> list[str]:
+    found = await sq.connections(db, user_id, "friends")
     return [c.account.user_id for c in found]
 
 
-async def presences_of(info: Ctx, presences: list[Presence]) -> list[FriendPresence]:
-    people = await iq.accounts_by_ids(info.context.core.readmodels, [p.user_id for p in presences])
+async def presences_of(db: SqlDatabase, presences: list[Presence]) -> list[FriendPresence]:
+    people = await iq.accounts_by_ids(db, [p.user_id for p in presences])
     return [
         FriendPresence(
             profile=t.Profile.of(people[p.user_id]),
@@ -53,9 +54,10 @@ class PresenceQueries:
     @strawberry.field(description="Each friend's presence now (friends only).")
     async def friends_presence(self, info: Ctx) -> list[FriendPresence]:
         me = await info.context.principal()
-        ids = await friend_ids(info, me.user_id)
+        db = info.context.core.readmodels
+        ids = await friend_ids(db, me.user_id)
         now = await info.context.core.presence.visible(ids)
-        return await presences_of(info, [now[i] for i in ids])
+        return await presences_of(db, [now[i] for i in ids])
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -34,13 +34,18 @@ class HugMoodSchema(strawberry.Schema):
         where they are mapped (`errors.map_error`)."""
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    # The depth and alias rules are built once and reused: the validation cache is keyed by
-    # the rule classes, and a limiter built per request would make every request a miss.
-    limits = [
+def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The depth and alias limits as validation rules (for every operation, sockets too)."""
+    return [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    # The depth and alias rules are built once and reused: the validation cache is keyed by
+    # the rule classes, and a limiter built per request would make every request a miss.
+    limits = limit_rules(settings)
     return HugMoodSchema(
         query=merge_types("Query", (Query, HugQueries, PresenceQueries, SyncQueries)),
         mutation=merge_types(

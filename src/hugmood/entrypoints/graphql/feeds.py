@@ -1,0 +1,170 @@
+"""What each subscription shows: the channels it listens on, what it shows first, what each
+live message becomes, and what happens once something was shown.
+
+One `Feed` per subscription field. The socket endpoint (`entrypoints.ws`) drives feeds with
+hub callbacks, holding no task or queue per idle subscription; `subscriptions.py` drives the
+same feeds as Strawberry async generators. Messages carry ids only: a feed reads what they
+name from the read models, so privacy is the query layer's, as for every other read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hugmood.application.queries import hugs as hq
+from hugmood.application.queries import identity as iq
+from hugmood.application.queries import moods as mq
+from hugmood.domain import hugs as hg
+from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.context import RequestContext
+from hugmood.entrypoints.graphql.hugs import Hug, HugStatus, hugs_of
+from hugmood.entrypoints.graphql.presence import friend_ids, presences_of
+from hugmood.realtime.hub import Message, Presence, PresenceStatus, RealtimeHub
+from hugmood.realtime.presence import presence_channel
+from hugmood.realtime.relay import friend_moods, hugs_in, hugs_out
+
+
+class Feed:
+    """One subscription's source of events. Subclasses set `hub` and `channels`."""
+
+    __slots__ = ("channels", "context", "hub", "user_id")
+
+    def __init__(
+        self, context: RequestContext, user_id: str, hub: RealtimeHub, channels: list[str]
+    ) -> None:
+        self.context = context
+        self.user_id = user_id
+        self.hub = hub
+        self.channels = channels
+
+    async def first(self) -> list[Any]:
+        """What to show as soon as the subscription starts (after it listens)."""
+        return []
+
+    async def translate(self, channel: str, message: Message) -> Any | None:
+        """What a live message becomes for this subscriber, or None to show nothing."""
+        raise NotImplementedError
+
+    async def shown(self, payload: Any) -> None:
+        """Called once `payload` was sent to the subscriber."""
+
+
+class HugsReceived(Feed):
+    """`hugReceived`: every hug no device has shown yet, then each new one; shown hugs are
+    recorded as delivered."""
+
+    __slots__ = ("_shown",)
+
+    def __init__(self, context: RequestContext, user_id: str) -> None:
+        super().__init__(context, user_id, context.core.live, [hugs_in(user_id)])
+        self._shown: set[str] = set()
+
+    async def first(self) -> list[Any]:
+        db = self.context.core.readmodels
+        return await hugs_of(db, await hq.waiting(db, self.user_id))
+
+    async def translate(self, channel: str, message: Message) -> Any | None:
+        db = self.context.core.readmodels
+        found = await hq.hug(db, str(message["hugId"]))
+        if found is None or found.recipient_id != self.user_id:
+            return None
+        if found.status is hg.HugStatus.SENT and found.hug_id in self._shown:
+            return None  # already shown from the inbox, and announced live as well
+        hugs = await hugs_of(db, [found])
+        return hugs[0] if hugs else None
+
+    async def shown(self, payload: Any) -> None:
+        hug: Hug = payload
+        if hug.status is HugStatus.SENT and hug.id not in self._shown:
+            self._shown.add(hug.id)
+            self.context.core.deliveries.delivered(
+                hug.id, self.user_id, self.context.command.device_id
+            )
+
+
+class HugStatusChanged(Feed):
+    """`hugStatusChanged`: the caller's sent hugs as they are delivered, seen or withdrawn."""
+
+    __slots__ = ()
+
+    def __init__(self, context: RequestContext, user_id: str) -> None:
+        super().__init__(context, user_id, context.core.live, [hugs_out(user_id)])
+
+    async def translate(self, channel: str, message: Message) -> Any | None:
+        db = self.context.core.readmodels
+        view = await hq.hug(db, str(message["hugId"]))
+        if view is None or view.sender_id != self.user_id:
+            return None
+        hugs = await hugs_of(db, [view])
+        return hugs[0] if hugs else None
+
+
+class FriendPresenceFeed(Feed):
+    """`friendPresence`: each friend's presence now, then every change (friends who appear
+    offline stay offline). The friends are those at the time of subscribing."""
+
+    __slots__ = ("_friends",)
+
+    def __init__(self, context: RequestContext, user_id: str, friends: list[str]) -> None:
+        presence = context.core.presence
+        super().__init__(context, user_id, presence.hub, [presence_channel(f) for f in friends])
+        self._friends = friends
+
+    async def first(self) -> list[Any]:
+        now = await self.context.core.presence.visible(self._friends)
+        return list(
+            await presences_of(self.context.core.readmodels, [now[i] for i in self._friends])
+        )
+
+    async def translate(self, channel: str, message: Message) -> Any | None:
+        user_id = channel.removeprefix("presence:")
+        status = PresenceStatus(str(message["status"]))
+        view = message.get("view")
+        found = await presences_of(
+            self.context.core.readmodels, [Presence(user_id, status, str(view) if view else None)]
+        )
+        return found[0] if found else None
+
+
+class FriendMoodRecorded(Feed):
+    """`friendMoodRecorded`: friends' new check-ins, only those they share with the caller."""
+
+    __slots__ = ()
+
+    def __init__(self, context: RequestContext, user_id: str) -> None:
+        super().__init__(context, user_id, context.core.live, [friend_moods(user_id)])
+
+    async def translate(self, channel: str, message: Message) -> Any | None:
+        db = self.context.core.readmodels
+        view = await mq.mood_entry(db, viewer_id=self.user_id, entry_id=str(message["entryId"]))
+        if view is None:
+            return None
+        authors = await iq.accounts_by_ids(db, [view.user_id])
+        author = authors.get(view.user_id)
+        return t.MoodEntry.of(view, author) if author is not None else None
+
+
+async def _friend_presence(context: RequestContext, user_id: str) -> Feed:
+    return FriendPresenceFeed(context, user_id, await friend_ids(context.core.readmodels, user_id))
+
+
+async def _plain(
+    kind: Callable[[RequestContext, str], Feed], context: RequestContext, user_id: str
+) -> Feed:
+    return kind(context, user_id)
+
+
+FEEDS: dict[str, Callable[[RequestContext, str], Awaitable[Feed]]] = {
+    "hugReceived": lambda c, u: _plain(HugsReceived, c, u),
+    "hugStatusChanged": lambda c, u: _plain(HugStatusChanged, c, u),
+    "friendPresence": _friend_presence,
+    "friendMoodRecorded": lambda c, u: _plain(FriendMoodRecorded, c, u),
+}
+"""Subscription field name → how to open its feed for the signed-in caller."""
+
+
+async def open_feed(field: str, context: RequestContext) -> Feed:
+    """The feed behind a subscription field, for the caller (UNAUTHENTICATED without one)."""
+    me = await context.principal()
+    return await FEEDS[field](context, me.user_id)

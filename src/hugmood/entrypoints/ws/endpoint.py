@@ -1,0 +1,83 @@
+"""The ASGI entry for GraphQL sockets: in front of every other middleware, so a socket's
+whole life costs one small frame here rather than a framework's stack.
+
+Refused before accepting (HTTP 403): a browser page from an Origin not on the allowlist.
+Accepted then closed with 4406: a client not offering `graphql-transport-ws` (the legacy
+`graphql-ws` protocol is off).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hugmood.application.ports import RateLimiter
+from hugmood.entrypoints.graphql.context import RequestContext
+from hugmood.entrypoints.ws.connection import GraphQLSocket
+from hugmood.entrypoints.ws.operations import Operations
+from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
+from hugmood.entrypoints.ws.registry import SocketRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SocketEdge:
+    """What every socket of this process shares."""
+
+    operations: Operations
+    registry: SocketRegistry
+    limiter: RateLimiter
+    """Messages per user over all their sockets in this process."""
+    max_operations: int
+    init_timeout_s: float
+
+
+def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
+    """Browsers always send `Origin`; native clients (CLI, SDK) send none and may connect."""
+    for name, value in scope.get("headers") or ():
+        if name == b"origin":
+            return value.decode("latin-1") in allowed
+    return True
+
+
+class GraphQLSocketsMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        path: str,
+        allowed_origins: frozenset[str],
+        context_for: Callable[[Scope], RequestContext],
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.allowed_origins = allowed_origins
+        self.context_for = context_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        if not origin_allowed(scope, self.allowed_origins):
+            log.warning("websocket refused: origin not allowed")
+            await send({"type": "websocket.close", "code": CloseCode.POLICY})
+            return
+        edge: SocketEdge = scope["app"].state.sockets
+        if (await receive())["type"] != "websocket.connect":
+            return
+        if PROTOCOL not in scope.get("subprotocols", ()):
+            await send({"type": "websocket.accept"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CloseCode.SUBPROTOCOL,
+                    "reason": f"use the {PROTOCOL} subprotocol",
+                }
+            )
+            return
+        await send({"type": "websocket.accept", "subprotocol": PROTOCOL})
+        await GraphQLSocket(edge, send, self.context_for(scope)).serve(receive)

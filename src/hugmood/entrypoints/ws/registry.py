@@ -1,0 +1,106 @@
+"""Every socket of this process, looked after together rather than one task per socket.
+
+A single sweeper, every `period_s` (at most half a presence heartbeat):
+- closes sockets whose session has expired or ended (one query for all their sessions);
+- keeps the devices of open sockets present, in one batch that changes no aggregate.
+Logout anywhere reaches the relay as `SessionEnded`; the registry closes that session's
+sockets here at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from hugmood.application.queries import identity as iq
+from hugmood.bootstrap import HugMood
+from hugmood.entrypoints.ws.protocol import CloseCode
+from hugmood.realtime.hub import Listening, Message
+from hugmood.realtime.relay import SESSIONS_ENDED
+
+if TYPE_CHECKING:
+    from hugmood.entrypoints.ws.connection import GraphQLSocket
+
+log = logging.getLogger(__name__)
+
+SESSION_ENDED_REASON = "your session has ended; sign in again"
+
+
+class SocketRegistry:
+    def __init__(self, core: HugMood, *, period_s: float) -> None:
+        self._core = core
+        self._period_s = period_s
+        self._sockets: set[GraphQLSocket] = set()
+        self._by_session: dict[str, set[GraphQLSocket]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._listening: Listening | None = None
+
+    def __len__(self) -> int:
+        return len(self._sockets)
+
+    def add(self, socket: GraphQLSocket) -> None:
+        """An authenticated socket."""
+        assert socket.session_id is not None
+        self._sockets.add(socket)
+        self._by_session.setdefault(socket.session_id, set()).add(socket)
+
+    def remove(self, socket: GraphQLSocket) -> None:
+        self._sockets.discard(socket)
+        if socket.session_id is not None:
+            same = self._by_session.get(socket.session_id)
+            if same is not None:
+                same.discard(socket)
+                if not same:
+                    del self._by_session[socket.session_id]
+
+    def keep(self, task: asyncio.Task[None]) -> None:
+        """Hold a fire-and-forget task until it is done."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def __aenter__(self) -> SocketRegistry:
+        self._listening = await self._core.live.listen([SESSIONS_ENDED], self._session_ended)
+        self._sweeper = asyncio.create_task(self._sweep(), name="socket-sweeper")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._listening is not None:
+            await self._listening.close()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _session_ended(self, channel: str, message: Message) -> None:
+        for socket in list(self._by_session.get(str(message.get("sessionId")), ())):
+            socket.close_soon(CloseCode.UNAUTHORIZED, SESSION_ENDED_REASON)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self._period_s)
+            try:
+                await self.sweep_once()
+            except Exception:
+                log.exception("socket sweep failed; retrying at the next interval")
+
+    async def sweep_once(self) -> None:
+        sockets = list(self._sockets)
+        hashes = sorted({s.token_hash for s in sockets if s.token_hash is not None})
+        alive = await iq.live_sessions(self._core.readmodels, hashes, int(time.time() * 1000))
+        for socket in sockets:
+            if socket.token_hash not in alive:
+                await socket.close(CloseCode.UNAUTHORIZED, SESSION_ENDED_REASON)
+        devices = [d for s in sockets if s.token_hash in alive and (d := s.device_refresh())]
+        await self._core.presence.refresh(devices)
