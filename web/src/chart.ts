@@ -4,8 +4,13 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Aggregation, MoodSeries } from "./model";
 
-/** Draw mean intensity per bucket into `box`; returns a function that removes the chart. */
-export function drawIntensityChart(box: HTMLElement, series: MoodSeries, aggregation: Aggregation): () => void {
+/** Draw mean intensity per bucket over `period` into `box`; returns a function that removes the chart. */
+export function drawIntensityChart(
+  box: HTMLElement,
+  series: MoodSeries,
+  aggregation: Aggregation,
+  period: [Date, Date],
+): () => void {
   const xs = series.starts.map((start) => new Date(`${start}T12:00:00`).getTime() / 1000);
   const ys = series.meanIntensities.map((v) => Math.round(v * 100));
   const width = () => Math.max(280, box.clientWidth);
@@ -15,7 +20,7 @@ export function drawIntensityChart(box: HTMLElement, series: MoodSeries, aggrega
       height: 220,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { y: { range: [0, 100] } },
+      scales: { x: { time: true, range: () => [period[0].getTime() / 1000, period[1].getTime() / 1000] }, y: { range: [0, 100] } },
       axes: [
         { stroke: "#444", grid: { stroke: "#eee" } },
         { stroke: "#444", grid: { stroke: "#eee" }, values: (_u, ticks) => ticks.map((t) => `${t}%`), size: 48 },

@@ -19,20 +19,20 @@ export const friendMoods = signal<MoodEntry[]>([]);
 let client: Client | null = null;
 const stops: (() => void)[] = [];
 
-function subscribe<T>(query: string, onData: (data: T) => void): void {
-  if (client === null) return;
-  stops.push(
-    client.subscribe<T>(
-      { query },
-      {
-        next: (result) => {
-          if (result.data) onData(result.data as T);
-        },
-        error: () => undefined, // the socket reconnects and subscribes again
-        complete: () => undefined,
+function subscribe<T>(query: string, onData: (data: T) => void): () => void {
+  if (client === null) return () => undefined;
+  const stop = client.subscribe<T>(
+    { query },
+    {
+      next: (result) => {
+        if (result.data) onData(result.data as T);
       },
-    ),
+      error: () => undefined, // the socket reconnects and subscribes again
+      complete: () => undefined,
+    },
   );
+  stops.push(stop);
+  return stop;
 }
 
 function bump(): void {
@@ -68,12 +68,7 @@ export function connect(): void {
     bump();
   });
   subscribe<{ hugStatusChanged: Hug }>(`subscription { hugStatusChanged { ${HUG} } }`, bump);
-  subscribe<{ friendPresence: { profile: { handle: string }; status: PresenceStatus } }>(
-    `subscription { friendPresence { profile { ${PROFILE} } status } }`,
-    ({ friendPresence }) => {
-      presence.value = { ...presence.value, [friendPresence.profile.handle]: friendPresence.status };
-    },
-  );
+  watchPresence();
   subscribe<{ friendMoodRecorded: MoodEntry }>(
     `subscription { friendMoodRecorded { ${ENTRY} } }`,
     ({ friendMoodRecorded }) => {
@@ -83,7 +78,30 @@ export function connect(): void {
   );
 }
 
+let stopPresence: (() => void) | null = null;
+let presenceOf: string | null = null;
+
+/** The server sends presence of those who were friends when the subscription started. */
+function watchPresence(): void {
+  stopPresence?.();
+  stopPresence = subscribe<{ friendPresence: { profile: { handle: string }; status: PresenceStatus } }>(
+    `subscription { friendPresence { profile { ${PROFILE} } status } }`,
+    ({ friendPresence }) => {
+      presence.value = { ...presence.value, [friendPresence.profile.handle]: friendPresence.status };
+    },
+  );
+}
+
+/** Called with the current friends: a new friend's presence needs a new subscription. */
+export function friendsAre(handles: string[]): void {
+  const key = [...handles].sort().join(" ");
+  if (presenceOf !== null && key !== presenceOf && client !== null) watchPresence();
+  presenceOf = key;
+}
+
 export function disconnect(): void {
+  presenceOf = null;
+  stopPresence = null;
   stops.splice(0).forEach((stop) => stop());
   void client?.dispose();
   client = null;

@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
-import { changes, presence } from "../live";
+import { changes, friendsAre, presence } from "../live";
 import { ENTRY, PROFILE, type Connection, type MoodEntry, type PresenceStatus, type Profile, type Relationship } from "../model";
 import { go } from "../router";
 import { useSignal } from "../signal";
@@ -163,6 +163,7 @@ export function FriendsScreen() {
     gql<{ friends: Connection[]; incoming: Connection[]; requested: Connection[]; blocked: Connection[]; friendsPresence: { profile: { handle: string }; status: PresenceStatus }[] }>(CONNECTIONS)
       .then((data) => {
         setLists(data);
+        friendsAre(data.friends.map((c) => c.profile.handle));
         setInitialPresence(Object.fromEntries(data.friendsPresence.map((p) => [p.profile.handle, p.status])));
       })
       .catch((e) => setError(describe(e)));

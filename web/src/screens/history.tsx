@@ -23,21 +23,25 @@ function range(days: number): { from: string; to: string } {
   return { from: new Date(to.getTime() - days * DAY_MS).toISOString(), to: to.toISOString() };
 }
 
-function Chart({ series, aggregation }: { series: MoodSeries; aggregation: Aggregation }) {
+function Chart({ series, aggregation, days }: { series: MoodSeries; aggregation: Aggregation; days: number }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     let destroyed = false;
     let dispose = () => undefined as void;
     void import("../chart").then(({ drawIntensityChart }) => {
-      if (!destroyed && box.current) dispose = drawIntensityChart(box.current, series, aggregation);
+      if (!destroyed && box.current) {
+        const { from, to } = range(days);
+        dispose = drawIntensityChart(box.current, series, aggregation, [new Date(from), new Date(to)]);
+      }
     });
     return () => {
       destroyed = true;
       dispose();
     };
-  }, [series, aggregation]);
+  }, [series, aggregation, days]);
+  const unit = aggregation.toLowerCase() + (series.starts.length === 1 ? "" : "s");
   const summary = series.starts.length
-    ? `${series.starts.length} ${aggregation.toLowerCase()}s with check-ins; mean intensity from ${Math.round(Math.min(...series.meanIntensities) * 100)}% to ${Math.round(Math.max(...series.meanIntensities) * 100)}%.`
+    ? `${series.starts.length} ${unit} with check-ins; mean intensity from ${Math.round(Math.min(...series.meanIntensities) * 100)}% to ${Math.round(Math.max(...series.meanIntensities) * 100)}%.`
     : "";
   return <div class="chart" ref={box} role="img" aria-label={`Chart of mean intensity. ${summary}`} data-testid="intensity-chart" />;
 }
@@ -136,7 +140,7 @@ export function HistoryScreen() {
         ) : series.starts.length === 0 ? (
           <Empty>No check-ins in this period yet. Your first one will start the chart.</Empty>
         ) : (
-          <Chart series={series} aggregation={aggregation} />
+          <Chart series={series} aggregation={aggregation} days={SPAN[aggregation][0]} />
         )}
       </section>
       <section aria-labelledby="pixels-title">

@@ -10,17 +10,37 @@ import { PrivacyChoice } from "./checkin";
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { ${ACCOUNT} } }`;
 
-const EXPORT = `query($from: DateTime!, $to: DateTime!) {
+const EXPORT = `{
   me { ${ACCOUNT} homeRegion }
-  moodHistory(from: $from, to: $to) { entries { ${ENTRY} createdAt updatedAt } }
   friends: connections(status: FRIENDS) { profile { ${PROFILE} } since }
   incoming: connections(status: INCOMING) { profile { ${PROFILE} } since }
   requested: connections(status: REQUESTED) { profile { ${PROFILE} } since }
   blocked: connections(status: BLOCKED) { profile { ${PROFILE} } since }
-  inbox(limit: 1000) { ${HUG} deliveredAt seenAt }
-  sentHugs(limit: 1000) { ${HUG} deliveredAt seenAt }
+  inbox(limit: 100) { ${HUG} deliveredAt seenAt }
+  sentHugs(limit: 100) { ${HUG} deliveredAt seenAt }
   hugSettings { acceptedTypes muted { handle } }
 }`;
+const ENTRIES = `query($from: DateTime!, $to: DateTime!) {
+  moodHistory(from: $from, to: $to) { entries { ${ENTRY} createdAt updatedAt } }
+}`;
+/** A history query may span at most three years: ask in windows of two. */
+const WINDOW_MS = 2 * 365 * 86_400_000;
+
+async function everything(): Promise<Record<string, unknown>> {
+  const data = await gql<{ me: Account } & Record<string, unknown>>(EXPORT);
+  const entries: unknown[] = [];
+  const end = Date.now() + 60_000;
+  // Check-ins may be back-dated before the account existed (to 2000-01-01 at the earliest).
+  for (let start = Date.parse("2000-01-01T00:00:00Z"); start < end; start += WINDOW_MS) {
+    const to = Math.min(start + WINDOW_MS, end);
+    const page = await gql<{ moodHistory: { entries: unknown[] } }>(ENTRIES, {
+      from: new Date(start).toISOString(),
+      to: new Date(to).toISOString(),
+    });
+    entries.push(...page.moodHistory.entries);
+  }
+  return { exportedAt: new Date().toISOString(), ...data, moodEntries: entries };
+}
 
 function Profile({ me }: { me: Account }) {
   const [displayName, setDisplayName] = useState(me.displayName);
@@ -137,11 +157,7 @@ function ExportAndLogOut() {
     setError(null);
     setBusy(true);
     try {
-      const data = await gql<Record<string, unknown>>(EXPORT, {
-        from: "2000-01-01T00:00:00Z",
-        to: new Date(Date.now() + 60_000).toISOString(),
-      });
-      const blob = new Blob([JSON.stringify({ exportedAt: new Date().toISOString(), ...data }, null, 2)], { type: "application/json" });
+      const blob = new Blob([JSON.stringify(await everything(), null, 2)], { type: "application/json" });
       const link = document.createElement("a");
       link.href = URL.createObjectURL(blob);
       link.download = `hugmood-export-${new Date().toISOString().slice(0, 10)}.json`;

@@ -1,0 +1,1 @@
+"""Browser tests: the web app in Debian's Chromium, driven by Playwright."""
