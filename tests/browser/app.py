@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
+
 from tests.e2e.server import HugMoodServer
 
 CHROMIUM = "/usr/bin/chromium"

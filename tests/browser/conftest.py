@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
-from tests.browser.app import CHROMIUM, CHROMIUM_ARGS, Person
-from tests.e2e.server import HugMoodServer
 
 from hugmood.entrypoints.http.web import WEB_DIST
+from tests.browser.app import CHROMIUM, CHROMIUM_ARGS, Person
+from tests.e2e.server import HugMoodServer
 
 NewPerson = Callable[..., Person]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
 from tests.browser.app import PASSWORD
 from tests.browser.conftest import NewPerson
 from tests.conftest import unique

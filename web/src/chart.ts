@@ -11,7 +11,7 @@ export function drawIntensityChart(
   aggregation: Aggregation,
   period: [Date, Date],
 ): () => void {
-  const xs = series.starts.map((start) => new Date(`${start}T12:00:00`).getTime() / 1000);
+  const xs = series.starts.map((start) => new Date(`${start}T00:00:00`).getTime() / 1000);
   const ys = series.meanIntensities.map((v) => Math.round(v * 100));
   const width = () => Math.max(280, box.clientWidth);
   const plot = new uPlot(
@@ -20,7 +20,7 @@ export function drawIntensityChart(
       height: 220,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true, range: () => [period[0].getTime() / 1000, period[1].getTime() / 1000] }, y: { range: [0, 100] } },
+      scales: { x: { time: true, range: () => [period[0].getTime() / 1000, period[1].getTime() / 1000 + 86_400] }, y: { range: [0, 100] } },
       axes: [
         { stroke: "#444", grid: { stroke: "#eee" } },
         { stroke: "#444", grid: { stroke: "#eee" }, values: (_u, ticks) => ticks.map((t) => `${t}%`), size: 48 },

@@ -1,6 +1,6 @@
 // Check in: a mood word from the energy × pleasantness grid, how strongly, and optional details.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useId, useState } from "preact/hooks";
 import { describe, gql, NetworkError } from "../api";
 import { changes, friendMoods } from "../live";
 import {
@@ -69,6 +69,17 @@ export function MoodPicker({ words, value, onPick }: { words: MoodWord[]; value:
             ))}
         </fieldset>
       ))}
+    </div>
+  );
+}
+
+/** How strongly, 0–100 %: a slider whose label and read-out are tied to it. */
+export function Intensity({ value, onChange }: { value: number; onChange: (v: number) => void }) {
+  const id = useId();
+  return (
+    <div class="intensity">
+      <label for={id}>How strongly?</label> <output for={id}>{value}%</output>
+      <input id={id} type="range" name="intensity" min={0} max={100} step={5} value={value} aria-valuetext={`${value}%`} onInput={(e) => onChange(Number(e.currentTarget.value))} />
     </div>
   );
 }
@@ -188,10 +199,7 @@ export function CheckInScreen() {
       <h1>How are you feeling{me ? `, ${me.displayName}` : ""}?</h1>
       <form class="checkin" onSubmit={submit} aria-label="Check in" data-ready={words.length > 0 ? "true" : undefined}>
         {words.length === 0 ? <p class="muted">Loading the mood words…</p> : <MoodPicker words={words} value={mood} onPick={setMood} />}
-        <label class="intensity">
-          How strongly? <output>{intensity}%</output>
-          <input type="range" name="intensity" min={0} max={100} step={5} value={intensity} onInput={(e) => setIntensity(Number(e.currentTarget.value))} />
-        </label>
+        <Intensity value={intensity} onChange={setIntensity} />
         <label>
           Note <span class="muted">(optional)</span>
           <textarea name="note" rows={2} maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { describe, gql } from "../api";
 import { ENTRY, PRIVACY_LABEL, QUADRANT_COLOUR, when, type MoodEntry, type MoodWord, type Privacy } from "../model";
 import { ErrorText } from "./common";
-import { PrivacyChoice } from "./checkin";
+import { Intensity, PrivacyChoice } from "./checkin";
 
 export function MoodCard({
   entry,
@@ -120,10 +120,7 @@ function EditForm({ entry, words, onDone }: { entry: MoodEntry; words: MoodWord[
           ))}
         </select>
       </label>
-      <label>
-        How strongly? <output>{intensity}%</output>
-        <input type="range" min={0} max={100} step={5} value={intensity} onInput={(e) => setIntensity(Number(e.currentTarget.value))} />
-      </label>
+      <Intensity value={intensity} onChange={setIntensity} />
       <label>
         Note
         <textarea rows={2} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
