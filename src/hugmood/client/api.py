@@ -174,7 +174,7 @@ class AsyncHugMoodClient:
     async def mood_changes(self, after: str | None = None, limit: int = 500) -> MoodChanges:
         """Your own entries changed after the cursor (all of them the first time)."""
         got = (await self.execute(q.MOOD_CHANGES, after=after, limit=limit))["myMoodChanges"]
-        return MoodChanges(got["entries"], got["deletedIds"], got["cursor"], got["hasMore"])
+        return MoodChanges(got["compactEntries"], got["deletedIds"], got["cursor"], got["hasMore"])
 
     async def mood_history(self, start: datetime, end: datetime) -> list[JSON]:
         """Your entries in [start, end), newest first (at most 1,000)."""

@@ -23,12 +23,10 @@ RECORD_MOODS = """
 mutation($entries: [RecordMoodInput!]!) {
   recordMoods(entries: $entries) { id status code message field }
 }"""
-MOOD_CHANGES = f"""
-query($after: String, $limit: Int!) {{
-  myMoodChanges(after: $after, limit: $limit) {{
-    entries {{ {ENTRY} }} deletedIds cursor hasMore
-  }}
-}}"""
+MOOD_CHANGES = """
+query($after: String, $limit: Int!) {
+  myMoodChanges(after: $after, limit: $limit) { compactEntries deletedIds cursor hasMore }
+}"""
 HISTORY = f"""
 query($start: DateTime!, $end: DateTime!) {{
   moodHistory(from: $start, to: $end) {{ entries {{ {ENTRY} }} }}

@@ -8,6 +8,7 @@ server's reason, and is reported — never dropped.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,22 +57,59 @@ async def sync(
     share_notes: str,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 200,
+    in_flight: int = 2,
 ) -> SyncReport:
+    """Upload the outbox in order, then download the change feed.
+
+    Check-ins go up in batches, `in_flight` at a time, so the device prepares the next batch
+    while the server stores the last one; each batch is settled in the vault only once the
+    server has answered for it. Any other action (a hug) waits until every check-in queued
+    before it is answered, so the order across kinds is kept.
+    """
     report = SyncReport()
     total = vault.counts()["pending"]
     done = 0
-    while items := vault.pending(batch_size):
-        moods = [i for i in _leading(items, "mood")]
-        if moods:
-            await _upload_moods(vault, api, moods, share_notes, report)
-            done += len(moods)
-        else:
+    running: set[asyncio.Task[int]] = set()
+    after = 0
+    try:
+        while items := vault.pending(batch_size, after_seq=after):
+            moods = _leading(items, "mood")
+            if moods:
+                after = moods[-1].seq
+                if len(running) >= in_flight:
+                    done += await _first_done(running)
+                    _progress(progress, done, total)
+                running.add(
+                    asyncio.create_task(_upload_moods(vault, api, moods, share_notes, report))
+                )
+                continue
+            while running:
+                done += await _first_done(running)
+            after = items[0].seq
             await _send_hug(vault, api, items[0], report)
             done += 1
-        if progress is not None:
-            progress(done, max(total, done))
+            _progress(progress, done, total)
+        while running:
+            done += await _first_done(running)
+            _progress(progress, done, total)
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
     await _download(vault, api, report)
     return report
+
+
+async def _first_done(running: set[asyncio.Task[int]]) -> int:
+    finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+    running.difference_update(finished)
+    return sum(task.result() for task in finished)
+
+
+def _progress(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, max(total, done))
 
 
 def _leading(items: list[OutboxItem], kind: str) -> list[OutboxItem]:
@@ -90,9 +128,8 @@ async def _upload_moods(
     items: list[OutboxItem],
     share_notes: str,
     report: SyncReport,
-) -> None:
+) -> int:
     payload = [upload_payload(i.entry, share_notes) for i in items if i.entry is not None]
-    vault.mark_attempted([i.op_id for i in items])
     results = await api.record_moods(payload)
     done, refused = [], {}
     for result in results:
@@ -107,6 +144,7 @@ async def _upload_moods(
             else:
                 report.already_there += 1
     vault.settle(done, refused)
+    return len(items)
 
 
 async def _send_hug(

@@ -393,13 +393,13 @@ class Vault:
             result[state] = int(n)
         return result
 
-    def pending(self, limit: int) -> list[OutboxItem]:
-        """The oldest outbox items not yet uploaded, in the order they were made."""
+    def pending(self, limit: int, *, after_seq: int = 0) -> list[OutboxItem]:
+        """The oldest outbox items not yet uploaded (after `after_seq`), in the order made."""
         rows = self._conn.execute(
             "SELECT o.seq, o.op_id, o.kind, o.attempts, o.payload, e.recorded_at_ms, e.origin,"
             " e.body FROM outbox o LEFT JOIN entries e ON e.entry_id = o.op_id"
-            " WHERE o.state = 'pending' ORDER BY o.seq LIMIT ?",
-            (limit,),
+            " WHERE o.state = 'pending' AND o.seq > ? ORDER BY o.seq LIMIT ?",
+            (after_seq, limit),
         ).fetchall()
         items = []
         for seq, op_id, kind, attempts, payload, recorded_at_ms, origin, body in rows:

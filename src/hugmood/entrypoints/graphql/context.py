@@ -49,6 +49,11 @@ class RequestContext(BaseContext):
             self._principal = found
         return self._principal
 
+    @property
+    def signed_in_as(self) -> Principal | None:
+        """The caller if `principal()` has already found them (no I/O), else `None`."""
+        return self._principal
+
 
 Ctx = Info[RequestContext, Any]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any, cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from hugmood.application.handlers.moods import EntryOutcome
 from hugmood.application.queries import identity as iq
@@ -45,6 +47,11 @@ class RecordMoodResult:
 @strawberry.type(description="Your entries changed after a cursor, and ids deleted since.")
 class MoodChanges:
     entries: list[t.MoodEntry]
+    compact_entries: JSON = strawberry.field(
+        description="The same entries as one JSON list of objects with MoodEntry's field "
+        "names (no author; privacy as its enum name): much cheaper for a device syncing "
+        "thousands of entries."
+    )
     deleted_ids: list[strawberry.ID]
     cursor: str = strawberry.field(description="Pass it as `after` next time.")
     has_more: bool
@@ -62,6 +69,30 @@ def _command(me: str, entry: RecordMoodInput) -> md.RecordMood:
         recorded_at=entry.recorded_at,
         insights=entry.insights.to_domain() if entry.insights else None,
     )
+
+
+def _iso(ms: int) -> str:
+    return t.ms_to_datetime(ms).isoformat()
+
+
+def _compact(e: mq.MoodEntryView) -> dict[str, Any]:
+    return {
+        "id": e.entry_id,
+        "moodType": e.mood_type,
+        "intensity": e.intensity,
+        "note": e.note,
+        "privacy": t.Privacy(e.privacy.value).name,
+        "recordedAt": _iso(e.recorded_at_ms),
+        "createdAt": _iso(e.created_at_ms),
+        "updatedAt": _iso(e.updated_at_ms),
+        "contextFactors": {
+            "location": e.context.location,
+            "weather": e.context.weather,
+            "socialContext": e.context.social_context,
+            "tags": list(e.context.tags),
+        },
+        "insights": e.insights.to_data() if e.insights else None,
+    }
 
 
 def _cursor(after: str | None) -> int:
@@ -113,6 +144,7 @@ class SyncQueries:
             raise NotFound("this account does not exist")
         return MoodChanges(
             entries=[t.MoodEntry.of(e, account) for e in changes.entries],
+            compact_entries=cast(JSON, [_compact(e) for e in changes.entries]),
             deleted_ids=[strawberry.ID(i) for i in changes.deleted_ids],
             cursor=str(changes.cursor),
             has_more=changes.has_more,
