@@ -12,6 +12,10 @@ from typing import Literal
 Environment = Literal["development", "production"]
 
 
+CLIENT_PREFIX = "HUGMOOD_CLIENT_"
+"""The local-first client's own variables (vault, server URL, passphrase): not the server's."""
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -64,7 +68,7 @@ class Settings:
         known = {f"HUGMOOD_{f.name.upper()}": f for f in fields(cls)}
         values: dict[str, object] = {}
         for name, value in environ.items():
-            if not name.startswith("HUGMOOD_") or name.startswith("HUGMOOD_TEST_"):
+            if not name.startswith("HUGMOOD_") or name.startswith(("HUGMOOD_TEST_", CLIENT_PREFIX)):
                 continue
             field = known.get(name)
             if field is None:
