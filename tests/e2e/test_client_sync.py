@@ -207,3 +207,31 @@ def test_the_server_never_receives_a_note_the_setting_keeps_on_the_device(
     assert (held["note"] is not None) is leaves
     server.stop()  # everything flushed: the log, the read models, the server's own log
     assert (secret.encode() in _server_bytes(server)) is leaves
+
+
+def test_an_entry_the_server_refuses_is_reported_and_kept_never_dropped(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server()
+    ann, bob = sign_up(server, "ann"), sign_up(server, "bob")
+    anns = device_for(server, ann, tmp_path / "ann.sqlite")
+    bobs = device_for(server, bob, tmp_path / "bob.sqlite")
+    taken = anns.check_in(mood_type="calm", intensity=0.5)
+    asyncio.run(anns.sync())
+    # Bob's device holds an entry whose id is already Ann's (say, an import of her export).
+    bobs.vault.add_entries([prepare_entry(
+        intensity=0.3, mood_type="tired", note=None, context=None, privacy=None,
+        recorded_at=None, entry_id=taken.entry_id, now=datetime.now(UTC),
+    )])  # fmt: skip
+    fine = bobs.check_in(mood_type="happy", intensity=0.9)
+
+    report = asyncio.run(bobs.sync())
+
+    assert report.uploaded == 1 and [i for i, _ in report.refused] == [taken.entry_id]
+    assert "CONFLICT" in report.refused[0][1]
+    kept = {e.entry_id: e for e in bobs.vault.entries()}
+    assert kept[taken.entry_id].status == "refused" and kept[taken.entry_id].mood_type == "tired"
+    assert kept[fine.entry_id].status == "synced"
+    assert set(server_entries(bob)) == {fine.entry_id}
+    assert asyncio.run(bobs.sync()).refused == [], "a refusal is reported once, then kept"
+    assert bobs.vault.counts()["refused"] == 1
