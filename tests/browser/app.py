@@ -94,9 +94,13 @@ class Person:
         self.page.get_by_role("navigation", name="Screens").get_by_role("link", name=screen).click()
         expect(self.page.get_by_role("heading", level=1)).to_be_visible()
 
-    def screenshot(self, name: str) -> None:
+    def screenshot(self, name: str, *, full_page: bool = False) -> None:
+        """Saved under tests/browser/screenshots/ (not committed; a few are in docs/)."""
         SCREENSHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=SCREENSHOTS / f"{name}.png", animations="disabled")
+        self.page.evaluate("window.scrollTo(0, 0)")
+        self.page.screenshot(
+            path=SCREENSHOTS / f"{name}.png", animations="disabled", full_page=full_page
+        )
 
     def check_in(self, mood: str, *, note: str = "", privacy: str = "Friends") -> None:
         page = self.page

@@ -66,7 +66,7 @@ def test_sign_up_and_log_in_say_what_went_wrong(new_person: NewPerson) -> None:
     ada.wait_for_check_in()
     token = ada.token()
     ada.go("Settings")
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("You've logged out. See you soon.")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     refused = ada.server.http.post(
@@ -163,6 +163,7 @@ def test_an_offline_check_in_waits_on_the_device_and_is_sent_once(new_person: Ne
     expect(page.get_by_role("status").filter(has_text="Saved on this device")).to_be_visible()
     banner = page.get_by_test_id("waiting-banner")
     expect(banner).to_contain_text("You're offline")
+    expect(page.get_by_test_id("live-state")).to_have_text("Offline")
     expect(banner).to_contain_text("1 check-in is waiting to be sent")
     ada.check_in("sleepy", note="still on the train")
     expect(banner).to_contain_text("2 check-ins are waiting to be sent")
@@ -170,6 +171,7 @@ def test_an_offline_check_in_waits_on_the_device_and_is_sent_once(new_person: Ne
 
     ada.set_offline(False)
     expect(banner).to_have_count(0)
+    expect(page.get_by_test_id("live-state")).to_have_text("Live")
     stored = ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"]
     assert sorted(e["note"] for e in stored) == ["still on the train", "written on the train"]
 
@@ -181,3 +183,33 @@ def test_an_offline_check_in_waits_on_the_device_and_is_sent_once(new_person: Ne
     ada.go("History")
     expect(page.get_by_test_id("my-entries").locator("[data-mood]")).to_have_count(2)
     assert len(ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"]) == 2
+
+
+def test_log_out_everywhere_signs_out_my_other_browsers_too(new_person: NewPerson) -> None:
+    laptop, phone = new_person(), new_person(width=375)
+    handle = unique("ada")
+    laptop.sign_up(handle, "Ada")
+    phone.open()
+    phone.page.get_by_label("Handle").fill(handle)
+    phone.page.get_by_label("Password").fill(PASSWORD)
+    phone.page.get_by_role("button", name="Log in").click()
+    phone.wait_for_check_in()
+    phone_token = phone.token()
+
+    laptop.go("Settings")
+    laptop.page.get_by_role("button", name="Log out everywhere").click()
+    expect(laptop.page.get_by_role("status")).to_have_text(
+        "You've logged out everywhere (2 sessions ended). See you soon."
+    )
+    # The phone's next step tells its person why they are back at the log-in screen.
+    phone.go("History")
+    expect(phone.page.get_by_role("status")).to_have_text(
+        "Your session has ended. Please log in again."
+    )
+    expect(phone.page.get_by_role("button", name="Log in")).to_be_visible()
+    refused = phone.server.http.post(
+        phone.server.url + "/graphql",
+        json={"query": "{ me { handle } }"},
+        headers={"Authorization": f"Bearer {phone_token}"},
+    ).json()
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -63,7 +63,7 @@ def test_two_friends_share_moods_as_privacy_allows_and_a_hug_arrives_live(
     ben.check_in("proud", note="Told my team, too", privacy="Everyone")
     expect(feed).to_contain_text("Told my team, too")
     expect(feed.locator("[data-mood]")).to_have_count(2)
-    ada.screenshot("check-in-with-friends-feed")
+    ada.screenshot("check-in-with-friends-feed", full_page=True)
 
     # On Ben's card in Friends, the same two and not the private one.
     ada.go("Friends")

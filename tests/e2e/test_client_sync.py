@@ -74,9 +74,9 @@ def check_in_many(device: Device, n: int, note: str = "ordinary day") -> list[st
 
 
 def test_a_thousand_offline_check_ins_reach_the_server_exactly_once(
-    start_server: StartServer, tmp_path: Path
+    start_server: StartServer, backend: dict[str, str], tmp_path: Path
 ) -> None:
-    server = start_server()
+    server = start_server(backend)
     ann = sign_up(server, "ann")
     device = device_for(server, ann, tmp_path / "vault.sqlite")
     server.stop()  # the device is offline from here
@@ -103,9 +103,9 @@ def test_a_thousand_offline_check_ins_reach_the_server_exactly_once(
 
 
 def test_a_sync_killed_mid_upload_and_run_again_stores_each_entry_once(
-    start_server: StartServer, tmp_path: Path
+    start_server: StartServer, backend: dict[str, str], tmp_path: Path
 ) -> None:
-    server = start_server()
+    server = start_server(backend)
     ann = sign_up(server, "ann")
     vault_path = tmp_path / "vault.sqlite"
     device = device_for(server, ann, vault_path)

@@ -6,7 +6,7 @@ import "./style.css";
 import { onSessionEnded, token } from "./api";
 import { connect, disconnect, liveState } from "./live";
 import { startSyncing, waiting } from "./outbox";
-import { useSignal } from "./signal";
+import { signal, useSignal } from "./signal";
 import { go, route, type Route } from "./router";
 import { account, loadAccount, signOutLocally } from "./session";
 import { AuthScreen } from "./screens/auth";
@@ -24,27 +24,22 @@ const NAV: [Route, string][] = [
   ["/settings", "Settings"],
 ];
 
+const online = signal(navigator.onLine);
+window.addEventListener("online", () => (online.value = true));
+window.addEventListener("offline", () => (online.value = false));
+
 function WaitingBanner() {
   const pending = useSignal(waiting);
-  const [online, setOnline] = useState(navigator.onLine);
-  useEffect(() => {
-    const update = () => setOnline(navigator.onLine);
-    window.addEventListener("online", update);
-    window.addEventListener("offline", update);
-    return () => {
-      window.removeEventListener("online", update);
-      window.removeEventListener("offline", update);
-    };
-  }, []);
+  const isOnline = useSignal(online);
   const toSend = pending.filter((p) => p.problem === undefined).length;
-  if (online && toSend === 0) return null;
+  if (isOnline && toSend === 0) return null;
   return (
     <div class="banner" role="status" data-testid="waiting-banner">
-      {!online && <span>You're offline. Check-ins are kept on this device. </span>}
+      {!isOnline && <span>You're offline. Check-ins are kept on this device. </span>}
       {toSend > 0 && (
         <span>
           {toSend === 1 ? "1 check-in is" : `${toSend} check-ins are`} waiting to be sent
-          {online ? "…" : " when you're back online."}
+          {isOnline ? "…" : " when you're back online."}
         </span>
       )}
     </div>
@@ -52,8 +47,9 @@ function WaitingBanner() {
 }
 
 function LiveDot() {
-  const state = useSignal(liveState);
-  const label = { live: "Live", connecting: "Connecting…", offline: "Not connected" }[state];
+  const socket = useSignal(liveState);
+  const state = useSignal(online) ? socket : "offline";
+  const label = { live: "Live", connecting: "Connecting…", offline: "Offline" }[state];
   return (
     <span class={`live live-${state}`} title={label} data-testid="live-state">
       <span class="dot" aria-hidden="true" />

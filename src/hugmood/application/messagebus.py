@@ -26,6 +26,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     idm.RegisterUser: identity.register_user,
     idm.LogIn: identity.log_in,
     idm.LogOut: identity.log_out,
+    idm.LogOutEverywhere: identity.log_out_everywhere,
     idm.UpdateProfile: identity.update_profile,
     md.RecordMood: moods.record_mood,
     md.RecordMoods: moods.record_moods,

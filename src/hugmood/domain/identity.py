@@ -102,6 +102,13 @@ class LogOut:
 
 
 @dataclass(frozen=True, slots=True)
+class LogOutEverywhere:
+    """End every open session of this user: each of their devices has to log in again."""
+
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateProfile:
     user_id: str
     display_name: str | None = None

@@ -201,7 +201,9 @@ export function CheckInScreen() {
         {words.length === 0 ? <p class="muted">Loading the mood words…</p> : <MoodPicker words={words} value={mood} onPick={setMood} />}
         <Intensity value={intensity} onChange={setIntensity} />
         <label>
-          Note <span class="muted">(optional)</span>
+          <span>
+            Note <span class="muted">(optional)</span>
+          </span>
           <textarea name="note" rows={2} maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
         </label>
         <details class="context">
@@ -226,7 +228,9 @@ export function CheckInScreen() {
               </select>
             </label>
             <label>
-              Tags <span class="muted">(comma separated)</span>
+              <span>
+                Tags <span class="muted">(comma separated)</span>
+              </span>
               <input name="tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
             </label>
           </div>

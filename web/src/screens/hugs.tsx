@@ -119,7 +119,9 @@ function SendHug({ friends, onSent }: { friends: Connection[]; onSent: () => voi
         ))}
       </fieldset>
       <label>
-        Message <span class="muted">(optional, up to 280 characters)</span>
+        <span>
+          Message <span class="muted">(optional, up to 280 characters)</span>
+        </span>
         <input name="message" maxLength={280} value={message} onInput={(e) => setMessage(e.currentTarget.value)} />
       </label>
       <ErrorText error={error} />

@@ -1,4 +1,5 @@
-// Settings: profile, privacy default, appear offline, accepted hugs, export my data, log out.
+// Settings: profile, privacy default, appear offline, accepted hugs, export my data, log out
+// here or everywhere.
 
 import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
@@ -179,6 +180,18 @@ function ExportAndLogOut() {
     }
     signOutLocally("You've logged out. See you soon.");
   }
+  async function logOutEverywhere() {
+    setError(null);
+    let ended = 0;
+    try {
+      ended = (await gql<{ logOutEverywhere: number }>("mutation { logOutEverywhere }")).logOutEverywhere;
+    } catch (e) {
+      setError(describe(e));
+      return;
+    }
+    const devices = ended === 1 ? "1 session" : `${ended} sessions`;
+    signOutLocally(`You've logged out everywhere (${devices} ended). See you soon.`);
+  }
   return (
     <div class="card">
       <p>Download everything HugMood keeps about you: profile, check-ins, friends and hugs, as JSON.</p>
@@ -188,6 +201,9 @@ function ExportAndLogOut() {
         </button>
         <button type="button" class="danger" onClick={logOut}>
           Log out
+        </button>
+        <button type="button" class="danger" onClick={logOutEverywhere}>
+          Log out everywhere
         </button>
       </div>
       <ErrorText error={error} />

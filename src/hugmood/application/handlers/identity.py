@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity as idm
@@ -101,6 +103,28 @@ async def log_out(
         context=context,
     )
     return CommandResult(result.last_position if result else 0)
+
+
+async def log_out_everywhere(
+    command: idm.LogOutEverywhere, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    """Ends each open session in its own stream; the value is how many were ended."""
+    position, ended = 0, 0
+    for session_id in await open_session_ids(deps.readmodels, command.user_id):
+        one = idm.LogOut(command.user_id, session_id)
+        result = await decide_and_append(
+            deps.store,
+            deps.clock,
+            stream_id=idm.session_stream(session_id),
+            initial=None,
+            evolve=idm.evolve_session,
+            decide=partial(idm.decide_log_out, command=one),
+            user_id=command.user_id,
+            context=context,
+        )
+        if result is not None:
+            position, ended = max(position, result.last_position), ended + 1
+    return CommandResult(position, ended)
 
 
 async def update_profile(

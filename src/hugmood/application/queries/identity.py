@@ -59,6 +59,14 @@ async def authenticate(db: SqlDatabase, token_hash: str, now_ms: int) -> Princip
     return Principal(row[0], row[1], row[2]) if row else None
 
 
+async def open_session_ids(db: SqlDatabase, user_id: str) -> list[str]:
+    """The user's sessions not yet ended (expired ones included: ending them is harmless)."""
+    rows = await db.fetch(
+        "SELECT session_id FROM rm_sessions WHERE user_id = $1 AND ended = 0", user_id
+    )
+    return [str(row[0]) for row in rows]
+
+
 async def live_sessions(db: SqlDatabase, token_hashes: list[str], now_ms: int) -> set[str]:
     """Which of these session token hashes still sign someone in (not ended, not expired)."""
     alive: set[str] = set()

@@ -102,6 +102,16 @@ class Mutation:
         await _send(info, idm.LogOut(me.user_id, me.session_id))
         return True
 
+    @strawberry.mutation(
+        description="End every session of yours, on every device (this one too); returns how "
+        "many were ended."
+    )
+    async def log_out_everywhere(self, info: Ctx) -> int:
+        me = await info.context.principal()
+        command = idm.LogOutEverywhere(me.user_id)
+        result = await info.context.core.bus.handle(command, info.context.command)
+        return int(result.value)
+
     @strawberry.mutation(description="Change display name, bio or default mood visibility.")
     async def update_profile(self, info: Ctx, input: UpdateProfileInput) -> t.Account:
         me = await info.context.principal()
