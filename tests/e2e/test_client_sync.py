@@ -235,3 +235,22 @@ def test_an_entry_the_server_refuses_is_reported_and_kept_never_dropped(
     assert set(server_entries(bob)) == {fine.entry_id}
     assert asyncio.run(bobs.sync()).refused == [], "a refusal is reported once, then kept"
     assert bobs.vault.counts()["refused"] == 1
+
+
+def test_long_shared_notes_are_uploaded_in_batches_under_the_servers_size_limit(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server()
+    ann = sign_up(server, "ann")
+    device = device_for(server, ann, tmp_path / "vault.sqlite")
+    device.set_share_notes("public")
+    ids = [
+        device.check_in(intensity=0.5, mood_type="thoughtful", note=f"{i} " + "ré" * 950).entry_id
+        for i in range(120)
+    ]  # ~2 KB of JSON each: 120 of them are well over the 100 kB a request may carry
+
+    report = asyncio.run(device.sync(batch_size=200))
+
+    assert report.uploaded == 120 and report.refused == []
+    held = server_entries(ann)
+    assert set(held) == set(ids) and all(held[i]["note"] for i in ids)

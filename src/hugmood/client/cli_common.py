@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,6 +79,10 @@ def clear_errors() -> Iterator[None]:
     except NotLoggedIn as e:
         fail(str(e), 1)
     except ClientError as e:
+        fail(str(e), 1)
+    except sqlite3.Error as e:
+        fail(f"the vault could not be read or written: {e}", 1)
+    except OSError as e:
         fail(str(e), 1)
 
 

@@ -106,7 +106,7 @@ def import_hugmood_json(text: str, now: datetime) -> list[LocalEntry]:
             )
         except InvalidInput as e:
             raise InvalidInput(f"entry {n}: {e}", field=e.field) from None
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InvalidInput(f"entry {n}: missing or malformed {e}") from None
         insights = Insights.from_data(raw.get("insights")) or entry.insights
         entries.append(

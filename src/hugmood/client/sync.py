@@ -23,6 +23,8 @@ from hugmood.client.vault import Vault
 PRIVACY_VALUE = {"PRIVATE": "private", "FRIENDS_ONLY": "friends-only", "PUBLIC": "public"}
 RETRY_LATER = frozenset({"UNAVAILABLE", "RATE_LIMITED"})
 DOWNLOAD_PAGE = 500
+MAX_UPLOAD_BYTES = 80_000
+"""Below the server's default request limit (HUGMOOD_MAX_REQUEST_BYTES, 100,000)."""
 
 
 @dataclass(slots=True)
@@ -73,7 +75,7 @@ async def sync(
     after = 0
     try:
         while items := vault.pending(batch_size, after_seq=after):
-            moods = _leading(items, "mood")
+            moods = _within_size(_leading(items, "mood"), share_notes)
             if moods:
                 after = moods[-1].seq
                 if len(running) >= in_flight:
@@ -110,6 +112,18 @@ async def _first_done(running: set[asyncio.Task[int]]) -> int:
 def _progress(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
     if progress is not None:
         progress(done, max(total, done))
+
+
+def _within_size(items: list[OutboxItem], share_notes: str) -> list[OutboxItem]:
+    """The head of `items` whose upload stays under the server's request size limit (long
+    shared notes make big entries); always at least one item."""
+    size = 0
+    for n, item in enumerate(items):
+        if item.entry is not None:
+            size += len(json.dumps(upload_payload(item.entry, share_notes)))
+        if size > MAX_UPLOAD_BYTES and n:
+            return items[:n]
+    return items
 
 
 def _leading(items: list[OutboxItem], kind: str) -> list[OutboxItem]:

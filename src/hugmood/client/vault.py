@@ -18,7 +18,14 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hugmood.client import crypto
-from hugmood.client.errors import VaultExists, VaultMissing, VaultTampered, WrongPassphrase
+from hugmood.client.errors import (
+    InvalidInput,
+    VaultError,
+    VaultExists,
+    VaultMissing,
+    VaultTampered,
+    WrongPassphrase,
+)
 from hugmood.client.records import LocalEntry, OutboxItem
 
 DEFAULT_ROTATE_AFTER = 2**28
@@ -98,8 +105,11 @@ class Vault:
         if cls.exists(path):
             raise VaultExists(f"a vault already exists at {path}; it is never overwritten")
         _check_passphrase(passphrase)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path)
+        except (OSError, sqlite3.Error) as e:
+            raise VaultError(f"cannot create a vault at {path}: {e}") from e
         salt = crypto.new_salt()
         kek = crypto.derive_key(passphrase, salt, kdf)
         conn.executescript(SCHEMA)
@@ -466,8 +476,6 @@ class Vault:
 
 
 def _check_passphrase(passphrase: str) -> None:
-    from hugmood.client.errors import InvalidInput
-
     if len(passphrase) < 8:
         raise InvalidInput("the vault passphrase must be at least 8 characters", field="passphrase")
 
