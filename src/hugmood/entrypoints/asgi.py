@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
+from starlette.routing import request_response
 from starlette.types import Scope
 
 from hugmood import __version__
@@ -20,10 +21,12 @@ from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
 from hugmood.demo import DEMO_USERS, keep_demo_friends_around
 from hugmood.demo import seed_demo as seed_demo_data
+from hugmood.entrypoints.boards_socket import board_socket
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
+from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
 from hugmood.entrypoints.http.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
@@ -32,7 +35,7 @@ from hugmood.entrypoints.http.middleware import (
 )
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.entrypoints.http.web import WEB_DIST, WebApp
-from hugmood.entrypoints.ws.endpoint import GraphQLSocketsMiddleware, SocketEdge
+from hugmood.entrypoints.ws.endpoint import GraphQLSockets, SocketEdge
 from hugmood.entrypoints.ws.operations import Operations
 from hugmood.entrypoints.ws.registry import SocketRegistry
 from hugmood.observability.metrics import Metrics
@@ -122,11 +125,6 @@ def create_app(
     socket_messages = SlidingWindowLimiter(
         limit=settings.ws_messages_per_minute, window_s=60, what="socket messages"
     )
-    app.add_route(
-        "/graphql",
-        GraphQLEndpoint(schema, context, development=settings.development).handle,
-        methods=["POST"],
-    )
     graphql = HugMoodGraphQLRouter(
         schema,
         context_getter=context,
@@ -136,6 +134,8 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(http_router)
+    # Yjs (y-websocket) sockets of shared boards; see `entrypoints.boards_socket`.
+    app.add_api_websocket_route("/boards/{board_id}/ws", board_socket)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -155,12 +155,20 @@ def create_app(
     app.add_middleware(WebSocketRateLimitMiddleware, limiter=socket_messages)
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    # Outermost: GraphQL sockets skip the stack above (see `entrypoints.ws`).
+    # Outermost: queries, mutations and sockets skip the stack above (`http.hotpaths`).
+    endpoint = GraphQLEndpoint(schema, context, development=settings.development)
     app.add_middleware(
-        GraphQLSocketsMiddleware,
+        HotPaths,
         path="/graphql",
-        allowed_origins=settings.allowed_origins(),
-        context_for=context_for,
+        http=RequestContextMiddleware(
+            InternalErrors(
+                BodySizeLimitMiddleware(
+                    request_response(endpoint.handle), max_bytes=settings.max_request_bytes
+                )
+            ),
+            metrics=metrics,
+        ),
+        socket=GraphQLSockets(allowed_origins=settings.allowed_origins(), context_for=context_for),
     )
     # The browser app answers every path no route above claims: keep this mount last.
     app.mount("/", WebApp(WEB_DIST), name="web")

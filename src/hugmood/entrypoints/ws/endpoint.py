@@ -1,5 +1,5 @@
-"""The ASGI entry for GraphQL sockets: in front of every other middleware, so a socket's
-whole life costs one small frame here rather than a framework's stack.
+"""The ASGI app for GraphQL sockets. `http.hotpaths` puts it in front of every middleware, so
+a socket's whole life costs one small frame here rather than a framework's stack.
 
 Refused before accepting (HTTP 403): a browser page from an Origin not on the allowlist.
 Accepted then closed with 4406: a client not offering `graphql-transport-ws` (the legacy
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from hugmood.application.ports import RateLimiter
 from hugmood.entrypoints.graphql.context import RequestContext
@@ -44,24 +44,14 @@ def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
     return True
 
 
-class GraphQLSocketsMiddleware:
+class GraphQLSockets:
     def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        path: str,
-        allowed_origins: frozenset[str],
-        context_for: Callable[[Scope], RequestContext],
+        self, *, allowed_origins: frozenset[str], context_for: Callable[[Scope], RequestContext]
     ) -> None:
-        self.app = app
-        self.path = path
         self.allowed_origins = allowed_origins
         self.context_for = context_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
-            return
         if not origin_allowed(scope, self.allowed_origins):
             log.warning("websocket refused: origin not allowed")
             await send({"type": "websocket.close", "code": CloseCode.POLICY})
