@@ -102,6 +102,7 @@ def test_the_cli_tour_login_check_in_offline_sync_export_import_passphrase_logou
     ok(cli("export", "-o", str(tmp_path / "all.json")))
     exported = json.loads((tmp_path / "all.json").read_text())
     assert exported["account"] == ann.handle and len(exported["entries"]) == 4
+    assert exported["friends"] == [] and exported["hugsSent"] == []
     assert "Dreading the dentist tomorrow" in {e["note"] for e in exported["entries"]}
     csv_text = ok(cli("export", "--format", "csv"))
     assert csv_text.splitlines()[0].startswith("id,recorded_at,mood_type")

@@ -215,6 +215,10 @@ class AsyncHugMoodClient:
         got: list[JSON] = (await self.execute(q.INBOX, limit=limit))["inbox"]
         return got
 
+    async def sent_hugs(self, limit: int = 20) -> list[JSON]:
+        got: list[JSON] = (await self.execute(q.SENT_HUGS, limit=limit))["sentHugs"]
+        return got
+
     def hugs(self) -> AsyncIterator[JSON]:
         """Hugs for you, live: first those no device has shown yet, then each new one."""
         return self._subscribe(q.HUG_RECEIVED, "hugReceived")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -22,7 +22,8 @@ from hugmood.client.cli_common import (
     out,
     run,
 )
-from hugmood.client.errors import InvalidInput, Offline
+from hugmood.client.device import Device
+from hugmood.client.errors import ClientError, InvalidInput, Offline
 from hugmood.client.records import LocalEntry
 
 mood_app = typer.Typer(help="Check in and look back, on this device (works offline).")
@@ -197,7 +198,9 @@ def export(
         try:
             entries = device.vault.entries(newest_first=False)
             text = (
-                portability.export_json(device.handle, entries, device.vault.refused())
+                portability.export_json(
+                    device.handle, entries, device.vault.refused(), _server_side(device)
+                )
                 if fmt == "json"
                 else portability.export_csv(entries)
             )
@@ -211,6 +214,26 @@ def export(
         except OSError as e:
             fail(f"cannot write {output}: {e.strerror}", 1)
         err.print(f"exported {len(entries)} entries to {output}")
+
+
+def _server_side(device: Device) -> dict[str, Any] | None:
+    """Friends and hugs (only the server holds them), or `None` when offline or logged out."""
+    if device.token is None:
+        return None
+
+    async def fetch() -> dict[str, Any]:
+        async with device.client() as api:
+            return {
+                "friends": await api.friends(),
+                "hugsReceived": await api.inbox(limit=100),
+                "hugsSent": await api.sent_hugs(limit=100),
+            }
+
+    try:
+        return run(fetch())
+    except ClientError as e:
+        err.print(f"[yellow]friends and hugs not exported: {e}[/]")
+        return None
 
 
 def import_(

@@ -35,8 +35,14 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
-def export_json(handle: str | None, entries: list[LocalEntry], refused: list[Any]) -> str:
-    document = {
+def export_json(
+    handle: str | None,
+    entries: list[LocalEntry],
+    refused: list[Any],
+    online: dict[str, Any] | None = None,
+) -> str:
+    """The whole vault as JSON; `online` adds what only the server holds (friends, hugs)."""
+    document: dict[str, Any] = {
         "format": FORMAT,
         "version": 1,
         "exportedAt": _iso(int(datetime.now(UTC).timestamp() * 1000)),
@@ -58,6 +64,7 @@ def export_json(handle: str | None, entries: list[LocalEntry], refused: list[Any
             for e in entries
         ],
         "refused": [{"id": i, "kind": k, "reason": r} for i, k, r in refused],
+        **(online or {"server": "not reached: friends and hugs are not included"}),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 

@@ -51,5 +51,6 @@ def friendship(mutation: str) -> str:
 
 SEND_HUG = f"mutation($input: SendHugInput!) {{ sendHug(input: $input) {{ {HUG} }} }}"
 INBOX = f"query($limit: Int!) {{ inbox(limit: $limit) {{ {HUG} }} }}"
+SENT_HUGS = f"query($limit: Int!) {{ sentHugs(limit: $limit) {{ {HUG} }} }}"
 HUG_RECEIVED = f"subscription {{ hugReceived {{ {HUG} }} }}"
 FRIEND_PRESENCE = "subscription { friendPresence { profile { handle } status view } }"
