@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from datetime import UTC, datetime
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.messagebus import MessageBus
+from hugmood.boards.rooms import BoardRooms
+from hugmood.boards.store import BoardContentStore
 from hugmood.config import Settings
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
@@ -50,6 +53,8 @@ class HugMood:
     presence: PresenceService
     deliveries: DeliveryRecorder
     """Records in the background that pushed hugs reached a device."""
+    boards: BoardRooms
+    """This process's open board rooms (Yjs), following the log for other processes' edits."""
 
 
 def upcasters() -> Upcasters:
@@ -143,4 +148,10 @@ async def open_hugmood(
         deliveries = DeliveryRecorder(bus)
         if run_projections:
             await stack.enter_async_context(deliveries)
-        yield HugMood(settings, store, readmodels, runner, deps, bus, live, presence, deliveries)
+        content = BoardContentStore(store, readmodels, deps.clock, origin=uuid.uuid4().hex)
+        boards = BoardRooms(deps, content)
+        if run_projections:
+            await stack.enter_async_context(boards)
+        yield HugMood(
+            settings, store, readmodels, runner, deps, bus, live, presence, deliveries, boards
+        )

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hugmood import __version__
+from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
@@ -16,7 +17,8 @@ from hugmood.domain.social import SOCIAL_EVENTS
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 
 EVENT_CLASSES: dict[str, type[DomainEvent]] = {
-    cls.EVENT_TYPE: cls for cls in (*IDENTITY_EVENTS, *MOOD_EVENTS, *SOCIAL_EVENTS, *HUG_EVENTS)
+    cls.EVENT_TYPE: cls
+    for cls in (*IDENTITY_EVENTS, *MOOD_EVENTS, *SOCIAL_EVENTS, *HUG_EVENTS, *BOARD_EVENTS)
 }
 
 

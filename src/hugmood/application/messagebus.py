@@ -12,9 +12,10 @@ from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.handlers import hugs, identity, moods, social
+from hugmood.application.handlers import boards, hugs, identity, moods, social
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.results import CommandResult
+from hugmood.domain import boards as bd
 from hugmood.domain import hugs as hg
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
@@ -26,6 +27,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     idm.RegisterUser: identity.register_user,
     idm.LogIn: identity.log_in,
     idm.LogOut: identity.log_out,
+    idm.LogOutEverywhere: identity.log_out_everywhere,
     idm.LogOutEverywhere: identity.log_out_everywhere,
     idm.UpdateProfile: identity.update_profile,
     md.RecordMood: moods.record_mood,
@@ -43,6 +45,10 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     hg.MarkHugDelivered: hugs.change_hug,
     hg.MarkHugSeen: hugs.change_hug,
     hg.ChangeHugSettings: hugs.change_settings,
+    bd.CreateBoard: boards.create_board,
+    bd.InviteMember: boards.change_board,
+    bd.RemoveMember: boards.change_board,
+    bd.ArchiveBoard: boards.change_board,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hugmood.projections.accounts import AccountsProjection, SessionsProjection
+from hugmood.projections.boards import BoardsProjection
 from hugmood.projections.hugs import HugsProjection
 from hugmood.projections.moods import MoodEntriesProjection
 from hugmood.projections.projection import Projection
@@ -16,4 +17,5 @@ def all_projections() -> list[Projection]:
         FriendshipsProjection(),
         MoodEntriesProjection(),
         HugsProjection(),
+        BoardsProjection(),
     ]

@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from hugmood.config import Settings
+from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
@@ -47,9 +48,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # the rule classes, and a limiter built per request would make every request a miss.
     limits = limit_rules(settings)
     return HugMoodSchema(
-        query=merge_types("Query", (Query, HugQueries, PresenceQueries, SyncQueries)),
+        query=merge_types("Query", (Query, HugQueries, PresenceQueries, SyncQueries, BoardQueries)),
         mutation=merge_types(
-            "Mutation", (Mutation, HugMutations, PresenceMutations, SyncMutations)
+            "Mutation",
+            (Mutation, HugMutations, PresenceMutations, SyncMutations, BoardMutations),
         ),
         subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),

@@ -1,0 +1,1 @@
+"""Shared mood boards served over the Yjs protocol: rooms, the event-backed store, auth."""

@@ -1,0 +1,361 @@
+"""One board's room in this process: its Yjs document and the sockets editing it.
+
+A single worker task owns the document. It takes what arrived (client updates, sync
+requests, updates other processes stored), applies the client updates, stores them in one
+atomic append, and only then relays them and answers sync requests: no peer ever receives
+content that is not stored. If storing fails the room is closed (the document in memory
+may hold what was not stored) and reloaded from the log by the next socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pycrdt import Doc, get_state, get_update, merge_updates
+
+from hugmood.boards.model import item_count
+from hugmood.boards.protocol import (
+    EMPTY_UPDATE,
+    AwarenessEntry,
+    AwarenessMessage,
+    CloseCode,
+    Message,
+    ProtocolError,
+    QueryAwareness,
+    SyncMessage,
+    SyncType,
+    awareness_message,
+    sync_message,
+)
+from hugmood.boards.store import AcceptedUpdate, BoardContentStore
+from hugmood.domain.boards import BoardRole
+
+log = logging.getLogger(__name__)
+
+BATCH = 256
+"""At most this many queued messages are applied and stored in one append."""
+OUTBOX = 2048
+"""Messages waiting for one slow socket before it is closed with 1013."""
+
+
+class Peer(Protocol):
+    """The socket under a connection."""
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class BoardConnection:
+    """One socket on a board: who it is, its role, and its ordered outbox."""
+
+    def __init__(self, peer: Peer, *, user_id: str, session_id: str, role: BoardRole) -> None:
+        self.peer = peer
+        self.user_id = user_id
+        self.session_id = session_id
+        self.role = role
+        self.awareness: dict[int, int] = {}
+        """The awareness client ids this socket spoke for, with their last clock."""
+        self.closed = False
+        self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX)
+        self._close: tuple[int, str] = (CloseCode.NORMAL, "")
+
+    def send(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self._outbox.put_nowait(data)
+        except asyncio.QueueFull:
+            self.close(CloseCode.TRY_AGAIN_LATER, "too far behind the board's updates; reconnect")
+
+    def close(self, code: int, reason: str) -> None:
+        """Send what is queued, then close with `code` (only the first reason counts)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._close = (code, reason[:120])
+        while self._outbox.full():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait(None)
+
+    async def run_writer(self) -> None:
+        """Write the outbox to the socket in order, until closed."""
+        while True:
+            data = await self._outbox.get()
+            if data is None:
+                with contextlib.suppress(Exception):
+                    await self.peer.close(*self._close)
+                return
+            try:
+                await self.peer.send(data)
+            except Exception:
+                # The socket went away: the reader sees the disconnect and leaves the room.
+                self.closed = True
+                return
+
+
+@dataclass(frozen=True, slots=True)
+class _ClientUpdate:
+    connection: BoardConnection
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _SyncRequest:
+    connection: BoardConnection
+    state: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Remote:
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    pass
+
+
+_Work = _ClientUpdate | _SyncRequest | _Remote | _Stop
+
+DRAIN_S = 10.0
+"""How long closing a room waits for what was received to be stored."""
+
+
+class BoardRoom:
+    def __init__(
+        self,
+        board_id: str,
+        content: BoardContentStore,
+        *,
+        compact_every: int,
+        on_failed: Callable[[BoardRoom], None],
+    ) -> None:
+        self.board_id = board_id
+        self.doc: Doc[Any] = Doc()
+        self.connections: set[BoardConnection] = set()
+        self.since_snapshot = 0
+        self.failed = False
+        self._content = content
+        self._compact_every = compact_every
+        self._on_failed = on_failed
+        self._queue: asyncio.Queue[_Work] = asyncio.Queue(4 * BATCH)
+        self._worker: asyncio.Task[None] | None = None
+        self._compaction: asyncio.Task[None] | None = None
+        self._awareness: dict[int, AwarenessEntry] = {}
+        self.loaded = asyncio.Event()
+
+    async def open(self) -> None:
+        """Load the content (newest snapshot, then what followed) and start the worker."""
+        stored = await self._content.load(self.board_id)
+        for update in stored.updates:
+            self.doc.apply_update(update)
+        self.since_snapshot = stored.since_snapshot
+        self._worker = asyncio.create_task(self._work(), name=f"board-room-{self.board_id}")
+        self.loaded.set()
+
+    async def close(self, *, compact: bool) -> None:
+        """Store what was received (sockets that sent it may be gone already), then stop."""
+        for connection in self.connections:
+            connection.close(1001, "the server is going away; reconnect")
+        if self._worker is not None and not self._worker.done():
+            await self._queue.put(_Stop())
+            try:
+                async with asyncio.timeout(DRAIN_S):
+                    await asyncio.shield(self._worker)
+            except TimeoutError:
+                log.error("board %s did not store its last updates in time", self.board_id)
+        for task in (self._worker, self._compaction):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if compact and self.since_snapshot and not self.failed:
+            try:
+                await self._content.compact(self.board_id)
+            except Exception:
+                log.exception(
+                    "compacting board %s failed; it loads from the updates", self.board_id
+                )
+
+    # --- from this process's sockets ----------------------------------------------------
+
+    def join(self, connection: BoardConnection) -> None:
+        self.connections.add(connection)
+        connection.send(sync_message(SyncType.STEP1, self.doc.get_state()))
+        if self._awareness:
+            connection.send(awareness_message(list(self._awareness.values())))
+
+    def leave(self, connection: BoardConnection) -> None:
+        self.connections.discard(connection)
+        if connection.awareness:
+            gone = [
+                AwarenessEntry(client_id, clock + 1, b"null")
+                for client_id, clock in connection.awareness.items()
+            ]
+            for entry in gone:
+                self._awareness.pop(entry.client_id, None)
+            self._broadcast(awareness_message(gone), skip=None)
+
+    async def receive(self, connection: BoardConnection, message: Message) -> None:
+        """Act on one parsed client message; raises `ProtocolError` to close its socket."""
+        match message:
+            case SyncMessage(sync_type=SyncType.STEP1, payload=state):
+                await self._queue.put(_SyncRequest(connection, state))
+            case SyncMessage(payload=update):
+                if update == EMPTY_UPDATE:
+                    return
+                if not connection.role.can_edit:
+                    if self._adds_nothing(update):
+                        return  # a viewer's client confirming what it already has
+                    raise ProtocolError(
+                        "viewers cannot edit this board; the update was refused",
+                        CloseCode.FORBIDDEN,
+                    )
+                await self._queue.put(_ClientUpdate(connection, update))
+            case AwarenessMessage(entries=entries, raw=raw):
+                for entry in entries:
+                    connection.awareness[entry.client_id] = entry.clock
+                    if entry.state == b"null":
+                        self._awareness.pop(entry.client_id, None)
+                        connection.awareness.pop(entry.client_id, None)
+                    else:
+                        self._awareness[entry.client_id] = entry
+                self._broadcast(raw, skip=connection)
+            case QueryAwareness():
+                connection.send(awareness_message(list(self._awareness.values())))
+
+    def _adds_nothing(self, update: bytes) -> bool:
+        """Whether an update holds only what the document already has (no new structs, no
+        new deletions): Yjs clients always send their whole delete set when they sync."""
+        try:
+            theirs = state_vector(get_state(update))
+            known = state_vector(self.doc.get_state())
+            if any(clock > known.get(client, 0) for client, clock in theirs.items()):
+                return False
+            state = self.doc.get_state()
+            # Without the structs the document has, what is left is the delete set.
+            theirs_deleted = get_update(update, state)
+            ours_deleted = self.doc.get_update(state)
+            return merge_updates(theirs_deleted, ours_deleted) == merge_updates(ours_deleted)
+        except ValueError:
+            raise ProtocolError("malformed Yjs update") from None
+
+    # --- from other processes (through the log) -----------------------------------------
+
+    async def remote(self, update: bytes) -> None:
+        await self._queue.put(_Remote(update))
+
+    async def refresh_roles(self, roles: dict[str, BoardRole]) -> None:
+        """Apply the board's current members: the removed are closed, roles take effect."""
+        for connection in list(self.connections):
+            role = roles.get(connection.user_id)
+            if role is None:
+                connection.close(CloseCode.FORBIDDEN, "you are no longer a member of this board")
+            else:
+                connection.role = role
+
+    # --- the worker ---------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            if not await self._handle(batch) or any(isinstance(w, _Stop) for w in batch):
+                return
+
+    async def _handle(self, batch: list[_Work]) -> bool:
+        accepted: list[_ClientUpdate] = []
+        remote: list[bytes] = []
+        syncs: list[_SyncRequest] = []
+        for work in batch:
+            match work:
+                case _ClientUpdate(connection=connection, update=update):
+                    # Stored even if its socket has closed since: the client sent it.
+                    try:
+                        # Decoding is complete before anything is integrated: a bad update
+                        # raises here and leaves the document as it was.
+                        self.doc.apply_update(update)
+                    except ValueError as e:
+                        connection.close(CloseCode.MALFORMED, f"malformed Yjs update: {e}")
+                        continue
+                    accepted.append(work)
+                case _Remote(update=update):
+                    try:
+                        self.doc.apply_update(update)
+                    except ValueError:
+                        log.exception("a stored update of board %s does not apply", self.board_id)
+                        continue
+                    remote.append(update)
+                case _SyncRequest():
+                    syncs.append(work)
+        if accepted:
+            try:
+                await self._content.append(
+                    self.board_id,
+                    [AcceptedUpdate(a.connection.user_id, a.update) for a in accepted],
+                    items=item_count(self.doc),
+                )
+            except Exception:
+                log.exception("storing updates of board %s failed; closing the room", self.board_id)
+                self._fail()
+                return False
+            self.since_snapshot += len(accepted)
+        for a in accepted:
+            self._broadcast(sync_message(SyncType.UPDATE, a.update), skip=a.connection)
+        for update in remote:
+            self._broadcast(sync_message(SyncType.UPDATE, update), skip=None)
+        for s in syncs:
+            try:
+                missing = self.doc.get_update(s.state)
+            except ValueError:
+                s.connection.close(CloseCode.MALFORMED, "malformed state vector")
+                continue
+            s.connection.send(sync_message(SyncType.STEP2, missing))
+        if self.since_snapshot >= self._compact_every and self._compaction is None:
+            self._compaction = asyncio.create_task(self._compact())
+        return True
+
+    async def _compact(self) -> None:
+        try:
+            before = self.since_snapshot
+            await self._content.compact(self.board_id)
+            self.since_snapshot -= before
+        except Exception:
+            log.exception("compacting board %s failed; will try again", self.board_id)
+        finally:
+            self._compaction = None
+
+    def _broadcast(self, data: bytes, *, skip: BoardConnection | None) -> None:
+        for connection in self.connections:
+            if connection is not skip:
+                connection.send(data)
+
+    def _fail(self) -> None:
+        self.failed = True
+        for connection in self.connections:
+            connection.close(CloseCode.SERVER_ERROR, "the board could not be saved; reconnect")
+        self._on_failed(self)
+
+
+def state_vector(encoded: bytes) -> dict[int, int]:
+    """Decode a Yjs state vector: a count, then (client id, clock) pairs."""
+    values, at = [], 0
+    while at < len(encoded):
+        value, shift = 0, 0
+        while True:
+            byte = encoded[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        values.append(value)
+    pairs = values[1:]
+    return dict(zip(pairs[0::2], pairs[1::2], strict=True))

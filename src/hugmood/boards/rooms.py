@@ -1,0 +1,158 @@
+"""This process's open board rooms, and the follower that keeps them in step with the log.
+
+Like hugs (decision 0005), boards relay through the log: every process follows it, and an
+update another process stored reaches this process's sockets from there (PostgreSQL's
+NOTIFY wakes the follower at once). Member changes and logouts found in the log take effect
+on open sockets. See docs/decisions/0006-boards-relay-through-the-log.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import Any
+
+from pycrdt import Doc
+
+from hugmood.application.dependencies import Dependencies
+from hugmood.application.handlers.boards import load_board
+from hugmood.boards.auth import Admission
+from hugmood.boards.model import snapshot
+from hugmood.boards.room import BoardConnection, BoardRoom, Peer
+from hugmood.boards.store import UPDATED, BoardContentStore, decode
+from hugmood.domain.boards import BoardRole
+from hugmood.eventstore.envelope import RecordedEvent
+from hugmood.eventstore.subscription import catch_up
+
+log = logging.getLogger(__name__)
+
+_MEMBERSHIP = {"BoardMemberAdded", "BoardMemberRoleChanged", "BoardMemberRemoved", "BoardArchived"}
+
+
+class BoardRooms:
+    """Opens a room on a board's first socket, closes (and compacts) it after the last."""
+
+    def __init__(
+        self, deps: Dependencies, content: BoardContentStore, *, compact_every: int = 500
+    ) -> None:
+        self._deps = deps
+        self.content = content
+        self._compact_every = compact_every
+        self._rooms: dict[str, BoardRoom] = {}
+        self._opening: dict[str, asyncio.Lock] = {}
+        self._follower: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> BoardRooms:
+        start = await self._deps.store.last_position()
+        self._follower = asyncio.create_task(self._follow(start), name="board-follower")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        for room in list(self._rooms.values()):
+            await room.close(compact=True)
+        self._rooms.clear()
+
+    def room(self, board_id: str) -> BoardRoom | None:
+        return self._rooms.get(board_id)
+
+    async def join(self, admission: Admission, peer: Peer) -> tuple[BoardRoom, BoardConnection]:
+        room = await self._open(admission.board_id)
+        connection = BoardConnection(
+            peer, user_id=admission.user_id, session_id=admission.session_id, role=admission.role
+        )
+        room.join(connection)
+        return room, connection
+
+    async def leave(self, room: BoardRoom, connection: BoardConnection) -> None:
+        room.leave(connection)
+        if room.connections or self._rooms.get(room.board_id) is not room:
+            return
+        async with self._opening.setdefault(room.board_id, asyncio.Lock()):
+            if room.connections:
+                return  # someone joined while we waited
+            self._rooms.pop(room.board_id, None)
+            await room.close(compact=True)
+
+    async def _open(self, board_id: str) -> BoardRoom:
+        async with self._opening.setdefault(board_id, asyncio.Lock()):
+            room = self._rooms.get(board_id)
+            if room is not None and not room.failed:
+                return room
+            room = BoardRoom(
+                board_id,
+                self.content,
+                compact_every=self._compact_every,
+                on_failed=self._forget,
+            )
+            # Registered before loading: an update the follower sees meanwhile is applied
+            # too (applying an update twice changes nothing), so none falls in between.
+            self._rooms[board_id] = room
+            try:
+                await room.open()
+            except BaseException:
+                self._rooms.pop(board_id, None)
+                raise
+            return room
+
+    def _forget(self, room: BoardRoom) -> None:
+        if self._rooms.get(room.board_id) is room:
+            del self._rooms[room.board_id]
+
+    async def snapshot(self, board_id: str) -> dict[str, Any]:
+        """The content as JSON: from the open room if there is one, else from the log."""
+        room = self._rooms.get(board_id)
+        if room is not None and room.loaded.is_set() and not room.failed:
+            return snapshot(room.doc)
+        doc: Doc[Any] = Doc()
+        for update in (await self.content.load(board_id)).updates:
+            doc.apply_update(update)
+        return snapshot(doc)
+
+    async def _follow(self, position: int) -> None:
+        while True:
+            try:
+                async for batch in catch_up(self._deps.store, position):
+                    for event in batch:
+                        await self._apply(event)
+                        position = event.position
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("board follower failed at position %s; continuing", position + 1)
+                position += 1
+                await asyncio.sleep(0.1)
+
+    async def _apply(self, event: RecordedEvent) -> None:
+        if event.event_type == UPDATED:
+            if event.metadata.get("processId") == self.content.origin:
+                return  # this process stored it and relayed it already
+            room = self._rooms.get(event.data["boardId"])
+            if room is not None:
+                await room.remote(decode(event.data["update"]))
+        elif event.event_type in _MEMBERSHIP:
+            room = self._rooms.get(event.data["boardId"])
+            if room is not None:
+                board = await load_board(self._deps, room.board_id)
+                roles: dict[str, BoardRole] = {}
+                if board is not None:
+                    for user_id in board.members:
+                        role = board.effective_role(user_id)
+                        if role is not None:
+                            roles[user_id] = role
+                await room.refresh_roles(roles)
+        elif event.event_type == "SessionEnded":
+            for room in self._rooms.values():
+                for connection in room.connections:
+                    if connection.session_id == event.data.get("sessionId"):
+                        connection.close(4401, "you signed out")

@@ -1,0 +1,283 @@
+"""Shared mood boards: create, invite and remove members with roles, archive.
+
+A board's lifecycle lives on the stream `board-<id>` and is decided here. Its content (the
+Yjs document friends edit together) lives on `boardDoc-<id>` and is written by the board
+rooms (`hugmood.boards`), not by commands: see `BoardContentUpdated` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from hugmood.domain.common import DomainEvent, clean_text
+from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+MAX_TITLE = 80
+MAX_DESCRIPTION = 500
+MAX_MEMBERS = 50
+
+
+class BoardRole(StrEnum):
+    """owner: manages members and may archive; editor: edits content; viewer: only looks."""
+
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+    @classmethod
+    def parse(cls, value: str) -> BoardRole:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ValidationFailed(
+                f"role must be owner, editor or viewer (got {value!r})", field="role"
+            ) from None
+
+    @property
+    def can_edit(self) -> bool:
+        return self is not BoardRole.VIEWER
+
+
+def board_stream(board_id: str) -> str:
+    """The board's lifecycle: creation, members, archive."""
+    return f"board-{board_id}"
+
+
+def board_doc_stream(board_id: str) -> str:
+    """The board's content: every accepted Yjs update, and compacted snapshots."""
+    return f"boardDoc-{board_id}"
+
+
+# --- commands (the acting user first after the board) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateBoard:
+    """`board_id` may be chosen by the device, so a retried create is stored once."""
+
+    board_id: str
+    owner_id: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InviteMember:
+    """Add a member with a role, or change the role of one who is already there."""
+
+    board_id: str
+    actor_id: str
+    member_id: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMember:
+    """An owner removes someone, or a member leaves (removes themself)."""
+
+    board_id: str
+    actor_id: str
+    member_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveBoard:
+    """The board becomes read-only for everyone and leaves the default board list."""
+
+    board_id: str
+    actor_id: str
+
+
+BoardCommand = InviteMember | RemoveMember | ArchiveBoard
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BoardCreated(DomainEvent):
+    EVENT_TYPE = "BoardCreated"
+    board_id: str
+    owner_id: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardMemberAdded(DomainEvent):
+    EVENT_TYPE = "BoardMemberAdded"
+    board_id: str
+    member_id: str
+    role: str
+    added_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardMemberRoleChanged(DomainEvent):
+    EVENT_TYPE = "BoardMemberRoleChanged"
+    board_id: str
+    member_id: str
+    role: str
+    changed_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardMemberRemoved(DomainEvent):
+    EVENT_TYPE = "BoardMemberRemoved"
+    board_id: str
+    member_id: str
+    removed_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardArchived(DomainEvent):
+    EVENT_TYPE = "BoardArchived"
+    board_id: str
+    archived_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardContentUpdated(DomainEvent):
+    """One Yjs update accepted from an editor (on `boardDoc-<id>`), stored before any other
+    peer sees it. `update` is the Yjs v1 update, base64; `item_count` is the number of items
+    on the board once the update was applied by the process that accepted it."""
+
+    EVENT_TYPE = "BoardContentUpdated"
+    board_id: str
+    update: str
+    item_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoardContentCompacted(DomainEvent):
+    """The whole document as one Yjs update (base64), covering every event of the content
+    stream up to `through_version`: loading starts here instead of at the first edit."""
+
+    EVENT_TYPE = "BoardContentCompacted"
+    board_id: str
+    snapshot: str
+    through_version: int
+    item_count: int
+
+
+BOARD_EVENTS: tuple[type[DomainEvent], ...] = (
+    BoardCreated,
+    BoardMemberAdded,
+    BoardMemberRoleChanged,
+    BoardMemberRemoved,
+    BoardArchived,
+)
+"""Lifecycle events, decided here. The content events are written by the board rooms."""
+
+# --- state and decisions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    board_id: str
+    owner_id: str
+    title: str
+    archived: bool = False
+    members: Mapping[str, BoardRole] = field(default_factory=dict)
+
+    def role_of(self, user_id: str) -> BoardRole | None:
+        return self.members.get(user_id)
+
+    def effective_role(self, user_id: str) -> BoardRole | None:
+        """What the user may do with the content now: an archived board is read-only."""
+        role = self.role_of(user_id)
+        if role is not None and self.archived:
+            return BoardRole.VIEWER
+        return role
+
+
+def evolve_board(state: Board | None, event: DomainEvent) -> Board | None:
+    match event:
+        case BoardCreated():
+            return Board(
+                event.board_id,
+                event.owner_id,
+                event.title,
+                members={event.owner_id: BoardRole.OWNER},
+            )
+        case BoardMemberAdded() | BoardMemberRoleChanged() if state is not None:
+            return replace(state, members={**state.members, event.member_id: BoardRole(event.role)})
+        case BoardMemberRemoved() if state is not None:
+            members = dict(state.members)
+            members.pop(event.member_id, None)
+            return replace(state, members=members)
+        case BoardArchived() if state is not None:
+            return replace(state, archived=True)
+    return state
+
+
+def decide_create(state: Board | None, command: CreateBoard) -> list[DomainEvent]:
+    """A retried create (same id, same owner) changes nothing."""
+    title = clean_text(command.title, field="title", max_length=MAX_TITLE, min_length=1)
+    description = clean_text(
+        command.description, field="description", max_length=MAX_DESCRIPTION, multiline=True
+    )
+    if state is not None:
+        if state.owner_id != command.owner_id:
+            raise Conflict("this board id is already used; choose a new one", field="id")
+        return []
+    return [BoardCreated(command.board_id, command.owner_id, title, description)]
+
+
+def _existing(state: Board | None, actor_id: str) -> Board:
+    """The board as the actor may know it: a board they are not on is not found."""
+    if state is None or state.role_of(actor_id) is None:
+        raise NotFound("there is no such board, or you are not a member", field="boardId")
+    return state
+
+
+def _owners(board: Board) -> int:
+    return sum(1 for r in board.members.values() if r is BoardRole.OWNER)
+
+
+def decide_invite(
+    state: Board | None, command: InviteMember, *, are_friends: bool
+) -> list[DomainEvent]:
+    board = _existing(state, command.actor_id)
+    role = BoardRole.parse(command.role)
+    if board.role_of(command.actor_id) is not BoardRole.OWNER:
+        raise Forbidden("only a board's owners can invite and change roles", field="boardId")
+    if board.archived:
+        raise Conflict("this board is archived; its members no longer change", field="boardId")
+    current = board.role_of(command.member_id)
+    if current is None:
+        if not are_friends:
+            raise Forbidden("you can only invite friends to a board", field="handle")
+        if len(board.members) >= MAX_MEMBERS:
+            raise Conflict(f"a board has at most {MAX_MEMBERS} members", field="handle")
+        return [BoardMemberAdded(board.board_id, command.member_id, role.value, command.actor_id)]
+    if current is role:
+        return []
+    if current is BoardRole.OWNER and _owners(board) == 1:
+        raise Conflict("a board needs an owner: make someone else owner first", field="role")
+    return [BoardMemberRoleChanged(board.board_id, command.member_id, role.value, command.actor_id)]
+
+
+def decide_remove(state: Board | None, command: RemoveMember) -> list[DomainEvent]:
+    board = _existing(state, command.actor_id)
+    leaving = command.member_id == command.actor_id
+    if not leaving and board.role_of(command.actor_id) is not BoardRole.OWNER:
+        raise Forbidden("only a board's owners can remove members", field="boardId")
+    if board.archived:
+        raise Conflict("this board is archived; its members no longer change", field="boardId")
+    current = board.role_of(command.member_id)
+    if current is None:
+        raise NotFound("they are not a member of this board", field="handle")
+    if current is BoardRole.OWNER and _owners(board) == 1:
+        raise Conflict("a board needs an owner: make someone else owner first", field="handle")
+    return [BoardMemberRemoved(board.board_id, command.member_id, command.actor_id)]
+
+
+def decide_archive(state: Board | None, command: ArchiveBoard) -> list[DomainEvent]:
+    board = _existing(state, command.actor_id)
+    if board.role_of(command.actor_id) is not BoardRole.OWNER:
+        raise Forbidden("only a board's owners can archive it", field="boardId")
+    if board.archived:
+        return []
+    return [BoardArchived(board.board_id, command.actor_id)]
