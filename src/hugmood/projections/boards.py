@@ -50,12 +50,13 @@ class BoardsProjection:
                     )
                 ]
             case "BoardContentCompacted":
-                # Where loading the content starts; the newest snapshot wins.
+                # Where loading the content starts (the newest snapshot wins), and the exact
+                # count: an update's count is what the process that stored it had seen.
                 return [
                     (
-                        "UPDATE rm_boards SET snapshot_version = $2"
+                        "UPDATE rm_boards SET snapshot_version = $2, item_count = $3"
                         " WHERE board_id = $1 AND snapshot_version < $2",
-                        (d["boardId"], event.stream_version),
+                        (d["boardId"], event.stream_version, int(d["itemCount"])),
                     )
                 ]
         return []
