@@ -27,6 +27,13 @@ $(WEB_DIST): web/node_modules/.package-lock.json $(WEB_SOURCES)
 
 web: $(WEB_DIST)
 
+# Real Yjs clients (yjs + y-websocket) for the boards interop test, from tests/interop's lock.
+INTEROP := tests/interop/node_modules/.package-lock.json
+
+$(INTEROP): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Debian's Chromium for the Playwright browser tests (installed with apt if missing).
 browser:
 	@tests/browser/ensure-chromium.sh
@@ -48,7 +55,7 @@ schema-check: $(INSTALLED)
 	@$(BIN)/hugmood schema | diff -u docs/schema.graphql - \
 		|| (echo "docs/schema.graphql is out of date: run 'make schema'" && exit 1)
 
-test: lint typecheck schema-check $(WEB_DIST) browser
+test: lint typecheck schema-check $(WEB_DIST) browser $(INTEROP)
 	$(BIN)/pytest
 
 unit: $(INSTALLED)
