@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 _NOW = datetime.now(UTC)
 RECENT = {"f": (_NOW - timedelta(days=1)).isoformat(), "t": (_NOW + timedelta(days=1)).isoformat()}
-SCREENS = ("Check in", "History", "Friends", "Hugs", "Settings")
+SCREENS = ("Check in", "History", "Friends", "Hugs", "Boards", "Settings")
 
 # Every form control with no accessible name, and every button with no words.
 UNLABELLED_JS = """() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -86,7 +86,7 @@ def test_every_screen_fits_375_px_with_labelled_controls_and_readable_contrast(
         expect(ada.page.get_by_text("Loading…")).to_have_count(0)
         check_screen(ada.page, screen)
         # Every screen has something kind to say when it is empty, never a blank area.
-        if screen in ("Friends", "Hugs"):
+        if screen in ("Friends", "Hugs", "Boards"):
             expect(ada.page.locator(".empty").first).to_be_visible()
         ada.screenshot(f"375-{screen.lower().replace(' ', '-')}")
 

@@ -15,12 +15,14 @@ import { HistoryScreen } from "./screens/history";
 import { FriendsScreen } from "./screens/friends";
 import { HugsScreen, HugArrival } from "./screens/hugs";
 import { SettingsScreen } from "./screens/settings";
+import { BoardsScreen } from "./screens/boards";
 
 const NAV: [Route, string][] = [
   ["/checkin", "Check in"],
   ["/history", "History"],
   ["/friends", "Friends"],
   ["/hugs", "Hugs"],
+  ["/boards", "Boards"],
   ["/settings", "Settings"],
 ];
 
@@ -69,6 +71,8 @@ function Shell() {
         return <FriendsScreen />;
       case "/hugs":
         return <HugsScreen />;
+      case "/boards":
+        return <BoardsScreen />;
       case "/settings":
         return <SettingsScreen />;
       default:

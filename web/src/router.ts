@@ -2,9 +2,9 @@
 
 import { signal } from "./signal";
 
-export type Route = "/" | "/checkin" | "/history" | "/friends" | "/hugs" | "/settings";
+export type Route = "/" | "/checkin" | "/history" | "/friends" | "/hugs" | "/boards" | "/settings";
 
-const ROUTES: Route[] = ["/", "/checkin", "/history", "/friends", "/hugs", "/settings"];
+const ROUTES: Route[] = ["/", "/checkin", "/history", "/friends", "/hugs", "/boards", "/settings"];
 
 function current(): Route {
   const path = location.pathname.replace(/\/+$/, "") || "/";
@@ -14,7 +14,7 @@ function current(): Route {
 export const route = signal<Route>(current());
 
 export function go(path: Route): void {
-  if (path !== location.pathname) history.pushState(null, "", path);
+  if (path !== location.pathname || location.search) history.pushState(null, "", path);
   route.value = path;
   document.getElementById("main")?.focus();
 }
