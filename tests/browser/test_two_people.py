@@ -128,3 +128,27 @@ def test_a_hug_can_be_taken_back_before_it_is_seen(new_person: NewPerson) -> Non
     expect(ben.page.get_by_test_id("hug-arrival")).to_have_count(0)
     ben.go("Hugs")
     expect(ben.page.get_by_text("No hugs yet")).to_be_visible()
+
+
+def test_a_friend_who_switches_to_another_tab_shows_as_away(new_person: NewPerson) -> None:
+    ada, ben = new_person(), new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    ben.sign_up(unique("ben"), "Ben")
+    ada.api("mutation($h: String!) { requestFriendship(handle: $h) { status } }", {"h": ben.handle})
+    ben.api("mutation($h: String!) { acceptFriendship(handle: $h) { status } }", {"h": ada.handle})
+    ben.page.reload()
+    ben.wait_for_check_in()
+    ada.go("Friends")
+    dot = ada.page.locator(f'[data-handle="{ben.handle}"] [data-presence]')
+    expect(dot).to_have_attribute("data-presence", "ONLINE")
+
+    # Ben's tab goes to the background (as when he switches tabs), then comes back.
+    for state, seen in (("hidden", "AWAY"), ("visible", "ONLINE")):
+        ben.page.evaluate(
+            "(state) => { Object.defineProperty(document, 'visibilityState',"
+            " { value: state, configurable: true });"
+            " document.dispatchEvent(new Event('visibilitychange')); }",
+            state,
+        )
+        expect(dot).to_have_attribute("data-presence", seen)
+        expect(dot).to_contain_text(seen.lower())

@@ -95,8 +95,22 @@ function watchPresence(): void {
 /** Called with the current friends: a new friend's presence needs a new subscription. */
 export function friendsAre(handles: string[]): void {
   const key = [...handles].sort().join(" ");
-  if (presenceOf !== null && key !== presenceOf && client !== null) watchPresence();
+  if (key !== presenceOf && client !== null) watchPresence();
   presenceOf = key;
+}
+
+/** Tell friends whether this tab is in use (away when hidden) and which screen it shows.
+ * Sent over the socket, so the server keeps it for this device while the socket is open. */
+export function heartbeat(view: string): void {
+  if (client === null) return;
+  const status = document.visibilityState === "hidden" ? "AWAY" : "ONLINE";
+  client.subscribe(
+    {
+      query: "mutation($status: PresenceStatus!, $view: String) { heartbeat(status: $status, view: $view) }",
+      variables: { status, view: view.replace(/^\//, "") || "checkin" },
+    },
+    { next: () => undefined, error: () => undefined, complete: () => undefined },
+  );
 }
 
 export function disconnect(): void {

@@ -4,7 +4,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./style.css";
 import { onSessionEnded, token } from "./api";
-import { connect, disconnect, liveState } from "./live";
+import { connect, disconnect, heartbeat, liveState } from "./live";
 import { startSyncing, waiting } from "./outbox";
 import { signal, useSignal } from "./signal";
 import { go, route, type Route } from "./router";
@@ -63,6 +63,16 @@ function LiveDot() {
 function Shell() {
   const current = useSignal(route);
   const me = useSignal(account);
+  useEffect(() => {
+    heartbeat(current);
+    const changed = () => heartbeat(route.value);
+    document.addEventListener("visibilitychange", changed);
+    const connected = liveState.subscribe((state) => state === "live" && heartbeat(route.value));
+    return () => {
+      document.removeEventListener("visibilitychange", changed);
+      connected();
+    };
+  }, [current]);
   const screen = (() => {
     switch (current) {
       case "/history":
