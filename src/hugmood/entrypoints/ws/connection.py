@@ -238,8 +238,9 @@ class GraphQLSocket:
 
     async def _stop(self, operation: LiveOperation) -> None:
         operation.done = True
-        if operation.listening is not None:
-            await operation.listening.close()
+        listening, operation.listening = operation.listening, None  # no cycle left behind
+        if listening is not None:
+            await listening.close()
 
     # -- pushing ---------------------------------------------------------------------------
 

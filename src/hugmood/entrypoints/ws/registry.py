@@ -2,7 +2,8 @@
 
 A single sweeper, every `period_s` (at most half a presence heartbeat):
 - closes sockets whose session has expired or ended (one query for all their sessions);
-- keeps the devices of open sockets present, in one batch that changes no aggregate.
+- keeps the devices of open sockets present, in one batch that changes no aggregate;
+- after a wave of new sockets, freezes the heap (`heap.FrozenHeap`).
 Logout anywhere reaches the relay as `SessionEnded`; the registry closes that session's
 sockets here at once.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hugmood.application.queries import identity as iq
 from hugmood.bootstrap import HugMood
+from hugmood.entrypoints.ws.heap import FrozenHeap
 from hugmood.entrypoints.ws.protocol import CloseCode
 from hugmood.realtime.hub import Listening, Message
 from hugmood.realtime.relay import SESSIONS_ENDED
@@ -39,6 +41,7 @@ class SocketRegistry:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._listening: Listening | None = None
+        self._heap = FrozenHeap()
 
     def __len__(self) -> int:
         return len(self._sockets)
@@ -104,3 +107,4 @@ class SocketRegistry:
                 await socket.close(CloseCode.UNAUTHORIZED, SESSION_ENDED_REASON)
         devices = [d for s in sockets if s.token_hash in alive and (d := s.device_refresh())]
         await self._core.presence.refresh(devices)
+        self._heap.sockets_now(len(self._sockets))
