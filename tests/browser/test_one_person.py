@@ -213,3 +213,27 @@ def test_log_out_everywhere_signs_out_my_other_browsers_too(new_person: NewPerso
         headers={"Authorization": f"Bearer {phone_token}"},
     ).json()
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_the_app_opens_without_a_network_and_keeps_the_check_in_for_later(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    # The app has been opened once: its service worker keeps it.
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    ada.set_offline(True)
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    ada.wait_for_check_in()  # the mood words were kept too
+    ada.check_in("peaceful", note="opened on a plane")
+    expect(page.get_by_test_id("waiting-banner")).to_contain_text(
+        "1 check-in is waiting to be sent"
+    )
+
+    ada.set_offline(False)
+    expect(page.get_by_test_id("waiting-banner")).to_have_count(0)
+    stored = ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"]
+    assert [e["note"] for e in stored] == ["opened on a plane"]

@@ -117,7 +117,8 @@ export function disconnect(): void {
   presenceOf = null;
   stopPresence = null;
   stops.splice(0).forEach((stop) => stop());
-  void client?.dispose();
+  // dispose() rejects when the socket never opened (say, the session had already ended).
+  Promise.resolve(client?.dispose()).catch(() => undefined);
   client = null;
   liveState.value = "offline";
   presence.value = {};

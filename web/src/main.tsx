@@ -150,4 +150,8 @@ function App() {
 }
 
 startSyncing();
+if ("serviceWorker" in navigator) {
+  // Keeps the app itself for opening it offline (web/public/sw.js); the API is never cached.
+  navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+}
 render(<App />, document.getElementById("app") as HTMLElement);

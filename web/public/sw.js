@@ -1,0 +1,60 @@
+// HugMood's service worker: keeps the app itself (index.html and its hashed assets) so the app
+// opens without a network, and check-ins made then wait in IndexedDB (see src/outbox.ts).
+// It never touches the API: /graphql, /boards, /healthz and /metrics always go to the server.
+"use strict";
+
+const CACHE = "hugmood-app-v1";
+const SHELL = "/";
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.add(SHELL))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    // The newest app when online; the kept one when not.
+    event.respondWith(
+      fetch(request)
+        .then((response) => {
+          if (response.ok) {
+            const copy = response.clone();
+            void caches.open(CACHE).then((cache) => cache.put(SHELL, copy));
+          }
+          return response;
+        })
+        .catch(() => caches.match(SHELL).then((kept) => kept || Response.error())),
+    );
+  } else if (url.pathname.startsWith("/assets/")) {
+    // Hashed names never change content: the kept copy is always right.
+    event.respondWith(
+      caches.match(request).then(
+        (kept) =>
+          kept ||
+          fetch(request).then((response) => {
+            if (response.ok) {
+              const copy = response.clone();
+              void caches.open(CACHE).then((cache) => cache.put(request, copy));
+            }
+            return response;
+          }),
+      ),
+    );
+  }
+});
