@@ -73,7 +73,8 @@ def serve(
 
 def _announce(settings: Settings, demo_logins: list[str]) -> None:
     url = f"http://{settings.host}:{settings.port}"
-    console.print(f"\n[bold]HugMood[/bold] is up: GraphQL at [cyan]{url}/graphql[/cyan]")
+    console.print(f"\n[bold]HugMood[/bold] is up: the web app at [cyan]{url}/[/cyan]")
+    console.print(f"GraphQL at [cyan]{url}/graphql[/cyan]")
     where = "memory" if settings.database_url == "memory" else settings.database_url
     if settings.database_url == "sqlite":
         where = f"SQLite in {settings.data_dir}"
