@@ -1,5 +1,5 @@
 """The SDK's blocking façade as a notebook would use it: sign in, check in, hugs and presence
-arriving live over graphql-transport-ws."""
+arriving live over graphql-transport-ws, a board's snapshot."""
 
 from __future__ import annotations
 
@@ -39,6 +39,15 @@ def test_the_blocking_sdk_records_moods_and_hears_hugs_and_presence_live(
 
         (presence,) = list(ann_sdk.presence(limit=1))
         assert presence["profile"]["handle"] == bob.handle
+
+        board_id = ann.api('mutation { createBoard(input: {title: "Our week"}) { id } }')[
+            "createBoard"
+        ]["id"]
+        assert [b["title"] for b in ann_sdk.boards()] == ["Our week"]
+        assert ann_sdk.board_snapshot(board_id) == {"items": [], "itemCount": 0, "invalid": 0}
+        with pytest.raises(ApiError) as not_a_member:
+            bob_sdk.board_snapshot(board_id)
+        assert not_a_member.value.code == "NOT_FOUND"
 
         with pytest.raises(ApiError) as refused:
             ann_sdk.record_mood("calm", 2.0)

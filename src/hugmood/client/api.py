@@ -219,6 +219,19 @@ class AsyncHugMoodClient:
         got: list[JSON] = (await self.execute(q.SENT_HUGS, limit=limit))["sentHugs"]
         return got
 
+    # --- boards ------------------------------------------------------------------------------
+
+    async def boards(self, include_archived: bool = False) -> list[JSON]:
+        """The shared mood boards you are on, most recently active first."""
+        got: list[JSON] = (await self.execute(q.BOARDS, archived=include_archived))["boards"]
+        return got
+
+    async def board_snapshot(self, board_id: str) -> JSON:
+        """A board's content as JSON: `{"items": [...], "itemCount": n, "invalid": n}`
+        (editing happens over the board's Yjs socket, not through the SDK)."""
+        snapshot: JSON = (await self.execute(q.BOARD_SNAPSHOT, id=board_id))["board"]["snapshot"]
+        return snapshot
+
     def hugs(self) -> AsyncIterator[JSON]:
         """Hugs for you, live: first those no device has shown yet, then each new one."""
         return self._subscribe(q.HUG_RECEIVED, "hugReceived")

@@ -91,6 +91,12 @@ class HugMoodClient:
     def inbox(self, limit: int = 20) -> list[JSON]:
         return self._run(self.aio.inbox(limit))
 
+    def boards(self, include_archived: bool = False) -> list[JSON]:
+        return self._run(self.aio.boards(include_archived))
+
+    def board_snapshot(self, board_id: str) -> JSON:
+        return self._run(self.aio.board_snapshot(board_id))
+
     def hugs(self, limit: int | None = None) -> Iterator[JSON]:
         """Hugs as they arrive (blocking); stops after `limit` if given."""
         return self._iterate(self.aio.hugs(), limit)

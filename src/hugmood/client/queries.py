@@ -54,3 +54,8 @@ INBOX = f"query($limit: Int!) {{ inbox(limit: $limit) {{ {HUG} }} }}"
 SENT_HUGS = f"query($limit: Int!) {{ sentHugs(limit: $limit) {{ {HUG} }} }}"
 HUG_RECEIVED = f"subscription {{ hugReceived {{ {HUG} }} }}"
 FRIEND_PRESENCE = "subscription { friendPresence { profile { handle } status view } }"
+BOARDS = """
+query($archived: Boolean!) {
+  boards(includeArchived: $archived) { id title description myRole itemCount lastActivityAt }
+}"""
+BOARD_SNAPSHOT = "query($id: ID!) { board(id: $id) { snapshot } }"
