@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import orjson
 
 from hugmood.client import queries as q
 from hugmood.client.errors import ApiError, NotLoggedIn, Offline
@@ -87,27 +88,28 @@ class AsyncHugMoodClient:
 
     async def execute(self, query: str, **variables: Any) -> JSON:
         """Run one GraphQL operation; its `data`, or `ApiError` with the server's code."""
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"content-type": "application/json"}
+        if self.token:
+            headers["authorization"] = f"Bearer {self.token}"
+        body = orjson.dumps({"query": query, "variables": variables})
         try:
-            response = await self._http.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=headers
-            )
+            response = await self._http.post("/graphql", content=body, headers=headers)
         except httpx.TransportError as e:
             raise Offline(f"cannot reach {self.server_url}: {e or type(e).__name__}") from e
         if response.status_code >= 500:
             raise Offline(f"{self.server_url} answered HTTP {response.status_code}; try again")
         try:
-            body = response.json()
-        except ValueError:
+            answer = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             raise ApiError("PROTOCOL", f"HTTP {response.status_code} without JSON") from None
-        if body.get("errors"):
-            first = body["errors"][0]
+        if answer.get("errors"):
+            first = answer["errors"][0]
             ext = first.get("extensions") or {}
             code = ext.get("code", "UNKNOWN")
             if code == "UNAUTHENTICATED" and self.token:
                 raise NotLoggedIn(f"{first.get('message')}: run `hugmood login`")
             raise ApiError(code, first.get("message", ""), field=ext.get("field"))
-        data: JSON = body["data"]
+        data: JSON = answer["data"]
         return data
 
     # --- account -----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from hugmood.client.api import AsyncHugMoodClient, mood_input
 from hugmood.client.errors import ApiError
 from hugmood.client.records import Insights, LocalEntry, OutboxItem
@@ -75,15 +77,13 @@ async def sync(
     after = 0
     try:
         while items := vault.pending(batch_size, after_seq=after):
-            moods = _within_size(_leading(items, "mood"), share_notes)
+            moods, payloads = _within_size(_leading(items, "mood"), share_notes)
             if moods:
                 after = moods[-1].seq
                 if len(running) >= in_flight:
                     done += await _first_done(running)
                     _progress(progress, done, total)
-                running.add(
-                    asyncio.create_task(_upload_moods(vault, api, moods, share_notes, report))
-                )
+                running.add(asyncio.create_task(_upload_moods(vault, api, payloads, report)))
                 continue
             while running:
                 done += await _first_done(running)
@@ -114,16 +114,22 @@ def _progress(progress: Callable[[int, int], None] | None, done: int, total: int
         progress(done, max(total, done))
 
 
-def _within_size(items: list[OutboxItem], share_notes: str) -> list[OutboxItem]:
+def _within_size(
+    items: list[OutboxItem], share_notes: str
+) -> tuple[list[OutboxItem], list[dict[str, object]]]:
     """The head of `items` whose upload stays under the server's request size limit (long
-    shared notes make big entries); always at least one item."""
+    shared notes make big entries; always at least one item), and their payloads."""
     size = 0
-    for n, item in enumerate(items):
-        if item.entry is not None:
-            size += len(json.dumps(upload_payload(item.entry, share_notes)))
-        if size > MAX_UPLOAD_BYTES and n:
-            return items[:n]
-    return items
+    payloads: list[dict[str, object]] = []
+    for item in items:
+        if item.entry is None:
+            break
+        payload = upload_payload(item.entry, share_notes)
+        size += len(orjson.dumps(payload))
+        if size > MAX_UPLOAD_BYTES and payloads:
+            break
+        payloads.append(payload)
+    return items[: len(payloads)], payloads
 
 
 def _leading(items: list[OutboxItem], kind: str) -> list[OutboxItem]:
@@ -137,14 +143,9 @@ def _leading(items: list[OutboxItem], kind: str) -> list[OutboxItem]:
 
 
 async def _upload_moods(
-    vault: Vault,
-    api: AsyncHugMoodClient,
-    items: list[OutboxItem],
-    share_notes: str,
-    report: SyncReport,
+    vault: Vault, api: AsyncHugMoodClient, payloads: list[dict[str, object]], report: SyncReport
 ) -> int:
-    payload = [upload_payload(i.entry, share_notes) for i in items if i.entry is not None]
-    results = await api.record_moods(payload)
+    results = await api.record_moods(payloads)
     done, refused = [], {}
     for result in results:
         if result.status == "refused":
@@ -158,7 +159,7 @@ async def _upload_moods(
             else:
                 report.already_there += 1
     vault.settle(done, refused)
-    return len(items)
+    return len(payloads)
 
 
 async def _send_hug(
