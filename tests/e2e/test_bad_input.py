@@ -146,6 +146,18 @@ def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> I
         "VALIDATION",
         says="depth",
     )
+    yield BadInput(
+        "a subscription over HTTP",
+        op("subscription { hugReceived { id } }"),
+        "VALIDATION",
+        says="WebSocket",
+    )
+    yield BadInput(
+        "two operations and no operationName",
+        op("query A { __typename } query B { __typename }"),
+        "VALIDATION",
+        says="operationName",
+    )
     aliases = " ".join(f"a{i}: __typename" for i in range(16))
     yield BadInput("too many aliases", op(f"{{ {aliases} }}"), "VALIDATION", says="aliases")
     yield BadInput(

@@ -24,6 +24,7 @@ from hugmood.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.boards_socket import board_socket
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
+from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
@@ -36,7 +37,6 @@ from hugmood.entrypoints.http.middleware import (
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.entrypoints.http.web import WEB_DIST, WebApp
 from hugmood.entrypoints.ws.endpoint import GraphQLSockets, SocketEdge
-from hugmood.entrypoints.ws.operations import Operations
 from hugmood.entrypoints.ws.registry import SocketRegistry
 from hugmood.observability.metrics import Metrics
 from hugmood.security.ratelimit import SlidingWindowLimiter
@@ -156,7 +156,7 @@ def create_app(
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     # Outermost: queries, mutations and sockets skip the stack above (`http.hotpaths`).
-    endpoint = GraphQLEndpoint(schema, context, development=settings.development)
+    endpoint = GraphQLEndpoint(operations, context)
     app.add_middleware(
         HotPaths,
         path="/graphql",

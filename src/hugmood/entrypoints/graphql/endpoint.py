@@ -1,8 +1,9 @@
 """`POST /graphql`: JSON in, one schema execution, JSON out — and nothing else on the path.
 
-Strawberry's router still serves GraphiQL (`GET`) and, later, subscriptions (WebSocket); plain
-queries and mutations take this thinner path, which parses with orjson, skips per-request
-dependency injection, and maps every error to HugMood's shape.
+Strawberry's router still serves GraphiQL (`GET`); queries and mutations take this thinner
+path, which parses with orjson, skips per-request dependency injection, runs the operation
+through `graphql.operations.Operations` (parsed and validated once per text) and maps every error
+to HugMood's shape.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hugmood.entrypoints.graphql.context import RequestContext
-from hugmood.entrypoints.graphql.errors import map_error
+from hugmood.entrypoints.graphql.operations import Operations
 
 ContextFactory = Callable[[Request], Awaitable[RequestContext]]
 
@@ -27,12 +27,9 @@ def _refuse(status: int, message: str) -> Response:
 
 
 class GraphQLEndpoint:
-    def __init__(
-        self, schema: strawberry.Schema, context: ContextFactory, *, development: bool
-    ) -> None:
-        self._schema = schema
+    def __init__(self, operations: Operations, context: ContextFactory) -> None:
+        self._operations = operations
         self._context = context
-        self._development = development
 
     async def handle(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
@@ -49,15 +46,7 @@ class GraphQLEndpoint:
             return _refuse(400, '"variables" must be a JSON object')
         if operation is not None and not isinstance(operation, str):
             return _refuse(400, '"operationName" must be a string')
-        result = await self._schema.execute(
-            payload["query"],
-            variable_values=variables,
-            context_value=await self._context(request),
-            operation_name=operation,
+        body = await self._operations.execute(
+            payload["query"], variables, await self._context(request), operation
         )
-        body: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            body["errors"] = [
-                map_error(e, development=self._development).formatted for e in result.errors
-            ]
         return Response(orjson.dumps(body), media_type="application/json")

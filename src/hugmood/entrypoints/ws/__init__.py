@@ -5,9 +5,10 @@ thousands of idle sockets in one process.
 - `connection`: one socket: authentication in `connection_init`, operations, pushes;
 - `registry`: every socket of this process, swept together (sessions, presence) and closed
   at once when their session ends;
-- `operations`: parsing and validation (cached), and running a subscription's selection over
-  one event;
-- `protocol`: the wire format and close codes.
+- `protocol`: the wire format and close codes;
+- `heap`: keeping long-lived socket state out of the garbage collector's full passes.
+
+Operations run through `graphql.operations`, as over HTTP.
 
 An idle socket holds no task and no queue of its own: subscriptions are callbacks on the
 real-time hub (`RealtimeHub.listen`), and a socket gets a short-lived task only while it has

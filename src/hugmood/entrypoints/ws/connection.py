@@ -23,7 +23,7 @@ from starlette.types import Receive, Send
 from hugmood.domain.errors import RateLimited, Unauthenticated
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.feeds import FEEDS, Feed, open_feed
-from hugmood.entrypoints.ws.operations import Prepared
+from hugmood.entrypoints.graphql.operations import Prepared
 from hugmood.entrypoints.ws.protocol import (
     ClientMessage,
     CloseCode,
@@ -219,16 +219,12 @@ class GraphQLSocket:
         """A query or mutation: one `next`, then `complete` (unless the client completed it)."""
         self._operations[op_id] = None
         try:
-            result = await self.edge.operations.schema.execute(
-                query, variable_values=variables, context_value=self.context, operation_name=name
-            )
+            body = await self.edge.operations.execute(query, variables, self.context, name)
         finally:
             running = op_id in self._operations
             self._operations.pop(op_id, None)
         if running and not self._closed:
-            await self._send(
-                {"type": "next", "id": op_id, "payload": self.edge.operations.formatted(result)}
-            )
+            await self._send({"type": "next", "id": op_id, "payload": body})
             await self._send({"type": "complete", "id": op_id})
 
     async def _complete(self, op_id: str) -> None:

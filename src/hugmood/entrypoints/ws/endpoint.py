@@ -16,8 +16,8 @@ from starlette.types import Receive, Scope, Send
 
 from hugmood.application.ports import RateLimiter
 from hugmood.entrypoints.graphql.context import RequestContext
+from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.ws.connection import GraphQLSocket
-from hugmood.entrypoints.ws.operations import Operations
 from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
 from hugmood.entrypoints.ws.registry import SocketRegistry
 
