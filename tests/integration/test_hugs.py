@@ -104,3 +104,23 @@ async def test_a_retried_send_is_stored_once_and_not_counted_twice(settings: Set
         with pytest.raises(RateLimited):
             await hug(core, ann, ben)
         assert len(await hq.sent_hugs(core.readmodels, ann, limit=10)) == 2
+
+
+async def test_deliveries_noted_by_pushes_are_recorded_in_the_background(
+    durable_settings: Settings,
+) -> None:
+    settings = durable_settings
+    async with open_hugmood(settings) as core:
+        ann, ben, _ = await friends(core)
+        hugs = [await hug(core, ann, ben) for _ in range(5)]
+        withdrawn = await hug(core, ann, ben)
+        await core.bus.handle(hg.WithdrawHug(withdrawn, ann))
+        for hug_id in [*hugs, hugs[0], withdrawn]:  # a repeat and a refusal are harmless
+            core.deliveries.delivered(hug_id, ben, "phone")
+    # Leaving drains what was noted before the store closes.
+    async with open_hugmood(settings) as core:
+        await core.projections.wait_for(await core.store.last_position())
+        sent = {v.hug_id: v for v in await hq.sent_hugs(core.readmodels, ann, limit=10)}
+        assert {sent[h].status for h in hugs} == {HugStatus.DELIVERED}
+        assert sent[withdrawn].status is HugStatus.WITHDRAWN
+        assert core.deliveries.pending == 0
