@@ -12,7 +12,7 @@ from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import hugs as hg
 from hugmood.domain import social as sc
-from hugmood.domain.common import canonical_id
+from hugmood.domain.common import DomainEvent, canonical_id
 
 
 async def send_hug(
@@ -33,21 +33,23 @@ async def send_hug(
         hg.evolve_settings,
     )
     are_friends = friendship.state.status is sc.FriendshipStatus.FRIENDS
-    stream = hg.hug_stream(command.hug_id)
-    existing = await load(deps.store, stream, None, hg.evolve_hug)
-    if existing.state is None:
-        # Only new hugs count against the limit: a retried send is free.
-        hg.decide_send(None, command, are_friends=are_friends, recipient_settings=settings.state)
-        deps.hug_limiter.hit(command.sender_id)
+
+    def decide(state: hg.Hug | None) -> list[DomainEvent]:
+        events = hg.decide_send(
+            state, command, are_friends=are_friends, recipient_settings=settings.state
+        )
+        if state is None:
+            # Only new hugs count against the limit: a retried send is free.
+            deps.hug_limiter.hit(command.sender_id)
+        return events
+
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=stream,
+        stream_id=hg.hug_stream(command.hug_id),
         initial=None,
         evolve=hg.evolve_hug,
-        decide=lambda state: hg.decide_send(
-            state, command, are_friends=are_friends, recipient_settings=settings.state
-        ),
+        decide=decide,
         user_id=command.sender_id,
         context=context,
         event_ids=lambda _: uuid.UUID(command.hug_id),
