@@ -651,8 +651,9 @@ def report(
         {
             **common,
             "seconds": shape.idle_s,
-            "note": "each hugmood socket re-checks its session and refreshes its presence "
-            "every 10 s by default: a shorter window undercounts",
+            "note": "hugmood's sweeper checks every socket's session and refreshes its "
+            "presence in one batch every 10 s by default (and pings every 15 s): a shorter "
+            "window undercounts",
         },
         lower_is_better=True,
         digits=3,
