@@ -1,4 +1,5 @@
-"""Demo data: a handful of friends with a month of varied, privacy-mixed check-ins."""
+"""Demo data: a handful of friends with a month of varied, privacy-mixed check-ins, a few
+hugs, and a shared mood board."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.queries.identity import account_by_handle
+from hugmood.boards.demo import seed_demo_board
 from hugmood.bootstrap import HugMood
 from hugmood.domain import hugs as hg
 from hugmood.domain import identity as idm
@@ -126,6 +128,7 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                     ),
                     context,
                 )
+    await seed_demo_board(core, context, rng)
     return True
 
 

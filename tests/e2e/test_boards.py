@@ -201,6 +201,41 @@ async def test_bad_messages_close_the_socket_and_leave_the_board_intact(
     assert server.health()["status"] == "ok"
 
 
+# Found by fuzzing pycrdt: an update that decodes but makes yrs panic when applied on top of
+# BASE (five updates of client 1234). The socket is closed, the board is untouched.
+PANIC_BASE = bytes.fromhex(
+    "0105d209002801056974656d73026b300176020174770001787c000000002801056974656d73026b3101"
+    "760201787c3f8000000174770568656c6c6f2801056974656d73026b320176020174770a68656c6c6f68"
+    "656c6c6f01787c400000002801056974656d73026b330176020174770f68656c6c6f68656c6c6f68656c"
+    "6c6f01787c404000002801056974656d73026b340176020174771468656c6c6f68656c6c6f68656c6c6f"
+    "68656c6c6f01787c4080000001d209010201"
+)
+PANIC = bytes.fromhex(
+    "0101d2090b2801056974656d73476b3131017602017477375368656c6c6f68656c6c6f68656c6c6f6865"
+    "6c6c6f68656c6c6f68656c6c6f68656c6c6f68656c6c6f68656c6c6f68656c6c6f68656c6c6f0178413000"
+    "0001d20903020105010801"
+)
+
+
+async def test_an_update_that_makes_the_crdt_library_panic_is_refused(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    ann = sign_up(server, "ann")
+    board_id = board_with(ann)
+    async with raw_socket(server, board_id, ann.api.token) as ws:
+        await ws.send(sync_message(SyncType.UPDATE, PANIC_BASE))
+        await ws.send(sync_message(SyncType.UPDATE, PANIC))
+        code, _ = await close_code(ws)
+    assert code == 4400
+    async with synced_doc(server, board_id, ann) as fresh:
+        assert set(content(fresh)) == {f"k{i}" for i in range(5)} - {"k2"}
+        items(fresh)["after"] = sticker("calm", "ann")
+    async with synced_doc(server, board_id, ann) as again:
+        await until(lambda: "after" in content(again), "the board still takes edits")
+    assert server.health()["status"] == "ok"
+
+
 async def test_a_removed_member_is_disconnected(start_server: StartServer) -> None:
     server = start_server()
     ann, ben = sign_up(server, "ann"), sign_up(server, "ben")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +13,10 @@ from pycrdt import Doc
 
 from hugmood.application.queries import boards as bq
 from hugmood.boards.model import item_count, items_of, sticker
-from hugmood.boards.store import COMPACTED, AcceptedUpdate, encode
+from hugmood.boards.store import COMPACTED, AcceptedUpdate, encode, materialize
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
+from hugmood.demo import seed_demo
 from hugmood.domain import boards as bd
 from hugmood.domain import identity as idm
 from hugmood.domain import social as sc
@@ -104,8 +106,9 @@ async def test_content_is_in_the_log_and_loads_from_the_newest_snapshot(
 
         content = await store.load(board_id)
         assert content.since_snapshot == 5
-        assert len(content.updates) == 6  # the snapshot, then the five after it
-        result = loaded(content.updates)
+        assert content.snapshot is not None
+        assert len(content.updates) == 5  # after the snapshot
+        result = materialize(content)
         assert item_count(result) == 35
         assert items_of(result).to_py() == {
             **(items_of(doc).to_py() or {}),
@@ -132,7 +135,7 @@ async def test_updates_stored_while_a_snapshot_was_made_are_not_lost(settings: S
             [store_event(board_id, snapshot, through=10)],
         )
         await core.projections.wait_for(await core.store.last_position())
-        assert item_count(loaded((await store.load(board_id)).updates)) == 12
+        assert item_count(materialize(await store.load(board_id))) == 12
 
 
 def store_event(board_id: str, snapshot: bytes, *, through: int) -> NewEvent:
@@ -150,3 +153,21 @@ def store_event(board_id: str, snapshot: bytes, *, through: int) -> NewEvent:
             "itemCount": 10,
         },
     )
+
+
+async def test_the_demo_seeds_a_shared_board(tmp_path: Path) -> None:
+    async with open_hugmood(Settings(database_url="memory", data_dir=tmp_path)) as core:
+        assert await seed_demo(core, days=2)
+        await core.projections.wait_for(await core.store.last_position())
+        alice, bob, carol = (idm.user_id_for(h) for h in ("alice", "bob", "carol"))
+        (board,) = await bq.boards_of(core.readmodels, alice, include_archived=False)
+        assert board.title == "Our week"
+        assert {(m.user_id, m.role) for m in await bq.members(core.readmodels, board.board_id)} == {
+            (alice, BoardRole.OWNER),
+            (bob, BoardRole.EDITOR),
+            (carol, BoardRole.VIEWER),
+        }
+        snapshot = await core.boards.snapshot(board.board_id)
+        assert snapshot["invalid"] == 0
+        assert board.item_count == len(snapshot["items"]) == 7
+        assert {i["addedBy"] for i in snapshot["items"]} == {alice, bob}

@@ -32,7 +32,7 @@ from hugmood.boards.protocol import (
     awareness_message,
     sync_message,
 )
-from hugmood.boards.store import AcceptedUpdate, BoardContentStore
+from hugmood.boards.store import AcceptedUpdate, BoardContentStore, materialize
 from hugmood.domain.boards import BoardRole
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,7 @@ class BoardRoom:
     async def open(self) -> None:
         """Load the content (newest snapshot, then what followed) and start the worker."""
         stored = await self._content.load(self.board_id)
-        for update in stored.updates:
-            self.doc.apply_update(update)
+        self.doc = materialize(stored)
         self.since_snapshot = stored.since_snapshot
         self._worker = asyncio.create_task(self._work(), name=f"board-room-{self.board_id}")
         self.loaded.set()
@@ -279,22 +278,17 @@ class BoardRoom:
                 case _ClientUpdate(connection=connection, update=update):
                     # Stored even if its socket has closed since: the client sent it.
                     try:
-                        # Decoding is complete before anything is integrated: a bad update
-                        # raises here and leaves the document as it was.
-                        self.doc.apply_update(update)
+                        get_state(update)  # decodes it whole: a bad update stops here
                     except ValueError as e:
                         connection.close(CloseCode.MALFORMED, f"malformed Yjs update: {e}")
                         continue
                     accepted.append(work)
                 case _Remote(update=update):
-                    try:
-                        self.doc.apply_update(update)
-                    except ValueError:
-                        log.exception("a stored update of board %s does not apply", self.board_id)
-                        continue
                     remote.append(update)
                 case _SyncRequest():
                     syncs.append(work)
+        accepted = await self._apply(accepted)
+        self._apply_remote(remote)
         if accepted:
             try:
                 await self._content.append(
@@ -322,6 +316,41 @@ class BoardRoom:
             self._compaction = asyncio.create_task(self._compact())
         return True
 
+    async def _apply(self, accepted: list[_ClientUpdate]) -> list[_ClientUpdate]:
+        """Apply each update on its own, in the order received, as its sender applied it (a
+        merged batch would be cheaper, but whether yrs accepts an update can depend on what
+        is applied before it). One that fails closes its socket with 4400 and is neither
+        stored nor relayed; the document is rebuilt from the log and what was kept of the
+        batch, so whatever a failed apply did is gone."""
+        kept: list[_ClientUpdate] = []
+        for a in accepted:
+            try:
+                self.doc.apply_update(a.update)
+            except BaseException as e:
+                if not _refused(e):
+                    raise
+                a.connection.close(CloseCode.MALFORMED, "malformed Yjs update: it does not apply")
+                log.warning("board %s refused an update that does not apply: %s", self.board_id, e)
+                await self._reload()
+                for k in kept:
+                    self.doc.apply_update(k.update)
+                continue
+            kept.append(a)
+        return kept
+
+    async def _reload(self) -> None:
+        self.doc = materialize(await self._content.load(self.board_id))
+
+    def _apply_remote(self, remote: list[bytes]) -> None:
+        if not remote:
+            return
+        try:
+            self.doc.apply_update(merge_updates(*remote))
+        except BaseException as e:
+            if not _refused(e):
+                raise
+            log.exception("stored updates of board %s do not apply", self.board_id)
+
     async def _compact(self) -> None:
         try:
             before = self.since_snapshot
@@ -342,6 +371,12 @@ class BoardRoom:
         for connection in self.connections:
             connection.close(CloseCode.SERVER_ERROR, "the board could not be saved; reconnect")
         self._on_failed(self)
+
+
+def _refused(error: BaseException) -> bool:
+    """An update the library would not take: a decoding error, or a panic inside yrs (which
+    pyo3 raises as `PanicException`, a `BaseException`) on input it did not expect."""
+    return isinstance(error, ValueError) or type(error).__name__ == "PanicException"
 
 
 def state_vector(encoded: bytes) -> dict[int, int]:

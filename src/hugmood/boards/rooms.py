@@ -14,14 +14,12 @@ import logging
 from types import TracebackType
 from typing import Any
 
-from pycrdt import Doc
-
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
 from hugmood.boards.auth import Admission
 from hugmood.boards.model import snapshot
 from hugmood.boards.room import BoardConnection, BoardRoom, Peer
-from hugmood.boards.store import UPDATED, BoardContentStore, decode
+from hugmood.boards.store import UPDATED, BoardContentStore, decode, materialize
 from hugmood.domain.boards import BoardRole
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.subscription import catch_up
@@ -114,10 +112,7 @@ class BoardRooms:
         room = self._rooms.get(board_id)
         if room is not None and room.loaded.is_set() and not room.failed:
             return snapshot(room.doc)
-        doc: Doc[Any] = Doc()
-        for update in (await self.content.load(board_id)).updates:
-            doc.apply_update(update)
-        return snapshot(doc)
+        return snapshot(materialize(await self.content.load(board_id)))
 
     async def _follow(self, position: int) -> None:
         while True:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Doc
+from pycrdt import Doc, merge_updates
 
 from hugmood.application.ports import Clock
 from hugmood.application.queries.boards import snapshot_version
@@ -38,8 +38,10 @@ class AcceptedUpdate:
 
 @dataclass(frozen=True, slots=True)
 class StoredContent:
+    snapshot: bytes | None
+    """The newest snapshot, if there is one."""
     updates: list[bytes]
-    """The newest snapshot (if any) first, then every update stored after what it covers."""
+    """Every update stored after what the snapshot covers."""
     version: int
     """The content stream's version these cover (0: nothing stored yet)."""
     since_snapshot: int
@@ -99,9 +101,7 @@ class BoardContentStore:
         content = await self.load(board_id)
         if content.since_snapshot == 0:
             return content.version
-        doc: Doc[Any] = Doc()
-        for update in content.updates:
-            doc.apply_update(update)
+        doc = materialize(content)
         event = NewEvent(
             event_id=uuid.uuid4(),
             event_type=COMPACTED,
@@ -130,11 +130,23 @@ def _latest_snapshot(events: list[RecordedEvent]) -> RecordedEvent | None:
 def _content(events: list[RecordedEvent]) -> StoredContent:
     snapshot = _latest_snapshot(events)
     covered = int(snapshot.data["throughVersion"]) if snapshot is not None else 0
-    updates = [decode(snapshot.data["snapshot"])] if snapshot is not None else []
-    since = 0
-    for event in events:
-        if event.event_type == UPDATED and event.stream_version > covered:
-            updates.append(decode(event.data["update"]))
-            since += 1
+    updates = [
+        decode(event.data["update"])
+        for event in events
+        if event.event_type == UPDATED and event.stream_version > covered
+    ]
     version = events[-1].stream_version if events else 0
-    return StoredContent(updates, version, since)
+    state = decode(snapshot.data["snapshot"]) if snapshot is not None else None
+    return StoredContent(state, updates, version, len(updates))
+
+
+def materialize(content: StoredContent) -> Doc[Any]:
+    """A document holding the stored content. The updates after the snapshot are merged
+    first and applied in one go: each separate apply to a big document costs a pass over its
+    deletions (measured: 250 single applies 114 ms, merged 12 ms, on 2,000 items)."""
+    doc: Doc[Any] = Doc()
+    if content.snapshot is not None:
+        doc.apply_update(content.snapshot)
+    if content.updates:
+        doc.apply_update(merge_updates(*content.updates))
+    return doc
