@@ -17,13 +17,13 @@ import { HugsScreen, HugArrival } from "./screens/hugs";
 import { SettingsScreen } from "./screens/settings";
 import { BoardsScreen } from "./screens/boards";
 
-const NAV: [Route, string][] = [
-  ["/checkin", "Check in"],
-  ["/history", "History"],
-  ["/friends", "Friends"],
-  ["/hugs", "Hugs"],
-  ["/boards", "Boards"],
-  ["/settings", "Settings"],
+const NAV: [Route, string, string][] = [
+  ["/checkin", "Check in", "✏️"],
+  ["/history", "History", "📈"],
+  ["/friends", "Friends", "👥"],
+  ["/hugs", "Hugs", "🤗"],
+  ["/boards", "Boards", "🧩"],
+  ["/settings", "Settings", "⚙️"],
 ];
 
 const online = signal(navigator.onLine);
@@ -102,7 +102,7 @@ function Shell() {
         <LiveDot />
       </header>
       <nav class="tabs" aria-label="Screens">
-        {NAV.map(([path, label]) => (
+        {NAV.map(([path, label, icon]) => (
           <a
             key={path}
             href={path}
@@ -112,6 +112,9 @@ function Shell() {
               go(path);
             }}
           >
+            <span class="tab-icon" aria-hidden="true">
+              {icon}
+            </span>
             {label}
           </a>
         ))}
