@@ -57,6 +57,17 @@ def test_two_friends_edit_one_board_and_see_each_others_edits_live(
     ben.page.keyboard.press("Shift+ArrowRight")
     expect(sticker_on_ada).not_to_have_attribute("style", before or "")
 
+    # Ada drags the note with the mouse; it lands in the same place on Ben's canvas.
+    note_on_ben = ben_canvas.locator('[data-kind="note"]')
+    before = note_on_ben.get_attribute("style")
+    ada_canvas.locator('[data-kind="note"]').drag_to(
+        ada_canvas, target_position={"x": 600, "y": 450}
+    )
+    expect(note_on_ben).not_to_have_attribute("style", before or "")
+    expect(note_on_ben).to_have_attribute(
+        "style", ada_canvas.locator('[data-kind="note"]').get_attribute("style") or ""
+    )
+
     # Ben's pointer over the canvas shows on Ada's as a named cursor.
     box = ben_canvas.bounding_box()
     assert box is not None
