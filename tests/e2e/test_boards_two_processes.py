@@ -1,23 +1,33 @@
-"""Two server processes on one board, sharing PostgreSQL: edits made through one reach the
-sockets of the other through the log (decision 0006), and both end with the same document."""
+"""Two server processes on one board, sharing PostgreSQL and Redis: edits made through one
+reach the sockets of the other through the log (decision 0006) and both end with the same
+document; awareness (cursors) crosses through the Redis hub."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 import pytest
+import redis
 
+from hugmood.boards.protocol import AwarenessEntry, awareness_message
 from hugmood.boards.room import state_vector
-from tests.conftest import POSTGRES_URL
+from tests.conftest import IN_CI, POSTGRES_URL, unique
+from tests.contracts.test_realtime_hub import REDIS_URL
 from tests.e2e.client import GraphQLClient, User, befriend, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_boards import BOARD, CREATE, INVITE
-from tests.e2e.yjs import content, items, sticker, synced_doc, until
+from tests.e2e.yjs import content, items, raw_socket, sticker, synced_doc, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 SECRET_KEY = "two-processes-one-secret-key-for-all-board-sessions"
+
+
+def cursor(clock: int) -> AwarenessEntry:
+    return AwarenessEntry(777, clock, b'{"user":{"name":"ben"},"cursor":{"x":3,"y":4}}')
 
 
 def on(server: HugMoodServer, user: User) -> User:
@@ -25,11 +35,37 @@ def on(server: HugMoodServer, user: User) -> User:
     return User(user.handle, GraphQLClient(server, user.api.token))
 
 
-async def test_editors_on_two_processes_converge(start_server: StartServer, pg_schema: str) -> None:
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the machine's Redis (missing Redis fails in CI)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as e:
+        client.close()
+        message = f"Redis is not reachable at {REDIS_URL}: {e}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: service-backed tests must run)")
+        pytest.skip(message)
+    prefix = unique("boards")
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+async def test_editors_on_two_processes_converge(
+    start_server: StartServer, pg_schema: str, redis_prefix: str
+) -> None:
     settings = {
         "HUGMOOD_DATABASE_URL": POSTGRES_URL,
         "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
         "HUGMOOD_SECRET_KEY": SECRET_KEY,
+        "HUGMOOD_REDIS_URL": REDIS_URL,
+        "HUGMOOD_REDIS_PREFIX": redis_prefix,
     }
     a, b = start_server(settings), start_server(settings)
     ann, ben = sign_up(a, "ann"), sign_up(a, "ben")
@@ -60,6 +96,30 @@ async def test_editors_on_two_processes_converge(start_server: StartServer, pg_s
             lambda: state_vector(watch_a.get_state()) == state_vector(watch_b.get_state()),
             "the same state vector on both",
         )
+
+    # A cursor moved on B is seen by a socket on A. Like Yjs clients, B says it again now
+    # and then (a subscription just made may not be listening yet).
+    async with raw_socket(a, board_id, ann.api.token) as on_a:
+        await on_a.recv()  # in: the server's sync step 1
+        async with raw_socket(b, board_id, ben_on_b.api.token) as on_b:
+            seen: set[bytes] = set()
+            sent: list[bytes] = []
+
+            async def watch() -> None:
+                while not seen & set(sent):
+                    seen.add(bytes(await on_a.recv()))  # type: ignore[arg-type]
+
+            watching = asyncio.create_task(watch())
+            async with asyncio.timeout(20):
+                for clock in range(1, 1000):
+                    sent.append(awareness_message([cursor(clock)]))
+                    await on_b.send(sent[-1])
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.5):
+                            await asyncio.shield(watching)
+                    if watching.done():
+                        break
+            await watching
 
     for server, user in ((a, ann), (b, ben_on_b)):
         async with synced_doc(server, board_id, user) as fresh:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -135,6 +135,7 @@ class BoardRoom:
         *,
         compact_every: int,
         on_failed: Callable[[BoardRoom], None],
+        on_awareness: Callable[[BoardRoom, bytes], Awaitable[None]] | None = None,
     ) -> None:
         self.board_id = board_id
         self.doc: Doc[Any] = Doc()
@@ -144,6 +145,8 @@ class BoardRoom:
         self._content = content
         self._compact_every = compact_every
         self._on_failed = on_failed
+        self._on_awareness = on_awareness
+        """Hands this process's awareness messages on to the other processes."""
         self._queue: asyncio.Queue[_Work] = asyncio.Queue(4 * BATCH)
         self._worker: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
@@ -190,7 +193,7 @@ class BoardRoom:
         if self._awareness:
             connection.send(awareness_message(list(self._awareness.values())))
 
-    def leave(self, connection: BoardConnection) -> None:
+    async def leave(self, connection: BoardConnection) -> None:
         self.connections.discard(connection)
         if connection.awareness:
             gone = [
@@ -199,7 +202,9 @@ class BoardRoom:
             ]
             for entry in gone:
                 self._awareness.pop(entry.client_id, None)
-            self._broadcast(awareness_message(gone), skip=None)
+            message = awareness_message(gone)
+            self._broadcast(message, skip=None)
+            await self._share_awareness(message)
 
     async def receive(self, connection: BoardConnection, message: Message) -> None:
         """Act on one parsed client message; raises `ProtocolError` to close its socket."""
@@ -221,13 +226,33 @@ class BoardRoom:
                 for entry in entries:
                     connection.awareness[entry.client_id] = entry.clock
                     if entry.state == b"null":
-                        self._awareness.pop(entry.client_id, None)
                         connection.awareness.pop(entry.client_id, None)
-                    else:
-                        self._awareness[entry.client_id] = entry
+                self._remember(entries)
                 self._broadcast(raw, skip=connection)
+                await self._share_awareness(raw)
             case QueryAwareness():
                 connection.send(awareness_message(list(self._awareness.values())))
+
+    def _remember(self, entries: tuple[AwarenessEntry, ...] | list[AwarenessEntry]) -> None:
+        """Keep the newest state of each awareness client, for sockets that join later."""
+        for entry in entries:
+            if entry.state == b"null":
+                self._awareness.pop(entry.client_id, None)
+            else:
+                self._awareness[entry.client_id] = entry
+
+    async def _share_awareness(self, message: bytes) -> None:
+        if self._on_awareness is not None:
+            try:
+                await self._on_awareness(self, message)
+            except Exception:
+                # Cursors are a courtesy: other processes miss this one, nothing more.
+                log.warning("could not share awareness of board %s", self.board_id)
+
+    def remote_awareness(self, message: AwarenessMessage) -> None:
+        """Awareness from another process's sockets: remembered and forwarded to ours."""
+        self._remember(message.entries)
+        self._broadcast(message.raw, skip=None)
 
     def _adds_nothing(self, update: bytes) -> bool:
         """Whether an update holds only what the document already has (no new structs, no

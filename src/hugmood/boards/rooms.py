@@ -3,12 +3,14 @@
 Like hugs (decision 0005), boards relay through the log: every process follows it, and an
 update another process stored reaches this process's sockets from there (PostgreSQL's
 NOTIFY wakes the follower at once). Member changes and logouts found in the log take effect
-on open sockets. See docs/decisions/0006-boards-relay-through-the-log.md.
+on open sockets. Awareness (cursors, who is here) is not stored: it crosses processes through
+the real-time hub (Redis when configured). See docs/decisions/0006-boards-relay-through-the-log.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from types import TracebackType
@@ -18,13 +20,21 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
 from hugmood.boards.auth import Admission
 from hugmood.boards.model import snapshot
+from hugmood.boards.protocol import AwarenessMessage, ProtocolError, parse
 from hugmood.boards.room import BoardConnection, BoardRoom, Peer
 from hugmood.boards.store import UPDATED, BoardContentStore, decode, materialize
 from hugmood.domain.boards import BoardRole
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.subscription import catch_up
+from hugmood.realtime.hub import Listening, Message, RealtimeHub
 
 log = logging.getLogger(__name__)
+
+
+def _awareness(board_id: str) -> str:
+    """The hub channel carrying a board's awareness between processes."""
+    return f"board-awareness:{board_id}"
+
 
 _MEMBERSHIP = {"BoardMemberAdded", "BoardMemberRoleChanged", "BoardMemberRemoved", "BoardArchived"}
 
@@ -33,12 +43,20 @@ class BoardRooms:
     """Opens a room on a board's first socket, closes (and compacts) it after the last."""
 
     def __init__(
-        self, deps: Dependencies, content: BoardContentStore, *, compact_every: int = 500
+        self,
+        deps: Dependencies,
+        content: BoardContentStore,
+        hub: RealtimeHub | None = None,
+        *,
+        compact_every: int = 500,
     ) -> None:
         self._deps = deps
         self.content = content
+        self._hub = hub
+        """Awareness (cursors, who is here) between processes; Redis when configured."""
         self._compact_every = compact_every
         self._rooms: dict[str, BoardRoom] = {}
+        self._listening: dict[str, Listening] = {}
         self._opening: dict[str, asyncio.Lock] = {}
         self._follower: asyncio.Task[None] | None = None
 
@@ -58,6 +76,7 @@ class BoardRooms:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
         for room in list(self._rooms.values()):
+            await self._stop_listening(room.board_id)
             await room.close(compact=True)
         self._rooms.clear()
 
@@ -73,13 +92,14 @@ class BoardRooms:
         return room, connection
 
     async def leave(self, room: BoardRoom, connection: BoardConnection) -> None:
-        room.leave(connection)
+        await room.leave(connection)
         if room.connections or self._rooms.get(room.board_id) is not room:
             return
         async with self._opening.setdefault(room.board_id, asyncio.Lock()):
             if room.connections:
                 return  # someone joined while we waited
             self._rooms.pop(room.board_id, None)
+            await self._stop_listening(room.board_id)
             await room.close(compact=True)
 
     async def _open(self, board_id: str) -> BoardRoom:
@@ -92,7 +112,9 @@ class BoardRooms:
                 self.content,
                 compact_every=self._compact_every,
                 on_failed=self._forget,
+                on_awareness=self._publish_awareness if self._hub is not None else None,
             )
+            await self._listen(board_id)
             # Registered before loading: an update the follower sees meanwhile is applied
             # too (applying an update twice changes nothing), so none falls in between.
             self._rooms[board_id] = room
@@ -102,6 +124,39 @@ class BoardRooms:
                 self._rooms.pop(board_id, None)
                 raise
             return room
+
+    async def _listen(self, board_id: str) -> None:
+        if self._hub is None or board_id in self._listening:
+            return
+
+        def on_message(channel: str, message: Message) -> None:
+            room = self._rooms.get(board_id)
+            if room is None or message.get("origin") == self.content.origin:
+                return
+            try:
+                parsed = parse(base64.b64decode(message["awareness"]), max_bytes=1 << 20)
+            except (ProtocolError, KeyError, ValueError):
+                log.warning("ignored a malformed awareness message for board %s", board_id)
+                return
+            if isinstance(parsed, AwarenessMessage):
+                room.remote_awareness(parsed)
+
+        try:
+            self._listening[board_id] = await self._hub.listen([_awareness(board_id)], on_message)
+        except Exception:
+            log.warning("board %s: awareness stays in this process (hub unavailable)", board_id)
+
+    async def _stop_listening(self, board_id: str) -> None:
+        listening = self._listening.pop(board_id, None)
+        if listening is not None:
+            await listening.close()
+
+    async def _publish_awareness(self, room: BoardRoom, message: bytes) -> None:
+        assert self._hub is not None
+        await self._hub.publish(
+            _awareness(room.board_id),
+            {"origin": self.content.origin, "awareness": base64.b64encode(message).decode()},
+        )
 
     def _forget(self, room: BoardRoom) -> None:
         if self._rooms.get(room.board_id) is room:
