@@ -169,6 +169,17 @@ export function FriendsScreen() {
       .catch((e) => setError(describe(e)));
   }, [version, tick]);
 
+  // Requests have no live feed: look again every 20 s and whenever the tab comes back.
+  useEffect(() => {
+    const again = () => document.visibilityState === "visible" && setVersion((v) => v + 1);
+    const timer = window.setInterval(again, 20_000);
+    document.addEventListener("visibilitychange", again);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", again);
+    };
+  }, []);
+
   async function find(event: Event) {
     event.preventDefault();
     setError(null);
