@@ -181,12 +181,18 @@ class Target:
     server: ServerProcess
 
 
+READERS: set[asyncio.Task[None]] = set()
+"""The socket readers' tasks (the loop itself keeps only weak references to tasks)."""
+
+
 async def open_all(target: Target, editors: int, arrivals: Arrivals) -> list[ClientConnection]:
     sockets = []
     for i in [*range(editors), -1]:
         ws = await connect(target.url(i), max_size=None, open_timeout=60, compression=None)
         sockets.append(ws)
-        asyncio.get_running_loop().create_task(read(ws, i, arrivals))
+        reader = asyncio.create_task(read(ws, i, arrivals))
+        READERS.add(reader)
+        reader.add_done_callback(READERS.discard)
     return sockets
 
 
