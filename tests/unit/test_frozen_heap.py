@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hugmood.entrypoints.ws.heap import FrozenHeap
+from hugmood.entrypoints.heap import FrozenHeap
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
+from hugmood.entrypoints.heap import tune_collector
 from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
 from hugmood.entrypoints.http.middleware import (
     BodySizeLimitMiddleware,
@@ -82,9 +83,11 @@ def create_app(
                 announce(settings, logins)
             if core is None:
                 # Everything alive now lives as long as the process: keep it out of the
-                # cyclic collector's full passes, which otherwise pause requests for tens of ms.
+                # cyclic collector's full passes, which otherwise pause requests for tens of
+                # ms; and collect young garbage less often (`heap.tune_collector`).
                 gc.collect()
                 gc.freeze()
+                tune_collector()
             yield
 
     def context_for(scope: Scope) -> RequestContext:

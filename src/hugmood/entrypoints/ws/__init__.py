@@ -5,8 +5,7 @@ thousands of idle sockets in one process.
 - `connection`: one socket: authentication in `connection_init`, operations, pushes;
 - `registry`: every socket of this process, swept together (sessions, presence) and closed
   at once when their session ends;
-- `protocol`: the wire format and close codes;
-- `heap`: keeping long-lived socket state out of the garbage collector's full passes.
+- `protocol`: the wire format and close codes.
 
 Operations run through `graphql.operations`, as over HTTP.
 

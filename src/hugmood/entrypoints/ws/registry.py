@@ -3,7 +3,7 @@
 A single sweeper, every `period_s` (at most half a presence heartbeat):
 - closes sockets whose session has expired or ended (one query for all their sessions);
 - keeps the devices of open sockets present, in one batch that changes no aggregate;
-- after a wave of new sockets, freezes the heap (`heap.FrozenHeap`).
+- after a wave of new sockets, freezes the heap (`entrypoints.heap.FrozenHeap`).
 Logout anywhere reaches the relay as `SessionEnded`; the registry closes that session's
 sockets here at once.
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from hugmood.application.queries import identity as iq
 from hugmood.bootstrap import HugMood
-from hugmood.entrypoints.ws.heap import FrozenHeap
+from hugmood.entrypoints.heap import FrozenHeap
 from hugmood.entrypoints.ws.protocol import CloseCode
 from hugmood.realtime.hub import Listening, Message
 from hugmood.realtime.relay import SESSIONS_ENDED
