@@ -67,7 +67,9 @@ def test_sign_up_and_log_in_say_what_went_wrong(new_person: NewPerson) -> None:
     token = ada.token()
     ada.go("Settings")
     page.get_by_role("button", name="Log out", exact=True).click()
-    expect(page.get_by_role("status")).to_have_text("You've logged out. See you soon.")
+    expect(page.get_by_role("status").filter(has_text="logged out")).to_have_text(
+        "You've logged out. See you soon."
+    )
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     refused = ada.server.http.post(
         ada.server.url + "/graphql",
@@ -198,12 +200,12 @@ def test_log_out_everywhere_signs_out_my_other_browsers_too(new_person: NewPerso
 
     laptop.go("Settings")
     laptop.page.get_by_role("button", name="Log out everywhere").click()
-    expect(laptop.page.get_by_role("status")).to_have_text(
+    expect(laptop.page.get_by_role("status").filter(has_text="logged out")).to_have_text(
         "You've logged out everywhere (2 sessions ended). See you soon."
     )
     # The phone's next step tells its person why they are back at the log-in screen.
     phone.go("History")
-    expect(phone.page.get_by_role("status")).to_have_text(
+    expect(phone.page.get_by_role("status").filter(has_text="session")).to_have_text(
         "Your session has ended. Please log in again."
     )
     expect(phone.page.get_by_role("button", name="Log in")).to_be_visible()
@@ -237,3 +239,55 @@ def test_the_app_opens_without_a_network_and_keeps_the_check_in_for_later(
     expect(page.get_by_test_id("waiting-banner")).to_have_count(0)
     stored = ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"]
     assert [e["note"] for e in stored] == ["opened on a plane"]
+
+
+def test_check_ins_waiting_on_a_shared_browser_are_sent_only_as_their_author(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    ada_token = ada.token()
+    ben_handle = unique("ben")
+    ada.server.http.post(
+        ada.server.url + "/graphql",
+        json={
+            "query": "mutation($i: RegisterInput!) { register(input: $i) { handle } }",
+            "variables": {"i": {"handle": ben_handle, "displayName": "Ben", "password": PASSWORD}},
+        },
+    ).raise_for_status()
+    page = ada.page
+
+    ada.set_offline(True)
+    ada.check_in("nervous", note="Ada's, written offline")
+    banner = page.get_by_test_id("waiting-banner")
+    expect(banner).to_contain_text("1 check-in is waiting")
+    # Meanwhile Ada's session ends elsewhere; back online, the app asks her to log in again.
+    ada.server.http.post(
+        ada.server.url + "/graphql",
+        json={"query": "mutation { logOutEverywhere }"},
+        headers={"Authorization": f"Bearer {ada_token}"},
+    ).raise_for_status()
+    ada.set_offline(False)
+    expect(page.get_by_role("status").filter(has_text="session")).to_have_text(
+        "Your session has ended. Please log in again."
+    )
+
+    def log_in(handle: str) -> None:
+        page.get_by_label("Handle").fill(handle)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("banner")).to_contain_text(f"@{handle}")
+
+    # Ben borrows the browser: Ada's check-in is neither shown to him nor sent as his.
+    log_in(ben_handle)
+    expect(page.get_by_text("waiting to be sent")).to_have_count(0)
+    ada.go("History")
+    expect(page.get_by_text("No entries yet")).to_be_visible()
+    ada.go("Settings")
+    page.get_by_role("button", name="Log out", exact=True).click()
+
+    # Ada logs in again: hers goes out, once, as hers.
+    log_in(ada.handle)
+    expect(banner).to_have_count(0)
+    stored = ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"]
+    assert [e["note"] for e in stored] == ["Ada's, written offline"]

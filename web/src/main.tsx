@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import "./style.css";
 import { onSessionEnded, token } from "./api";
 import { connect, disconnect, heartbeat, liveState } from "./live";
-import { startSyncing, waiting } from "./outbox";
+import { refresh as refreshWaiting, startSyncing, sync as syncWaiting, waiting } from "./outbox";
 import { signal, useSignal } from "./signal";
 import { go, route, type Route } from "./router";
 import { account, loadAccount, signOutLocally } from "./session";
@@ -141,8 +141,11 @@ function App() {
   useEffect(() => {
     if (!signedIn) {
       disconnect();
+      void refreshWaiting().catch(() => undefined);
       return;
     }
+    // Check-ins left waiting by this person (on this browser) go out now.
+    void syncWaiting().catch(() => undefined);
     connect();
     void loadAccount();
   }, [signedIn]);

@@ -4,11 +4,13 @@
 // the server but whose answer was lost is retried with the same id, and the server (which
 // stores a device-chosen id once) keeps a single entry. Only one sync runs at a time.
 
-import { ApiError, gql, NetworkError } from "./api";
+import { ApiError, gql, NetworkError, signedInHandle } from "./api";
 import { signal } from "./signal";
 
 export interface PendingCheckIn {
   id: string;
+  /** Whose check-in it is: only their session sends it (a browser may be shared). */
+  handle: string | null;
   input: Record<string, unknown>;
   savedAt: string;
   /** Set when the server refused the entry (not a network problem): shown, not retried. */
@@ -18,7 +20,7 @@ export interface PendingCheckIn {
 const DB_NAME = "hugmood";
 const STORE = "outbox";
 
-/** Entries waiting to be sent, for the banner that says what is waiting. */
+/** The signed-in person's entries waiting to be sent, for the banner that says so. */
 export const waiting = signal<PendingCheckIn[]>([]);
 
 function open(): Promise<IDBDatabase> {
@@ -47,24 +49,38 @@ async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) =>
 
 export async function refresh(): Promise<void> {
   const all = await run("readonly", (store) => store.getAll() as IDBRequest<PendingCheckIn[]>);
-  all.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
-  waiting.value = all;
+  const mine = all.filter((entry) => entry.handle === signedInHandle());
+  mine.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+  waiting.value = mine;
 }
 
 /** Keep a check-in for later; its input already carries its id. */
 export async function keep(input: Record<string, unknown> & { id: string }): Promise<void> {
-  const entry: PendingCheckIn = { id: input.id, input, savedAt: new Date().toISOString() };
+  const entry: PendingCheckIn = {
+    id: input.id,
+    handle: signedInHandle(),
+    input,
+    savedAt: new Date().toISOString(),
+  };
   await run("readwrite", (store) => store.put(entry));
-  await refresh();
-}
-
-export async function discard(id: string): Promise<void> {
-  await run("readwrite", (store) => store.delete(id));
   await refresh();
 }
 
 const RECORD = "mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }";
 let syncing: Promise<number> | null = null;
+let retryTimer: number | undefined;
+let retryDelay = 1000;
+
+/** After a network failure, try again soon, waiting twice as long each time up to 30 s (the
+ * browser may say "online" a moment before the network really answers, or not at all). */
+function retrySoon(): void {
+  if (retryTimer !== undefined) return;
+  retryTimer = window.setTimeout(() => {
+    retryTimer = undefined;
+    void sync().catch(() => undefined);
+  }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 30_000);
+}
 
 /** Send every waiting check-in (oldest first); resolves with how many were stored. */
 export function sync(): Promise<number> {
@@ -77,7 +93,10 @@ export function sync(): Promise<number> {
         try {
           await gql(RECORD, { input: entry.input });
         } catch (error) {
-          if (error instanceof NetworkError) break;
+          if (error instanceof NetworkError) {
+            retrySoon();
+            break;
+          }
           if (error instanceof ApiError && error.code !== "UNAUTHENTICATED" && error.code !== "RATE_LIMITED") {
             await run("readwrite", (store) => store.put({ ...entry, problem: error.message }));
             continue;
@@ -86,6 +105,7 @@ export function sync(): Promise<number> {
         }
         await run("readwrite", (store) => store.delete(entry.id));
         sent += 1;
+        retryDelay = 1000;
       }
       await refresh();
       return sent;
@@ -96,9 +116,9 @@ export function sync(): Promise<number> {
   return syncing;
 }
 
-/** Sync at start, whenever the browser comes back online, and every 30 s while anything waits. */
+/** Sync whenever the browser comes back online, and every 30 s while anything waits (the app
+ * also syncs when someone signs in). */
 export function startSyncing(): void {
-  void sync().catch(() => undefined);
   window.addEventListener("online", () => void sync().catch(() => undefined));
   window.setInterval(() => {
     if (waiting.value.some((e) => e.problem === undefined) && navigator.onLine) {
