@@ -291,3 +291,25 @@ def test_check_ins_waiting_on_a_shared_browser_are_sent_only_as_their_author(
     expect(banner).to_have_count(0)
     stored = ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"]
     assert [e["note"] for e in stored] == ["Ada's, written offline"]
+
+
+def test_a_waiting_check_in_the_server_refuses_is_explained_and_can_be_discarded(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    ada.set_offline(True)
+    form = page.get_by_role("form", name="Check in")
+    form.locator("summary").click()
+    form.get_by_label("Tags").fill("#yay!")
+    ada.check_in("excited")
+    expect(page.get_by_role("status").filter(has_text="Saved on this device")).to_be_visible()
+
+    ada.set_offline(False)
+    refused = page.get_by_test_id("waiting-banner").locator(".refused")
+    expect(refused).to_contain_text("A check-in saved on this device (excited) could not be stored")
+    expect(refused).to_contain_text("Tag '#yay!' must be 1–32 letters, digits, spaces")
+    refused.get_by_role("button", name="Discard it").click()
+    expect(page.get_by_test_id("waiting-banner")).to_have_count(0)
+    assert ada.api(MY_ENTRIES, ALL_TIME)["moodHistory"]["entries"] == []

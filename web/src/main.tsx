@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import "./style.css";
 import { onSessionEnded, token } from "./api";
 import { connect, disconnect, heartbeat, liveState } from "./live";
-import { refresh as refreshWaiting, startSyncing, sync as syncWaiting, waiting } from "./outbox";
+import { discard as discardWaiting, refresh as refreshWaiting, startSyncing, sync as syncWaiting, waiting } from "./outbox";
 import { signal, useSignal } from "./signal";
 import { go, route, type Route } from "./router";
 import { account, loadAccount, signOutLocally } from "./session";
@@ -34,7 +34,8 @@ function WaitingBanner() {
   const pending = useSignal(waiting);
   const isOnline = useSignal(online);
   const toSend = pending.filter((p) => p.problem === undefined).length;
-  if (isOnline && toSend === 0) return null;
+  const refused = pending.filter((p) => p.problem !== undefined);
+  if (isOnline && toSend === 0 && refused.length === 0) return null;
   return (
     <div class="banner" role="status" data-testid="waiting-banner">
       {!isOnline && <span>You're offline. Check-ins are kept on this device. </span>}
@@ -44,6 +45,14 @@ function WaitingBanner() {
           {isOnline ? "…" : " when you're back online."}
         </span>
       )}
+      {refused.map((p) => (
+        <p key={p.id} class="refused">
+          A check-in saved on this device ({String(p.input["moodType"] ?? "")}) could not be stored: {p.problem}{" "}
+          <button type="button" onClick={() => void discardWaiting(p.id)}>
+            Discard it
+          </button>
+        </p>
+      ))}
     </div>
   );
 }

@@ -66,6 +66,12 @@ export async function keep(input: Record<string, unknown> & { id: string }): Pro
   await refresh();
 }
 
+/** Forget a check-in the server refused (the person read why and let it go). */
+export async function discard(id: string): Promise<void> {
+  await run("readwrite", (store) => store.delete(id));
+  await refresh();
+}
+
 const RECORD = "mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }";
 let syncing: Promise<number> | null = null;
 let retryTimer: number | undefined;
