@@ -54,7 +54,7 @@ function useLiveBoard(socketPath: string | null, name: string, userId: string) {
     if (!socketPath) return;
     let stopped = false;
     let opened: LiveBoard | null = null;
-    let unsubscribe = () => undefined as unknown;
+    let unsubscribe: () => unknown = () => undefined;
     const colour = CURSOR_COLOURS[userId.charCodeAt(userId.length - 1) % CURSOR_COLOURS.length] ?? "#5b3fa6";
     void import("../board-live").then(({ openBoard }) => {
       if (stopped) return;
