@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hugmood.boards.protocol import AwarenessEntry, SyncType, awareness_message, sync_message
 from tests.e2e.client import User, befriend, sign_up
@@ -168,6 +168,20 @@ async def test_sockets_without_a_session_or_membership_are_refused(
         assert code == expected, (board, token, reason)
         assert reason
     assert "?token=" not in server.log_path.read_text()
+
+
+async def test_a_page_from_another_site_cannot_open_a_board_socket(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    ann = sign_up(server, "ann")
+    board_id = board_with(ann)
+    with pytest.raises(InvalidStatus) as refused:
+        async with raw_socket(server, board_id, ann.api.token, origin="https://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with raw_socket(server, board_id, ann.api.token, origin=server.url) as ws:
+        assert (await ws.recv())[:2] == b"\x00\x00"  # in: the server's sync step 1
 
 
 @pytest.mark.parametrize(

@@ -55,10 +55,13 @@ class WebsocketsChannel:
 
 @asynccontextmanager
 async def raw_socket(
-    server: HugMoodServer, board_id: str, token: str | None
+    server: HugMoodServer, board_id: str, token: str | None, *, origin: str | None = None
 ) -> AsyncIterator[ClientConnection]:
     async with connect(
-        board_url(server, board_id, token), max_size=None, open_timeout=DEADLINE_S
+        board_url(server, board_id, token),
+        max_size=None,
+        open_timeout=DEADLINE_S,
+        origin=origin,  # type: ignore[arg-type]
     ) as ws:
         yield ws
 

@@ -20,6 +20,8 @@ class CloseCode(IntEnum):
     """Why the server closed a board socket (4000-4999 is the application's range)."""
 
     NORMAL = 1000
+    GOING_AWAY = 1001
+    """The room closed under the socket (the server is stopping): reconnect."""
     TOO_BIG = 1009
     """A message larger than the limit."""
     SERVER_ERROR = 1011

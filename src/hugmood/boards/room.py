@@ -164,7 +164,7 @@ class BoardRoom:
     async def close(self, *, compact: bool) -> None:
         """Store what was received (sockets that sent it may be gone already), then stop."""
         for connection in self.connections:
-            connection.close(1001, "the server is going away; reconnect")
+            connection.close(CloseCode.GOING_AWAY, "the server is going away; reconnect")
         if self._worker is not None and not self._worker.done():
             await self._queue.put(_Stop())
             try:

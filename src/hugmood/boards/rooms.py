@@ -20,7 +20,7 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
 from hugmood.boards.auth import Admission
 from hugmood.boards.model import snapshot
-from hugmood.boards.protocol import AwarenessMessage, ProtocolError, parse
+from hugmood.boards.protocol import AwarenessMessage, CloseCode, ProtocolError, parse
 from hugmood.boards.room import BoardConnection, BoardRoom, Peer
 from hugmood.boards.store import UPDATED, BoardContentStore, decode, materialize
 from hugmood.domain.boards import BoardRole
@@ -205,4 +205,4 @@ class BoardRooms:
             for room in self._rooms.values():
                 for connection in room.connections:
                     if connection.session_id == event.data.get("sessionId"):
-                        connection.close(4401, "you signed out")
+                        connection.close(CloseCode.UNAUTHENTICATED, "you signed out")

@@ -16,7 +16,7 @@ from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFaile
 
 MAX_TITLE = 80
 MAX_DESCRIPTION = 500
-MAX_MEMBERS = 50
+MAX_MEMBERS = 100
 
 
 class BoardRole(StrEnum):
