@@ -261,6 +261,28 @@ async def test_a_removed_member_is_disconnected(start_server: StartServer) -> No
     assert code == 4403
 
 
+async def test_logging_out_or_an_expiring_session_closes_board_sockets(
+    start_server: StartServer,
+) -> None:
+    # Sessions of 7 s, checked every half second.
+    server = start_server(
+        {"HUGMOOD_SESSION_TTL_HOURS": "0.002", "HUGMOOD_WS_SESSION_CHECK_S": "0.5"}
+    )
+    ann = sign_up(server, "ann")
+    board_id = board_with(ann)
+    async with raw_socket(server, board_id, ann.api.token) as ws:
+        await ws.recv()  # in
+        ann.api("mutation { logOut }")
+        code, _ = await close_code(ws)
+    assert code == 4401
+    ann = sign_up(server, "ann")
+    board_id = board_with(ann)
+    async with raw_socket(server, board_id, ann.api.token) as ws:
+        await ws.recv()  # in; the session runs out a few seconds later
+        code, reason = await close_code(ws)
+    assert (code, reason) == (4401, "your session has ended")
+
+
 async def test_sigkill_loses_no_edit_that_was_relayed(
     start_server: StartServer, backend: dict[str, str]
 ) -> None:

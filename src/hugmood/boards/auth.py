@@ -21,6 +21,8 @@ class Admission:
     session_id: str
     role: BoardRole
     """The effective role: an archived board is read-only for everyone."""
+    token_hash: str = ""
+    """The session token's digest: the socket closes once that session is no longer live."""
 
 
 async def admit(deps: Dependencies, board_id: str, token: str | None) -> Admission:
@@ -34,9 +36,8 @@ async def admit(deps: Dependencies, board_id: str, token: str | None) -> Admissi
             "sign in first: pass the session token from logIn as ?token=…",
             CloseCode.UNAUTHENTICATED,
         )
-    principal = await authenticate(
-        deps.readmodels, deps.tokens.digest(token), int(time.time() * 1000)
-    )
+    token_hash = deps.tokens.digest(token)
+    principal = await authenticate(deps.readmodels, token_hash, int(time.time() * 1000))
     if principal is None:
         raise ProtocolError(
             "your session has ended or is not valid; sign in again", CloseCode.UNAUTHENTICATED
@@ -48,7 +49,7 @@ async def admit(deps: Dependencies, board_id: str, token: str | None) -> Admissi
     role = await current_role(deps, board_id, principal.user_id)
     if role is None:
         raise ProtocolError("no such board, or you are not a member", CloseCode.NOT_FOUND)
-    return Admission(board_id, principal.user_id, principal.session_id, role)
+    return Admission(board_id, principal.user_id, principal.session_id, role, token_hash)
 
 
 async def current_role(deps: Dependencies, board_id: str, user_id: str) -> BoardRole | None:

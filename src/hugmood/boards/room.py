@@ -54,11 +54,20 @@ class Peer(Protocol):
 class BoardConnection:
     """One socket on a board: who it is, its role, and its ordered outbox."""
 
-    def __init__(self, peer: Peer, *, user_id: str, session_id: str, role: BoardRole) -> None:
+    def __init__(
+        self,
+        peer: Peer,
+        *,
+        user_id: str,
+        session_id: str,
+        role: BoardRole,
+        token_hash: str = "",
+    ) -> None:
         self.peer = peer
         self.user_id = user_id
         self.session_id = session_id
         self.role = role
+        self.token_hash = token_hash
         self.awareness: dict[int, int] = {}
         """The awareness client ids this socket spoke for, with their last clock."""
         self.closed = False

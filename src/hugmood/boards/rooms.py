@@ -13,11 +13,13 @@ import asyncio
 import base64
 import contextlib
 import logging
+import time
 from types import TracebackType
 from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
+from hugmood.application.queries.identity import live_sessions
 from hugmood.boards.auth import Admission
 from hugmood.boards.model import snapshot
 from hugmood.boards.protocol import AwarenessMessage, CloseCode, ProtocolError, parse
@@ -49,6 +51,7 @@ class BoardRooms:
         hub: RealtimeHub | None = None,
         *,
         compact_every: int = 500,
+        session_check_s: float = 10.0,
     ) -> None:
         self._deps = deps
         self.content = content
@@ -59,10 +62,13 @@ class BoardRooms:
         self._listening: dict[str, Listening] = {}
         self._opening: dict[str, asyncio.Lock] = {}
         self._follower: asyncio.Task[None] | None = None
+        self._session_check_s = session_check_s
+        self._sessions: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> BoardRooms:
         start = await self._deps.store.last_position()
         self._follower = asyncio.create_task(self._follow(start), name="board-follower")
+        self._sessions = asyncio.create_task(self._check_sessions(), name="board-sessions")
         return self
 
     async def __aexit__(
@@ -71,10 +77,11 @@ class BoardRooms:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+        for task in (self._follower, self._sessions):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for room in list(self._rooms.values()):
             await self._stop_listening(room.board_id)
             await room.close(compact=True)
@@ -86,7 +93,11 @@ class BoardRooms:
     async def join(self, admission: Admission, peer: Peer) -> tuple[BoardRoom, BoardConnection]:
         room = await self._open(admission.board_id)
         connection = BoardConnection(
-            peer, user_id=admission.user_id, session_id=admission.session_id, role=admission.role
+            peer,
+            user_id=admission.user_id,
+            session_id=admission.session_id,
+            role=admission.role,
+            token_hash=admission.token_hash,
         )
         room.join(connection)
         return room, connection
@@ -168,6 +179,28 @@ class BoardRooms:
         if room is not None and room.loaded.is_set() and not room.failed:
             return snapshot(room.doc)
         return snapshot(materialize(await self.content.load(board_id)))
+
+    async def _check_sessions(self) -> None:
+        """Close the sockets of sessions that expired (a logout is seen in the log at once)."""
+        while True:
+            await asyncio.sleep(self._session_check_s)
+            connections = [
+                c for room in self._rooms.values() for c in room.connections if c.token_hash
+            ]
+            if not connections:
+                continue
+            try:
+                alive = await live_sessions(
+                    self._deps.readmodels,
+                    sorted({c.token_hash for c in connections}),
+                    int(time.time() * 1000),
+                )
+            except Exception:
+                log.warning("could not check board sessions; will try again")
+                continue
+            for connection in connections:
+                if connection.token_hash not in alive:
+                    connection.close(CloseCode.UNAUTHENTICATED, "your session has ended")
 
     async def _follow(self, position: int) -> None:
         while True:
