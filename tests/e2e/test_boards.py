@@ -12,7 +12,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hugmood.boards.protocol import AwarenessEntry, SyncType, awareness_message, sync_message
-from tests.e2e.client import User, befriend, sign_up
+from tests.e2e.client import GraphQLClient, User, befriend, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.yjs import content, items, raw_socket, sticker, synced_doc, until
 
@@ -60,6 +60,48 @@ def an_update(key: str, value: dict[str, Any]) -> bytes:
     doc: Doc[Any] = Doc()
     items(doc)[key] = value
     return doc.get_update()
+
+
+def test_bad_board_requests_get_a_specific_error_and_write_nothing(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    ann, ben, eve = sign_up(server, "ann"), sign_up(server, "ben"), sign_up(server, "eve")
+    board_id = board_with(ann, (ben, "VIEWER"))
+    position = server.event_log_position()
+    for name, (user, query, variables, code) in {
+        "empty title": (ann, CREATE, {"t": "  ", "d": ""}, "VALIDATION"),
+        "long title": (ann, CREATE, {"t": "x" * 81, "d": ""}, "VALIDATION"),
+        "long description": (ann, CREATE, {"t": "ok", "d": "x" * 501}, "VALIDATION"),
+        "id not a uuid": (ann, BOARD, {"b": "board-1"}, "VALIDATION"),
+        "unknown board": (ann, BOARD, {"b": "00000000-0000-0000-0000-000000000001"}, "NOT_FOUND"),
+        "invite a stranger": (
+            ann,
+            INVITE,
+            {"b": board_id, "h": eve.handle, "r": "EDITOR"},
+            "FORBIDDEN",
+        ),
+        "invite nobody": (
+            ann,
+            INVITE,
+            {"b": board_id, "h": "nobody_here", "r": "EDITOR"},
+            "NOT_FOUND",
+        ),
+        "viewer invites": (
+            ben,
+            INVITE,
+            {"b": board_id, "h": ann.handle, "r": "VIEWER"},
+            "FORBIDDEN",
+        ),
+        "stranger removes": (eve, REMOVE, {"b": board_id, "h": ben.handle}, "NOT_FOUND"),
+        "last owner leaves": (ann, REMOVE, {"b": board_id, "h": ann.handle}, "CONFLICT"),
+        "not signed in": (None, BOARDS, {}, "UNAUTHENTICATED"),
+    }.items():
+        api = user.api if user is not None else GraphQLClient(server)
+        failure = api.failure(query, **variables)
+        assert failure.code == code, (name, failure.code, failure.message)
+        assert failure.message
+    assert server.event_log_position() == position, "bad input must not write anything"
 
 
 async def test_friends_edit_a_board_together_and_graphql_shows_it(
