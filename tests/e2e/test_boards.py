@@ -105,7 +105,8 @@ def test_bad_board_requests_get_a_specific_error_and_write_nothing(
 
 
 async def test_friends_edit_a_board_together_and_graphql_shows_it(
-    start_server: StartServer, backend: dict[str, str]
+    backend: dict[str, str],
+    start_server: StartServer,  # servers stop before the schema goes
 ) -> None:
     server = start_server(backend)
     ann, ben, cat = sign_up(server, "ann"), sign_up(server, "ben"), sign_up(server, "cat")
@@ -326,7 +327,8 @@ async def test_logging_out_or_an_expiring_session_closes_board_sockets(
 
 
 async def test_sigkill_loses_no_edit_that_was_relayed(
-    start_server: StartServer, backend: dict[str, str]
+    backend: dict[str, str],
+    start_server: StartServer,  # servers stop before the schema goes
 ) -> None:
     server = start_server(backend)
     ann, ben = sign_up(server, "ann"), sign_up(server, "ben")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
+from pycrdt import Doc
 
 from hugmood.boards.protocol import AwarenessEntry, awareness_message
 from hugmood.boards.room import state_vector
@@ -58,8 +60,9 @@ def redis_prefix() -> Iterator[str]:
 
 
 async def test_editors_on_two_processes_converge(
-    start_server: StartServer, pg_schema: str, redis_prefix: str
+    pg_schema: str, redis_prefix: str, start_server: StartServer
 ) -> None:
+    # The servers are asked for last so that they stop before the schema is dropped.
     settings = {
         "HUGMOOD_DATABASE_URL": POSTGRES_URL,
         "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
@@ -75,13 +78,22 @@ async def test_editors_on_two_processes_converge(
     ben_on_b = on(b, ben)
 
     async def edit(server: HugMoodServer, user: User, prefix: str, rounds: int) -> None:
-        """Edits in bursts, reconnecting between them (a flaky phone)."""
+        """Edits in bursts, dropping the connection after each (a flaky phone); like a Yjs
+        client it keeps its document, so what a dropped socket did not send goes on the next
+        connection, and it ends connected until the server has everything it wrote."""
+        doc: Doc[Any] = Doc()
         for burst in range(rounds):
-            async with synced_doc(server, board_id, user) as doc:
+            async with synced_doc(server, board_id, user, doc):
                 for i in range(10):
                     items(doc)[f"{prefix}{burst}-{i}"] = sticker("calm", user.handle, x=i)
                     items(doc)["shared"] = sticker("joyful", user.handle, x=burst * 100 + i)
                     await asyncio.sleep(0)
+        mine = {k for k in content(doc) if k.startswith(prefix)}
+        async with (
+            synced_doc(server, board_id, user, doc),
+            synced_doc(server, board_id, user) as seen,
+        ):
+            await until(lambda: mine <= set(content(seen)), "the server has all of them")
 
     async with (
         synced_doc(a, board_id, ann) as watch_a,
