@@ -173,6 +173,25 @@ async def test_a_viewers_edit_is_refused_and_never_reaches_anyone(
     assert {i["id"] for i in snapshot["items"]} == {"ok", "after"}
 
 
+async def test_reconnecting_with_nothing_new_stores_nothing(start_server: StartServer) -> None:
+    server = start_server()
+    ann = sign_up(server, "ann")
+    board_id = board_with(ann)
+    doc: Doc[Any] = Doc()
+    async with synced_doc(server, board_id, ann, doc):
+        items(doc)["s1"] = sticker("calm", "ann")
+        items(doc)["s2"] = sticker("calm", "ann")
+        del items(doc)["s1"]
+    async with synced_doc(server, board_id, ann) as watcher:
+        await until(lambda: set(content(watcher)) == {"s2"}, "three edits stored")
+    edits = ann.api(BOARD, b=board_id)["board"]["edits"]
+    # The reconnecting client sends its delete set again (sync step 2): nothing new.
+    async with synced_doc(server, board_id, ann, doc), synced_doc(server, board_id, ann) as w:
+        items(doc)["s3"] = sticker("calm", "ann")
+        await until(lambda: "s3" in content(w), "a new edit arrives")
+    assert ann.api(BOARD, b=board_id)["board"]["edits"] == edits + 1
+
+
 async def test_awareness_is_forwarded_and_cleared_when_a_member_leaves(
     start_server: StartServer,
 ) -> None:

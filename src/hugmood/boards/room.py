@@ -223,9 +223,12 @@ class BoardRoom:
             case SyncMessage(payload=update):
                 if update == EMPTY_UPDATE:
                     return
+                # What the document already holds is neither stored nor relayed: a client's
+                # sync step 2 always carries its whole delete set, and some clients (pycrdt's
+                # Provider) send back what they received.
+                if self._adds_nothing(update):
+                    return
                 if not connection.role.can_edit:
-                    if self._adds_nothing(update):
-                        return  # a viewer's client confirming what it already has
                     raise ProtocolError(
                         "viewers cannot edit this board; the update was refused",
                         CloseCode.FORBIDDEN,
