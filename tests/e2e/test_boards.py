@@ -340,9 +340,10 @@ async def test_logging_out_or_an_expiring_session_closes_board_sockets(
     ann = sign_up(server, "ann")
     board_id = board_with(ann)
     async with raw_socket(server, board_id, ann.api.token) as ws:
-        await ws.recv()  # in; the session runs out a few seconds later
+        # In (unless this machine is so slow the session ran out already); closed once it has.
         code, reason = await close_code(ws)
-    assert (code, reason) == (4401, "your session has ended")
+    assert code == 4401
+    assert "your session has ended" in reason
 
 
 async def test_sigkill_loses_no_edit_that_was_relayed(
