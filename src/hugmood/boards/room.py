@@ -34,6 +34,7 @@ from hugmood.boards.protocol import (
 )
 from hugmood.boards.store import AcceptedUpdate, BoardContentStore, materialize
 from hugmood.domain.boards import BoardRole
+from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +183,7 @@ class BoardRoom:
             except TimeoutError:
                 log.error("board %s did not store its last updates in time", self.board_id)
         for task in (self._worker, self._compaction):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         if compact and self.since_snapshot and not self.failed:
             try:
                 await self._content.compact(self.board_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import time
 from types import TracebackType
@@ -29,6 +28,7 @@ from hugmood.domain.boards import BoardRole
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.subscription import catch_up
 from hugmood.realtime.hub import Listening, Message, RealtimeHub
+from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,7 @@ class BoardRooms:
         tb: TracebackType | None,
     ) -> None:
         for task in (self._follower, self._sessions):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         for room in list(self._rooms.values()):
             await self._stop_listening(room.board_id)
             await room.close(compact=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -41,6 +40,7 @@ from hugmood.entrypoints.ws.endpoint import GraphQLSockets, SocketEdge
 from hugmood.entrypoints.ws.registry import SocketRegistry
 from hugmood.observability.metrics import Metrics
 from hugmood.security.ratelimit import SlidingWindowLimiter
+from hugmood.tasks import cancel_and_wait
 
 Announce = Callable[[Settings, list[str]], None]
 
@@ -65,7 +65,7 @@ def create_app(
                     await seed_demo_data(running)
                     logins = [u.handle for u in DEMO_USERS]
                     around = asyncio.create_task(keep_demo_friends_around(running), name="demo")
-                    stack.push_async_callback(_cancelled, around)
+                    stack.push_async_callback(cancel_and_wait, around)
             app.state.core = running
             registry = SocketRegistry(
                 running,
@@ -176,9 +176,3 @@ def create_app(
     # The browser app answers every path no route above claims: keep this mount last.
     app.mount("/", WebApp(WEB_DIST), name="web")
     return app
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from hugmood.boards.auth import admit
 from hugmood.boards.protocol import CloseCode, ProtocolError, parse
 from hugmood.bootstrap import HugMood
+from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,4 @@ async def board_socket(websocket: WebSocket) -> None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2):
                     await asyncio.shield(writer)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        await cancel_and_wait(writer)

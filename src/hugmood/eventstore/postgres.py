@@ -4,7 +4,6 @@ wake-ups across processes through LISTEN/NOTIFY."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from hugmood.eventstore.upcasting import NO_UPCASTERS, Upcasters
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
 from hugmood.sql.postgres import PostgresDatabase
+from hugmood.tasks import cancel_and_wait
 
 # `append_events` (see the migration) checks, numbers, inserts and notifies in one call.
 _APPEND = (
@@ -244,10 +244,7 @@ class _NotifyListener:
 
     async def close(self) -> None:
         self._closed = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnecting
+        await cancel_and_wait(self._reconnecting)
         if self._conn is not None:
             await self._conn.close()
 

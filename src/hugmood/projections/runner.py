@@ -13,6 +13,7 @@ from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import catch_up
 from hugmood.projections.projection import Projection
 from hugmood.sql.database import SqlDatabase, Statement
+from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,8 @@ class ProjectionRunner:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def wait_for(self, position: int) -> None:
         """Read-your-writes: wait until the read models reflect `position`."""

@@ -9,13 +9,13 @@ no path shows such a user online.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from types import TracebackType
 
 from hugmood.realtime.hub import DeviceRefresh, Presence, PresenceStatus, RealtimeHub
 from hugmood.sql.database import SqlDatabase
+from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,7 @@ class PresenceService:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await cancel_and_wait(self._sweeper)
 
     async def heartbeat(
         self, user_id: str, device_id: str, status: PresenceStatus, view: str | None

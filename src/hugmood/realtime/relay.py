@@ -10,7 +10,6 @@ enforced. The relay waits for the read models to reach an event before announcin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from types import TracebackType
 
@@ -20,6 +19,7 @@ from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import catch_up
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.sql.database import SqlDatabase
+from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,7 @@ class LiveRelay:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self, position: int) -> None:
         while True:

@@ -32,6 +32,7 @@ from hugmood.entrypoints.ws.protocol import (
     parse_message,
 )
 from hugmood.realtime.hub import DeviceRefresh, Listening, Message, PresenceStatus
+from hugmood.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from hugmood.entrypoints.ws.endpoint import SocketEdge
@@ -325,10 +326,7 @@ class GraphQLSocket:
 
     async def _end(self) -> None:
         self._closed = True
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        await cancel_and_wait(self._pump)
         for operation in list(self._operations.values()):
             if operation is not None:
                 await self._stop(operation)

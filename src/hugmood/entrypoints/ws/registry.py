@@ -11,7 +11,6 @@ sockets here at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from types import TracebackType
@@ -23,6 +22,7 @@ from hugmood.entrypoints.heap import FrozenHeap
 from hugmood.entrypoints.ws.protocol import CloseCode
 from hugmood.realtime.hub import Listening, Message
 from hugmood.realtime.relay import SESSIONS_ENDED
+from hugmood.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from hugmood.entrypoints.ws.connection import GraphQLSocket
@@ -77,10 +77,7 @@ class SocketRegistry:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await cancel_and_wait(self._sweeper)
         if self._listening is not None:
             await self._listening.close()
         for task in list(self._tasks):
