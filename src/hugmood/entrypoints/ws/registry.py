@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SESSION_ENDED_REASON = "your session has ended; sign in again"
+SWEEP_SLICE = 500
+"""Devices refreshed between two yields to the event loop."""
 
 
 class SocketRegistry:
@@ -102,6 +104,11 @@ class SocketRegistry:
         for socket in sockets:
             if socket.token_hash not in alive:
                 await socket.close(CloseCode.UNAUTHORIZED, SESSION_ENDED_REASON)
-        devices = [d for s in sockets if s.token_hash in alive and (d := s.device_refresh())]
-        await self._core.presence.refresh(devices)
+        open_now = [s for s in sockets if s.token_hash in alive]
+        for start in range(0, len(open_now), SWEEP_SLICE):
+            # In slices, letting pushes and requests run in between: refreshing 10,000
+            # devices at once would hold the event loop for ~20 ms.
+            slice_ = open_now[start : start + SWEEP_SLICE]
+            await self._core.presence.refresh([d for s in slice_ if (d := s.device_refresh())])
+            await asyncio.sleep(0)
         self._heap.sockets_now(len(self._sockets))
