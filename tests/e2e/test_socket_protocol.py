@@ -123,3 +123,16 @@ async def test_pings_queries_mutations_and_completing_a_subscription(
         await subscribe(ws, "again", HUG_RECEIVED)
         arrived = await receive(ws)
         assert (arrived["type"], arrived["id"]) == ("next", "again")
+
+
+async def test_a_socket_closes_soon_after_its_session_expires(start_server: StartServer) -> None:
+    server = start_server(
+        {"HUGMOOD_SESSION_TTL_HOURS": "0.002", "HUGMOOD_WS_SESSION_CHECK_S": "0.5"}
+    )
+    ann = sign_up(server, "ann")  # the session lives 7.2 s
+    async with open_socket(server) as ws:
+        assert (await init(ws, ann.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "h", HUG_RECEIVED)
+        assert await closed_with(ws) == 4401
+        assert ws.close_reason is not None
+        assert "sign in again" in ws.close_reason
