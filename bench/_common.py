@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -303,6 +303,27 @@ async def log_in(conn: HttpConnection, handle: str, password: str) -> str:
     data = await graphql(conn, LOG_IN, {"h": handle, "p": password})
     token: str = data["logIn"]["token"]
     return token
+
+
+SETUP_IN_FLIGHT = 8
+"""Keep-alive connections a bench's setup (registering, befriending) spreads its jobs over."""
+
+
+async def in_parallel(jobs: list[Callable[[HttpConnection], Awaitable[None]]], port: int) -> None:
+    """Run the jobs over `SETUP_IN_FLIGHT` keep-alive connections."""
+    queue: asyncio.Queue[Callable[[HttpConnection], Awaitable[None]]] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+
+    async def worker() -> None:
+        conn = await HttpConnection.open(port)
+        try:
+            while not queue.empty():
+                await queue.get_nowait()(conn)
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(SETUP_IN_FLIGHT)))
 
 
 async def register_and_log_in(conn: HttpConnection, handle: str, password: str) -> str:

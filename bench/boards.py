@@ -36,6 +36,7 @@ from _common import (
     graphql,
     hugmood_env,
     hugmood_server,
+    in_parallel,
     log_in,
     machine_params,
     percentile,
@@ -49,7 +50,6 @@ PASSWORD = "bench-password-1"  # noqa: S105  (throwaway accounts on a throwaway 
 BASELINE = "raw pycrdt: the same updates applied to one Doc in one process"
 TARGET_P99_MS = 50.0
 TARGET_LOAD_MS = 50.0
-SETUP_IN_FLIGHT = 8
 WINDOW = 8
 """Closed loop: updates one editor may have sent that the observer has not seen yet."""
 KEY = re.compile(rb"u(\d{8})z")
@@ -313,22 +313,6 @@ def raw_pycrdt(updates: Updates, count: int) -> tuple[list[float], float]:
 
 
 # --- setup ----------------------------------------------------------------------------------
-
-
-async def in_parallel(jobs: list[Callable[[HttpConnection], Awaitable[None]]], port: int) -> None:
-    queue: asyncio.Queue[Callable[[HttpConnection], Awaitable[None]]] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-
-    async def worker() -> None:
-        conn = await HttpConnection.open(port)
-        try:
-            while not queue.empty():
-                await queue.get_nowait()(conn)
-        finally:
-            conn.close()
-
-    await asyncio.gather(*(worker() for _ in range(SETUP_IN_FLIGHT)))
 
 
 async def hugmood_board(port: int, editors: int) -> tuple[str, str, list[str]]:

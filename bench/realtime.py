@@ -39,6 +39,7 @@ from _common import (
     graphql,
     graphql_headers,
     hugmood_server,
+    in_parallel,
     machine_params,
     raise_fd_limit,
     register_and_log_in,
@@ -59,7 +60,6 @@ TARGET_KB = 30.0
 TARGET_P99_MS = 100.0
 TARGET_SHARE = 0.5
 CONNECT_IN_FLIGHT = 100
-SETUP_IN_FLIGHT = 8
 OPEN_TIMEOUT_S = 60.0
 
 
@@ -468,23 +468,6 @@ async def measure(target: Target, shape: Shape) -> Findings:
 
 
 # --- setup ----------------------------------------------------------------------------------
-
-
-async def in_parallel(jobs: list[Callable[[HttpConnection], Awaitable[None]]], port: int) -> None:
-    """Run the jobs over `SETUP_IN_FLIGHT` keep-alive connections."""
-    queue: asyncio.Queue[Callable[[HttpConnection], Awaitable[None]]] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-
-    async def worker() -> None:
-        conn = await HttpConnection.open(port)
-        try:
-            while not queue.empty():
-                await queue.get_nowait()(conn)
-        finally:
-            conn.close()
-
-    await asyncio.gather(*(worker() for _ in range(SETUP_IN_FLIGHT)))
 
 
 async def hugmood_accounts(port: int, shape: Shape) -> tuple[list[Account], list[Account]]:

@@ -7,33 +7,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from hugmood.domain.moods import MoodInsights as Insights
+
+__all__ = ["SHARE_NOTES", "Insights", "LocalEntry", "OutboxItem"]
+
 SHARE_NOTES = ("never", "friends", "public")
 """Which raw notes may leave the device: none (the default); those of entries shared with
 friends or only with yourself; all of them, public entries too."""
-
-
-@dataclass(frozen=True, slots=True)
-class Insights:
-    """What on-device analysis derived from a note."""
-
-    sentiment: float
-    emotions: tuple[str, ...] = ()
-    suggested_mood: str | None = None
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "sentiment": self.sentiment,
-            "emotions": list(self.emotions),
-            "suggestedMood": self.suggested_mood,
-        }
-
-    @classmethod
-    def from_data(cls, data: Any) -> Insights | None:
-        if not data:
-            return None
-        return cls(
-            float(data["sentiment"]), tuple(data.get("emotions") or ()), data.get("suggestedMood")
-        )
 
 
 @dataclass(frozen=True, slots=True)

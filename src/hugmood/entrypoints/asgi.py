@@ -32,7 +32,6 @@ from hugmood.entrypoints.http.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
     WebSocketOriginMiddleware,
-    WebSocketRateLimitMiddleware,
 )
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.entrypoints.http.web import WEB_DIST, WebApp
@@ -155,7 +154,6 @@ def create_app(
         )
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(WebSocketRateLimitMiddleware, limiter=socket_messages)
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     # Outermost: queries, mutations and sockets skip the stack above (`http.hotpaths`).

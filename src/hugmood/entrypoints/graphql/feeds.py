@@ -9,7 +9,6 @@ name from the read models, so privacy is the query layer's, as for every other r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hugmood.application.queries import hugs as hq
@@ -145,26 +144,23 @@ class FriendMoodRecorded(Feed):
         return t.MoodEntry.of(view, author) if author is not None else None
 
 
-async def _friend_presence(context: RequestContext, user_id: str) -> Feed:
-    return FriendPresenceFeed(context, user_id, await friend_ids(context.core.readmodels, user_id))
-
-
-async def _plain(
-    kind: Callable[[RequestContext, str], Feed], context: RequestContext, user_id: str
-) -> Feed:
-    return kind(context, user_id)
-
-
-FEEDS: dict[str, Callable[[RequestContext, str], Awaitable[Feed]]] = {
-    "hugReceived": lambda c, u: _plain(HugsReceived, c, u),
-    "hugStatusChanged": lambda c, u: _plain(HugStatusChanged, c, u),
-    "friendPresence": _friend_presence,
-    "friendMoodRecorded": lambda c, u: _plain(FriendMoodRecorded, c, u),
-}
-"""Subscription field name → how to open its feed for the signed-in caller."""
+SUBSCRIPTIONS = frozenset(
+    {"hugReceived", "hugStatusChanged", "friendPresence", "friendMoodRecorded"}
+)
+"""The subscription fields a feed stands behind."""
 
 
 async def open_feed(field: str, context: RequestContext) -> Feed:
     """The feed behind a subscription field, for the caller (UNAUTHENTICATED without one)."""
     me = await context.principal()
-    return await FEEDS[field](context, me.user_id)
+    match field:
+        case "hugReceived":
+            return HugsReceived(context, me.user_id)
+        case "hugStatusChanged":
+            return HugStatusChanged(context, me.user_id)
+        case "friendPresence":
+            friends = await friend_ids(context.core.readmodels, me.user_id)
+            return FriendPresenceFeed(context, me.user_id, friends)
+        case "friendMoodRecorded":
+            return FriendMoodRecorded(context, me.user_id)
+    raise LookupError(f"no subscription named {field!r}")

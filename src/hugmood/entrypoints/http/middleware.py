@@ -11,8 +11,6 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hugmood.application.ports import RateLimiter
-from hugmood.domain.errors import RateLimited
 from hugmood.observability.logging import request_id_var
 from hugmood.observability.metrics import Metrics
 
@@ -137,6 +135,14 @@ class _TooLarge(Exception):
     pass
 
 
+def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
+    """Browsers always send `Origin`; native clients (CLI, SDK) send none and may connect."""
+    for name, value in scope.get("headers") or ():
+        if name == b"origin":
+            return value.decode("latin-1") in allowed
+    return True
+
+
 class WebSocketOriginMiddleware:
     """Refuses a WebSocket whose `Origin` is not allowed (exact match) before accepting it.
 
@@ -149,44 +155,8 @@ class WebSocketOriginMiddleware:
         self.allowed = allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            origin = dict(scope.get("headers") or []).get(b"origin")
-            if origin is not None and origin.decode("latin-1") not in self.allowed:
-                log.warning("websocket refused", origin=origin.decode("latin-1"))
-                await send(
-                    {"type": "websocket.close", "code": 1008, "reason": "origin not allowed"}
-                )
-                return
-        await self.app(scope, receive, send)
-
-
-class WebSocketRateLimitMiddleware:
-    """Limits the messages one user sends over all their sockets in this process.
-
-    The user is known once `connection_init` is accepted (the GraphQL router records it in
-    the scope's state); a user over the limit has the socket closed with 1008.
-    """
-
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
+        if scope["type"] == "websocket" and not origin_allowed(scope, self.allowed):
+            log.warning("websocket refused: origin not allowed", path=scope.get("path"))
+            await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})
             return
-        state = scope.setdefault("state", {})
-
-        async def limited_receive() -> Message:
-            message = await receive()
-            user_id = state.get("user_id")
-            if message["type"] == "websocket.receive" and user_id is not None:
-                try:
-                    self.limiter.hit(user_id)
-                except RateLimited as e:
-                    log.warning("websocket rate limited", user_id=user_id)
-                    await send({"type": "websocket.close", "code": 1008, "reason": e.message[:120]})
-                    return {"type": "websocket.disconnect", "code": 1008}
-            return message
-
-        await self.app(scope, limited_receive, send)
+        await self.app(scope, receive, send)

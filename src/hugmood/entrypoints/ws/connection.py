@@ -22,7 +22,7 @@ from starlette.types import Receive, Send
 
 from hugmood.domain.errors import RateLimited, Unauthenticated
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
-from hugmood.entrypoints.graphql.feeds import FEEDS, Feed, open_feed
+from hugmood.entrypoints.graphql.feeds import SUBSCRIPTIONS, Feed, open_feed
 from hugmood.entrypoints.graphql.operations import Prepared
 from hugmood.entrypoints.ws.protocol import (
     ClientMessage,
@@ -202,7 +202,7 @@ class GraphQLSocket:
         if prepared.kind is not OperationType.SUBSCRIPTION:
             await self._answer(op_id, query, variables, name)
             return
-        if prepared.root_field not in FEEDS:
+        if prepared.root_field not in SUBSCRIPTIONS:
             error = GraphQLError(f"no subscription named {prepared.root_field!r}")
             await self._send({"type": "error", "id": op_id, "payload": [error.formatted]})
             return

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from hugmood.application.ports import RateLimiter
 from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.operations import Operations
+from hugmood.entrypoints.http.middleware import origin_allowed
 from hugmood.entrypoints.ws.connection import GraphQLSocket
 from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
 from hugmood.entrypoints.ws.registry import SocketRegistry
@@ -34,14 +35,6 @@ class SocketEdge:
     """Messages per user over all their sockets in this process."""
     max_operations: int
     init_timeout_s: float
-
-
-def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
-    """Browsers always send `Origin`; native clients (CLI, SDK) send none and may connect."""
-    for name, value in scope.get("headers") or ():
-        if name == b"origin":
-            return value.decode("latin-1") in allowed
-    return True
 
 
 class GraphQLSockets:
