@@ -149,7 +149,13 @@ async def open_hugmood(
         if run_projections:
             await stack.enter_async_context(deliveries)
         content = BoardContentStore(store, readmodels, deps.clock, origin=uuid.uuid4().hex)
-        boards = BoardRooms(deps, content, hub, session_check_s=settings.ws_session_check_s)
+        boards = BoardRooms(
+            deps,
+            content,
+            hub,
+            rebase_min_bytes=settings.board_rebase_min_bytes,
+            session_check_s=settings.ws_session_check_s,
+        )
         if run_projections:
             await stack.enter_async_context(boards)
         yield HugMood(

@@ -53,6 +53,9 @@ class Settings:
     ws_messages_per_minute: int = 600
     ws_session_check_s: float = 10.0
     ws_init_timeout_s: float = 10.0
+    board_rebase_min_bytes: int = 64 * 1024
+    """A board whose room empties is rebased (history dropped) once its document is at least
+    this big and mostly history; 0 rebases any board that would shrink enough."""
     log_level: str = "INFO"
     log_json: bool = True
     region: str = "eu-west"
@@ -95,6 +98,8 @@ class Settings:
             )
         if not 0 < self.port < 65536:
             raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
+        if self.board_rebase_min_bytes < 0:
+            raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
 
     def allowed_origins(self) -> frozenset[str]:
         own = {f"http://{h}:{self.port}" for h in (self.host, "localhost", "127.0.0.1")}

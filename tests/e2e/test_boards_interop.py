@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 
-from hugmood.boards.room import state_vector
+from hugmood.boards.protocol import state_vector
 from tests.conftest import IN_CI
 from tests.e2e.client import User, befriend, sign_up
 from tests.e2e.conftest import StartServer

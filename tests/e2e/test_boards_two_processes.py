@@ -13,8 +13,7 @@ import pytest
 import redis
 from pycrdt import Doc
 
-from hugmood.boards.protocol import AwarenessEntry, awareness_message
-from hugmood.boards.room import state_vector
+from hugmood.boards.protocol import AwarenessEntry, awareness_message, state_vector
 from tests.conftest import IN_CI, POSTGRES_URL, unique
 from tests.contracts.test_realtime_hub import REDIS_URL
 from tests.e2e.client import GraphQLClient, User, befriend, sign_up

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from hugmood.boards.model import items_of, note, sticker
-from hugmood.boards.protocol import SyncMessage, SyncType, parse, sync_message
-from hugmood.boards.room import state_vector
+from hugmood.boards.protocol import SyncMessage, SyncType, parse, state_vector, sync_message
 
 REPLICAS = 5
 KEYS = [f"item-{i}" for i in range(6)]

@@ -36,6 +36,9 @@ class CloseCode(IntEnum):
     """A viewer sent an edit, or the member was removed."""
     NOT_FOUND = 4404
     """No such board, or the caller is not a member (the two are not told apart)."""
+    REBASED = 4410
+    """The board was rebased (its history dropped) after this replica last synced: what it
+    had that the server lacked is carried over; drop the local copy and load it again."""
 
 
 class ProtocolError(Exception):
@@ -184,3 +187,20 @@ def awareness_message(entries: list[AwarenessEntry]) -> bytes:
         var_uint(e.client_id) + var_uint(e.clock) + with_length(e.state) for e in entries
     )
     return bytes((MessageType.AWARENESS,)) + with_length(body)
+
+
+def state_vector(encoded: bytes) -> dict[int, int]:
+    """Decode a Yjs state vector: a count, then (client id, clock) pairs."""
+    values, at = [], 0
+    while at < len(encoded):
+        value, shift = 0, 0
+        while True:
+            byte = encoded[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        values.append(value)
+    pairs = values[1:]
+    return dict(zip(pairs[0::2], pairs[1::2], strict=True))

@@ -5,6 +5,11 @@ requests, updates other processes stored), applies the client updates, stores th
 atomic append, and only then relays them and answers sync requests: no peer ever receives
 content that is not stored. If storing fails the room is closed (the document in memory
 may hold what was not stored) and reloaded from the log by the next socket.
+
+Once a board has been rebased (`hugmood.boards.rebase`), a socket whose replica holds the
+previous generation is *stale*: it is sent the previous generation's state vector, what it
+answers is stored there and carried over, and it is closed with 4410 to load the board
+again. A stale socket is never sent this generation's updates.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from hugmood.boards.protocol import (
     SyncMessage,
     SyncType,
     awareness_message,
+    state_vector,
     sync_message,
 )
-from hugmood.boards.store import AcceptedUpdate, BoardContentStore, materialize
+from hugmood.boards.rebase import Lineage, carry_over
+from hugmood.boards.store import AcceptedUpdate, BoardContentStore, Straggler, materialize
 from hugmood.domain.boards import BoardRole
 from hugmood.tasks import cancel_and_wait
 
@@ -42,6 +49,10 @@ BATCH = 256
 """At most this many queued messages are applied and stored in one append."""
 OUTBOX = 2048
 """Messages waiting for one slow socket before it is closed with 1013."""
+STALE_GRACE_S = 10.0
+"""How long a stale socket has to send what it holds before it is closed with 4410."""
+REBASED_REASON = "this board was tidied up since you last synced; load it again"
+TOO_OLD_REASON = "this copy of the board is too old to merge; load it again"
 
 
 class Peer(Protocol):
@@ -72,6 +83,8 @@ class BoardConnection:
         self.awareness: dict[int, int] = {}
         """The awareness client ids this socket spoke for, with their last clock."""
         self.closed = False
+        self.stale = False
+        """Its replica holds the previous generation: it gets none of this one's updates."""
         self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX)
         self._close: tuple[int, str] = (CloseCode.NORMAL, "")
 
@@ -127,11 +140,30 @@ class _Remote:
 
 
 @dataclass(frozen=True, slots=True)
+class _StaleSync:
+    connection: BoardConnection
+
+
+@dataclass(frozen=True, slots=True)
+class _StaleUpdate:
+    connection: BoardConnection
+    update: bytes
+    final: bool
+    """Its answer to our sync step 1: once handled, the socket is closed with 4410."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Advance:
+    """Another process rebased the board: load the new generation."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Stop:
     pass
 
 
-_Work = _ClientUpdate | _SyncRequest | _Remote | _Stop
+_Stale = _StaleSync | _StaleUpdate
+_Work = _ClientUpdate | _SyncRequest | _Remote | _Stale | _Advance | _Stop
 
 DRAIN_S = 10.0
 """How long closing a room waits for what was received to be stored."""
@@ -144,6 +176,7 @@ class BoardRoom:
         content: BoardContentStore,
         *,
         compact_every: int,
+        rebase_min_bytes: int | None = None,
         on_failed: Callable[[BoardRoom], None],
         on_awareness: Callable[[BoardRoom, bytes], Awaitable[None]] | None = None,
     ) -> None:
@@ -151,9 +184,13 @@ class BoardRoom:
         self.doc: Doc[Any] = Doc()
         self.connections: set[BoardConnection] = set()
         self.since_snapshot = 0
+        self.lineage = Lineage()
         self.failed = False
         self._content = content
         self._compact_every = compact_every
+        self._rebase_min_bytes = rebase_min_bytes
+        self._retired: Doc[Any] | None = None
+        """The previous generation, loaded when a stale replica or a straggler needs it."""
         self._on_failed = on_failed
         self._on_awareness = on_awareness
         """Hands this process's awareness messages on to the other processes."""
@@ -168,6 +205,8 @@ class BoardRoom:
         stored = await self._content.load(self.board_id)
         self.doc = materialize(stored)
         self.since_snapshot = stored.since_snapshot
+        self.lineage = stored.lineage
+        await self._carry(stored.stragglers)
         self._worker = asyncio.create_task(self._work(), name=f"board-room-{self.board_id}")
         self.loaded.set()
 
@@ -186,7 +225,7 @@ class BoardRoom:
             await cancel_and_wait(task)
         if compact and self.since_snapshot and not self.failed:
             try:
-                await self._content.compact(self.board_id)
+                await self._content.compact(self.board_id, rebase_min_bytes=self._rebase_min_bytes)
             except Exception:
                 log.exception(
                     "compacting board %s failed; it loads from the updates", self.board_id
@@ -195,8 +234,8 @@ class BoardRoom:
     # --- from this process's sockets ----------------------------------------------------
 
     def join(self, connection: BoardConnection) -> None:
+        """Our sync step 1 waits for the client's: it may be stale (see `receive`)."""
         self.connections.add(connection)
-        connection.send(sync_message(SyncType.STEP1, self.doc.get_state()))
         if self._awareness:
             connection.send(awareness_message(list(self._awareness.values())))
 
@@ -217,14 +256,21 @@ class BoardRoom:
         """Act on one parsed client message; raises `ProtocolError` to close its socket."""
         match message:
             case SyncMessage(sync_type=SyncType.STEP1, payload=state):
-                await self._queue.put(_SyncRequest(connection, state))
+                if not connection.stale and not await self._behind(connection, state, None):
+                    await self._queue.put(_SyncRequest(connection, state))
+            case SyncMessage(sync_type=sync_type, payload=update) if (
+                connection.stale or await self._behind(connection, None, update)
+            ):
+                if not connection.closed:
+                    final = sync_type == SyncType.STEP2
+                    await self._queue.put(_StaleUpdate(connection, update, final))
             case SyncMessage(payload=update):
                 if update == EMPTY_UPDATE:
                     return
                 # What the document already holds is neither stored nor relayed: a client's
                 # sync step 2 always carries its whole delete set, and some clients (pycrdt's
                 # Provider) send back what they received.
-                if self._adds_nothing(update):
+                if _adds_nothing(self.doc, update):
                     return
                 if not connection.role.can_edit:
                     raise ProtocolError(
@@ -264,26 +310,36 @@ class BoardRoom:
         self._remember(message.entries)
         self._broadcast(message.raw, skip=None)
 
-    def _adds_nothing(self, update: bytes) -> bool:
-        """Whether an update holds only what the document already has (no new structs, no
-        new deletions): Yjs clients always send their whole delete set when they sync."""
+    async def _behind(
+        self, connection: BoardConnection, state: bytes | None, update: bytes | None
+    ) -> bool:
+        """Whether the replica behind a sync step 1's `state` (or an `update`) holds an
+        earlier generation; if so the socket turns stale: it is asked for what it has, or
+        (two generations behind: nothing is left to merge it with) told to load again."""
+        if not self.lineage.generation:
+            return False
         try:
-            theirs = state_vector(get_state(update))
-            known = state_vector(self.doc.get_state())
-            if any(clock > known.get(client, 0) for client, clock in theirs.items()):
-                return False
-            state = self.doc.get_state()
-            # Without the structs the document has, what is left is the delete set.
-            theirs_deleted = get_update(update, state)
-            ours_deleted = self.doc.get_update(state)
-            return merge_updates(theirs_deleted, ours_deleted) == merge_updates(ours_deleted)
-        except ValueError:
-            raise ProtocolError("malformed Yjs update") from None
+            clients = state_vector(state if state is not None else get_state(update or b""))
+        except (ValueError, IndexError):
+            raise ProtocolError("malformed Yjs state vector or update") from None
+        behind = self.lineage.staleness_of(clients)
+        if not behind:
+            return False
+        connection.stale = True
+        if behind > 1:
+            connection.close(CloseCode.REBASED, TOO_OLD_REASON)
+        else:
+            await self._queue.put(_StaleSync(connection))
+        return True
 
     # --- from other processes (through the log) -----------------------------------------
 
     async def remote(self, update: bytes) -> None:
         await self._queue.put(_Remote(update))
+
+    async def advance(self) -> None:
+        """A newer generation was stored (another process rebased the board)."""
+        await self._queue.put(_Advance())
 
     async def refresh_roles(self, roles: dict[str, BoardRole]) -> None:
         """Apply the board's current members: the removed are closed, roles take effect."""
@@ -308,8 +364,14 @@ class BoardRoom:
         accepted: list[_ClientUpdate] = []
         remote: list[bytes] = []
         syncs: list[_SyncRequest] = []
+        stale: list[_Stale] = []
         for work in batch:
             match work:
+                case _StaleSync() | _StaleUpdate():
+                    stale.append(work)
+                case _Advance():
+                    if not await self._advance():
+                        return False
                 case _ClientUpdate(connection=connection, update=update):
                     # Stored even if its socket has closed since: the client sent it.
                     try:
@@ -347,6 +409,9 @@ class BoardRoom:
                 s.connection.close(CloseCode.MALFORMED, "malformed state vector")
                 continue
             s.connection.send(sync_message(SyncType.STEP2, missing))
+            s.connection.send(sync_message(SyncType.STEP1, self.doc.get_state()))
+        if stale and not await self._serve_stale(stale):
+            return False
         if self.since_snapshot >= self._compact_every and self._compaction is None:
             self._compaction = asyncio.create_task(self._compact())
         return True
@@ -374,7 +439,9 @@ class BoardRoom:
         return kept
 
     async def _reload(self) -> None:
-        self.doc = materialize(await self._content.load(self.board_id))
+        stored = await self._content.load(self.board_id)
+        self.doc = materialize(stored)
+        self.lineage = stored.lineage
 
     def _apply_remote(self, remote: list[bytes]) -> None:
         if not remote:
@@ -398,8 +465,128 @@ class BoardRoom:
 
     def _broadcast(self, data: bytes, *, skip: BoardConnection | None) -> None:
         for connection in self.connections:
-            if connection is not skip:
+            if connection is not skip and not connection.stale:
                 connection.send(data)
+
+    # --- generations (see hugmood.boards.rebase) ----------------------------------------
+
+    async def _serve_stale(self, work: list[_Stale]) -> bool:
+        """Ask stale sockets for what they hold; store it on the previous generation, carry
+        it over, and close them with 4410 once they have answered."""
+        retired = await self._retired_doc()
+        for w in work:
+            connection = w.connection
+            if isinstance(w, _StaleSync):
+                connection.send(sync_message(SyncType.STEP1, retired.get_state()))
+                asyncio.get_running_loop().call_later(
+                    STALE_GRACE_S, connection.close, CloseCode.REBASED, REBASED_REASON
+                )
+                continue
+            update = w.update
+            if connection.role.can_edit and update != EMPTY_UPDATE:
+                try:
+                    adds = not _adds_nothing(retired, update)
+                except ProtocolError as e:
+                    connection.close(e.code, e.reason)
+                    continue
+                if adds and not await self._carry_stale(connection, update):
+                    return False
+            if w.final:
+                connection.close(CloseCode.REBASED, REBASED_REASON)
+        return True
+
+    async def _carry_stale(self, connection: BoardConnection, update: bytes) -> bool:
+        """Store a stale replica's update on the previous generation, then carry it (and
+        whatever else is stored there and not carried yet) over into this one."""
+        retired = await self._retired_doc()
+        earlier = await self._content.stragglers(
+            self.board_id, self.lineage.generation - 1, self.lineage.carried_through
+        )
+        try:
+            carried = carry_over(retired, [*(s.update for s in earlier), update], self.doc)
+        except BaseException as e:
+            if not _refused(e):
+                raise
+            self._retired = None  # whatever the failed apply did to it is dropped
+            connection.close(CloseCode.MALFORMED, "malformed Yjs update: it does not apply")
+            return True
+        try:
+            stored = await self._content.append(
+                self.board_id,
+                [AcceptedUpdate(connection.user_id, update)],
+                items=0,
+                generation=self.lineage.generation - 1,
+            )
+        except Exception:
+            log.exception("storing a stale update of board %s failed", self.board_id)
+            self._fail()
+            return False
+        # Another process may have stored more there meanwhile: carried along too.
+        seen = {s.version for s in earlier} | {stored.stream_version}
+        later = [
+            s
+            for s in await self._content.stragglers(
+                self.board_id, self.lineage.generation - 1, self.lineage.carried_through
+            )
+            if s.version not in seen
+        ]
+        more = carry_over(retired, [s.update for s in later], self.doc) if later else None
+        through = max([stored.stream_version, *(s.version for s in later)])
+        return await self._store_carried(connection.user_id, [carried, more], through)
+
+    async def _carry(self, stragglers: list[Straggler]) -> bool:
+        """Carry updates stored on the previous generation after the rebase into this one."""
+        if not stragglers:
+            return True
+        carried = carry_over(await self._retired_doc(), [s.update for s in stragglers], self.doc)
+        user_id = next((s.user_id for s in reversed(stragglers) if s.user_id), "")
+        return await self._store_carried(user_id, [carried], stragglers[-1].version)
+
+    async def _store_carried(self, user_id: str, carried: list[bytes | None], through: int) -> bool:
+        updates = [c for c in carried if c is not None]
+        # Even nothing to carry is stored: it records how far the previous generation is in.
+        update = merge_updates(*updates) if updates else EMPTY_UPDATE
+        try:
+            await self._content.append(
+                self.board_id,
+                [AcceptedUpdate(user_id, update)],
+                items=item_count(self.doc),
+                generation=self.lineage.generation,
+                carried_through=through,
+            )
+        except Exception:
+            log.exception("storing carried-over edits of board %s failed", self.board_id)
+            self._fail()
+            return False
+        self.lineage = self.lineage.advanced(through)
+        self.since_snapshot += 1
+        if updates:
+            self._broadcast(sync_message(SyncType.UPDATE, update), skip=None)
+        return True
+
+    async def _retired_doc(self) -> Doc[Any]:
+        if self._retired is None:
+            self._retired = await self._content.load_retired(self.board_id, self.lineage)
+        return self._retired
+
+    async def _advance(self) -> bool:
+        """Load the newer generation; this generation's sockets turn stale."""
+        stored = await self._content.load(self.board_id)
+        if stored.lineage.generation <= self.lineage.generation:
+            return True
+        self.doc = materialize(stored)
+        self.lineage = stored.lineage
+        self.since_snapshot = stored.since_snapshot
+        self._retired = None
+        if not await self._carry(stored.stragglers):
+            return False
+        for connection in list(self.connections):
+            if connection.stale:
+                connection.close(CloseCode.REBASED, TOO_OLD_REASON)
+            else:
+                connection.stale = True
+                await self._serve_stale([_StaleSync(connection)])
+        return True
 
     def _fail(self) -> None:
         self.failed = True
@@ -408,24 +595,24 @@ class BoardRoom:
         self._on_failed(self)
 
 
+def _adds_nothing(doc: Doc[Any], update: bytes) -> bool:
+    """Whether an update holds only what the document already has (no new structs, no new
+    deletions): Yjs clients always send their whole delete set when they sync."""
+    try:
+        theirs = state_vector(get_state(update))
+        state = doc.get_state()
+        known = state_vector(state)
+        if any(clock > known.get(client, 0) for client, clock in theirs.items()):
+            return False
+        # Without the structs the document has, what is left is the delete set.
+        theirs_deleted = get_update(update, state)
+        ours_deleted = doc.get_update(state)
+        return merge_updates(theirs_deleted, ours_deleted) == merge_updates(ours_deleted)
+    except ValueError:
+        raise ProtocolError("malformed Yjs update") from None
+
+
 def _refused(error: BaseException) -> bool:
     """An update the library would not take: a decoding error, or a panic inside yrs (which
     pyo3 raises as `PanicException`, a `BaseException`) on input it did not expect."""
     return isinstance(error, ValueError) or type(error).__name__ == "PanicException"
-
-
-def state_vector(encoded: bytes) -> dict[int, int]:
-    """Decode a Yjs state vector: a count, then (client id, clock) pairs."""
-    values, at = [], 0
-    while at < len(encoded):
-        value, shift = 0, 0
-        while True:
-            byte = encoded[at]
-            at += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        values.append(value)
-    pairs = values[1:]
-    return dict(zip(pairs[0::2], pairs[1::2], strict=True))

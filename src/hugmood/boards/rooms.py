@@ -23,8 +23,8 @@ from hugmood.boards.auth import Admission
 from hugmood.boards.model import snapshot
 from hugmood.boards.protocol import AwarenessMessage, CloseCode, ProtocolError, parse
 from hugmood.boards.room import BoardConnection, BoardRoom, Peer
-from hugmood.boards.store import UPDATED, BoardContentStore, decode, materialize
-from hugmood.domain.boards import BoardRole
+from hugmood.boards.store import REBASED, UPDATED, BoardContentStore, decode, materialize
+from hugmood.domain.boards import BoardRole, doc_stream_generation
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.subscription import catch_up
 from hugmood.realtime.hub import Listening, Message, RealtimeHub
@@ -51,6 +51,7 @@ class BoardRooms:
         hub: RealtimeHub | None = None,
         *,
         compact_every: int = 500,
+        rebase_min_bytes: int | None = 64 * 1024,
         session_check_s: float = 10.0,
     ) -> None:
         self._deps = deps
@@ -58,6 +59,9 @@ class BoardRooms:
         self._hub = hub
         """Awareness (cursors, who is here) between processes; Redis when configured."""
         self._compact_every = compact_every
+        self._rebase_min_bytes = rebase_min_bytes
+        """A room that empties rebases its board once the document is at least this big and
+        mostly history (`hugmood.boards.rebase`); None: never."""
         self._rooms: dict[str, BoardRoom] = {}
         self._listening: dict[str, Listening] = {}
         self._opening: dict[str, asyncio.Lock] = {}
@@ -119,6 +123,7 @@ class BoardRooms:
                 board_id,
                 self.content,
                 compact_every=self._compact_every,
+                rebase_min_bytes=self._rebase_min_bytes,
                 on_failed=self._forget,
                 on_awareness=self._publish_awareness if self._hub is not None else None,
             )
@@ -214,11 +219,16 @@ class BoardRooms:
                 await asyncio.sleep(0.1)
 
     async def _apply(self, event: RecordedEvent) -> None:
-        if event.event_type == UPDATED:
-            if event.metadata.get("processId") == self.content.origin:
-                return  # this process stored it and relayed it already
+        if event.event_type in (UPDATED, REBASED):
             room = self._rooms.get(event.data["boardId"])
-            if room is not None:
+            if room is None:
+                return
+            generation = doc_stream_generation(event.stream_id)
+            if generation > room.lineage.generation:
+                await room.advance()  # another process rebased the board
+            elif generation < room.lineage.generation or event.event_type == REBASED:
+                return  # the previous generation's: carried over by whoever stored it
+            elif event.metadata.get("processId") != self.content.origin:
                 await room.remote(decode(event.data["update"]))
         elif event.event_type in _MEMBERSHIP:
             room = self._rooms.get(event.data["boardId"])

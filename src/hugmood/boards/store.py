@@ -4,35 +4,62 @@ Content lives on the stream `boardDoc-<id>` (lifecycle stays on `board-<id>`, sm
 load for every command). `BoardContentUpdated` carries one update, `BoardContentCompacted`
 the whole document as of a stream version. Appends are atomic and durable before they
 return, so a room relays an update only once it is stored. Loading starts at the newest
-snapshot (the boards read model says where it is; an outdated hint only means reading more),
-so a board loads as fast after 100,000 edits as after 100.
+snapshot (the boards read model says where it is; an outdated hint only means reading more).
+
+A snapshot keeps the document's history (a tombstone per overwrite), so compaction may also
+*rebase*: start the next generation, `boardDoc-<id>~<n>`, with a `BoardContentRebased`
+holding only the live items (see `hugmood.boards.rebase`). Loading reads the current
+generation, and lists what was stored on the previous one after the rebase and not carried
+over yet (`stragglers`), for the room to carry over.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pycrdt import Doc, merge_updates
 
 from hugmood.application.ports import Clock
-from hugmood.application.queries.boards import snapshot_version
+from hugmood.application.queries.boards import content_position
 from hugmood.boards.model import item_count
+from hugmood.boards.protocol import state_vector
+from hugmood.boards.rebase import SHRINK, Lineage, fresh_copy
 from hugmood.domain.boards import board_doc_stream
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
-from hugmood.eventstore.store import ANY_VERSION, AppendResult, EventStore
+from hugmood.eventstore.store import (
+    ANY_VERSION,
+    NO_STREAM,
+    AppendResult,
+    ConcurrencyError,
+    EventStore,
+)
 from hugmood.sql.database import SqlDatabase
+
+log = logging.getLogger(__name__)
 
 UPDATED = "BoardContentUpdated"
 COMPACTED = "BoardContentCompacted"
+REBASED = "BoardContentRebased"
+_SNAPSHOTS = (COMPACTED, REBASED)
 
 
 @dataclass(frozen=True, slots=True)
 class AcceptedUpdate:
     user_id: str
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Straggler:
+    """An update stored on the previous generation after the rebase: to be carried over."""
+
+    version: int
+    user_id: str | None
     update: bytes
 
 
@@ -46,6 +73,12 @@ class StoredContent:
     """The content stream's version these cover (0: nothing stored yet)."""
     since_snapshot: int
     """How many updates were stored after the snapshot: compaction is due when it grows."""
+    lineage: Lineage = field(default_factory=Lineage)
+    """The generation, with `carried_through` as far as these updates carried."""
+    snapshot_version: int = 0
+    """Where the snapshot is on the stream (0: none)."""
+    stragglers: list[Straggler] = field(default_factory=list)
+    """The previous generation's updates after `lineage.carried_through`, oldest first."""
 
 
 def decode(data: str) -> bytes:
@@ -67,10 +100,17 @@ class BoardContentStore:
         """This process, in each event's metadata: its own updates need no relaying back."""
 
     async def append(
-        self, board_id: str, accepted: Sequence[AcceptedUpdate], *, items: int
+        self,
+        board_id: str,
+        accepted: Sequence[AcceptedUpdate],
+        *,
+        items: int,
+        generation: int = 0,
+        carried_through: int | None = None,
     ) -> AppendResult:
         """Store updates in one atomic append; they may be relayed once this returns."""
         now = self._clock.now()
+        extra = {} if carried_through is None else {"carriedThrough": carried_through}
         events = [
             NewEvent(
                 event_id=uuid.uuid4(),
@@ -78,51 +118,139 @@ class BoardContentStore:
                 version=1,
                 timestamp=now,
                 user_id=a.user_id,
-                data={"boardId": board_id, "update": encode(a.update), "itemCount": items},
+                data={"boardId": board_id, "update": encode(a.update), "itemCount": items, **extra},
                 metadata={"processId": self.origin},
             )
             for a in accepted
         ]
-        return await self._store.append(board_doc_stream(board_id), events, ANY_VERSION)
+        stream = board_doc_stream(board_id, generation)
+        return await self._store.append(stream, events, ANY_VERSION)
 
     async def load(self, board_id: str) -> StoredContent:
-        stream = board_doc_stream(board_id)
-        start = max(await snapshot_version(self._readmodels, board_id), 1)
+        """The current generation's content, and the previous one's stragglers."""
+        generation, start = await content_position(self._readmodels, board_id)
+        events: list[RecordedEvent] | None = None
+        # The read model may not have seen a rebase yet: a newer generation wins.
+        while newer := await self._store.read_stream(board_doc_stream(board_id, generation + 1)):
+            generation, events = generation + 1, newer
+        if events is None:
+            events = await self._read(board_id, generation, start)
+        content = _content(events)
+        if content.lineage.generation != generation:
+            raise ValueError(f"board {board_id}: generation {generation} has no rebase event")
+        if generation > 0:
+            stragglers = await self.stragglers(
+                board_id, generation - 1, content.lineage.carried_through
+            )
+            content = replace(content, stragglers=stragglers)
+        return content
+
+    async def stragglers(self, board_id: str, generation: int, after: int) -> list[Straggler]:
+        """The updates stored on `generation` after version `after`."""
+        events = await self._store.read_stream(board_doc_stream(board_id, generation), after + 1)
+        return [
+            Straggler(e.stream_version, e.user_id, decode(e.data["update"]))
+            for e in events
+            if e.event_type == UPDATED
+        ]
+
+    async def load_retired(self, board_id: str, lineage: Lineage) -> Doc[Any]:
+        """The previous generation's document up to `lineage.carried_through`."""
+        generation = lineage.generation - 1
+        events = await self._read(board_id, generation, lineage.retired_from)
+        return materialize(
+            _content([e for e in events if e.stream_version <= lineage.carried_through])
+        )
+
+    async def compact(self, board_id: str, *, rebase_min_bytes: int | None = None) -> int:
+        """Append a snapshot of everything stored so far, or — if `rebase_min_bytes` is given,
+        the document is at least that big and mostly history — start the next generation
+        with the live items only. Returns the version covered."""
+        content = await self.load(board_id)
+        if content.since_snapshot == 0:
+            return content.version
+        doc = materialize(content)
+        rebase = rebase_min_bytes is not None and not content.stragglers
+        if rebase and await self._rebase(board_id, content, doc, rebase_min_bytes or 0):
+            return content.version
+        lineage = content.lineage
+        data: dict[str, Any] = {
+            "boardId": board_id,
+            "snapshot": encode(doc.get_update()),
+            "throughVersion": content.version,
+            "itemCount": item_count(doc),
+        }
+        if lineage.generation:
+            data["lineage"] = lineage.to_json()
+        stream = board_doc_stream(board_id, lineage.generation)
+        await self._store.append(stream, [self._event(COMPACTED, data)], ANY_VERSION)
+        return content.version
+
+    async def _rebase(
+        self, board_id: str, content: StoredContent, doc: Doc[Any], min_bytes: int
+    ) -> bool:
+        whole = doc.get_update()
+        if len(whole) < min_bytes:
+            return False
+        state = doc.get_state()
+        lineage = content.lineage
+        copy = fresh_copy(
+            doc, avoid=lineage.retired_clients | lineage.older_clients | state_vector(state).keys()
+        )
+        fresh = copy.get_update()
+        if len(fresh) > SHRINK * len(whole):
+            return False
+        successor = lineage.successor(
+            state, retired_from=content.snapshot_version, carried_through=content.version
+        )
+        data = {
+            "boardId": board_id,
+            "snapshot": encode(fresh),
+            "throughVersion": 1,
+            "itemCount": item_count(copy),
+            "lineage": successor.to_json(),
+        }
+        stream = board_doc_stream(board_id, successor.generation)
+        try:
+            await self._store.append(stream, [self._event(REBASED, data)], NO_STREAM)
+        except ConcurrencyError:
+            return True  # another process rebased it first: the same outcome
+        log.info(
+            "board %s rebased into generation %s: %s -> %s bytes",
+            board_id,
+            successor.generation,
+            len(whole),
+            len(fresh),
+        )
+        return True
+
+    def _event(self, event_type: str, data: dict[str, Any]) -> NewEvent:
+        return NewEvent(
+            event_id=uuid.uuid4(),
+            event_type=event_type,
+            version=1,
+            timestamp=self._clock.now(),
+            user_id=None,
+            data=data,
+            metadata={"processId": self.origin},
+        )
+
+    async def _read(self, board_id: str, generation: int, start: int) -> list[RecordedEvent]:
+        """A generation's events from its newest snapshot at or after `start` on."""
+        stream = board_doc_stream(board_id, generation)
+        start = max(start, 1)
         events = await self._store.read_stream(stream, start)
         snapshot = _latest_snapshot(events)
         if snapshot is not None and snapshot.data["throughVersion"] + 1 < start:
             # Updates stored while the snapshot was being made sit just before it.
             start = snapshot.data["throughVersion"] + 1
             events = await self._store.read_stream(stream, start)
-        return _content(events)
-
-    async def compact(self, board_id: str) -> int:
-        """Append a snapshot of everything stored so far; returns the version it covers."""
-        content = await self.load(board_id)
-        if content.since_snapshot == 0:
-            return content.version
-        doc = materialize(content)
-        event = NewEvent(
-            event_id=uuid.uuid4(),
-            event_type=COMPACTED,
-            version=1,
-            timestamp=self._clock.now(),
-            user_id=None,
-            data={
-                "boardId": board_id,
-                "snapshot": encode(doc.get_update()),
-                "throughVersion": content.version,
-                "itemCount": item_count(doc),
-            },
-            metadata={"processId": self.origin},
-        )
-        await self._store.append(board_doc_stream(board_id), [event], ANY_VERSION)
-        return content.version
+        return events
 
 
 def _latest_snapshot(events: list[RecordedEvent]) -> RecordedEvent | None:
     for event in reversed(events):
-        if event.event_type == COMPACTED:
+        if event.event_type in _SNAPSHOTS:
             return event
     return None
 
@@ -130,14 +258,16 @@ def _latest_snapshot(events: list[RecordedEvent]) -> RecordedEvent | None:
 def _content(events: list[RecordedEvent]) -> StoredContent:
     snapshot = _latest_snapshot(events)
     covered = int(snapshot.data["throughVersion"]) if snapshot is not None else 0
-    updates = [
-        decode(event.data["update"])
-        for event in events
-        if event.event_type == UPDATED and event.stream_version > covered
-    ]
+    lineage = Lineage.from_json(snapshot.data.get("lineage")) if snapshot is not None else Lineage()
+    tail = [e for e in events if e.event_type == UPDATED and e.stream_version > covered]
+    for event in tail:
+        if "carriedThrough" in event.data:
+            lineage = lineage.advanced(int(event.data["carriedThrough"]))
+    updates = [decode(event.data["update"]) for event in tail]
     version = events[-1].stream_version if events else 0
     state = decode(snapshot.data["snapshot"]) if snapshot is not None else None
-    return StoredContent(state, updates, version, len(updates))
+    at = snapshot.stream_version if snapshot is not None else 0
+    return StoredContent(state, updates, version, len(updates), lineage, at)
 
 
 def materialize(content: StoredContent) -> Doc[Any]:

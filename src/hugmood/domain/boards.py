@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from hugmood.domain.common import DomainEvent, clean_text
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -45,9 +46,17 @@ def board_stream(board_id: str) -> str:
     return f"board-{board_id}"
 
 
-def board_doc_stream(board_id: str) -> str:
-    """The board's content: every accepted Yjs update, and compacted snapshots."""
-    return f"boardDoc-{board_id}"
+def board_doc_stream(board_id: str, generation: int = 0) -> str:
+    """The board's content in one generation: every accepted Yjs update, and compacted
+    snapshots. A rebase starts the next generation on its own stream (`boardDoc-<id>~<n>`)
+    with only the live items: see `BoardContentRebased`."""
+    return f"boardDoc-{board_id}" if generation == 0 else f"boardDoc-{board_id}~{generation}"
+
+
+def doc_stream_generation(stream_id: str) -> int:
+    """Which generation a content stream holds (the inverse of `board_doc_stream`)."""
+    _, _, generation = stream_id.partition("~")
+    return int(generation) if generation else 0
 
 
 # --- commands (the acting user first after the board) ---------------------------------------
@@ -147,6 +156,10 @@ class BoardContentUpdated(DomainEvent):
     board_id: str
     update: str
     item_count: int
+    carried_through: int | None = None
+    """Set on an update that carries edits stored on the previous generation after its
+    rebase (by a stale replica, or a process that had not seen the rebase yet) into this
+    one: everything of the previous generation up to that version is now in this one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +172,26 @@ class BoardContentCompacted(DomainEvent):
     snapshot: str
     through_version: int
     item_count: int
+    lineage: Mapping[str, Any] | None = None
+    """From the second generation on: the generation's `BoardContentRebased.lineage`, with
+    `carriedThrough` advanced to what the snapshot holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class BoardContentRebased(DomainEvent):
+    """The first event of a new generation of the content (`boardDoc-<id>~<n>`): the live
+    items only, written afresh so that none of the history (a tombstone per overwrite) comes
+    along. `lineage` says where it comes from: `generation`, the previous generation's
+    `retiredState` (its Yjs state vector, base64: a replica whose state vector names those
+    clients is stale), `olderClients` (client ids of every generation before that), where
+    loading the previous generation starts (`retiredFrom`) and through which of its versions
+    everything is in this one (`carriedThrough`): edits stored there later are carried over."""
+
+    EVENT_TYPE = "BoardContentRebased"
+    board_id: str
+    snapshot: str
+    item_count: int
+    lineage: Mapping[str, Any]
 
 
 BOARD_EVENTS: tuple[type[DomainEvent], ...] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hugmood.domain.boards import doc_stream_generation
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.sql.database import Statement
 
@@ -50,13 +51,32 @@ class BoardsProjection:
                     )
                 ]
             case "BoardContentCompacted":
-                # Where loading the content starts (the newest snapshot wins), and the exact
-                # count: an update's count is what the process that stored it had seen.
+                # Where loading the content starts (the newest snapshot of the current
+                # generation wins), and the exact count: an update's count is what the
+                # process that stored it had seen.
                 return [
                     (
                         "UPDATE rm_boards SET snapshot_version = $2, item_count = $3"
-                        " WHERE board_id = $1 AND snapshot_version < $2",
-                        (d["boardId"], event.stream_version, int(d["itemCount"])),
+                        " WHERE board_id = $1 AND generation = $4 AND snapshot_version < $2",
+                        (
+                            d["boardId"],
+                            event.stream_version,
+                            int(d["itemCount"]),
+                            doc_stream_generation(event.stream_id),
+                        ),
+                    )
+                ]
+            case "BoardContentRebased":
+                return [
+                    (
+                        "UPDATE rm_boards SET generation = $2, snapshot_version = $3,"
+                        " item_count = $4 WHERE board_id = $1 AND generation < $2",
+                        (
+                            d["boardId"],
+                            doc_stream_generation(event.stream_id),
+                            event.stream_version,
+                            int(d["itemCount"]),
+                        ),
                     )
                 ]
         return []

@@ -88,7 +88,10 @@ async def members(db: SqlDatabase, board_id: str) -> list[MemberView]:
     return [MemberView(r[0], BoardRole(r[1]), int(r[2])) for r in rows]
 
 
-async def snapshot_version(db: SqlDatabase, board_id: str) -> int:
-    """Where the newest compacted snapshot of the content is (0: none yet)."""
-    row = await db.fetchrow("SELECT snapshot_version FROM rm_boards WHERE board_id = $1", board_id)
-    return int(row[0]) if row else 0
+async def content_position(db: SqlDatabase, board_id: str) -> tuple[int, int]:
+    """The current generation of the content and where its newest snapshot is on that
+    generation's stream (0: none yet). The content store checks for a newer generation."""
+    row = await db.fetchrow(
+        "SELECT generation, snapshot_version FROM rm_boards WHERE board_id = $1", board_id
+    )
+    return (int(row[0]), int(row[1])) if row else (0, 0)
