@@ -14,10 +14,10 @@ from typing import Any
 
 from pycrdt import Doc, Provider
 
-from tests.e2e.client import User
+from tests.e2e.client import User, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
-from tests.e2e.test_boards import board_with, sign_up
+from tests.e2e.test_boards import board_with
 from tests.e2e.yjs import (
     DEADLINE_S,
     WebsocketsChannel,

@@ -67,7 +67,7 @@ def test_a_replica_is_placed_by_the_clients_in_its_state_vector() -> None:
 
 
 def test_old_generation_edits_are_carried_over_unless_the_item_changed_since() -> None:
-    old = Doc()
+    old: Doc[Any] = Doc()
     edited(old, {"kept": item("calm"), "moved": item("calm"), "gone": item("calm")})
     edited(old, {"both": item("calm"), "deleted-here": item("calm")})
     stale = synced(old)  # a replica that goes offline before the rebase
@@ -100,7 +100,7 @@ def test_old_generation_edits_are_carried_over_unless_the_item_changed_since() -
 
 
 def test_carrying_the_same_edit_twice_changes_nothing() -> None:
-    old = Doc()
+    old: Doc[Any] = Doc()
     edited(old, {"a": item("calm")})
     stale, current = synced(old), fresh_copy(old)
     offline = edited(stale, {"a": item("calm", x=5)})
