@@ -19,7 +19,7 @@ from tests.contracts.test_realtime_hub import REDIS_URL
 from tests.e2e.client import GraphQLClient, User, befriend, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
-from tests.e2e.test_boards import BOARD, CREATE, INVITE
+from tests.e2e.test_boards import BOARD, CREATE, INVITE, synced
 from tests.e2e.yjs import content, items, raw_socket, sticker, synced_doc, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -111,7 +111,7 @@ async def test_editors_on_two_processes_converge(
     # A cursor moved on B is seen by a socket on A. Like Yjs clients, B says it again now
     # and then (a subscription just made may not be listening yet).
     async with raw_socket(a, board_id, ann.api.token) as on_a:
-        await on_a.recv()  # in: the server's sync step 1
+        await synced(on_a)  # in
         async with raw_socket(b, board_id, ben_on_b.api.token) as on_b:
             seen: set[bytes] = set()
             sent: list[bytes] = []
