@@ -24,8 +24,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PASSWORD = "a calm password"
 
-# What Chromium itself logs when the test takes the network away on purpose.
+# What Chromium itself logs when the test takes the network (or the server) away on purpose.
 _OFFLINE_NOISE = re.compile(r"ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
+_SERVER_DOWN_NOISE = re.compile(r"ERR_CONNECTION_REFUSED|WebSocket connection to .* failed")
 
 
 class Person:
@@ -37,6 +38,7 @@ class Person:
         self.handle = ""
         self._console: list[str] = []
         self._offline_at_some_point = False
+        self._server_down_at_some_point = False
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
 
@@ -48,9 +50,12 @@ class Person:
         self._console.append(f"uncaught: {error.message}")
 
     def problems(self) -> list[str]:
+        problems = list(self._console)
         if self._offline_at_some_point:
-            return [p for p in self._console if not _OFFLINE_NOISE.search(p)]
-        return list(self._console)
+            problems = [p for p in problems if not _OFFLINE_NOISE.search(p)]
+        if self._server_down_at_some_point:
+            problems = [p for p in problems if not _SERVER_DOWN_NOISE.search(p)]
+        return problems
 
     # --- account ----------------------------------------------------------------------------
 
@@ -115,3 +120,7 @@ class Person:
     def set_offline(self, offline: bool) -> None:
         self._offline_at_some_point = True
         self.page.context.set_offline(offline)
+
+    def expect_server_down(self) -> None:
+        """The test is about to stop the server: Chromium's refused connections are expected."""
+        self._server_down_at_some_point = True

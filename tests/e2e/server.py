@@ -63,7 +63,8 @@ class ServerDied(RuntimeError):
 class HugMoodServer:
     """One HugMood installation (a data dir and settings) whose server can be (re)started.
 
-    Each start picks a fresh free port; `url` always points at the running process.
+    Each start picks a fresh free port unless told which; `url` always points at the running
+    process.
     """
 
     def __init__(self, data_dir: Path, log_dir: Path, settings: Mapping[str, str]) -> None:
@@ -84,12 +85,13 @@ class HugMoodServer:
         """The combined stdout and stderr of the current (or last) server process."""
         return self.log_dir / f"server-{self.starts}.log"
 
-    def start(self) -> None:
-        """Start the server and return once `/healthz` answers 200."""
+    def start(self, *, port: int | None = None) -> None:
+        """Start the server (on `port`, e.g. the previous one, else a free one) and return once
+        `/healthz` answers 200."""
         if self.process is not None:
             raise RuntimeError("the server is already running; stop or kill it first")
         self.starts += 1
-        self.port = free_port()
+        self.port = port or free_port()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -46,66 +46,100 @@ const REFUSALS: Record<number, string> = {
   4404: "You're not a member of this board (any more).",
 };
 
+// 4410: while this copy of the board was away, the server rebased the board (a new generation
+// of its document holding only the live items, without the history). The server has taken
+// every edit this copy made and carried it over; this copy must not be merged in again, so it
+// is dropped and the board is loaded afresh, in a new Y.Doc over a new socket.
+const REBASED = 4410;
+
+/** One copy of the board's document and the socket that keeps it in sync. */
+interface Copy {
+  doc: Y.Doc;
+  items: Y.Map<BoardItem>;
+  provider: WebsocketProvider;
+}
+
 export function openBoard(socketPath: string, token: string, me: { name: string; color: string }): LiveBoard {
-  const doc = new Y.Doc();
-  const items = doc.getMap<BoardItem>("items");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const cut = socketPath.lastIndexOf("/");
-  const provider = new WebsocketProvider(
-    `${scheme}://${location.host}${socketPath.slice(0, cut)}`,
-    socketPath.slice(cut + 1),
-    doc,
-    { params: { token }, maxBackoffTime: 5000 },
-  );
-  provider.awareness.setLocalStateField("user", me);
   const listeners = new Set<() => void>();
   const notify = () => listeners.forEach((listener) => listener());
   let status: BoardStatus = "connecting";
   let refusal = "";
+  let cursor: { x: number; y: number } | null = null;
 
-  provider.on("status", ({ status: next }: { status: string }) => {
-    if (status === "refused") return;
-    status = next === "connected" ? "connected" : "connecting";
-    notify();
-  });
-  provider.on("connection-close", (event: CloseEvent | null) => {
-    const reason = event ? REFUSALS[event.code] : undefined;
-    if (reason !== undefined) {
-      status = "refused";
-      refusal = reason;
-      provider.disconnect(); // retrying would be refused the same way
+  const connect = (): Copy => {
+    const doc = new Y.Doc();
+    const items = doc.getMap<BoardItem>("items");
+    const provider = new WebsocketProvider(
+      `${scheme}://${location.host}${socketPath.slice(0, cut)}`,
+      socketPath.slice(cut + 1),
+      doc,
+      // No BroadcastChannel between tabs: a tab still holding a rebased copy must not pass its
+      // old document to a tab that has loaded the new one. Each tab syncs through the server.
+      { params: { token }, maxBackoffTime: 5000, disableBc: true },
+    );
+    provider.awareness.setLocalState({ user: me, cursor });
+    provider.on("status", ({ status: next }: { status: string }) => {
+      if (status === "refused") return;
+      status = next === "connected" ? "connected" : "connecting";
       notify();
-    }
-  });
-  items.observe(notify);
-  provider.awareness.on("change", notify);
+    });
+    provider.on("connection-close", (event: CloseEvent | null) => {
+      const reason = event ? REFUSALS[event.code] : undefined;
+      if (reason !== undefined) {
+        status = "refused";
+        refusal = reason;
+        provider.disconnect(); // retrying would be refused the same way
+        notify();
+      }
+    });
+    // y-websocket stops reconnecting after a 44xx close and then says so here.
+    provider.on("closed", ({ code }: { code: number }) => {
+      if (code !== REBASED) return;
+      close(current);
+      current = connect();
+      status = "connecting";
+      notify();
+    });
+    items.observe(notify);
+    provider.awareness.on("change", notify);
+    return { doc, items, provider };
+  };
+  const close = ({ doc, provider }: Copy) => {
+    provider.awareness.setLocalState(null);
+    provider.destroy();
+    doc.destroy();
+  };
+  let current = connect();
 
   return {
-    items: () => items.toJSON() as Record<string, BoardItem>,
+    items: () => current.items.toJSON() as Record<string, BoardItem>,
     peers: () => {
       const peers: Peer[] = [];
-      provider.awareness.getStates().forEach((state, clientId) => {
-        if (clientId === doc.clientID) return;
+      current.provider.awareness.getStates().forEach((state, clientId) => {
+        if (clientId === current.doc.clientID) return;
         const user = state["user"] as { name?: string; color?: string } | undefined;
-        const cursor = state["cursor"] as { x: number; y: number } | null | undefined;
-        if (user?.name) peers.push({ clientId, name: user.name, color: user.color ?? "#5b3fa6", cursor: cursor ?? null });
+        const at = state["cursor"] as { x: number; y: number } | null | undefined;
+        if (user?.name) peers.push({ clientId, name: user.name, color: user.color ?? "#5b3fa6", cursor: at ?? null });
       });
       return peers;
     },
     status: () => status,
     refusal: () => refusal,
-    put: (id, item) => items.set(id, item),
-    remove: (id) => items.delete(id),
-    setCursor: (point) => provider.awareness.setLocalStateField("cursor", point),
+    put: (id, item) => current.items.set(id, item),
+    remove: (id) => current.items.delete(id),
+    setCursor: (point) => {
+      cursor = point;
+      current.provider.awareness.setLocalStateField("cursor", point);
+    },
     onChange: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     destroy: () => {
       listeners.clear();
-      provider.awareness.setLocalState(null);
-      provider.destroy();
-      doc.destroy();
+      close(current);
     },
   };
 }
