@@ -171,3 +171,49 @@ async def test_an_old_replica_is_asked_for_its_edits_then_told_to_load_again(
         assert len(content(watched)) == 20  # nothing duplicated, nothing lost
         for task in tasks:
             task.cancel()
+
+
+async def test_a_board_that_never_empties_is_rebased_live_and_its_sockets_reload(
+    settings: Settings,
+) -> None:
+    async with (
+        open_hugmood(settings) as core,
+        BoardRooms(core.deps, core.boards.content, compact_every=100, rebase_min_bytes=0) as rooms,
+    ):
+        board_id = str(uuid.uuid4())
+        await core.bus.handle(bd.CreateBoard(board_id, "owner-id", "Always open"))
+        peer = Peer()
+        room, connection = await rooms.join(Admission(board_id, "a", "s1", BoardRole.EDITOR), peer)
+        writer = asyncio.create_task(connection.run_writer())
+        await room.receive(connection, SyncMessage(SyncType.STEP1, b"\x00"))
+        editors: list[Doc[Any]] = [Doc(), Doc()]
+        mine: Doc[Any] = Doc()
+        n = answered = 0
+        while not connection.closed and n < 2000:  # nothing is sent on a closed socket
+            update = edit(editors[n % 2], f"item-{n % 10}", "calm", x=n)
+            editors[1 - n % 2].apply_update(update)
+            mine.apply_update(update)
+            await room.receive(connection, SyncMessage(SyncType.UPDATE, update))
+            while len(peer.of(SyncType.STEP1)) > answered:
+                # Like a Yjs client, it answers every sync step 1 (the first comes with the
+                # initial sync; another once the room turned it stale).
+                asked = peer.of(SyncType.STEP1)[answered]
+                await room.receive(connection, SyncMessage(SyncType.STEP2, mine.get_update(asked)))
+                answered += 1
+            n += 1
+            await asyncio.sleep(0.001)
+        await until(lambda: peer.closed is not None, "the socket was closed")
+        assert peer.closed is not None and peer.closed[0] == CloseCode.REBASED
+        writer.cancel()
+
+        loaded = await core.boards.content.load(board_id)
+        assert loaded.lineage.generation >= 1
+        fresh = Peer()
+        room, again = await rooms.join(Admission(board_id, "a", "s2", BoardRole.EDITOR), fresh)
+        reader = asyncio.create_task(again.run_writer())
+        await room.receive(again, SyncMessage(SyncType.STEP1, b"\x00"))
+        await until(lambda: bool(fresh.of(SyncType.STEP2)), "the board arrived")
+        joined: Doc[Any] = Doc()
+        joined.apply_update(fresh.of(SyncType.STEP2)[0])
+        assert content(joined) == content(mine)  # every edit the socket sent is there
+        reader.cancel()

@@ -49,6 +49,9 @@ BATCH = 256
 """At most this many queued messages are applied and stored in one append."""
 OUTBOX = 2048
 """Messages waiting for one slow socket before it is closed with 1013."""
+LIVE_REBASE = 16
+"""An open room rebases only documents this many times bigger than an emptying room would:
+everyone on the board reloads it."""
 STALE_GRACE_S = 10.0
 """How long a stale socket has to send what it holds before it is closed with 4410."""
 REBASED_REASON = "this board was tidied up since you last synced; load it again"
@@ -355,9 +358,19 @@ class BoardRoom:
     async def _work(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < BATCH and not self._queue.empty():
+            # What came before an `_Advance` belongs to the generation it ends.
+            while (
+                not isinstance(batch[-1], _Advance)
+                and len(batch) < BATCH
+                and not self._queue.empty()
+            ):
                 batch.append(self._queue.get_nowait())
+            advance = isinstance(batch[-1], _Advance)
+            if advance:
+                batch.pop()
             if not await self._handle(batch) or any(isinstance(w, _Stop) for w in batch):
+                return
+            if advance and not await self._advance():
                 return
 
     async def _handle(self, batch: list[_Work]) -> bool:
@@ -369,9 +382,9 @@ class BoardRoom:
             match work:
                 case _StaleSync() | _StaleUpdate():
                     stale.append(work)
-                case _Advance():
-                    if not await self._advance():
-                        return False
+                case _ClientUpdate(connection=connection, update=update) if connection.stale:
+                    # Sent before its socket turned stale, so made on the previous generation.
+                    stale.append(_StaleUpdate(connection, update, final=False))
                 case _ClientUpdate(connection=connection, update=update):
                     # Stored even if its socket has closed since: the client sent it.
                     try:
@@ -382,7 +395,7 @@ class BoardRoom:
                     accepted.append(work)
                 case _Remote(update=update):
                     remote.append(update)
-                case _SyncRequest():
+                case _SyncRequest(connection=connection) if not connection.stale:
                     syncs.append(work)
         accepted = await self._apply(accepted)
         self._apply_remote(remote)
@@ -392,6 +405,7 @@ class BoardRoom:
                     self.board_id,
                     [AcceptedUpdate(a.connection.user_id, a.update) for a in accepted],
                     items=item_count(self.doc),
+                    generation=self.lineage.generation,
                 )
             except Exception:
                 log.exception("storing updates of board %s failed; closing the room", self.board_id)
@@ -402,6 +416,9 @@ class BoardRoom:
             self._broadcast(sync_message(SyncType.UPDATE, a.update), skip=a.connection)
         for update in remote:
             self._broadcast(sync_message(SyncType.UPDATE, update), skip=None)
+        # Edits carried over from stale sockets first: a sync answered now includes them.
+        if stale and not await self._serve_stale(stale):
+            return False
         for s in syncs:
             try:
                 missing = self.doc.get_update(s.state)
@@ -410,8 +427,6 @@ class BoardRoom:
                 continue
             s.connection.send(sync_message(SyncType.STEP2, missing))
             s.connection.send(sync_message(SyncType.STEP1, self.doc.get_state()))
-        if stale and not await self._serve_stale(stale):
-            return False
         if self.since_snapshot >= self._compact_every and self._compaction is None:
             self._compaction = asyncio.create_task(self._compact())
         return True
@@ -439,9 +454,8 @@ class BoardRoom:
         return kept
 
     async def _reload(self) -> None:
-        stored = await self._content.load(self.board_id)
-        self.doc = materialize(stored)
-        self.lineage = stored.lineage
+        """This generation's document as stored (a newer one is an `_Advance`'s business)."""
+        self.doc = materialize(await self._content.load(self.board_id, self.lineage.generation))
 
     def _apply_remote(self, remote: list[bytes]) -> None:
         if not remote:
@@ -454,10 +468,13 @@ class BoardRoom:
             log.exception("stored updates of board %s do not apply", self.board_id)
 
     async def _compact(self) -> None:
+        """A snapshot now and then; and a rebase if the document has grown big and is mostly
+        history even though the room never empties (its sockets then reload: 4410)."""
+        rebase = None if self._rebase_min_bytes is None else self._rebase_min_bytes * LIVE_REBASE
         try:
             before = self.since_snapshot
-            await self._content.compact(self.board_id)
-            self.since_snapshot -= before
+            await self._content.compact(self.board_id, rebase_min_bytes=rebase)
+            self.since_snapshot = max(0, self.since_snapshot - before)
         except Exception:
             log.exception("compacting board %s failed; will try again", self.board_id)
         finally:

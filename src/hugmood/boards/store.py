@@ -126,13 +126,20 @@ class BoardContentStore:
         stream = board_doc_stream(board_id, generation)
         return await self._store.append(stream, events, ANY_VERSION)
 
-    async def load(self, board_id: str) -> StoredContent:
-        """The current generation's content, and the previous one's stragglers."""
-        generation, start = await content_position(self._readmodels, board_id)
+    async def load(self, board_id: str, generation: int | None = None) -> StoredContent:
+        """The current generation's content (or the given one's), and the stragglers of the
+        generation before it."""
+        current, start = await content_position(self._readmodels, board_id)
         events: list[RecordedEvent] | None = None
-        # The read model may not have seen a rebase yet: a newer generation wins.
-        while newer := await self._store.read_stream(board_doc_stream(board_id, generation + 1)):
-            generation, events = generation + 1, newer
+        if generation is None:
+            generation = current
+            # The read model may not have seen a rebase yet: a newer generation wins.
+            stream = board_doc_stream(board_id, generation + 1)
+            while newer := await self._store.read_stream(stream):
+                generation, events = generation + 1, newer
+                stream = board_doc_stream(board_id, generation + 1)
+        elif generation != current:
+            start = 1  # the read model knows where the current generation's snapshot is only
         if events is None:
             events = await self._read(board_id, generation, start)
         content = _content(events)
