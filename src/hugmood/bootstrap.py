@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.messagebus import MessageBus
+from hugmood.blobs.memory import InMemoryBlobStore
+from hugmood.blobs.store import BlobStore
 from hugmood.boards.rooms import BoardRooms
 from hugmood.boards.store import BoardContentStore
 from hugmood.config import Settings
@@ -55,6 +57,8 @@ class HugMood:
     """Records in the background that pushed hugs reached a device."""
     boards: BoardRooms
     """This process's open board rooms (Yjs), following the log for other processes' edits."""
+    blobs: BlobStore
+    """Board images, by the sha256 of their bytes."""
 
 
 def upcasters() -> Upcasters:
@@ -105,6 +109,19 @@ async def open_hub(settings: Settings) -> RealtimeHub:
     from hugmood.realtime.redis_hub import RedisRealtimeHub
 
     return await RedisRealtimeHub.connect(settings.redis_url, prefix=settings.redis_prefix)
+
+
+async def open_blob_store(settings: Settings) -> BlobStore:
+    """Blobs beside the log: a dict, files in `data_dir/blobs`, or a PostgreSQL table."""
+    if settings.database_url == "memory":
+        return InMemoryBlobStore()
+    if settings.database_url == "sqlite":
+        from hugmood.blobs.files import FileBlobStore
+
+        return FileBlobStore(settings.data_dir / "blobs")
+    from hugmood.blobs.postgres import PostgresBlobStore
+
+    return await PostgresBlobStore.open(settings.database_url, schema=settings.postgres_schema)
 
 
 @asynccontextmanager
@@ -158,6 +175,18 @@ async def open_hugmood(
         )
         if run_projections:
             await stack.enter_async_context(boards)
+        blobs = await open_blob_store(settings)
+        stack.push_async_callback(blobs.close)
         yield HugMood(
-            settings, store, readmodels, runner, deps, bus, live, presence, deliveries, boards
+            settings,
+            store,
+            readmodels,
+            runner,
+            deps,
+            bus,
+            live,
+            presence,
+            deliveries,
+            boards,
+            blobs,
         )

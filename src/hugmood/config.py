@@ -56,6 +56,8 @@ class Settings:
     board_rebase_min_bytes: int = 64 * 1024
     """A board whose room empties is rebased (history dropped) once its document is at least
     this big and mostly history; 0 rebases any board that would shrink enough."""
+    board_image_max_bytes: int = 2 * 1024 * 1024
+    """The largest image an editor may upload to a board (`POST /boards/<id>/images`)."""
     log_level: str = "INFO"
     log_json: bool = True
     region: str = "eu-west"
@@ -100,6 +102,8 @@ class Settings:
             raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
         if self.board_rebase_min_bytes < 0:
             raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
+        if self.board_image_max_bytes < 1:
+            raise ConfigError("HUGMOOD_BOARD_IMAGE_MAX_BYTES must be 1 or more")
 
     def allowed_origins(self) -> frozenset[str]:
         own = {f"http://{h}:{self.port}" for h in (self.host, "localhost", "127.0.0.1")}

@@ -194,12 +194,31 @@ class BoardContentRebased(DomainEvent):
     lineage: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class BoardImageUploaded(DomainEvent):
+    """An editor stored an image for the board (the rules are in `hugmood.boards.images`).
+
+    It goes on the lifecycle stream `board-<id>`, not the content stream: who may read a
+    blob is a question of membership, answered from this one stream that `load_board` reads
+    anyway, and the content streams are written only by the rooms and start afresh at every
+    rebase. Only blobs recorded here can be fetched through the board.
+    """
+
+    EVENT_TYPE = "BoardImageUploaded"
+    board_id: str
+    blob_id: str
+    content_type: str
+    bytes: int
+    uploaded_by: str
+
+
 BOARD_EVENTS: tuple[type[DomainEvent], ...] = (
     BoardCreated,
     BoardMemberAdded,
     BoardMemberRoleChanged,
     BoardMemberRemoved,
     BoardArchived,
+    BoardImageUploaded,
 )
 """Lifecycle events, decided here. The content events are written by the board rooms."""
 

@@ -28,6 +28,7 @@ from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.heap import tune_collector
 from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
+from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
 from hugmood.entrypoints.http.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
@@ -170,6 +171,19 @@ def create_app(
             metrics=metrics,
         ),
         socket=GraphQLSockets(allowed_origins=settings.allowed_origins(), context_for=context_for),
+    )
+    # Board images take their own stack: the same middleware, with the image size limit
+    # in place of the GraphQL-sized one (`http.images`).
+    app.add_middleware(
+        BoardImagePaths,
+        images=RequestContextMiddleware(
+            InternalErrors(
+                BodySizeLimitMiddleware(
+                    BoardImagesEndpoint(), max_bytes=settings.board_image_max_bytes
+                )
+            ),
+            metrics=metrics,
+        ),
     )
     # The browser app answers every path no route above claims: keep this mount last.
     app.mount("/", WebApp(WEB_DIST), name="web")

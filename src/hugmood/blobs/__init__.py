@@ -1,0 +1,1 @@
+"""Content-addressed blob storage (board images): the port and its memory, file and SQL backends."""

@@ -1,0 +1,23 @@
+"""Blobs in a dict: the backend of `HUGMOOD_DATABASE_URL=memory` (nothing kept on exit)."""
+
+from __future__ import annotations
+
+from hugmood.blobs.store import StoredBlob, blob_id_of
+
+
+class InMemoryBlobStore:
+    def __init__(self) -> None:
+        self._blobs: dict[str, bytes] = {}
+
+    async def put(self, data: bytes) -> StoredBlob:
+        blob_id = blob_id_of(data)
+        created = blob_id not in self._blobs
+        if created:
+            self._blobs[blob_id] = bytes(data)
+        return StoredBlob(blob_id, created)
+
+    async def get(self, blob_id: str) -> bytes | None:
+        return self._blobs.get(blob_id)
+
+    async def close(self) -> None:
+        return None  # the blobs go with the object, as every other backend's outlive a close

@@ -1,0 +1,42 @@
+"""The blob store port: immutable byte strings kept under the sha256 of their content.
+
+A blob's id is the lower-case hex sha256 of its bytes, so storing the same bytes twice keeps
+one copy and every backend agrees on the id. A blob is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
+"""What a blob id looks like: 64 lower-case hex digits."""
+
+
+class BlobStoreUnavailable(Exception):
+    """The storage could not be reached or refused the work; nothing was stored."""
+
+
+def blob_id_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    blob_id: str
+    created: bool
+    """False when the same bytes were already stored (nothing was written)."""
+
+
+class BlobStore(Protocol):
+    async def put(self, data: bytes) -> StoredBlob:
+        """Store `data` under `blob_id_of(data)`; idempotent."""
+        ...
+
+    async def get(self, blob_id: str) -> bytes | None:
+        """The bytes stored under `blob_id`, or None (also for a malformed id)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,185 @@
+"""Board images over plain HTTP: `POST /boards/{id}/images` stores one, `GET
+/boards/{id}/images/{blobId}` serves it, with the session token as `Authorization: Bearer`.
+
+These paths are dispatched ahead of the app's general stack, as `/graphql` is in `hotpaths`:
+that stack refuses bodies over `HUGMOOD_MAX_REQUEST_BYTES` (100 kB, sized for GraphQL), and
+an image may be up to `HUGMOOD_BOARD_IMAGE_MAX_BYTES`. The same `BodySizeLimitMiddleware`
+guards them with that limit instead (`asgi.create_app`): a declared Content-Length over it
+is refused before anything is read, and a body sent in chunks is cut off the moment it
+passes it, so no more than the limit is ever buffered.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hugmood import __version__
+from hugmood.application.eventmapping import CommandContext
+from hugmood.application.handlers.board_images import check_upload, read_image, upload_image
+from hugmood.application.queries.identity import authenticate
+from hugmood.blobs.store import BlobStoreUnavailable
+from hugmood.boards.images import UnsupportedImage, parse_blob_id
+from hugmood.bootstrap import HugMood
+from hugmood.domain.errors import (
+    Conflict,
+    Forbidden,
+    HugMoodError,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from hugmood.entrypoints.graphql.context import bearer_token
+from hugmood.eventstore.store import ConcurrencyError, EventStoreUnavailable
+from hugmood.sql.database import DatabaseUnavailable
+
+PATH = re.compile(r"^/boards/([^/]+)/images(?:/([^/]+))?$")
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+"""A blob id names its content: a member's browser may keep it for good, no shared cache."""
+
+_STATUS: tuple[tuple[type[HugMoodError], int], ...] = (
+    (Unauthenticated, 401),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (UnsupportedImage, 415),
+    (Conflict, 409),
+    (RateLimited, 429),
+)
+
+
+def error(status: int, message: str, code: str, *, field: str | None = None) -> Response:
+    extensions: dict[str, str] = {"code": code}
+    if field:
+        extensions["field"] = field
+    body = {"errors": [{"message": message, "extensions": extensions}]}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def refusal(e: HugMoodError) -> Response:
+    status = next((s for kind, s in _STATUS if isinstance(e, kind)), 400)
+    return error(status, e.message, e.code, field=e.field)
+
+
+class BoardImagePaths:
+    """Sends the image paths to their own stack (`images`); everything else to `app`."""
+
+    def __init__(self, app: ASGIApp, *, images: ASGIApp) -> None:
+        self.app = app
+        self.images = images
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and PATH.match(scope.get("path", "")):
+            await self.images(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class BoardImagesEndpoint:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._answer(request)
+        except ClientDisconnect:
+            return
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        matched = PATH.match(request.url.path)
+        assert matched is not None  # `BoardImagePaths` sends only these paths here
+        board_id, blob_id = matched.groups()
+        allowed = "POST" if blob_id is None else "GET"
+        if request.method != allowed:
+            response = error(405, f"use {allowed} on this path", "VALIDATION")
+            response.headers["Allow"] = allowed
+            return response
+        core: HugMood = request.app.state.core
+        try:
+            user_id = await _signed_in(core, request)
+            if blob_id is None:
+                return await _upload(core, request, board_id, user_id)
+            return await _download(core, request, board_id, parse_blob_id(blob_id), user_id)
+        except HugMoodError as e:
+            return refusal(e)
+        except ConcurrencyError:
+            return error(409, "the board changed meanwhile; send the image again", "CONFLICT")
+        except (BlobStoreUnavailable, EventStoreUnavailable, DatabaseUnavailable):
+            return error(
+                503,
+                "HugMood's storage is unavailable right now; please try again shortly",
+                "UNAVAILABLE",
+            )
+
+
+async def _signed_in(core: HugMood, request: Request) -> str:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthenticated(
+            "sign in first: send the session token from logIn as Authorization: Bearer <token>"
+        )
+    deps = core.deps
+    principal = await authenticate(
+        deps.readmodels, deps.tokens.digest(token), int(time.time() * 1000)
+    )
+    if principal is None:
+        raise Unauthenticated("your session has ended or is not valid; sign in again")
+    return principal.user_id
+
+
+async def _upload(core: HugMood, request: Request, board_id: str, user_id: str) -> Response:
+    # Refuse strangers, viewers and archived boards before reading a byte of the body.
+    board_id = await check_upload(core.deps, board_id, user_id)
+    data = bytearray()
+    async for chunk in request.stream():  # bounded by `BodySizeLimitMiddleware`
+        data += chunk
+    image = await upload_image(
+        core.deps,
+        core.blobs,
+        _command_context(core, request),
+        board_id=board_id,
+        user_id=user_id,
+        data=bytes(data),
+        declared_type=request.headers.get("content-type"),
+    )
+    body = {"blobId": image.blob_id, "contentType": image.content_type, "bytes": image.bytes}
+    return Response(
+        orjson.dumps(body),
+        201,
+        {"Location": f"/boards/{board_id}/images/{image.blob_id}"},
+        media_type="application/json",
+    )
+
+
+async def _download(
+    core: HugMood, request: Request, board_id: str, blob_id: str, user_id: str
+) -> Response:
+    image, data = await read_image(
+        core.deps, core.blobs, board_id=board_id, user_id=user_id, blob_id=blob_id
+    )
+    etag = f'"{image.blob_id}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'",
+    }
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(data, 200, headers, media_type=image.content_type)
+
+
+def _command_context(core: HugMood, request: Request) -> CommandContext:
+    headers = request.headers
+    return CommandContext(
+        correlation_id=request.scope.get("state", {}).get("request_id") or "",
+        device_id=(headers.get("x-hugmood-device") or "")[:100] or None,
+        app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
+        traceparent=(headers.get("traceparent") or "")[:100] or None,
+        region=core.settings.region,
+    )
