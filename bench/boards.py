@@ -388,15 +388,16 @@ def history(shape: Shape) -> list[bytes]:
 def edit_rounds(
     writers: list[Doc[Any]], rnd: random.Random, numbers: range, shape: Shape
 ) -> list[bytes]:
-    """One update per edit number, each its own transaction, round-robin over the writers."""
+    """One update per edit number, each its own transaction, round-robin over the writers.
+    (Each is the transaction's own update, as a Yjs client sends it: `get_update(state)`
+    would carry the document's whole delete set every time.)"""
     from hugmood.boards.model import items_of, sticker
 
     edits: list[bytes] = []
+    watching = [w.observe(lambda event: edits.append(event.update)) for w in writers]
     for n in numbers:
-        writer = writers[n % len(writers)]
-        before = writer.get_state()
         key = n if n < shape.items else rnd.randrange(shape.items)
-        items_of(writer)[f"item-{key:05d}"] = sticker(
+        items_of(writers[n % len(writers)])[f"item-{key:05d}"] = sticker(
             rnd.choice(["calm", "joyful", "hopeful", "tired"]),
             x=round(rnd.random() * 2000, 1),
             y=round(rnd.random() * 2000, 1),
@@ -404,7 +405,8 @@ def edit_rounds(
             added_by=f"writer-{n % len(writers)}",
             added_at=1_700_000_000_000 + n,
         )
-        edits.append(writer.get_update(before))
+    for writer, subscription in zip(writers, watching, strict=True):
+        writer.unobserve(subscription)
     return edits
 
 
