@@ -15,14 +15,14 @@ again. A stale socket is never sent this generation's updates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from pycrdt import Doc, get_state, get_update, merge_updates
+from pycrdt import Doc, get_state, merge_updates
 
+from hugmood.boards.connection import BoardConnection
 from hugmood.boards.model import item_count
 from hugmood.boards.protocol import (
     EMPTY_UPDATE,
@@ -35,11 +35,12 @@ from hugmood.boards.protocol import (
     SyncMessage,
     SyncType,
     awareness_message,
-    state_vector,
     sync_message,
 )
-from hugmood.boards.rebase import Lineage, carry_over
-from hugmood.boards.store import AcceptedUpdate, BoardContentStore, Straggler, materialize
+from hugmood.boards.rebase import Lineage
+from hugmood.boards.stale import Advance, Stale, StaleReplicas, StaleSync, StaleUpdate
+from hugmood.boards.store import AcceptedUpdate, BoardContentStore, materialize
+from hugmood.boards.updates import adds_nothing, refused
 from hugmood.domain.boards import BoardRole
 from hugmood.tasks import cancel_and_wait
 
@@ -47,82 +48,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 256
 """At most this many queued messages are applied and stored in one append."""
-OUTBOX = 2048
-"""Messages waiting for one slow socket before it is closed with 1013."""
 LIVE_REBASE = 16
 """An open room rebases only documents this many times bigger than an emptying room would:
 everyone on the board reloads it."""
-STALE_GRACE_S = 10.0
-"""How long a stale socket has to send what it holds before it is closed with 4410."""
-REBASED_REASON = "this board was tidied up since you last synced; load it again"
-TOO_OLD_REASON = "this copy of the board is too old to merge; load it again"
-
-
-class Peer(Protocol):
-    """The socket under a connection."""
-
-    async def send(self, data: bytes) -> None: ...
-
-    async def close(self, code: int, reason: str) -> None: ...
-
-
-class BoardConnection:
-    """One socket on a board: who it is, its role, and its ordered outbox."""
-
-    def __init__(
-        self,
-        peer: Peer,
-        *,
-        user_id: str,
-        session_id: str,
-        role: BoardRole,
-        token_hash: str = "",
-    ) -> None:
-        self.peer = peer
-        self.user_id = user_id
-        self.session_id = session_id
-        self.role = role
-        self.token_hash = token_hash
-        self.awareness: dict[int, int] = {}
-        """The awareness client ids this socket spoke for, with their last clock."""
-        self.closed = False
-        self.stale = False
-        """Its replica holds the previous generation: it gets none of this one's updates."""
-        self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX)
-        self._close: tuple[int, str] = (CloseCode.NORMAL, "")
-
-    def send(self, data: bytes) -> None:
-        if self.closed:
-            return
-        try:
-            self._outbox.put_nowait(data)
-        except asyncio.QueueFull:
-            self.close(CloseCode.TRY_AGAIN_LATER, "too far behind the board's updates; reconnect")
-
-    def close(self, code: int, reason: str) -> None:
-        """Send what is queued, then close with `code` (only the first reason counts)."""
-        if self.closed:
-            return
-        self.closed = True
-        self._close = (code, reason[:120])
-        while self._outbox.full():
-            self._outbox.get_nowait()
-        self._outbox.put_nowait(None)
-
-    async def run_writer(self) -> None:
-        """Write the outbox to the socket in order, until closed."""
-        while True:
-            data = await self._outbox.get()
-            if data is None:
-                with contextlib.suppress(Exception):
-                    await self.peer.close(*self._close)
-                return
-            try:
-                await self.peer.send(data)
-            except Exception:
-                # The socket went away: the reader sees the disconnect and leaves the room.
-                self.closed = True
-                return
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,36 +71,17 @@ class _Remote:
 
 
 @dataclass(frozen=True, slots=True)
-class _StaleSync:
-    connection: BoardConnection
-
-
-@dataclass(frozen=True, slots=True)
-class _StaleUpdate:
-    connection: BoardConnection
-    update: bytes
-    final: bool
-    """Its answer to our sync step 1: once handled, the socket is closed with 4410."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Advance:
-    """Another process rebased the board: load the new generation."""
-
-
-@dataclass(frozen=True, slots=True)
 class _Stop:
     pass
 
 
-_Stale = _StaleSync | _StaleUpdate
-_Work = _ClientUpdate | _SyncRequest | _Remote | _Stale | _Advance | _Stop
+_Work = _ClientUpdate | _SyncRequest | _Remote | Stale | Advance | _Stop
 
 DRAIN_S = 10.0
 """How long closing a room waits for what was received to be stored."""
 
 
-class BoardRoom:
+class BoardRoom(StaleReplicas):
     def __init__(
         self,
         board_id: str,
@@ -266,14 +175,14 @@ class BoardRoom:
             ):
                 if not connection.closed:
                     final = sync_type == SyncType.STEP2
-                    await self._queue.put(_StaleUpdate(connection, update, final))
+                    await self._queue.put(StaleUpdate(connection, update, final))
             case SyncMessage(payload=update):
                 if update == EMPTY_UPDATE:
                     return
                 # What the document already holds is neither stored nor relayed: a client's
                 # sync step 2 always carries its whole delete set, and some clients (pycrdt's
                 # Provider) send back what they received.
-                if _adds_nothing(self.doc, update):
+                if adds_nothing(self.doc, update):
                     return
                 if not connection.role.can_edit:
                     raise ProtocolError(
@@ -313,36 +222,17 @@ class BoardRoom:
         self._remember(message.entries)
         self._broadcast(message.raw, skip=None)
 
-    async def _behind(
-        self, connection: BoardConnection, state: bytes | None, update: bytes | None
-    ) -> bool:
-        """Whether the replica behind a sync step 1's `state` (or an `update`) holds an
-        earlier generation; if so the socket turns stale: it is asked for what it has, or
-        (two generations behind: nothing is left to merge it with) told to load again."""
-        if not self.lineage.generation:
-            return False
-        try:
-            clients = state_vector(state if state is not None else get_state(update or b""))
-        except (ValueError, IndexError):
-            raise ProtocolError("malformed Yjs state vector or update") from None
-        behind = self.lineage.staleness_of(clients)
-        if not behind:
-            return False
-        connection.stale = True
-        if behind > 1:
-            connection.close(CloseCode.REBASED, TOO_OLD_REASON)
-        else:
-            await self._queue.put(_StaleSync(connection))
-        return True
-
     # --- from other processes (through the log) -----------------------------------------
 
     async def remote(self, update: bytes) -> None:
         await self._queue.put(_Remote(update))
 
+    async def _enqueue(self, work: StaleSync | StaleUpdate | Advance) -> None:
+        await self._queue.put(work)
+
     async def advance(self) -> None:
         """A newer generation was stored (another process rebased the board)."""
-        await self._queue.put(_Advance())
+        await self._queue.put(Advance())
 
     async def refresh_roles(self, roles: dict[str, BoardRole]) -> None:
         """Apply the board's current members: the removed are closed, roles take effect."""
@@ -358,14 +248,14 @@ class BoardRoom:
     async def _work(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            # What came before an `_Advance` belongs to the generation it ends.
+            # What came before an `Advance` belongs to the generation it ends.
             while (
-                not isinstance(batch[-1], _Advance)
+                not isinstance(batch[-1], Advance)
                 and len(batch) < BATCH
                 and not self._queue.empty()
             ):
                 batch.append(self._queue.get_nowait())
-            advance = isinstance(batch[-1], _Advance)
+            advance = isinstance(batch[-1], Advance)
             if advance:
                 batch.pop()
             if not await self._handle(batch) or any(isinstance(w, _Stop) for w in batch):
@@ -377,14 +267,14 @@ class BoardRoom:
         accepted: list[_ClientUpdate] = []
         remote: list[bytes] = []
         syncs: list[_SyncRequest] = []
-        stale: list[_Stale] = []
+        stale: list[Stale] = []
         for work in batch:
             match work:
-                case _StaleSync() | _StaleUpdate():
+                case StaleSync() | StaleUpdate():
                     stale.append(work)
                 case _ClientUpdate(connection=connection, update=update) if connection.stale:
                     # Sent before its socket turned stale, so made on the previous generation.
-                    stale.append(_StaleUpdate(connection, update, final=False))
+                    stale.append(StaleUpdate(connection, update, final=False))
                 case _ClientUpdate(connection=connection, update=update):
                     # Stored even if its socket has closed since: the client sent it.
                     try:
@@ -442,7 +332,7 @@ class BoardRoom:
             try:
                 self.doc.apply_update(a.update)
             except BaseException as e:
-                if not _refused(e):
+                if not refused(e):
                     raise
                 a.connection.close(CloseCode.MALFORMED, "malformed Yjs update: it does not apply")
                 log.warning("board %s refused an update that does not apply: %s", self.board_id, e)
@@ -454,7 +344,7 @@ class BoardRoom:
         return kept
 
     async def _reload(self) -> None:
-        """This generation's document as stored (a newer one is an `_Advance`'s business)."""
+        """This generation's document as stored (a newer one is an `Advance`'s business)."""
         self.doc = materialize(await self._content.load(self.board_id, self.lineage.generation))
 
     def _apply_remote(self, remote: list[bytes]) -> None:
@@ -463,7 +353,7 @@ class BoardRoom:
         try:
             self.doc.apply_update(merge_updates(*remote))
         except BaseException as e:
-            if not _refused(e):
+            if not refused(e):
                 raise
             log.exception("stored updates of board %s do not apply", self.board_id)
 
@@ -485,151 +375,8 @@ class BoardRoom:
             if connection is not skip and not connection.stale:
                 connection.send(data)
 
-    # --- generations (see hugmood.boards.rebase) ----------------------------------------
-
-    async def _serve_stale(self, work: list[_Stale]) -> bool:
-        """Ask stale sockets for what they hold; store it on the previous generation, carry
-        it over, and close them with 4410 once they have answered."""
-        retired = await self._retired_doc()
-        for w in work:
-            connection = w.connection
-            if isinstance(w, _StaleSync):
-                connection.send(sync_message(SyncType.STEP1, retired.get_state()))
-                asyncio.get_running_loop().call_later(
-                    STALE_GRACE_S, connection.close, CloseCode.REBASED, REBASED_REASON
-                )
-                continue
-            update = w.update
-            if connection.role.can_edit and update != EMPTY_UPDATE:
-                try:
-                    adds = not _adds_nothing(retired, update)
-                except ProtocolError as e:
-                    connection.close(e.code, e.reason)
-                    continue
-                if adds and not await self._carry_stale(connection, update):
-                    return False
-            if w.final:
-                connection.close(CloseCode.REBASED, REBASED_REASON)
-        return True
-
-    async def _carry_stale(self, connection: BoardConnection, update: bytes) -> bool:
-        """Store a stale replica's update on the previous generation, then carry it (and
-        whatever else is stored there and not carried yet) over into this one."""
-        retired = await self._retired_doc()
-        earlier = await self._content.stragglers(
-            self.board_id, self.lineage.generation - 1, self.lineage.carried_through
-        )
-        try:
-            carried = carry_over(retired, [*(s.update for s in earlier), update], self.doc)
-        except BaseException as e:
-            if not _refused(e):
-                raise
-            self._retired = None  # whatever the failed apply did to it is dropped
-            connection.close(CloseCode.MALFORMED, "malformed Yjs update: it does not apply")
-            return True
-        try:
-            stored = await self._content.append(
-                self.board_id,
-                [AcceptedUpdate(connection.user_id, update)],
-                items=0,
-                generation=self.lineage.generation - 1,
-            )
-        except Exception:
-            log.exception("storing a stale update of board %s failed", self.board_id)
-            self._fail()
-            return False
-        # Another process may have stored more there meanwhile: carried along too.
-        seen = {s.version for s in earlier} | {stored.stream_version}
-        later = [
-            s
-            for s in await self._content.stragglers(
-                self.board_id, self.lineage.generation - 1, self.lineage.carried_through
-            )
-            if s.version not in seen
-        ]
-        more = carry_over(retired, [s.update for s in later], self.doc) if later else None
-        through = max([stored.stream_version, *(s.version for s in later)])
-        return await self._store_carried(connection.user_id, [carried, more], through)
-
-    async def _carry(self, stragglers: list[Straggler]) -> bool:
-        """Carry updates stored on the previous generation after the rebase into this one."""
-        if not stragglers:
-            return True
-        carried = carry_over(await self._retired_doc(), [s.update for s in stragglers], self.doc)
-        user_id = next((s.user_id for s in reversed(stragglers) if s.user_id), "")
-        return await self._store_carried(user_id, [carried], stragglers[-1].version)
-
-    async def _store_carried(self, user_id: str, carried: list[bytes | None], through: int) -> bool:
-        updates = [c for c in carried if c is not None]
-        # Even nothing to carry is stored: it records how far the previous generation is in.
-        update = merge_updates(*updates) if updates else EMPTY_UPDATE
-        try:
-            await self._content.append(
-                self.board_id,
-                [AcceptedUpdate(user_id, update)],
-                items=item_count(self.doc),
-                generation=self.lineage.generation,
-                carried_through=through,
-            )
-        except Exception:
-            log.exception("storing carried-over edits of board %s failed", self.board_id)
-            self._fail()
-            return False
-        self.lineage = self.lineage.advanced(through)
-        self.since_snapshot += 1
-        if updates:
-            self._broadcast(sync_message(SyncType.UPDATE, update), skip=None)
-        return True
-
-    async def _retired_doc(self) -> Doc[Any]:
-        if self._retired is None:
-            self._retired = await self._content.load_retired(self.board_id, self.lineage)
-        return self._retired
-
-    async def _advance(self) -> bool:
-        """Load the newer generation; this generation's sockets turn stale."""
-        stored = await self._content.load(self.board_id)
-        if stored.lineage.generation <= self.lineage.generation:
-            return True
-        self.doc = materialize(stored)
-        self.lineage = stored.lineage
-        self.since_snapshot = stored.since_snapshot
-        self._retired = None
-        if not await self._carry(stored.stragglers):
-            return False
-        for connection in list(self.connections):
-            if connection.stale:
-                connection.close(CloseCode.REBASED, TOO_OLD_REASON)
-            else:
-                connection.stale = True
-                await self._serve_stale([_StaleSync(connection)])
-        return True
-
     def _fail(self) -> None:
         self.failed = True
         for connection in self.connections:
             connection.close(CloseCode.SERVER_ERROR, "the board could not be saved; reconnect")
         self._on_failed(self)
-
-
-def _adds_nothing(doc: Doc[Any], update: bytes) -> bool:
-    """Whether an update holds only what the document already has (no new structs, no new
-    deletions): Yjs clients always send their whole delete set when they sync."""
-    try:
-        theirs = state_vector(get_state(update))
-        state = doc.get_state()
-        known = state_vector(state)
-        if any(clock > known.get(client, 0) for client, clock in theirs.items()):
-            return False
-        # Without the structs the document has, what is left is the delete set.
-        theirs_deleted = get_update(update, state)
-        ours_deleted = doc.get_update(state)
-        return merge_updates(theirs_deleted, ours_deleted) == merge_updates(ours_deleted)
-    except ValueError:
-        raise ProtocolError("malformed Yjs update") from None
-
-
-def _refused(error: BaseException) -> bool:
-    """An update the library would not take: a decoding error, or a panic inside yrs (which
-    pyo3 raises as `PanicException`, a `BaseException`) on input it did not expect."""
-    return isinstance(error, ValueError) or type(error).__name__ == "PanicException"

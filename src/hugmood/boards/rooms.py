@@ -20,9 +20,10 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
 from hugmood.application.queries.identity import live_sessions
 from hugmood.boards.auth import Admission
+from hugmood.boards.connection import BoardConnection, Peer
 from hugmood.boards.model import snapshot
 from hugmood.boards.protocol import AwarenessMessage, CloseCode, ProtocolError, parse
-from hugmood.boards.room import BoardConnection, BoardRoom, Peer
+from hugmood.boards.room import BoardRoom
 from hugmood.boards.store import REBASED, UPDATED, BoardContentStore, decode, materialize
 from hugmood.domain.boards import BoardRole, doc_stream_generation
 from hugmood.eventstore.envelope import RecordedEvent
