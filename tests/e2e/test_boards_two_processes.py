@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from pycrdt import Doc
+from pycrdt import Doc, Provider
 
 from hugmood.boards.protocol import AwarenessEntry, awareness_message, state_vector
 from tests.conftest import IN_CI, POSTGRES_URL, unique
@@ -20,7 +20,16 @@ from tests.e2e.client import GraphQLClient, User, befriend, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_boards import BOARD, CREATE, INVITE, synced
-from tests.e2e.yjs import content, items, raw_socket, sticker, synced_doc, until
+from tests.e2e.yjs import (
+    DEADLINE_S,
+    WebsocketsChannel,
+    content,
+    items,
+    raw_socket,
+    sticker,
+    synced_doc,
+    until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -137,3 +146,58 @@ async def test_editors_on_two_processes_converge(
             await until(lambda: content(fresh) == content(watch_a), "a fresh load is identical")
     snapshot = ann.api(BOARD, b=board_id)["board"]["snapshot"]
     assert {i["id"] for i in snapshot["items"]} == expected
+
+
+async def test_a_rebase_by_one_process_moves_the_other_processes_sockets_along(
+    pg_schema: str, redis_prefix: str, start_server: StartServer
+) -> None:
+    settings = {
+        "HUGMOOD_DATABASE_URL": POSTGRES_URL,
+        "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
+        "HUGMOOD_SECRET_KEY": SECRET_KEY,
+        "HUGMOOD_REDIS_URL": REDIS_URL,
+        "HUGMOOD_REDIS_PREFIX": redis_prefix,
+        "HUGMOOD_BOARD_REBASE_MIN_BYTES": "0",
+    }
+    a, b = start_server(settings), start_server(settings)
+    ann, ben = sign_up(a, "ann"), sign_up(a, "ben")
+    befriend(ann, ben)
+    board_id: str = ann.api(CREATE, t="Rebased", d="")["createBoard"]["id"]
+    ann.api(INVITE, b=board_id, h=ben.handle, r="EDITOR")
+    ben_on_b = on(b, ben)
+    bens: Doc[Any] = Doc()
+    async with (
+        raw_socket(b, board_id, ben_on_b.api.token) as on_b,
+        Provider(bens, WebsocketsChannel(on_b, board_id)) as provider,
+    ):
+        async with asyncio.timeout(DEADLINE_S):
+            await provider.synced.wait()
+        items(bens)["from-ben"] = sticker("hopeful", ben.handle)
+        # Ann moves ten stickers 200 times through A, then leaves: A's room empties and
+        # rebases the board while Ben is still on it through B.
+        async with synced_doc(a, board_id, ann) as anns:
+            for n in range(200):
+                items(anns)[f"s{n % 10}"] = sticker("calm", ann.handle, x=n)
+            await until(lambda: content(bens) == content(anns), "Ben has Ann's edits, and she his")
+        async with asyncio.timeout(DEADLINE_S):
+            await on_b.wait_closed()  # B moved to the new generation and told Ben to reload
+    assert on_b.close_code == 4410
+
+    async with (
+        synced_doc(a, board_id, ann) as fresh_a,
+        synced_doc(b, board_id, ben_on_b) as fresh_b,
+    ):
+        await until(
+            lambda: content(fresh_a) == content(fresh_b) == content(bens),
+            "a fresh copy from either process is the whole board",
+        )
+    assert len(content(fresh_a)) == 11
+    # Ben's old copy is stale on either process: A closes it too, adding nothing.
+    async with (
+        raw_socket(a, board_id, ben.api.token) as on_a,
+        Provider(bens, WebsocketsChannel(on_a, board_id)),
+    ):
+        async with asyncio.timeout(DEADLINE_S):
+            await on_a.wait_closed()
+    assert on_a.close_code == 4410
+    assert ann.api(BOARD, b=board_id)["board"]["snapshot"]["itemCount"] == 11
