@@ -3,6 +3,7 @@ the event log (updates as events, compaction into snapshots, loading from the ne
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,3 +172,18 @@ async def test_the_demo_seeds_a_shared_board(tmp_path: Path) -> None:
         assert snapshot["invalid"] == 0
         assert board.item_count == len(snapshot["items"]) == 7
         assert {i["addedBy"] for i in snapshot["items"]} == {alice, bob}
+
+
+async def test_many_friends_invited_at_once_all_join(settings: Settings) -> None:
+    """Each invite rewrites the board's stream: concurrent ones retry until each lands."""
+    async with open_hugmood(settings) as core:
+        ann, *friends = await people(core, "ann", *[f"f{i}" for i in range(16)])
+        for friend in friends:
+            await core.bus.handle(sc.RequestFriendship(ann, friend))
+            await core.bus.handle(sc.AcceptFriendship(friend, ann))
+        board_id = await new_board(core, ann)
+        await asyncio.gather(
+            *(core.bus.handle(bd.InviteMember(board_id, ann, f, "editor")) for f in friends)
+        )
+        members = await bq.members(core.readmodels, board_id)
+        assert {m.user_id for m in members} == {ann, *friends}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -14,7 +16,11 @@ from hugmood.eventstore.store import AppendResult, ConcurrencyError, EventStore
 
 S = TypeVar("S")
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
+BACKOFF_S = 0.005
+"""Before retry n, a random pause of up to BACKOFF_S * 2**n (at most MAX_BACKOFF_S): writers
+that collided on one stream spread out instead of colliding again at once."""
+MAX_BACKOFF_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +70,6 @@ async def decide_and_append(
         except ConcurrencyError:
             if attempt == MAX_ATTEMPTS - 1:
                 raise
+            pause = min(MAX_BACKOFF_S, BACKOFF_S * 2**attempt)
+            await asyncio.sleep(random.uniform(0, pause))
     raise AssertionError("unreachable")
