@@ -53,6 +53,9 @@ class Settings:
     ws_messages_per_minute: int = 600
     ws_session_check_s: float = 10.0
     ws_init_timeout_s: float = 10.0
+    board_messages_per_s: float = 200.0
+    """A board socket may send this many messages a second (twice as many in a burst); one
+    that sends more is read more slowly, not closed."""
     board_rebase_min_bytes: int = 64 * 1024
     """A board whose room empties is rebased (history dropped) once its document is at least
     this big and mostly history; 0 rebases any board that would shrink enough."""
@@ -100,6 +103,8 @@ class Settings:
             )
         if not 0 < self.port < 65536:
             raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
+        if self.board_messages_per_s <= 0:
+            raise ConfigError("HUGMOOD_BOARD_MESSAGES_PER_S must be more than 0")
         if self.board_rebase_min_bytes < 0:
             raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
         if self.board_image_max_bytes < 1:

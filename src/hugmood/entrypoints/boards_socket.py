@@ -1,7 +1,8 @@
 """The Yjs WebSocket endpoint of a board, `/boards/{id}/ws`: y-websocket clients connect here.
 
 The session token (the one GraphQL uses) comes as `?token=…`, since browsers cannot set
-headers on a WebSocket. The socket is accepted first so that a refusal carries its close
+headers on a WebSocket. Each socket is paced (`HUGMOOD_BOARD_MESSAGES_PER_S`, twice that in a
+burst): one that sends faster is read more slowly. The socket is accepted first so that a refusal carries its close
 code and reason (4401 not signed in, 4404 not a member), which a browser can read.
 """
 
@@ -14,6 +15,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hugmood.boards.auth import admit
+from hugmood.boards.pacing import Pacer
 from hugmood.boards.protocol import CloseCode, ProtocolError, parse
 from hugmood.bootstrap import HugMood
 from hugmood.tasks import cancel_and_wait
@@ -51,8 +53,11 @@ async def board_socket(websocket: WebSocket) -> None:
         return
     writer = asyncio.create_task(connection.run_writer(), name="board-socket-writer")
     limit = core.settings.ws_max_message_bytes
+    rate = core.settings.board_messages_per_s
+    pacer = Pacer(rate, max(1.0, 2 * rate))
     try:
         while not connection.closed:
+            await pacer.take()  # a flood is read at the rate, a burst at once
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
