@@ -39,6 +39,7 @@ class Person:
         self._console: list[str] = []
         self._offline_at_some_point = False
         self._server_down_at_some_point = False
+        self._refused_statuses: set[int] = set()
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
 
@@ -55,6 +56,9 @@ class Person:
             problems = [p for p in problems if not _OFFLINE_NOISE.search(p)]
         if self._server_down_at_some_point:
             problems = [p for p in problems if not _SERVER_DOWN_NOISE.search(p)]
+        for status in self._refused_statuses:
+            noise = f"Failed to load resource: the server responded with a status of {status} "
+            problems = [p for p in problems if noise not in p]
         return problems
 
     # --- account ----------------------------------------------------------------------------
@@ -124,3 +128,8 @@ class Person:
     def expect_server_down(self) -> None:
         """The test is about to stop the server: Chromium's refused connections are expected."""
         self._server_down_at_some_point = True
+
+    def expect_refused_requests(self, *statuses: int) -> None:
+        """The test is about to make the server refuse a request on purpose (e.g. 415 for an
+        upload that is not an image): Chromium's "Failed to load resource" line is expected."""
+        self._refused_statuses.update(statuses)

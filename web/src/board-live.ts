@@ -6,11 +6,15 @@
 
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
+import { ApiError, deviceId, NetworkError, plainWords } from "./api";
 
 export interface BoardItem {
   kind: "sticker" | "note" | "image";
   mood?: string;
   text?: string;
+  /** image: the id of the stored blob (`POST /boards/<id>/images`) and its description. */
+  blobId?: string;
+  alt?: string;
   x: number;
   y: number;
   color: string;
@@ -27,6 +31,9 @@ export interface Peer {
 
 export type BoardStatus = "connecting" | "connected" | "refused";
 
+/** An image's bytes as this page has them: an object URL once fetched. */
+export type ImageState = { state: "loading" } | { state: "ready"; url: string } | { state: "failed" };
+
 export interface LiveBoard {
   items(): Record<string, BoardItem>;
   peers(): Peer[];
@@ -36,6 +43,11 @@ export interface LiveBoard {
   put(id: string, item: BoardItem): void;
   remove(id: string): void;
   setCursor(point: { x: number; y: number } | null): void;
+  /** The image's object URL (fetched once per board with the session token, then kept). */
+  image(blobId: string): ImageState;
+  /** Store an image on the server; resolves with its blob id, or rejects with ApiError /
+   * NetworkError in words. */
+  upload(file: File): Promise<string>;
   onChange(listener: () => void): () => void;
   destroy(): void;
 }
@@ -51,6 +63,7 @@ const REFUSALS: Record<number, string> = {
 // every edit this copy made and carried it over; this copy must not be merged in again, so it
 // is dropped and the board is loaded afresh, in a new Y.Doc over a new socket.
 const REBASED = 4410;
+const RETRY_IMAGE_MS = 10_000;
 
 /** One copy of the board's document and the socket that keeps it in sync. */
 interface Copy {
@@ -59,7 +72,12 @@ interface Copy {
   provider: WebsocketProvider;
 }
 
-export function openBoard(socketPath: string, token: string, me: { name: string; color: string }): LiveBoard {
+export function openBoard(
+  boardId: string,
+  socketPath: string,
+  token: string,
+  me: { name: string; color: string },
+): LiveBoard {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const cut = socketPath.lastIndexOf("/");
   const listeners = new Set<() => void>();
@@ -113,6 +131,62 @@ export function openBoard(socketPath: string, token: string, me: { name: string;
   };
   let current = connect();
 
+  // Images: an <img src> cannot send the Bearer token, so the bytes are fetched here and shown
+  // through object URLs, one per blob for as long as the board is open (revoked on destroy).
+  const imagesPath = `/boards/${encodeURIComponent(boardId)}/images`;
+  const headers = (extra: Record<string, string> = {}) => ({
+    Authorization: `Bearer ${token}`,
+    "X-HugMood-Device": deviceId(),
+    ...extra,
+  });
+  const images = new Map<string, ImageState>();
+  const failedAt = new Map<string, number>();
+  const aborts = new AbortController();
+  const fetchImage = async (blobId: string) => {
+    try {
+      const response = await fetch(`${imagesPath}/${encodeURIComponent(blobId)}`, {
+        headers: headers(),
+        signal: aborts.signal,
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      const url = URL.createObjectURL(await response.blob());
+      if (aborts.signal.aborted) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      images.set(blobId, { state: "ready", url });
+    } catch {
+      if (aborts.signal.aborted) return;
+      images.set(blobId, { state: "failed" });
+      failedAt.set(blobId, Date.now());
+    }
+    notify();
+  };
+  const upload = async (file: File): Promise<string> => {
+    let response: Response;
+    try {
+      response = await fetch(imagesPath, {
+        method: "POST",
+        headers: headers({ "Content-Type": file.type || "application/octet-stream" }),
+        body: file,
+      });
+    } catch {
+      throw new NetworkError();
+    }
+    let body: { blobId?: string; errors?: { message: string; extensions?: { code?: string; field?: string } }[] } = {};
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      // not JSON (a proxy's page): said in words below
+    }
+    const first = body.errors?.[0];
+    if (response.ok && typeof body.blobId === "string") return body.blobId;
+    if (first !== undefined) throw new ApiError(plainWords(first), first.extensions?.code ?? "INTERNAL", first.extensions?.field);
+    if (response.status === 413) throw new ApiError("That image is too big: the largest is 2 MB.", "VALIDATION");
+    if (response.status >= 500) throw new ApiError("HugMood is having trouble right now. Please try again shortly.", "UNAVAILABLE");
+    throw new ApiError("The image could not be added. Please try again.", "INTERNAL");
+  };
+
   return {
     items: () => current.items.toJSON() as Record<string, BoardItem>,
     peers: () => {
@@ -133,6 +207,16 @@ export function openBoard(socketPath: string, token: string, me: { name: string;
       cursor = point;
       current.provider.awareness.setLocalStateField("cursor", point);
     },
+    image: (blobId) => {
+      const known = images.get(blobId);
+      // A failed fetch (offline, a blip) is tried again on a later change, at most every 10 s.
+      if (known && !(known.state === "failed" && Date.now() - (failedAt.get(blobId) ?? 0) > RETRY_IMAGE_MS)) return known;
+      const loading: ImageState = { state: "loading" };
+      images.set(blobId, loading);
+      void fetchImage(blobId);
+      return loading;
+    },
+    upload,
     onChange: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -140,6 +224,11 @@ export function openBoard(socketPath: string, token: string, me: { name: string;
     destroy: () => {
       listeners.clear();
       close(current);
+      aborts.abort();
+      images.forEach((image) => {
+        if (image.state === "ready") URL.revokeObjectURL(image.url);
+      });
+      images.clear();
     },
   };
 }

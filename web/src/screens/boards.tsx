@@ -1,9 +1,9 @@
 // Mood boards: the boards you are on, a new one, its members and roles, and the shared canvas
-// of stickers and notes where everyone's edits and cursors show live.
+// of stickers, notes and images where everyone's edits and cursors show live.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describe, gql, token } from "../api";
-import type { BoardItem, LiveBoard, Peer } from "../board-live";
+import type { BoardItem, ImageState, LiveBoard, Peer } from "../board-live";
 import { PROFILE, QUADRANT_COLOUR, when, type Connection, type MoodWord, type Profile } from "../model";
 import { account } from "../session";
 import { useSignal } from "../signal";
@@ -42,12 +42,29 @@ const NOTE_COLOURS: [string, string][] = [
 const WIDTH = 1000;
 const HEIGHT = 640;
 const CURSOR_COLOURS = ["#b3261e", "#006d3b", "#1a5fd0", "#8a4b00", "#6a1b9a"];
+/** What the server takes (README, "Images"): these types, up to 2 MiB. */
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
+const MAX_ALT = 200;
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** Why a file cannot be uploaded, before sending it; null if it may be. */
+function imageProblem(file: File | undefined): string | null {
+  if (!file) return "Choose an image first.";
+  if (file.type && !IMAGE_TYPES.includes(file.type)) return "Only PNG, JPEG, GIF and WebP images can be added to a board.";
+  if (file.size > MAX_IMAGE_BYTES) return `That image is ${megabytes(file.size)}; a board takes images up to 2 MB. Please choose a smaller one.`;
+  if (file.size === 0) return "That file is empty. Please choose an image.";
+  return null;
+}
 
 function clamp(value: number, max: number): number {
   return Math.round(Math.min(max, Math.max(0, value)));
 }
 
-function useLiveBoard(socketPath: string | null, name: string, userId: string) {
+function useLiveBoard(boardId: string, socketPath: string | null, name: string, userId: string) {
   const [live, setLive] = useState<LiveBoard | null>(null);
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -58,7 +75,7 @@ function useLiveBoard(socketPath: string | null, name: string, userId: string) {
     const colour = CURSOR_COLOURS[userId.charCodeAt(userId.length - 1) % CURSOR_COLOURS.length] ?? "#5b3fa6";
     void import("../board-live").then(({ openBoard }) => {
       if (stopped) return;
-      opened = openBoard(socketPath, token() ?? "", { name, color: colour });
+      opened = openBoard(boardId, socketPath, token() ?? "", { name, color: colour });
       unsubscribe = opened.onChange(() => setVersion((v) => v + 1));
       setLive(opened);
     });
@@ -67,13 +84,24 @@ function useLiveBoard(socketPath: string | null, name: string, userId: string) {
       unsubscribe();
       opened?.destroy();
     };
-  }, [socketPath, name, userId]);
+  }, [boardId, socketPath, name, userId]);
   return live;
+}
+
+function ImageView({ image, alt }: { image: ImageState; alt: string }) {
+  if (image.state === "ready") return <img class="board-img" src={image.url} alt={alt} draggable={false} />;
+  return (
+    <span class="board-img-placeholder" data-state={image.state}>
+      {image.state === "loading" ? "Loading " : "Could not load "}
+      {alt}
+    </span>
+  );
 }
 
 function ItemView({
   id,
   item,
+  image,
   canEdit,
   onMove,
   onRemove,
@@ -82,6 +110,7 @@ function ItemView({
 }: {
   id: string;
   item: BoardItem;
+  image: ImageState | null;
   canEdit: boolean;
   onMove: (x: number, y: number) => void;
   onRemove: () => void;
@@ -89,7 +118,9 @@ function ItemView({
   dragging: { x: number; y: number } | null;
 }) {
   const at = dragging ?? item;
-  const label = item.kind === "sticker" ? `Sticker: ${item.mood ?? ""}` : `Note: ${item.text ?? ""}`;
+  const alt = item.alt?.trim() || "an image";
+  const label =
+    item.kind === "sticker" ? `Sticker: ${item.mood ?? ""}` : item.kind === "image" ? `Image: ${alt}` : `Note: ${item.text ?? ""}`;
   const keys = (event: KeyboardEvent) => {
     if (!canEdit) return;
     const step = event.shiftKey ? 50 : 10;
@@ -120,7 +151,13 @@ function ItemView({
       onKeyDown={keys}
       onPointerDown={canEdit ? onDragStart : undefined}
     >
-      {item.kind === "sticker" ? <span class="sticker-word">{item.mood}</span> : <span class="note-text">{item.text}</span>}
+      {item.kind === "sticker" ? (
+        <span class="sticker-word">{item.mood}</span>
+      ) : item.kind === "image" ? (
+        <ImageView image={image ?? { state: "failed" }} alt={alt} />
+      ) : (
+        <span class="note-text">{item.text}</span>
+      )}
     </div>
   );
 }
@@ -132,6 +169,12 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
   const [mood, setMood] = useState("calm");
   const [note, setNote] = useState("");
   const [colour, setColour] = useState(NOTE_COLOURS[0]?.[0] ?? "#fff1a8");
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [alt, setAlt] = useState("");
+  const [uploading, setUploading] = useState(false);
+  const [imageError, setImageError] = useState<string | null>(null);
+  const mounted = useRef(true);
+  useEffect(() => () => void (mounted.current = false), []);
   const canEdit = board.myRole !== "VIEWER" && !board.archived && live.status() !== "refused";
   const items = live.items();
   const peers: Peer[] = live.peers();
@@ -149,6 +192,26 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
   const add = (item: Omit<BoardItem, "x" | "y" | "addedBy" | "addedAt">) => {
     const [x, y] = place();
     live.put(crypto.randomUUID(), { ...item, x, y, addedBy: me?.id ?? "", addedAt: Date.now() });
+  };
+  const addImage = async (event: Event) => {
+    event.preventDefault();
+    const file = fileInput.current?.files?.[0];
+    const problem = imageProblem(file);
+    setImageError(problem);
+    if (problem || !file) return;
+    setUploading(true);
+    try {
+      const blobId = await live.upload(file);
+      if (!mounted.current) return;
+      const description = alt.trim().slice(0, MAX_ALT);
+      add({ kind: "image", blobId, ...(description ? { alt: description } : {}), color: "#ffffff" });
+      setAlt("");
+      if (fileInput.current) fileInput.current.value = "";
+    } catch (e) {
+      if (mounted.current) setImageError(`The image was not added. ${describe(e)}`);
+    } finally {
+      if (mounted.current) setUploading(false);
+    }
   };
 
   return (
@@ -198,6 +261,30 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
             </label>
             <button type="submit">Add note</button>
           </form>
+          <form class="row wrap" aria-label="Add an image" onSubmit={addImage}>
+            <label class="grow board-file">
+              <span>
+                Image <span class="muted small">(up to 2 MB)</span>
+              </span>
+              <input
+                ref={fileInput}
+                type="file"
+                name="boardImage"
+                accept={IMAGE_TYPES.join(",")}
+                onChange={() => setImageError(null)}
+              />
+            </label>
+            <label class="grow board-alt">
+              <span>
+                Description <span class="muted small">(optional)</span>
+              </span>
+              <input name="imageAlt" maxLength={MAX_ALT} value={alt} onInput={(e) => setAlt(e.currentTarget.value)} />
+            </label>
+            <button type="submit" disabled={uploading}>
+              {uploading ? "Adding image…" : "Add image"}
+            </button>
+          </form>
+          <ErrorText error={imageError} />
         </div>
       )}
       <p class="muted small" role="status" data-testid="board-status">
@@ -236,13 +323,14 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
         }}
       >
         {Object.keys(items).length === 0 && (
-          <p class="board-empty">{canEdit ? "An empty board. Add a sticker or a note to begin." : "Nothing on this board yet."}</p>
+          <p class="board-empty">{canEdit ? "An empty board. Add a sticker, a note or an image to begin." : "Nothing on this board yet."}</p>
         )}
         {Object.entries(items).map(([id, item]) => (
           <ItemView
             key={id}
             id={id}
             item={item}
+            image={item.kind === "image" && item.blobId ? live.image(item.blobId) : null}
             canEdit={canEdit}
             dragging={drag?.id === id ? drag : null}
             onMove={(x, y) => live.put(id, { ...item, x, y })}
@@ -370,7 +458,7 @@ function OpenBoard({ id, onBack }: { id: string; onBack: () => void }) {
       .catch((e) => setError(describe(e)));
   }, [id, version]);
   // Open the socket once both the board and who I am are known (my name is in my cursor).
-  const live = useLiveBoard(me && board ? board.socketPath : null, me?.displayName ?? "", me?.id ?? "");
+  const live = useLiveBoard(id, me && board ? board.socketPath : null, me?.displayName ?? "", me?.id ?? "");
   return (
     <>
       <button type="button" onClick={onBack}>
@@ -432,7 +520,7 @@ export function BoardsScreen() {
   return (
     <>
       <h1>Mood boards</h1>
-      <p class="muted">Boards you make with friends: stickers and notes on one canvas, everyone live.</p>
+      <p class="muted">Boards you make with friends: stickers, notes and images on one canvas, everyone live.</p>
       <form class="card" onSubmit={create} aria-label="New board">
         <label>
           Title
