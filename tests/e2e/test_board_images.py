@@ -268,5 +268,7 @@ def test_bad_image_requests_get_a_specific_error_and_write_nothing(
         assert response.status_code == status, (name, response.status_code, response.text)
         refused(response, status, code)
     assert "64 hex" in refused(download(server, board_id, ann, "g" * 64), 400, "VALIDATION")
+    too_large = refused(upload(server, board_id, ann, too_big), 413, "VALIDATION")
+    assert too_large == "the image is larger than 2 MiB (2097152 bytes)"
     assert server.event_log_position() == position, "bad input must not write anything"
     assert sorted((server.data_dir / "blobs").rglob("*")) == stored

@@ -15,15 +15,17 @@ from hugmood.bootstrap import HugMood
 from hugmood.domain import boards as bd
 from hugmood.domain import identity as idm
 
-# (who adds it, kind, mood or text, colour): what friends put on the board during the week.
+# (who adds it, kind, mood or text, colour, x, y): what friends put on the board during the
+# week, laid out so that nothing overlaps: (x, y) is the item's centre on the 1000 × 640 canvas,
+# where a note is ~400 wide.
 _ITEMS = (
-    ("alice", "sticker", "grateful", "#ffd166"),
-    ("bob", "sticker", "tired", "#8ecae6"),
-    ("alice", "note", "Sunday picnic if the weather holds?", "#fff3b0"),
-    ("bob", "note", "Yes! I'll bring the lemonade.", "#fff3b0"),
-    ("bob", "sticker", "hopeful", "#b7e4c7"),
-    ("alice", "sticker", "calm", "#b7e4c7"),
-    ("alice", "note", "Thank you for Tuesday evening.", "#ffc8dd"),
+    ("alice", "sticker", "grateful", "#ffd166", 90.0, 70.0),
+    ("bob", "sticker", "tired", "#8ecae6", 90.0, 200.0),
+    ("alice", "note", "Sunday picnic if the weather holds?", "#fff3b0", 420.0, 70.0),
+    ("bob", "note", "Yes! I'll bring the lemonade.", "#fff3b0", 620.0, 170.0),
+    ("bob", "sticker", "hopeful", "#b7e4c7", 90.0, 330.0),
+    ("alice", "sticker", "calm", "#b7e4c7", 850.0, 330.0),
+    ("alice", "note", "Thank you for Tuesday evening.", "#ffc8dd", 460.0, 470.0),
 )
 
 
@@ -38,14 +40,13 @@ async def seed_demo_board(core: HugMood, context: CommandContext, rng: random.Ra
     await core.bus.handle(bd.InviteMember(board_id, alice, bob, "editor"), context)
     await core.bus.handle(bd.InviteMember(board_id, alice, carol, "viewer"), context)
     docs: dict[str, Doc[Any]] = {"alice": Doc(), "bob": Doc()}
-    for i, (who, kind, what, color) in enumerate(_ITEMS):
+    for i, (who, kind, what, color, x, y) in enumerate(_ITEMS):
         doc = docs[who]
         for other in docs.values():  # each sees the other's items before adding theirs
             if other is not doc:
                 doc.apply_update(other.get_update(doc.get_state()))
         before = doc.get_state()
         at = 1_700_000_000_000 + i * 3_600_000
-        x, y = 80.0 + (i % 4) * 180, 80.0 + (i // 4) * 160
         user_id = idm.user_id_for(who)
         make = sticker if kind == "sticker" else note
         items_of(doc)[str(uuid.UUID(int=rng.getrandbits(128), version=4))] = make(

@@ -179,7 +179,9 @@ def create_app(
         images=RequestContextMiddleware(
             InternalErrors(
                 BodySizeLimitMiddleware(
-                    BoardImagesEndpoint(), max_bytes=settings.board_image_max_bytes
+                    BoardImagesEndpoint(),
+                    max_bytes=settings.board_image_max_bytes,
+                    what="the image",
                 )
             ),
             metrics=metrics,

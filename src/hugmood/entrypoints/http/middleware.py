@@ -86,9 +86,11 @@ class RequestContextMiddleware:
 class BodySizeLimitMiddleware:
     """Refuses request bodies over `max_bytes` with 413 and a JSON error, before parsing."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, *, what: str = "the request body") -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.what = what
+        """What the body is, in the refusal: "the request body is larger than …"."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,7 +99,7 @@ class BodySizeLimitMiddleware:
         too_large = {
             "errors": [
                 {
-                    "message": f"the request body is larger than {self.max_bytes} bytes",
+                    "message": f"{self.what} is larger than {_size(self.max_bytes)}",
                     "extensions": {"code": "VALIDATION"},
                 }
             ]
@@ -129,6 +131,13 @@ class BodySizeLimitMiddleware:
         except _TooLarge:
             if not response_started:
                 await send_json(send, 413, too_large)
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: "2 MiB (2097152 bytes)", or "100000 bytes"."""
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20} MiB ({n} bytes)"
+    return f"{n} bytes"
 
 
 class _TooLarge(Exception):
