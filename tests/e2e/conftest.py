@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import redis
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import IN_CI, POSTGRES_URL, unique
+from tests.contracts.test_realtime_hub import REDIS_URL
 from tests.e2e.server import HugMoodServer
 
 StartServer = Callable[..., HugMoodServer]
@@ -37,3 +39,26 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def machine_redis() -> Iterator[tuple[str, str]]:
+    """The machine's Redis and a key prefix no other test uses; the prefix's keys are removed
+    afterwards. Missing Redis skips (fails under CI=true)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as e:
+        client.close()
+        message = f"Redis is not reachable at {REDIS_URL}: {e}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: service-backed tests must run)")
+        pytest.skip(message)
+    prefix = unique("two")
+    try:
+        yield REDIS_URL, prefix
+    finally:
+        keys = list(client.scan_iter(match=f"hm:{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

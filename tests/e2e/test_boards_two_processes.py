@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from pycrdt import Doc, Provider
 
 from hugmood.boards.protocol import AwarenessEntry, awareness_message, state_vector
-from tests.conftest import IN_CI, POSTGRES_URL, unique
-from tests.contracts.test_realtime_hub import REDIS_URL
 from tests.e2e.client import GraphQLClient, User, befriend, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_boards import BOARD, CREATE, INVITE, synced
+from tests.e2e.test_two_processes import shared, two_processes
 from tests.e2e.yjs import (
     DEADLINE_S,
     WebsocketsChannel,
@@ -33,8 +30,6 @@ from tests.e2e.yjs import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-SECRET_KEY = "two-processes-one-secret-key-for-all-board-sessions"
-
 
 def cursor(clock: int) -> AwarenessEntry:
     return AwarenessEntry(777, clock, b'{"user":{"name":"ben"},"cursor":{"x":3,"y":4}}')
@@ -45,40 +40,11 @@ def on(server: HugMoodServer, user: User) -> User:
     return User(user.handle, GraphQLClient(server, user.api.token))
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the machine's Redis (missing Redis fails in CI)."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as e:
-        client.close()
-        message = f"Redis is not reachable at {REDIS_URL}: {e}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: service-backed tests must run)")
-        pytest.skip(message)
-    prefix = unique("boards")
-    try:
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(match=f"*{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-
-
 async def test_editors_on_two_processes_converge(
-    pg_schema: str, redis_prefix: str, start_server: StartServer
+    pg_schema: str, machine_redis: tuple[str, str], start_server: StartServer
 ) -> None:
     # The servers are asked for last so that they stop before the schema is dropped.
-    settings = {
-        "HUGMOOD_DATABASE_URL": POSTGRES_URL,
-        "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
-        "HUGMOOD_SECRET_KEY": SECRET_KEY,
-        "HUGMOOD_REDIS_URL": REDIS_URL,
-        "HUGMOOD_REDIS_PREFIX": redis_prefix,
-    }
-    a, b = start_server(settings), start_server(settings)
+    a, b = two_processes(start_server, shared(pg_schema, *machine_redis))
     ann, ben = sign_up(a, "ann"), sign_up(a, "ben")
     befriend(ann, ben)
     board_id: str = ann.api(CREATE, t="Across", d="")["createBoard"]["id"]
@@ -149,17 +115,10 @@ async def test_editors_on_two_processes_converge(
 
 
 async def test_a_rebase_by_one_process_moves_the_other_processes_sockets_along(
-    pg_schema: str, redis_prefix: str, start_server: StartServer
+    pg_schema: str, machine_redis: tuple[str, str], start_server: StartServer
 ) -> None:
-    settings = {
-        "HUGMOOD_DATABASE_URL": POSTGRES_URL,
-        "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
-        "HUGMOOD_SECRET_KEY": SECRET_KEY,
-        "HUGMOOD_REDIS_URL": REDIS_URL,
-        "HUGMOOD_REDIS_PREFIX": redis_prefix,
-        "HUGMOOD_BOARD_REBASE_MIN_BYTES": "0",
-    }
-    a, b = start_server(settings), start_server(settings)
+    settings = shared(pg_schema, *machine_redis) | {"HUGMOOD_BOARD_REBASE_MIN_BYTES": "0"}
+    a, b = two_processes(start_server, settings)
     ann, ben = sign_up(a, "ann"), sign_up(a, "ben")
     befriend(ann, ben)
     board_id: str = ann.api(CREATE, t="Rebased", d="")["createBoard"]["id"]

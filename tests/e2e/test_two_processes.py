@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import redis
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import IN_CI, POSTGRES_URL, unique
-from tests.contracts.test_realtime_hub import REDIS_URL
 from tests.e2e.client import GraphQLClient, User, befriend, record_mood, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
@@ -58,29 +56,6 @@ FriendsNow = dict[str, tuple[str, str | None]]
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def machine_redis() -> Iterator[tuple[str, str]]:
-    """The machine's Redis and a key prefix no other test uses; the prefix's keys are removed
-    afterwards. Missing Redis skips (fails under CI=true)."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as e:
-        client.close()
-        message = f"Redis is not reachable at {REDIS_URL}: {e}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: service-backed tests must run)")
-        pytest.skip(message)
-    prefix = unique("two")
-    try:
-        yield REDIS_URL, prefix
-    finally:
-        keys = list(client.scan_iter(match=f"hm:{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 @pytest.fixture

@@ -227,9 +227,6 @@ class BoardRoom(StaleReplicas):
     async def remote(self, update: bytes) -> None:
         await self._queue.put(_Remote(update))
 
-    async def _enqueue(self, work: StaleSync | StaleUpdate | Advance) -> None:
-        await self._queue.put(work)
-
     async def advance(self) -> None:
         """A newer generation was stored (another process rebased the board)."""
         await self._queue.put(Advance())

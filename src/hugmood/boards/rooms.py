@@ -27,7 +27,7 @@ from hugmood.boards.room import BoardRoom
 from hugmood.boards.store import REBASED, UPDATED, BoardContentStore, decode, materialize
 from hugmood.domain.boards import BoardRole, doc_stream_generation
 from hugmood.eventstore.envelope import RecordedEvent
-from hugmood.eventstore.subscription import catch_up
+from hugmood.eventstore.subscription import follow
 from hugmood.realtime.hub import Listening, Message, RealtimeHub
 from hugmood.tasks import cancel_and_wait
 
@@ -72,7 +72,10 @@ class BoardRooms:
 
     async def __aenter__(self) -> BoardRooms:
         start = await self._deps.store.last_position()
-        self._follower = asyncio.create_task(self._follow(start), name="board-follower")
+        self._follower = asyncio.create_task(
+            follow(self._deps.store, start, self._apply, log=log, what="board follower"),
+            name="board-follower",
+        )
         self._sessions = asyncio.create_task(self._check_sessions(), name="board-sessions")
         return self
 
@@ -204,20 +207,6 @@ class BoardRooms:
             for connection in connections:
                 if connection.token_hash not in alive:
                     connection.close(CloseCode.UNAUTHENTICATED, "your session has ended")
-
-    async def _follow(self, position: int) -> None:
-        while True:
-            try:
-                async for batch in catch_up(self._deps.store, position):
-                    for event in batch:
-                        await self._apply(event)
-                        position = event.position
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("board follower failed at position %s; continuing", position + 1)
-                position += 1
-                await asyncio.sleep(0.1)
 
     async def _apply(self, event: RecordedEvent) -> None:
         if event.event_type in (UPDATED, REBASED):

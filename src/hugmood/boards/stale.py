@@ -75,9 +75,8 @@ class StaleReplicas:
     _retired: Doc[Any] | None
     _broadcast: Callable[..., None]
     _fail: Callable[[], None]
-
-    async def _enqueue(self, work: StaleSync | StaleUpdate | Advance) -> None:
-        raise NotImplementedError
+    _queue: asyncio.Queue[Any]
+    """The room's work queue, which its worker drains."""
 
     async def _behind(
         self, connection: BoardConnection, state: bytes | None, update: bytes | None
@@ -98,7 +97,7 @@ class StaleReplicas:
         if behind > 1:
             connection.close(CloseCode.REBASED, TOO_OLD_REASON)
         else:
-            await self._enqueue(StaleSync(connection))
+            await self._queue.put(StaleSync(connection))
         return True
 
     async def _serve_stale(self, work: list[Stale]) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
@@ -29,3 +31,29 @@ async def catch_up(
             yield batch
             continue
         await store.wait_for_append(position, safety_poll_s)
+
+
+async def follow(
+    store: EventStore,
+    after_position: int,
+    handle: Callable[[RecordedEvent], Awaitable[None]],
+    *,
+    log: logging.Logger,
+    what: str,
+) -> None:
+    """Hand every event after `after_position` to `handle`, forever. For live work layered on
+    durable state (pushes, relays): an event whose handling fails is logged and skipped, and
+    the follower carries on with the next."""
+    position = after_position
+    while True:
+        try:
+            async for batch in catch_up(store, position):
+                for event in batch:
+                    await handle(event)
+                    position = event.position
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed at position %s; continuing", what, position + 1)
+            position += 1
+            await asyncio.sleep(0.1)

@@ -16,7 +16,7 @@ from types import TracebackType
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
-from hugmood.eventstore.subscription import catch_up
+from hugmood.eventstore.subscription import follow
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.sql.database import SqlDatabase
 from hugmood.tasks import cancel_and_wait
@@ -61,7 +61,12 @@ class LiveRelay:
         # Live means from now: what happened before a device connected reaches it from the
         # inbox when it subscribes (store-and-forward), not from a replay of the log.
         start = await self._store.last_position()
-        self._task = asyncio.create_task(self._run(start), name="live-relay")
+        # A live notification is a courtesy on top of the durable inbox: an event whose
+        # announcement fails is logged and skipped, and the relay stays alive.
+        self._task = asyncio.create_task(
+            follow(self._store, start, self._announce, log=log, what="live relay"),
+            name="live-relay",
+        )
         return self
 
     async def __aexit__(
@@ -71,22 +76,6 @@ class LiveRelay:
         tb: TracebackType | None,
     ) -> None:
         await cancel_and_wait(self._task)
-
-    async def _run(self, position: int) -> None:
-        while True:
-            try:
-                async for batch in catch_up(self._store, position):
-                    for event in batch:
-                        await self._announce(event)
-                        position = event.position
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # A live notification is a courtesy on top of the durable inbox: log, skip
-                # past the event that failed, and keep the relay alive.
-                log.exception("live relay failed at position %s; continuing", position + 1)
-                position += 1
-                await asyncio.sleep(0.1)
 
     async def _announce(self, event: RecordedEvent) -> None:
         d = event.data
