@@ -61,6 +61,14 @@ export function onSessionEnded(listener: Listener): () => void {
   return () => sessionEndedListeners.delete(listener);
 }
 
+/** The server ended this session (an HTTP answer or the live socket said so): forget the
+ * token and send the person to log in, with the reason. */
+export function sessionEnded(): void {
+  if (token() === null) return;
+  clearSession();
+  sessionEndedListeners.forEach((listener) => listener());
+}
+
 interface GraphQLErrorBody {
   message: string;
   extensions?: { code?: string; field?: string; retryAfterSeconds?: number };
@@ -117,10 +125,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   const first = body.errors?.[0];
   if (first !== undefined) {
     const code = first.extensions?.code ?? "INTERNAL";
-    if (code === "UNAUTHENTICATED" && current !== null && !query.includes("logIn(")) {
-      clearSession();
-      sessionEndedListeners.forEach((listener) => listener());
-    }
+    if (code === "UNAUTHENTICATED" && current !== null && !query.includes("logIn(")) sessionEnded();
     throw new ApiError(plainWords(first), code, first.extensions?.field);
   }
   if (body.data === undefined) throw new ApiError(FALLBACK["INTERNAL"] ?? "", "INTERNAL");

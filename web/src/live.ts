@@ -1,7 +1,7 @@
 // Live updates over one graphql-transport-ws socket at /graphql: hugs, presence, friends' moods.
 
 import { createClient, type Client } from "graphql-ws";
-import { deviceId, token } from "./api";
+import { deviceId, sessionEnded, token } from "./api";
 import { ENTRY, HUG, PROFILE, type Hug, type MoodEntry, type PresenceStatus } from "./model";
 import { signal } from "./signal";
 
@@ -57,7 +57,14 @@ export function connect(): void {
         liveState.value = "live";
         bump();
       },
-      closed: () => {
+      closed: (event) => {
+        // 4401: the session ended (logged out everywhere, expired); 4403: the token we offered
+        // on reconnecting no longer works. graphql-ws does not retry either: log in again.
+        const code = (event as { code?: number } | undefined)?.code;
+        if (code === 4401 || code === 4403) {
+          sessionEnded();
+          return;
+        }
         liveState.value = token() === null ? "offline" : "connecting";
       },
     },
