@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from dataclasses import replace
 from typing import Annotated
 
@@ -46,9 +48,11 @@ def serve(
 
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    # Bind before anything else: "HugMood is up" is only said once the port is ours.
+    listener = _listen(settings.host, settings.port)
     configure_logging(settings.log_level, json=settings.log_json)
     application = create_app(settings, seed_demo=demo, announce=_announce)
-    uvicorn.run(
+    config = uvicorn.Config(
         application,
         host=settings.host,
         port=settings.port,
@@ -69,6 +73,37 @@ def serve(
         # bench/realtime.py) to shrink messages that are a few hundred bytes anyway.
         ws_per_message_deflate=False,
     )
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or a clear message (exit 2) when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        # Listening now means a browser opened at the announced URL waits in the backlog
+        # until the app has started, instead of being refused.
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            console.print(
+                f"[red]Port {port} on {host} is already in use[/red] by another program, "
+                "so HugMood did not start.\n"
+                f"Stop that program, or choose another port: "
+                f"[bold]hugmood serve --port {port + 1}[/bold] "
+                f"(or [bold]HUGMOOD_PORT={port + 1} make run[/bold])."
+            )
+        else:
+            console.print(
+                f"[red]HugMood cannot listen on {host}:{port}:[/red] {e.strerror or e}. "
+                "Choose another address with --host / HUGMOOD_HOST "
+                "or another port with --port / HUGMOOD_PORT."
+            )
+        raise typer.Exit(2) from None
+    return sock
 
 
 def _announce(settings: Settings, demo_logins: list[str]) -> None:
