@@ -5,6 +5,7 @@
 
 const CACHE = "hugmood-app-v1";
 const SHELL = "/";
+const SERVER_PAGES = ["/graphql", "/graphiql/", "/boards/", "/healthz", "/metrics", "/docs"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -28,6 +29,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // GraphiQL (/graphql) and the other server pages are not the app: never kept as its shell.
+  if (SERVER_PAGES.some((prefix) => url.pathname.startsWith(prefix))) return;
   if (request.mode === "navigate") {
     // The newest app when online; the kept one when not.
     event.respondWith(
