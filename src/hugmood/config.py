@@ -37,6 +37,11 @@ class Settings:
     graphql_max_depth: int = 6
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
+    graphql_max_cost: int = 1000
+    """Fields one operation may resolve, counted with every fragment expanded where it is
+    spread; an operation over it is refused before it runs."""
+    graphql_max_seconds: float = 10.0
+    """An operation still running after this long is stopped before its next field."""
     login_max_failures: int = 5
     login_lockout_s: float = 60.0
     hugs_per_minute: int = 30
@@ -103,6 +108,11 @@ class Settings:
             )
         if not 0 < self.port < 65536:
             raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
+        if self.graphql_max_cost < 1 or self.graphql_max_seconds <= 0:
+            raise ConfigError(
+                "HUGMOOD_GRAPHQL_MAX_COST must be 1 or more and HUGMOOD_GRAPHQL_MAX_SECONDS "
+                "more than 0"
+            )
         if self.board_messages_per_s <= 0:
             raise ConfigError("HUGMOOD_BOARD_MESSAGES_PER_S must be more than 0")
         if self.board_rebase_min_bytes < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,21 @@ def check(case: BadInput) -> str | None:
     if body.get("data"):
         problems.append(f"partial data {body['data']}")
     return "; ".join(problems) + f" ({message!r})" if problems else None
+
+
+def fragment_bomb(n: int, *, root: str = "", on: str = "MoodWord", leaf: str = "energy") -> str:
+    """A small document whose fragments each spread the next one twice: 2^n fields when
+    expanded. Fragment names are fresh each time, so no parse cache can have seen it."""
+    p = "F" + uuid.uuid4().hex[:6]
+    fragments = " ".join(
+        f"fragment {p}{i} on {on} {{ {leaf} "
+        + (f"...{p}{i + 1} ...{p}{i + 1}" if i < n - 1 else "")
+        + " }"
+        for i in range(n)
+    )
+    if not root:
+        return f"{{ moodVocabulary {{ ...{p}0 }} }} {fragments}"
+    return f"{root.rsplit('}', 1)[0]} ...{p}0 }} {fragments}"
 
 
 def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> Iterator[BadInput]:
@@ -157,6 +173,21 @@ def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> I
         op("query A { __typename } query B { __typename }"),
         "VALIDATION",
         says="operationName",
+    )
+    yield BadInput(
+        "fragments spreading fragments twice (2^24 fields in 1.5 KB), anonymous",
+        op(fragment_bomb(24), anonymous),
+        "VALIDATION",
+        says="cost budget",
+    )
+    yield BadInput(
+        "a fragment bomb behind a mutation's payload",
+        op(
+            fragment_bomb(22, root="mutation { logOut }", on="Mutation", leaf="logOut"),
+            anonymous,
+        ),
+        "VALIDATION",
+        says="cost budget",
     )
     aliases = " ".join(f"a{i}: __typename" for i in range(16))
     yield BadInput("too many aliases", op(f"{{ {aliases} }}"), "VALIDATION", says="aliases")

@@ -11,6 +11,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.e2e.client import befriend, sign_up
 from tests.e2e.conftest import StartServer
+from tests.e2e.test_bad_input import fragment_bomb
 from tests.e2e.ws import DEADLINE_S, closed_with, init, open_socket, receive, subscribe, ws_url
 
 pytestmark = pytest.mark.e2e
@@ -136,3 +137,22 @@ async def test_a_socket_closes_soon_after_its_session_expires(start_server: Star
         assert await closed_with(ws) == 4401
         assert ws.close_reason is not None
         assert "sign in again" in ws.close_reason
+
+
+async def test_an_operation_over_the_cost_budget_is_refused_on_a_socket(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    ann = sign_up(server, "ann")
+    async with open_socket(server) as ws:
+        assert (await init(ws, ann.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "bomb", fragment_bomb(26))
+        refused = await receive(ws)
+        assert (refused["type"], refused["id"]) == ("error", "bomb")
+        assert refused["payload"][0]["extensions"]["code"] == "VALIDATION"
+        assert "cost budget" in refused["payload"][0]["message"]
+
+        # The socket, and the server, go on answering.
+        await subscribe(ws, "q", "{ me { handle } }")
+        answered = await receive(ws)
+        assert answered["payload"] == {"data": {"me": {"handle": ann.handle}}}

@@ -123,6 +123,7 @@ def create_app(
         schema,
         limit_rules(settings),
         max_tokens=settings.graphql_max_tokens,
+        max_seconds=settings.graphql_max_seconds,
         development=settings.development,
     )
     socket_messages = SlidingWindowLimiter(

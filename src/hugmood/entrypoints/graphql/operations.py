@@ -1,5 +1,5 @@
 """Running GraphQL operations, over HTTP and sockets alike: each distinct text is parsed and
-validated once (with the depth, alias and token limits), then executed by graphql-core on
+validated once (with the depth, alias, cost and token limits), then executed by graphql-core on
 Strawberry's schema — the same resolvers and execution context `Schema.execute` uses, without
 its per-operation extension hooks (~70 µs an operation).
 
@@ -32,6 +32,7 @@ from graphql import (
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from hugmood.entrypoints.graphql.errors import map_error
+from hugmood.entrypoints.graphql.limits import deadline_executor
 
 CACHE_SIZE = 256
 
@@ -53,11 +54,12 @@ class Operations:
         limits: Sequence[type[ASTValidationRule]],
         *,
         max_tokens: int,
+        max_seconds: float,
         development: bool,
     ) -> None:
         self.schema = schema
         self._graphql = schema._schema
-        self._executor = schema.execution_context_class
+        self._executor = deadline_executor(schema.execution_context_class, max_seconds)
         self._rules = [*specified_rules, *limits]
         self._max_tokens = max_tokens
         self._development = development

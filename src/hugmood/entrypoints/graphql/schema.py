@@ -1,4 +1,4 @@
-"""The GraphQL schema with its hardening: depth, alias and token limits, cached parsing."""
+"""The GraphQL schema with its hardening: depth, alias, cost and token limits, cached parsing."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import strawberry
 from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -19,6 +17,7 @@ from strawberry.types import ExecutionContext
 from hugmood.config import Settings
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
+from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
@@ -35,16 +34,23 @@ class HugMoodSchema(strawberry.Schema):
         where they are mapped (`errors.map_error`)."""
 
 
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
+        max_seconds=settings.graphql_max_seconds,
+    )
+
+
 def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
-    """The depth and alias limits as validation rules (for every operation, sockets too)."""
-    return [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
+    """The depth, alias and cost limits as validation rules (for every operation, sockets
+    too), measured with fragments expanded (`limits.py`)."""
+    return [limit_rule(query_limits(settings))]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # The depth and alias rules are built once and reused: the validation cache is keyed by
+    # The limit rules are built once and reused: the validation cache is keyed by
     # the rule classes, and a limiter built per request would make every request a miss.
     limits = limit_rules(settings)
     return HugMoodSchema(
