@@ -151,3 +151,32 @@ async def silent_client(
     writer.write(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
     await writer.drain()
     return reader, writer
+
+
+@pytest.mark.parametrize("ending", ["blockUser", "removeFriend"])
+async def test_a_friendship_that_ends_stops_live_presence_at_once(
+    start_server: StartServer, ending: str
+) -> None:
+    server = start_server()
+    ann, ben, cat = sign_up(server, "ann"), sign_up(server, "ben"), sign_up(server, "cat")
+    befriend(ann, ben)
+    befriend(cat, ben)
+    async with open_socket(server) as watcher, open_socket(server) as phone:
+        await init(watcher, ben.api.token)
+        await subscribe(watcher, "p", FRIEND_PRESENCE)
+        assert {seen(await next_data(watcher, "p"))[0] for _ in range(2)} == {
+            ann.handle,
+            cat.handle,
+        }
+        await init(phone, ann.api.token, device="phone")
+        assert seen(await next_data(watcher, "p")) == (ann.handle, "ONLINE", None)
+
+        ann.api(f'mutation {{ {ending}(handle: "{ben.handle}") {{ status }} }}')
+        await subscribe(phone, "hb", 'mutation { heartbeat(status: AWAY, view: "/secret") }')
+        assert (await next_data(phone, "hb"))["heartbeat"] == "AWAY"
+        await phone.close()
+        # Cat coming online is the next thing ben hears: nothing of ann's away, her page
+        # or her going offline came before it.
+        async with open_socket(server) as cats_phone:
+            await init(cats_phone, cat.api.token)
+            assert seen(await next_data(watcher, "p")) == (cat.handle, "ONLINE", None)

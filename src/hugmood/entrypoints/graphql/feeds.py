@@ -14,7 +14,9 @@ from typing import Any
 from hugmood.application.queries import hugs as hq
 from hugmood.application.queries import identity as iq
 from hugmood.application.queries import moods as mq
+from hugmood.application.queries import social as sq
 from hugmood.domain import hugs as hg
+from hugmood.domain.privacy import Relationship
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.hugs import Hug, HugStatus, hugs_of
@@ -101,7 +103,8 @@ class HugStatusChanged(Feed):
 
 class FriendPresenceFeed(Feed):
     """`friendPresence`: each friend's presence now, then every change (friends who appear
-    offline stay offline). The friends are those at the time of subscribing."""
+    offline stay offline). The friends are those at the time of subscribing, less any who
+    stopped being friends since (unfriended or blocked, either way)."""
 
     __slots__ = ("_friends",)
 
@@ -118,11 +121,14 @@ class FriendPresenceFeed(Feed):
 
     async def translate(self, channel: str, message: Message) -> Any | None:
         user_id = channel.removeprefix("presence:")
+        db = self.context.core.readmodels
+        # Checked at every push, as the query side does: a friend who blocked or unfriended
+        # the subscriber since it subscribed is no longer shown.
+        if await sq.relationship(db, self.user_id, user_id) is not Relationship.FRIEND:
+            return None
         status = PresenceStatus(str(message["status"]))
         view = message.get("view")
-        found = await presences_of(
-            self.context.core.readmodels, [Presence(user_id, status, str(view) if view else None)]
-        )
+        found = await presences_of(db, [Presence(user_id, status, str(view) if view else None)])
         return found[0] if found else None
 
 
