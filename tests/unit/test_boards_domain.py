@@ -111,3 +111,28 @@ def test_an_archived_board_is_read_only_for_everyone_and_its_members_are_fixed()
     assert bd.decide_archive(board, bd.ArchiveBoard("b1", "ann")) == []
     with pytest.raises(Conflict, match="archived"):
         bd.decide_invite(board, bd.InviteMember("b1", "ann", "cat", "editor"), are_friends=True)
+
+
+def test_parting_removes_the_other_from_the_actors_board_even_when_archived() -> None:
+    board = board_after(
+        CREATED,
+        bd.BoardMemberAdded("b1", "dan", "editor", "ann"),
+        bd.BoardArchived("b1", "ann"),
+    )
+    assert bd.decide_parting(board, "ann", "dan") == [bd.BoardMemberRemoved("b1", "dan", "ann")]
+
+
+def test_parting_makes_the_actor_leave_the_others_board() -> None:
+    board = board_after(CREATED, bd.BoardMemberAdded("b1", "dan", "viewer", "ann"))
+    assert bd.decide_parting(board, "dan", "ann") == [bd.BoardMemberRemoved("b1", "dan", "dan")]
+
+
+def test_parting_leaves_a_board_neither_owns_and_boards_without_both_alone() -> None:
+    board = board_after(
+        CREATED,
+        bd.BoardMemberAdded("b1", "dan", "editor", "ann"),
+        bd.BoardMemberAdded("b1", "eve", "editor", "ann"),
+    )
+    assert bd.decide_parting(board, "dan", "eve") == []
+    assert bd.decide_parting(board, "ann", "zed") == []
+    assert bd.decide_parting(None, "ann", "dan") == []

@@ -333,3 +333,20 @@ def decide_archive(state: Board | None, command: ArchiveBoard) -> list[DomainEve
     if board.archived:
         return []
     return [BoardArchived(board.board_id, command.actor_id)]
+
+
+def decide_parting(state: Board | None, actor_id: str, other_id: str) -> list[DomainEvent]:
+    """Two people stopped being friends (one blocked or unfriended the other): neither stays
+    on a board the other owns. The actor, if an owner, removes the other; otherwise, if the
+    other owns it, the actor leaves. Archived boards too: read-only is still seeing. A board
+    neither of them owns keeps both; its owners decide."""
+    if state is None:
+        return []
+    actor, other = state.role_of(actor_id), state.role_of(other_id)
+    if actor is None or other is None:
+        return []
+    if actor is BoardRole.OWNER:
+        return [BoardMemberRemoved(state.board_id, other_id, actor_id)]
+    if other is BoardRole.OWNER:
+        return [BoardMemberRemoved(state.board_id, actor_id, actor_id)]
+    return []

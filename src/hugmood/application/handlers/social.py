@@ -1,11 +1,14 @@
-"""Handlers for friendships: every command acts on the stream of one pair of users."""
+"""Handlers for friendships: every command acts on the stream of one pair of users; a block
+or an unfriend also parts the two on each other's boards."""
 
 from __future__ import annotations
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
+from hugmood.application.queries import boards as bq
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append
+from hugmood.domain import boards as bd
 from hugmood.domain import identity as idm
 from hugmood.domain import social as sc
 from hugmood.domain.errors import NotFound
@@ -31,4 +34,30 @@ async def change_friendship(
         user_id=command.user_id,
         context=context,
     )
-    return CommandResult(result.last_position if result else 0)
+    position = result.last_position if result else 0
+    if isinstance(command, sc.BlockUser | sc.RemoveFriend):
+        # Also when the block was already there: a retry after a crash finishes the parting.
+        position = max(position, await part_on_boards(deps, command, context))
+    return CommandResult(position)
+
+
+async def part_on_boards(
+    deps: Dependencies, command: sc.BlockUser | sc.RemoveFriend, context: CommandContext
+) -> int:
+    """Neither stays on a board the other owns (`boards.decide_parting`); each board's own
+    stream decides, so a board that changed meanwhile is judged as it is now."""
+    position = 0
+    for board_id in await bq.boards_shared_by(deps.readmodels, command.user_id, command.other_id):
+        result = await decide_and_append(
+            deps.store,
+            deps.clock,
+            stream_id=bd.board_stream(board_id),
+            initial=None,
+            evolve=bd.evolve_board,
+            decide=lambda state: bd.decide_parting(state, command.user_id, command.other_id),
+            user_id=command.user_id,
+            context=context,
+        )
+        if result is not None:
+            position = max(position, result.last_position)
+    return position

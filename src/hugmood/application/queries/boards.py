@@ -66,6 +66,18 @@ async def boards_of(db: SqlDatabase, user_id: str, *, include_archived: bool) ->
     return [_board(r) for r in rows]
 
 
+async def boards_shared_by(db: SqlDatabase, user_id: str, other_id: str) -> list[str]:
+    """The ids of every board (archived too) both users are members of."""
+    rows = await db.fetch(
+        "SELECT a.board_id FROM rm_board_members a JOIN rm_board_members b"
+        " ON b.board_id = a.board_id WHERE a.user_id = $1 AND b.user_id = $2"
+        " ORDER BY a.board_id",
+        user_id,
+        other_id,
+    )
+    return [str(r[0]) for r in rows]
+
+
 async def board_for(db: SqlDatabase, board_id: str, user_id: str) -> BoardView:
     """One board as a member sees it; for anyone else it does not exist."""
     row = await db.fetchrow(
