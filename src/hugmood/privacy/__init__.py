@@ -1,0 +1,1 @@
+"""Computing without seeing: homomorphic analytics (`he`) and zero-knowledge age checks (`zk`)."""
