@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -129,3 +130,26 @@ def test_a_refused_login_leaves_no_password_and_no_error_in_the_log(
     assert leaked == [], f"the password is in the server log: {leaked}"
     errors = [(line["logger"], line["event"][:80]) for line in logged if line["level"] == "error"]
     assert errors == [], f"a refused login is logged as a server error: {errors}"
+
+
+def test_a_client_that_leaves_mid_body_is_not_a_server_error(server: HugMoodServer) -> None:
+    def server_errors() -> float:
+        text = server.http.get(f"{server.url}/metrics").text
+        return metric(text, "hugmood_http_requests_total", route="/graphql", status="5xx")
+
+    before = server_errors()
+    request_id = uuid.uuid4().hex
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\nX-Request-ID: " + request_id.encode() + b"\r\n\r\n"
+            b'{"query": "{ moodVocab'
+        )
+    lines = logged_for(server, request_id)
+
+    (access,) = [line for line in lines if line.get("event") == "request"]
+    assert access["status"] == 499
+    assert access["level"] != "error"
+    assert [line for line in lines if line.get("level") == "error"] == []
+    assert "ClientDisconnect" not in server.log_path.read_text(errors="replace")
+    assert server_errors() == before

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.routing import request_response
 from starlette.types import Scope
 
@@ -30,6 +30,7 @@ from hugmood.entrypoints.heap import tune_collector
 from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
 from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
 from hugmood.entrypoints.http.middleware import (
+    CLIENT_CLOSED_REQUEST,
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
     WebSocketOriginMiddleware,
@@ -142,6 +143,12 @@ def create_app(
     app.add_api_websocket_route("/boards/{board_id}/ws", board_socket)
 
     @app.exception_handler(Exception)
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # Not a bug: the client went away mid-body. Nobody reads this answer; the access
+        # log and metrics record the request as 499 (`RequestContextMiddleware`).
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hugmood.entrypoints.http.middleware import send_json
@@ -55,6 +56,8 @@ class InternalErrors:
 
         try:
             await self.app(scope, receive, tracking)
+        except ClientDisconnect:
+            raise  # not a bug: the client left; `RequestContextMiddleware` records it
         except Exception:
             log.exception("unexpected error answering %s", scope.get("path"))
             if not started:

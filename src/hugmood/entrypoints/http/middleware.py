@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import orjson
 import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hugmood.observability.logging import request_id_var
@@ -17,6 +18,10 @@ from hugmood.observability.metrics import Metrics
 log = structlog.get_logger("hugmood.http")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+CLIENT_CLOSED_REQUEST = 499
+"""Logged and counted for a request whose client left before it was answered (nginx's code):
+a flaky phone connection is not a server error."""
 
 
 async def send_json(send: Send, status: int, body: Mapping[str, object]) -> None:
@@ -36,7 +41,8 @@ async def send_json(send: Send, status: int, body: Mapping[str, object]) -> None
 
 class RequestContextMiddleware:
     """Gives every request an id (`X-Request-ID`, kept if the client sent a sane one),
-    echoes it in the response, puts it in every log line, and records metrics."""
+    echoes it in the response, puts it in every log line, and records metrics. A request
+    whose client left before the answer is recorded as 499, not as a server error."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -51,7 +57,8 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
+        failed = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -65,7 +72,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            pass  # the client went away mid-request: nobody to answer, nothing went wrong
+        except BaseException:
+            failed = True
+            raise
         finally:
+            if status is None:
+                status = 500 if failed else CLIENT_CLOSED_REQUEST
             if scope["type"] == "http":
                 route = scope.get("path", "")
                 route = route if route in ("/graphql", "/healthz", "/metrics") else "other"
