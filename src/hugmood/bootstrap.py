@@ -144,7 +144,9 @@ async def open_hugmood(
             clock=SystemClock(),
             hasher=Argon2idPasswordHasher(),
             throttle=InMemoryLoginThrottle(
-                max_failures=settings.login_max_failures, lockout_s=settings.login_lockout_s
+                max_failures=settings.login_max_failures,
+                lockout_s=settings.login_lockout_s,
+                secret=settings.secret_key.encode(),
             ),
             tokens=HmacSessionTokens(settings.secret_key.encode()),
             hug_limiter=SlidingWindowLimiter(

@@ -87,7 +87,11 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
     rng = random.Random(seed)
     for user in DEMO_USERS:
         await core.bus.handle(
-            idm.RegisterUser(user.handle, user.display_name, DEMO_PASSWORD, user.region), context
+            # The demo's people chose to share with their friends (new accounts share nothing).
+            idm.RegisterUser(
+                user.handle, user.display_name, DEMO_PASSWORD, user.region, "friends-only"
+            ),
+            context,
         )
     for actor, other, command in _FRIENDSHIPS:
         await core.bus.handle(

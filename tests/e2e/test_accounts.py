@@ -100,7 +100,7 @@ def test_default_visibility_applies_to_check_ins_without_a_privacy_choice(
     server: HugMoodServer,
 ) -> None:
     ann, stranger = sign_up(server, "ann"), sign_up(server, "cat")
-    assert ann.api(ME)["me"]["defaultVisibility"] == "FRIENDS_ONLY"
+    assert ann.api(ME)["me"]["defaultVisibility"] == "PRIVATE"
 
     updated = ann.api(UPDATE_PROFILE, input={"defaultVisibility": "PUBLIC", "bio": "hi"})
     assert updated["updateProfile"]["defaultVisibility"] == "PUBLIC"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from hugmood.application.ports import LoginAttempt
 from hugmood.config import ConfigError, Settings
 from hugmood.domain.errors import RateLimited
-from hugmood.security.throttle import InMemoryLoginThrottle
+from hugmood.security.throttle import SPREAD_FACTOR, InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
 
 
@@ -51,19 +52,63 @@ def test_tokens_are_long_random_and_stored_only_as_keyed_hashes() -> None:
 def test_throttle_locks_out_after_repeated_failures_and_doubles() -> None:
     now = [0.0]
     throttle = InMemoryLoginThrottle(max_failures=3, lockout_s=10, clock=lambda: now[0])
+    alice = LoginAttempt("alice", "10.0.0.1")
     for _ in range(2):
-        throttle.failed("alice")
-        throttle.check("alice")
-    throttle.failed("alice")
+        throttle.failed(alice)
+        throttle.check(alice)
+    throttle.failed(alice)
     with pytest.raises(RateLimited) as caught:
-        throttle.check("alice")
+        throttle.check(alice)
     assert 9 < caught.value.retry_after_s <= 10
     now[0] = 11
-    throttle.check("alice")
-    throttle.failed("alice")
+    throttle.check(alice)
+    throttle.failed(alice)
     with pytest.raises(RateLimited) as caught:
-        throttle.check("alice")
+        throttle.check(alice)
     assert caught.value.retry_after_s > 15
-    throttle.succeeded("alice")
-    throttle.check("alice")
-    throttle.check("bob")
+    throttle.succeeded(alice)
+    throttle.check(alice)
+    throttle.check(LoginAttempt("bob", "10.0.0.1"))
+
+
+def test_a_stranger_guessing_locks_out_only_their_own_source() -> None:
+    throttle = InMemoryLoginThrottle(max_failures=3, secret=b"s" * 32)
+    stranger = LoginAttempt("alice", "203.0.113.9")
+    for _ in range(3):
+        throttle.failed(stranger)
+    with pytest.raises(RateLimited):
+        throttle.check(stranger)
+    throttle.check(LoginAttempt("alice", "198.51.100.4"))  # the owner, elsewhere
+
+
+def test_a_device_that_signed_in_before_gets_in_whatever_strangers_did() -> None:
+    throttle = InMemoryLoginThrottle(max_failures=3, secret=b"s" * 32)
+    proof = throttle.succeeded(LoginAttempt("alice", "198.51.100.4"))
+    # Guesses from many addresses shut the account to every unknown device ...
+    for n in range(3 * SPREAD_FACTOR):
+        throttle.failed(LoginAttempt("alice", f"203.0.113.{n}"))
+    with pytest.raises(RateLimited):
+        throttle.check(LoginAttempt("alice", "192.0.2.1"))
+    # ... but not to the owner's phone, even from one of those addresses.
+    phone = LoginAttempt("alice", "203.0.113.0", proof)
+    throttle.check(phone)
+    assert throttle.succeeded(phone) == proof
+    # A proof is for one handle and from this server's key only.
+    with pytest.raises(RateLimited):
+        throttle.check(LoginAttempt("alice", "192.0.2.1", "forged.0123456789abcdef"))
+    other_server = InMemoryLoginThrottle(max_failures=3, secret=b"t" * 32)
+    assert other_server.succeeded(LoginAttempt("alice", "x")) != proof
+    bob_proof = throttle.succeeded(LoginAttempt("bob", "198.51.100.4"))
+    with pytest.raises(RateLimited):
+        throttle.check(LoginAttempt("alice", "192.0.2.1", bob_proof))
+
+
+def test_a_known_device_that_guesses_wrong_locks_out_only_itself() -> None:
+    throttle = InMemoryLoginThrottle(max_failures=3, secret=b"s" * 32)
+    proof = throttle.succeeded(LoginAttempt("alice", "198.51.100.4"))
+    stolen_phone = LoginAttempt("alice", "198.51.100.4", proof)
+    for _ in range(3):
+        throttle.failed(stolen_phone)
+    with pytest.raises(RateLimited):
+        throttle.check(stolen_phone)
+    throttle.check(LoginAttempt("alice", "198.51.100.4"))

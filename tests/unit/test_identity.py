@@ -40,7 +40,7 @@ def register(handle: str = "alice") -> idm.Account:
 
 def test_registering_a_taken_handle_conflicts() -> None:
     account = register()
-    assert (account.display_name, account.default_visibility) == ("Alice", Privacy.FRIENDS_ONLY)
+    assert (account.display_name, account.default_visibility) == ("Alice", Privacy.PRIVATE)
     with pytest.raises(Conflict, match="taken"):
         idm.decide_register(
             account, idm.RegisterUser("alice", "A", "secret password", "eu-west"), "h"
@@ -80,3 +80,30 @@ def test_logging_out_twice_is_harmless_and_others_cannot_end_a_session() -> None
     assert idm.decide_log_out(idm.evolve_session(session, ended), idm.LogOut("u1", "s1")) == []
     with pytest.raises(NotFound):
         idm.decide_log_out(session, idm.LogOut("u2", "s1"))
+
+
+def test_a_new_account_shares_with_no_one_unless_it_chose_to() -> None:
+    (chosen,) = idm.decide_register(
+        None, idm.RegisterUser("bob", "Bob", "secret password", "eu-west", "friends-only"), "h"
+    )
+    assert isinstance(chosen, idm.UserRegistered)
+    assert chosen.default_visibility == "friends-only"
+    # Accounts registered before the choice existed shared with friends, and still do.
+    data = chosen.to_data()
+    del data["defaultVisibility"]
+    old = idm.evolve_account(None, idm.UserRegistered.from_data(data))
+    assert old is not None and old.default_visibility == Privacy.FRIENDS_ONLY
+
+
+@pytest.mark.parametrize(
+    "name", ["adm\u202eni", "a\u200bb", "\u3164", "a\u00a0b", "Ada\u200d", "x\u2066y", "\ufeffAda"]
+)
+def test_display_names_that_could_pass_for_another_are_refused(name: str) -> None:
+    with pytest.raises(ValidationFailed, match="invisible or text-direction") as caught:
+        idm.clean_display_name(name)
+    assert caught.value.field == "displayName"
+
+
+@pytest.mark.parametrize("name", ["Ada", "Zoë 🌻", "👩\u200d💻 Ada", "❤️ Ada", "Ἀθηνᾶ", "محمد"])
+def test_display_names_in_any_script_and_with_emoji_are_kept(name: str) -> None:
+    assert idm.clean_display_name(name) == name

@@ -3,6 +3,7 @@
 const TOKEN_KEY = "hugmood.token";
 const HANDLE_KEY = "hugmood.handle";
 const DEVICE_KEY = "hugmood.device";
+const PROOFS_KEY = "hugmood.deviceProofs";
 
 /** An answer from HugMood that says no: its `code` is the API's `extensions.code`. */
 export class ApiError extends Error {
@@ -40,6 +41,18 @@ export function saveSession(newToken: string, handle: string): void {
 export function clearSession(): void {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(HANDLE_KEY);
+}
+
+/** What this browser was handed at its last log-in per handle: with it, strangers' failed
+ * guesses never lock this browser out. Kept after logging out, like a remembered device. */
+export function deviceProof(handle: string): string | null {
+  const proofs = JSON.parse(localStorage.getItem(PROOFS_KEY) ?? "{}") as Record<string, string>;
+  return proofs[handle] ?? null;
+}
+
+export function keepDeviceProof(handle: string, proof: string): void {
+  const proofs = JSON.parse(localStorage.getItem(PROOFS_KEY) ?? "{}") as Record<string, string>;
+  localStorage.setItem(PROOFS_KEY, JSON.stringify({ ...proofs, [handle]: proof }));
 }
 
 /** One id per browser, so presence counts this tab's browser as one device. */

@@ -31,6 +31,8 @@ class CommandContext:
     app_version: str = __version__
     traceparent: str | None = None
     region: str | None = None
+    source_address: str | None = None
+    """The client's network address, for login throttling only: never put in events."""
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         meta: dict[str, Any] = {

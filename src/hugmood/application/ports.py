@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -24,14 +25,28 @@ class PasswordHasher(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    handle: str
+    """The normalised handle tried (existing or not: the answer reveals nothing)."""
+    source: str
+    """Where the attempt came from (the client's address), "" if unknown."""
+    device_proof: str | None = None
+    """What an earlier successful login on this device handed it (`succeeded`), if any."""
+
+
 class LoginThrottle(Protocol):
-    def check(self, key: str) -> None:
-        """Raise `RateLimited` if `key` (a normalised handle) is locked out right now."""
+    """Limits password guessing without letting a stranger lock the owner out."""
+
+    def check(self, attempt: LoginAttempt) -> None:
+        """Raise `RateLimited` if this attempt may not be tried right now."""
         ...
 
-    def failed(self, key: str) -> None: ...
+    def failed(self, attempt: LoginAttempt) -> None: ...
 
-    def succeeded(self, key: str) -> None: ...
+    def succeeded(self, attempt: LoginAttempt) -> str:
+        """Clear this device's count; returns the device proof it presents from now on."""
+        ...
 
 
 class RateLimiter(Protocol):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from hugmood.domain.common import DomainEvent, clean_text
+from hugmood.domain.common import DomainEvent, clean_text, shown
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 MAX_TITLE = 80
@@ -33,7 +33,7 @@ class BoardRole(StrEnum):
             return cls(value.strip().lower())
         except ValueError:
             raise ValidationFailed(
-                f"role must be owner, editor or viewer (got {value!r})", field="role"
+                f"role must be owner, editor or viewer (got {shown(value)})", field="role"
             ) from None
 
     @property

@@ -30,6 +30,12 @@ class DomainEvent:
         return cls(**values)
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """How an error message quotes what was sent: its repr, cut short if long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def camel(name: str) -> str:
     """`recorded_at_ms` → `recordedAtMs`."""
     head, *rest = name.split("_")
@@ -42,7 +48,7 @@ def canonical_id(value: str, *, field: str = "id") -> str:
     try:
         return str(uuid.UUID(value.strip()))
     except (ValueError, AttributeError):
-        raise ValidationFailed(f"{value!r} is not a UUID", field=field) from None
+        raise ValidationFailed(f"{shown(value)} is not a UUID", field=field) from None
 
 
 def clean_text(

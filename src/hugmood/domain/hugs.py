@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from hugmood.domain.common import DomainEvent, clean_text
+from hugmood.domain.common import DomainEvent, clean_text, shown
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 MAX_MESSAGE = 280
@@ -30,7 +30,7 @@ class HugType(StrEnum):
         except ValueError:
             choices = ", ".join(t.value for t in cls)
             raise ValidationFailed(
-                f"hugType must be one of {choices} (got {value!r})", field="hugType"
+                f"hugType must be one of {choices} (got {shown(value)})", field="hugType"
             ) from None
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from hugmood.domain.common import DomainEvent, clean_text
+from hugmood.domain.common import DomainEvent, clean_text, shown
 from hugmood.domain.errors import Conflict, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import REGIONS
@@ -59,8 +60,39 @@ def check_password(password: str, handle: str) -> None:
         raise ValidationFailed("password must not be your handle", field="password")
 
 
+# Characters that change how text around them is shown, or show nothing at all: with them a
+# name can pass for another (`adm\u202eni` displays as "adminı"…) or look empty.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+_ZWJ = "\u200d"
+
+
+def _spoofing_character(name: str) -> str | None:
+    """The first character a display name may not hold (format, bidi, invisible, odd spaces)."""
+    for i, ch in enumerate(name):
+        category = unicodedata.category(ch)
+        if ch == _ZWJ and 0 < i < len(name) - 1 and _joins_emoji(name[i - 1], name[i + 1]):
+            continue  # 👩‍💻: the joiner inside an emoji sequence is part of the picture
+        if category in ("Cf", "Zl", "Zp", "Co", "Cn") or ch in _INVISIBLE_LETTERS:
+            return ch
+        if category == "Zs" and ch != " ":
+            return ch
+    return None
+
+
+def _joins_emoji(before: str, after: str) -> bool:
+    return all(unicodedata.category(c) == "So" or c == "\ufe0f" for c in (before, after))
+
+
 def clean_display_name(value: str) -> str:
-    return clean_text(value, field="displayName", min_length=1, max_length=50)
+    name = clean_text(value, field="displayName", min_length=1, max_length=50)
+    bad = _spoofing_character(name)
+    if bad is not None:
+        raise ValidationFailed(
+            "displayName must not contain invisible or text-direction characters "
+            f"(found U+{ord(bad):04X} {unicodedata.name(bad, 'unnamed')})",
+            field="displayName",
+        )
+    return name
 
 
 def clean_bio(value: str) -> str:
@@ -71,7 +103,7 @@ def check_region(region: str) -> str:
     value = region.strip().lower()
     if value not in REGIONS:
         raise ValidationFailed(
-            f"homeRegion must be one of {', '.join(sorted(REGIONS))} (got {region!r})",
+            f"homeRegion must be one of {', '.join(sorted(REGIONS))} (got {shown(region)})",
             field="homeRegion",
         )
     return value
@@ -80,12 +112,18 @@ def check_region(region: str) -> str:
 # --- commands -------------------------------------------------------------------------------
 
 
+NEW_ACCOUNT_VISIBILITY = Privacy.PRIVATE
+"""Mood entries are health data: a new account shares nothing until its person chooses to."""
+
+
 @dataclass(frozen=True, slots=True)
 class RegisterUser:
     handle: str
     display_name: str
     password: str
     home_region: str
+    default_visibility: str | None = None
+    """Who sees check-ins made without a choice of their own; `NEW_ACCOUNT_VISIBILITY` if None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +131,9 @@ class LogIn:
     handle: str
     password: str
     device: str | None = None
+    device_proof: str | None = None
+    """Handed to this device by its last successful login here: it is let in even while
+    strangers' failures have the account shut to unknown devices."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +170,8 @@ class UserRegistered(DomainEvent):
     home_region: str
     password_hash: str
     default_visibility: str = Privacy.FRIENDS_ONLY.value
+    """Events written before the choice existed carry none: those accounts shared with
+    friends. New registrations always record it (`NEW_ACCOUNT_VISIBILITY` unless chosen)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +247,11 @@ def decide_register(
     handle = normalise_handle(command.handle)
     if state is not None:
         raise Conflict(f"the handle @{handle} is already taken", field="handle")
+    visibility = (
+        NEW_ACCOUNT_VISIBILITY
+        if command.default_visibility is None
+        else Privacy.parse(command.default_visibility, field="defaultVisibility")
+    )
     return [
         UserRegistered(
             user_id=user_id_for(handle),
@@ -211,6 +259,7 @@ def decide_register(
             display_name=clean_display_name(command.display_name),
             home_region=check_region(command.home_region),
             password_hash=password_hash,
+            default_visibility=visibility.value,
         )
     ]
 

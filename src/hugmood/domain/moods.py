@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hugmood.domain.common import DomainEvent, canonical_id, clean_text
+from hugmood.domain.common import DomainEvent, canonical_id, clean_text, shown
 from hugmood.domain.errors import Forbidden, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
@@ -61,7 +61,7 @@ def check_mood_type(value: str) -> str:
     word = value.strip().lower()
     if word not in MOODS:
         raise ValidationFailed(
-            f"{value!r} is not in the mood vocabulary; query moodVocabulary for the words",
+            f"{shown(value)} is not in the mood vocabulary; query moodVocabulary for the words",
             field="moodType",
         )
     return word
@@ -95,7 +95,7 @@ def check_context(context: ContextFactors) -> ContextFactors:
         tag = raw.strip().lower()
         if not _TAG.match(tag):
             raise ValidationFailed(
-                f"tag {raw!r} must be 1–32 letters, digits, spaces, '_' or '-'", field="tags"
+                f"tag {shown(raw)} must be 1–32 letters, digits, spaces, '_' or '-'", field="tags"
             )
         if tag not in tags:
             tags.append(tag)
@@ -108,7 +108,7 @@ def _one_of(value: str | None, allowed: frozenset[str], name: str) -> str | None
     word = value.strip().lower()
     if word not in allowed:
         raise ValidationFailed(
-            f"{name} must be one of {', '.join(sorted(allowed))} (got {value!r})", field=name
+            f"{name} must be one of {', '.join(sorted(allowed))} (got {shown(value)})", field=name
         )
     return word
 
@@ -160,7 +160,8 @@ def check_insights(insights: MoodInsights | None) -> dict[str, Any] | None:
         word = raw.strip().lower()
         if word not in EMOTIONS:
             raise ValidationFailed(
-                f"emotion {raw!r} must be one of {', '.join(sorted(EMOTIONS))}", field="insights"
+                f"emotion {shown(raw)} must be one of {', '.join(sorted(EMOTIONS))}",
+                field="insights",
             )
         if word not in emotions:
             emotions.append(word)

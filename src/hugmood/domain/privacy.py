@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from hugmood.domain.common import shown
 from hugmood.domain.errors import ValidationFailed
 
 
@@ -21,7 +22,7 @@ class Privacy(StrEnum):
         except ValueError:
             choices = ", ".join(p.value for p in cls)
             raise ValidationFailed(
-                f"{field} must be one of {choices} (got {value!r})", field=field
+                f"{field} must be one of {choices} (got {shown(value)})", field=field
             ) from None
 
 

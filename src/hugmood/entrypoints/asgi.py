@@ -102,6 +102,7 @@ def create_app(
                 app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
                 traceparent=(headers.get("traceparent") or "")[:100] or None,
                 region=settings.region,
+                source_address=(scope.get("client") or ("", 0))[0],
             ),
             bearer=bearer_token(headers.get("authorization")),
         )

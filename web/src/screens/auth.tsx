@@ -1,10 +1,11 @@
 // Sign up and log in, with errors said plainly next to the form.
 
 import { useState } from "preact/hooks";
-import { describe, gql, saveSession } from "../api";
-import { ACCOUNT, type Account } from "../model";
+import { describe, deviceProof, gql, keepDeviceProof, saveSession } from "../api";
+import { ACCOUNT, type Account, type Privacy } from "../model";
 import { account, signedOutReason } from "../session";
 import { useSignal } from "../signal";
+import { PrivacyChoice } from "./checkin";
 import { ErrorText } from "./common";
 
 const REGIONS: [string, string][] = [
@@ -16,8 +17,10 @@ const REGIONS: [string, string][] = [
 ];
 
 const REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle } }";
-const LOG_IN = `mutation($handle: String!, $password: String!, $device: String) {
-  logIn(handle: $handle, password: $password, device: $device) { token account { ${ACCOUNT} } }
+const LOG_IN = `mutation($handle: String!, $password: String!, $device: String, $proof: String) {
+  logIn(handle: $handle, password: $password, device: $device, deviceProof: $proof) {
+    token deviceProof account { ${ACCOUNT} }
+  }
 }`;
 
 export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
@@ -26,6 +29,8 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
   const [displayName, setDisplayName] = useState("");
   const [password, setPassword] = useState("");
   const [region, setRegion] = useState("eu-west");
+  // Mood entries are health data: nothing is shared until the person chooses to.
+  const [sharing, setSharing] = useState<Privacy>("PRIVATE");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const reason = useSignal(signedOutReason);
@@ -42,14 +47,16 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
     try {
       if (mode === "signup") {
         await gql(REGISTER, {
-          input: { handle: cleanHandle, displayName: displayName.trim() || cleanHandle, password, homeRegion: region },
+          input: { handle: cleanHandle, displayName: displayName.trim() || cleanHandle, password, homeRegion: region, defaultVisibility: sharing },
         });
       }
-      const data = await gql<{ logIn: { token: string; account: Account } }>(LOG_IN, {
+      const data = await gql<{ logIn: { token: string; deviceProof: string; account: Account } }>(LOG_IN, {
         handle: cleanHandle,
         password,
         device: navigator.userAgent.includes("Mobile") ? "phone browser" : "web browser",
+        proof: deviceProof(cleanHandle),
       });
+      keepDeviceProof(data.logIn.account.handle, data.logIn.deviceProof);
       saveSession(data.logIn.token, data.logIn.account.handle);
       signedOutReason.value = null;
       account.value = data.logIn.account;
@@ -116,6 +123,12 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
               ))}
             </select>
           </label>
+        )}
+        {signup && (
+          <>
+            <PrivacyChoice value={sharing} onChange={setSharing} name="defaultVisibility" legend="Who sees your check-ins" />
+            <small>You can choose again for each check-in, and change this in Settings.</small>
+          </>
         )}
         <ErrorText error={error} />
         <button class="primary" type="submit" disabled={busy}>

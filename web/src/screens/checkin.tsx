@@ -84,10 +84,20 @@ export function Intensity({ value, onChange }: { value: number; onChange: (v: nu
   );
 }
 
-export function PrivacyChoice({ value, onChange, name }: { value: Privacy; onChange: (p: Privacy) => void; name: string }) {
+export function PrivacyChoice({
+  value,
+  onChange,
+  name,
+  legend = "Who can see it",
+}: {
+  value: Privacy;
+  onChange: (p: Privacy) => void;
+  name: string;
+  legend?: string;
+}) {
   return (
     <fieldset class="segmented-radio">
-      <legend>Who can see it</legend>
+      <legend>{legend}</legend>
       {(Object.keys(PRIVACY_LABEL) as Privacy[]).map((p) => (
         <label key={p} class={value === p ? "chosen" : ""}>
           <input type="radio" name={name} value={p} checked={value === p} onChange={() => onChange(p)} />

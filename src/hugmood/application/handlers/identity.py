@@ -8,6 +8,7 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.application.ports import LoginAttempt
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
@@ -24,6 +25,8 @@ class NewSession:
     session_id: str
     token: str
     expires_at_ms: int
+    device_proof: str
+    """For the device to keep and send with its next logIn (see `LoginThrottle`)."""
 
 
 async def register_user(
@@ -60,15 +63,16 @@ async def log_in(command: idm.LogIn, deps: Dependencies, context: CommandContext
     else:
         stream = idm.user_stream(idm.user_id_for(handle))
         account = (await load(deps.store, stream, None, idm.evolve_account)).state
-    deps.throttle.check(handle)
+    attempt = LoginAttempt(handle, context.source_address or "", command.device_proof)
+    deps.throttle.check(attempt)
     if account is None:
         await deps.hasher.burn(command.password)
-        deps.throttle.failed(handle)
+        deps.throttle.failed(attempt)
         raise Unauthenticated(BAD_CREDENTIALS)
     if not await deps.hasher.verify(account.password_hash, command.password):
-        deps.throttle.failed(handle)
+        deps.throttle.failed(attempt)
         raise Unauthenticated(BAD_CREDENTIALS)
-    deps.throttle.succeeded(handle)
+    device_proof = deps.throttle.succeeded(attempt)
     now = deps.clock.now()
     token = deps.tokens.new_token()
     session_id = str(uuid.uuid4())
@@ -85,7 +89,7 @@ async def log_in(command: idm.LogIn, deps: Dependencies, context: CommandContext
     )
     return CommandResult(
         result.last_position,
-        NewSession(account.user_id, session_id, token, started.expires_at_ms),
+        NewSession(account.user_id, session_id, token, started.expires_at_ms, device_proof),
     )
 
 

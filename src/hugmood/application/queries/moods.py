@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 
 from hugmood.application.queries.social import relationship
+from hugmood.domain.common import shown
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.moods import ContextFactors, MoodInsights, canonical_entry_id
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
@@ -90,7 +91,7 @@ def time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(
-            f"{name!r} is not a known IANA time zone (e.g. Europe/Paris)", field="timeZone"
+            f"{shown(name)} is not a known IANA time zone (e.g. Europe/Paris)", field="timeZone"
         ) from None
 
 

@@ -19,6 +19,17 @@ from hugmood.sql.database import DatabaseUnavailable
 log = logging.getLogger("hugmood.graphql")
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+_LONG_RUN = re.compile(r"[^\s,;:]{61,}")
+MAX_MESSAGE_CHARS = 400
+"""Messages quote what was sent; a 10,000-character input must not come back whole."""
+
+
+def _brief(message: str) -> str:
+    """The message with any long run of characters (an echoed input) cut to its start."""
+    message = _LONG_RUN.sub(lambda m: m.group()[:40] + "…", message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    return message
 
 
 def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
@@ -47,7 +58,7 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
         if not development:
             message = _SUGGESTION.sub("", message)
     return GraphQLError(
-        message,
+        _brief(message),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -18,6 +18,11 @@ class RegisterInput:
     home_region: str = strawberry.field(
         default="eu-west", description="Where your data lives: us-east, us-west, eu-west, …"
     )
+    default_visibility: Privacy | None = strawberry.field(
+        default=None,
+        description="Who sees your check-ins when you don't choose for one; PRIVATE (only "
+        "you) unless you say otherwise. Change it later with updateProfile.",
+    )
 
 
 @strawberry.input

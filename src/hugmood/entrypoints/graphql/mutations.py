@@ -7,6 +7,7 @@ shows the mutation's own effect (read-your-writes).
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -72,7 +73,11 @@ class Mutation:
     @strawberry.mutation(description="Create an account. Then call logIn.")
     async def register(self, info: Ctx, input: RegisterInput) -> t.Profile:
         command = idm.RegisterUser(
-            input.handle, input.display_name, input.password, input.home_region
+            input.handle,
+            input.display_name,
+            input.password,
+            input.home_region,
+            input.default_visibility.value if input.default_visibility else None,
         )
         result = await info.context.core.bus.handle(command, info.context.command)
         account = await iq.account_by_id(info.context.core.readmodels, result.value)
@@ -82,18 +87,32 @@ class Mutation:
 
     @strawberry.mutation(description="Start a session; the token is shown only this once.")
     async def log_in(
-        self, info: Ctx, handle: str, password: str, device: str | None = None
+        self,
+        info: Ctx,
+        handle: str,
+        password: str,
+        device: str | None = None,
+        device_proof: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The deviceProof this device got from its last logIn: it is let "
+                "in even while failed guesses from elsewhere shut the account to others."
+            ),
+        ] = None,
     ) -> t.SessionPayload:
         if device is not None and len(device) > 100:
             raise ValidationFailed("device must be at most 100 characters", field="device")
+        if device_proof is not None and len(device_proof) > 200:
+            device_proof = None  # not one of ours: counted as an unknown device
         result = await info.context.core.bus.handle(
-            idm.LogIn(handle, password, device), info.context.command
+            idm.LogIn(handle, password, device, device_proof), info.context.command
         )
         session: NewSession = result.value
         return t.SessionPayload(
             token=session.token,
             expires_at=t.ms_to_datetime(session.expires_at_ms),
             account=await _my_account(info, session.user_id),
+            device_proof=session.device_proof,
         )
 
     @strawberry.mutation(description="End this session; its token stops working at once.")

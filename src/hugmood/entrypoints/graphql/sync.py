@@ -12,6 +12,7 @@ from hugmood.application.handlers.moods import EntryOutcome
 from hugmood.application.queries import identity as iq
 from hugmood.application.queries import moods as mq
 from hugmood.domain import moods as md
+from hugmood.domain.common import shown
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
@@ -102,10 +103,10 @@ def _cursor(after: str | None) -> int:
         value = int(after)
     except ValueError:
         raise ValidationFailed(
-            f"{after!r} is not a cursor from myMoodChanges", field="after"
+            f"{shown(after)} is not a cursor from myMoodChanges", field="after"
         ) from None
     if value < -1:
-        raise ValidationFailed(f"{after!r} is not a cursor from myMoodChanges", field="after")
+        raise ValidationFailed(f"{shown(after)} is not a cursor from myMoodChanges", field="after")
     return value
 
 

@@ -254,3 +254,7 @@ class SessionPayload:
     token: str
     expires_at: datetime
     account: Account
+    device_proof: str = strawberry.field(
+        description="Keep it on this device and send it with logIn next time: failed "
+        "guesses by others never lock this device out."
+    )
