@@ -1,0 +1,144 @@
+"""The server side: check age proofs in a process pool and keep only the outcome.
+
+Verification is ~1.5 s of CPU in native code; run on the event loop it would stall every
+other request, so it runs in worker processes that each load the circuit once. The order of
+checks gives each bad case its own error: the issuer must be trusted and the threshold
+supported (before anything costly), the nonce must be this person's unused one (it is spent
+now, so a replay fails even if the first try is still running), then the proof must verify
+against that issuer's key, the transcript of that nonce, `age_over_<threshold> = true` and
+the server's clock. The Longfellow verifier gives one status for every in-circuit failure
+(`MDOC_VERIFIER_GENERAL_FAILURE`), so a tampered proof, a proof for another threshold and an
+expired credential are refused with one message that names all three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from pylongfellow import Pylongfellow
+from pylongfellow.mdoc import PublicKey, VerifierError
+
+from hugmood.privacy.zk.challenges import ChallengeStore
+from hugmood.privacy.zk.circuits import load_or_generate
+from hugmood.privacy.zk.credentials import DOCTYPE
+from hugmood.privacy.zk.errors import ProofRejected, VerifierUnavailable
+from hugmood.privacy.zk.issuers import TrustList
+from hugmood.privacy.zk.protocol import AgeProof, session_transcript
+from hugmood.privacy.zk.prover import age_claim, load_longfellow
+
+
+@dataclass(frozen=True, slots=True)
+class AgeOutcome:
+    """All that is kept of a verification: which age, vouched for by whom, when."""
+
+    threshold: int
+    issuer: str
+    at: datetime
+
+
+_worker: Pylongfellow | None = None
+
+
+def _init_worker(cache_dir: str) -> None:
+    global _worker
+    _worker = load_longfellow(Path(cache_dir))
+
+
+def _verify_in_worker(
+    key: tuple[int, int], transcript: bytes, threshold: int, at: datetime, proof: bytes
+) -> str | None:
+    """None when the proof holds, else the verifier's reason (errors cross processes as text)."""
+    assert _worker is not None, "the worker initialiser did not run"
+    try:
+        _worker.verify(PublicKey(*key), transcript, [age_claim(threshold)], at, proof, DOCTYPE)
+    except VerifierError as e:
+        return str(e)
+    return None
+
+
+class AgeVerifier:
+    """Verifies age proofs off the event loop; an async context manager owning its pool."""
+
+    def __init__(
+        self,
+        trust: TrustList,
+        challenges: ChallengeStore,
+        *,
+        cache_dir: Path,
+        audience: str,
+        workers: int = 1,
+    ) -> None:
+        self.trust = trust
+        self.challenges = challenges
+        self.audience = audience
+        self._cache_dir = cache_dir
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # forkserver: the server has threads (the SQLite writer, uvloop), and forking a
+        # threaded process can copy a held lock into the child.
+        return ProcessPoolExecutor(
+            self._workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=(str(self._cache_dir),),
+        )
+
+    async def __aenter__(self) -> Self:
+        # Generate or check the cached circuit once here, off the loop, so workers only read.
+        await asyncio.to_thread(load_or_generate, self._cache_dir)
+        self._pool = self._start_pool()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    async def verify(
+        self, user_id: str, submission: AgeProof, now: datetime | None = None
+    ) -> AgeOutcome:
+        now = now or datetime.now(UTC)
+        key = self.trust.key_of(submission.issuer)
+        age_claim(submission.threshold)
+        self.challenges.consume(submission.nonce, user_id, submission.threshold, now)
+        pool = self._pool
+        if pool is None:
+            raise VerifierUnavailable("age verification is not running")
+        transcript = session_transcript(submission.nonce, self.audience)
+        loop = asyncio.get_running_loop()
+        try:
+            reason = await loop.run_in_executor(
+                pool,
+                _verify_in_worker,
+                (key.x, key.y),
+                transcript,
+                submission.threshold,
+                now,
+                submission.proof,
+            )
+        except BrokenProcessPool as e:
+            # A worker died (e.g. killed): replace the pool so later requests are served.
+            self._pool = self._start_pool()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise VerifierUnavailable("an age-verification worker stopped; try again") from e
+        if reason is not None:
+            raise ProofRejected(
+                "the age proof does not verify: it was altered, made for another nonce or age, "
+                f"or the credential is expired or not yet valid ({reason})"
+            )
+        return AgeOutcome(submission.threshold, submission.issuer, now)
