@@ -64,3 +64,28 @@ def test_graphiql_works_with_no_internet_and_asks_no_one_else(new_person: NewPer
         "the handle or password is incorrect"
     )
     assert elsewhere == []
+
+
+def test_sign_up_shares_with_no_one_unless_i_choose_and_settings_say_so(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.open()
+    page = ada.page
+    page.get_by_role("tab", name="Sign up").click()
+    sharing = page.get_by_role("group", name="Who sees your check-ins")
+    expect(sharing.get_by_label("Only me")).to_be_checked()
+    ada.screenshot("sign-up")
+    page.get_by_label("Handle").fill(unique("ada"))
+    page.get_by_label("Display name").fill("Ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    sharing.get_by_text("Friends", exact=True).click()
+    page.get_by_role("button", name="Create my account").click()
+    ada.wait_for_check_in()
+    assert ada.api("{ me { defaultVisibility } }")["me"]["defaultVisibility"] == "FRIENDS_ONLY"
+
+    bo = new_person()
+    bo.sign_up(unique("bo"), "Bo")
+    assert bo.api("{ me { defaultVisibility } }")["me"]["defaultVisibility"] == "PRIVATE"
+    form = bo.page.get_by_role("form", name="Check in")
+    expect(form.get_by_role("group", name="Who can see it").get_by_label("Only me")).to_be_checked()
