@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.app import PASSWORD
+from tests.browser.app import PASSWORD, Person
 from tests.browser.conftest import NewPerson
 from tests.conftest import unique
 
@@ -89,3 +89,49 @@ def test_sign_up_shares_with_no_one_unless_i_choose_and_settings_say_so(
     assert bo.api("{ me { defaultVisibility } }")["me"]["defaultVisibility"] == "PRIVATE"
     form = bo.page.get_by_role("form", name="Check in")
     expect(form.get_by_role("group", name="Who can see it").get_by_label("Only me")).to_be_checked()
+
+
+SEND_HUG = "mutation($to: String!, $m: String) { sendHug(input: {to: $to, hugType: WARM, message: $m}) { id } }"
+
+
+def befriend(asker: Person, accepter: Person) -> None:
+    asker.api(
+        "mutation($h: String!) { requestFriendship(handle: $h) { status } }", {"h": accepter.handle}
+    )
+    accepter.api(
+        "mutation($h: String!) { acceptFriendship(handle: $h) { status } }", {"h": asker.handle}
+    )
+
+
+def test_a_hug_on_a_wide_screen_covers_nothing_and_put_off_hugs_stay_in_the_inbox(
+    new_person: NewPerson,
+) -> None:
+    ada, ben = new_person(), new_person(width=1280, height=720)
+    ada.sign_up(unique("ada"), "Ada")
+    ben.sign_up(unique("ben"), "Ben")
+    befriend(ada, ben)
+    ben.go("Hugs")
+    ada.api(SEND_HUG, {"to": ben.handle, "m": "first"})
+
+    card = ben.page.get_by_test_id("hug-arrival")
+    expect(card).to_contain_text("first")
+    inbox_button = ben.page.get_by_role("button", name="Mark the hug from Ada as seen")
+    expect(inbox_button).to_be_visible()
+    card_box, button_box = card.bounding_box(), inbox_button.bounding_box()
+    assert card_box is not None and button_box is not None
+    assert card_box["y"] + card_box["height"] <= button_box["y"], "the card covers the inbox"
+    # The card and the inbox say the same thing; marking it seen in the inbox clears both.
+    expect(card.get_by_role("button", name="Mark seen")).to_be_visible()
+    inbox_button.click()
+    expect(card).to_have_count(0)
+
+    # Two more arrive; "Later" puts both off, and reconnecting does not bring them back.
+    ada.api(SEND_HUG, {"to": ben.handle, "m": "second"})
+    ada.api(SEND_HUG, {"to": ben.handle, "m": "third"})
+    expect(card).to_contain_text("1 more hug is waiting in Hugs.")
+    card.get_by_role("button", name="Later").click()
+    expect(card).to_have_count(0)
+    ben.page.reload()
+    expect(ben.page.get_by_test_id("live-state")).to_have_text("Live")
+    expect(ben.page.get_by_role("button", name="Mark the hug from Ada as seen")).to_have_count(2)
+    expect(card).to_have_count(0)

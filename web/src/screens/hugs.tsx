@@ -19,17 +19,37 @@ const STATUS_WORDS: Record<Hug["status"], string> = {
 
 async function markSeen(id: string): Promise<void> {
   await gql("mutation($id: ID!) { markHugSeen(id: $id) { id status } }", { id });
+  dismissHugs([id]); // seen in the inbox: the card goes too
 }
 
-/** The latest hug that arrived while the page was open, floating in gently. */
+const DISMISSED_KEY = "hugmood.hugsLater";
+
+/** Hugs put off with "Later" (or marked seen): a reconnect replays unseen hugs, and those
+ * must not come back as a card again; they wait in the inbox. */
+function dismissedHugs(): string[] {
+  try {
+    const ids: unknown = JSON.parse(localStorage.getItem(DISMISSED_KEY) ?? "[]");
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function dismissHugs(ids: string[]): void {
+  const kept = [...ids, ...dismissedHugs().filter((id) => !ids.includes(id))].slice(0, 200);
+  localStorage.setItem(DISMISSED_KEY, JSON.stringify(kept));
+  arrivals.value = arrivals.value.filter((h) => !ids.includes(h.id));
+}
+
+/** The latest hug that arrived and is not seen yet, floating in gently; others wait in Hugs. */
 export function HugArrival() {
   const list = useSignal(arrivals);
   const [error, setError] = useState<string | null>(null);
-  const hug = list.find((h) => h.status !== "SEEN");
+  const dismissed = dismissedHugs();
+  const waiting = list.filter((h) => h.status !== "SEEN" && !dismissed.includes(h.id));
+  const hug = waiting[0];
   if (!hug) return null;
-  const dismiss = () => {
-    arrivals.value = arrivals.value.filter((h) => h.id !== hug.id);
-  };
+  const more = waiting.length - 1;
   return (
     <aside class="arrival" role="status" aria-live="polite" data-testid="hug-arrival">
       <span class="arrival-heart" aria-hidden="true">
@@ -47,19 +67,23 @@ export function HugArrival() {
             onClick={async () => {
               try {
                 await markSeen(hug.id);
-                dismiss();
                 changes.value += 1;
               } catch (e) {
                 setError(describe(e));
               }
             }}
           >
-            Thank you 💜
+            Mark seen
           </button>
-          <button type="button" onClick={dismiss}>
+          <button type="button" onClick={() => dismissHugs(waiting.map((h) => h.id))}>
             Later
           </button>
         </div>
+        {more > 0 && (
+          <p class="arrival-more muted small">
+            {more === 1 ? "1 more hug is" : `${more} more hugs are`} waiting in Hugs.
+          </p>
+        )}
         <ErrorText error={error} />
       </div>
     </aside>
