@@ -1,5 +1,5 @@
 """What one GraphQL operation may ask for: depth, aliases and cost, measured with every fragment
-expanded, and a time bound on running it.
+expanded (the time bound on running it is in `execution.py`).
 
 Fragments may spread other fragments several times, so a 1 KB document can stand for 2^n
 fields. Measuring it by walking every expansion would itself take 2^n steps (Strawberry's depth
@@ -10,10 +10,8 @@ is the full expanded size, and an operation over the budget never runs.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from graphql import (
     ASTValidationRule,
@@ -27,8 +25,6 @@ from graphql import (
     ValidationContext,
 )
 
-from hugmood.domain.errors import HugMoodError
-
 
 @dataclass(frozen=True, slots=True)
 class QueryLimits:
@@ -38,8 +34,6 @@ class QueryLimits:
     max_cost: int
     """Fields the operation would resolve once every fragment is expanded where it is spread
     (lists count once: each list field is bounded by its own page limit)."""
-    max_seconds: float
-    """Wall-clock bound on running one operation; checked before every field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,31 +154,3 @@ def limit_rule(limits: QueryLimits) -> type[ASTValidationRule]:
 
 def _count(value: int) -> str:
     return f"more than {CAP:,}" if value >= CAP else f"{value:,}"
-
-
-class OperationTooLong(HugMoodError):
-    """An operation ran past its time bound and was stopped between two fields."""
-
-    code = "TIMEOUT"
-
-
-def deadline_executor(base: type[Any], max_seconds: float) -> type[Any]:
-    """`base` (a graphql-core executor class) that stops an operation once it has run for
-    `max_seconds`. The check sits before each field, so no resolver is cut halfway (a command
-    that started finishes) and no single operation holds the event loop for long: the cost
-    budget bounds how much synchronous work lies between two checks."""
-
-    class DeadlineExecutor(base):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.hugmood_deadline = time.monotonic() + max_seconds
-
-        def execute_field(self, *args: Any, **kwargs: Any) -> Any:
-            if time.monotonic() > self.hugmood_deadline:
-                raise OperationTooLong(
-                    f"the operation ran for more than {max_seconds:g} s and was stopped; "
-                    "ask for less at once"
-                )
-            return super().execute_field(*args, **kwargs)
-
-    return DeadlineExecutor

@@ -32,7 +32,7 @@ from graphql import (
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from hugmood.entrypoints.graphql.errors import map_error
-from hugmood.entrypoints.graphql.limits import deadline_executor
+from hugmood.entrypoints.graphql.execution import hugmood_executor
 
 CACHE_SIZE = 256
 
@@ -59,7 +59,7 @@ class Operations:
     ) -> None:
         self.schema = schema
         self._graphql = schema._schema
-        self._executor = deadline_executor(schema.execution_context_class, max_seconds)
+        self._executor = hugmood_executor(schema.execution_context_class, max_seconds)
         self._rules = [*specified_rules, *limits]
         self._max_tokens = max_tokens
         self._development = development

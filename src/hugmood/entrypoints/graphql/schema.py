@@ -39,7 +39,6 @@ def query_limits(settings: Settings) -> QueryLimits:
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
         max_cost=settings.graphql_max_cost,
-        max_seconds=settings.graphql_max_seconds,
     )
 
 
