@@ -3,6 +3,8 @@ without the internet, sharing defaults at sign-up, spoofed names, the hug card."
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -135,3 +137,66 @@ def test_a_hug_on_a_wide_screen_covers_nothing_and_put_off_hugs_stay_in_the_inbo
     expect(ben.page.get_by_test_id("live-state")).to_have_text("Live")
     expect(ben.page.get_by_role("button", name="Mark the hug from Ada as seen")).to_have_count(2)
     expect(card).to_have_count(0)
+
+
+ENTRIES = """query($from: DateTime!, $to: DateTime!) { moodHistory(from: $from, to: $to) {
+  entries { id moodType recordedAt contextFactors { location weather tags } } } }"""
+
+
+def test_a_check_in_can_be_back_dated_and_its_time_and_context_edited(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    now = datetime.now()  # the browser's local time zone is the test machine's
+    yesterday = (now - timedelta(days=1)).replace(hour=20, minute=30, second=0, microsecond=0)
+    form = page.get_by_role("form", name="Check in")
+    form.locator("label.chip", has_text=re.compile("^calm$")).click()
+    form.get_by_text("Add context").click()
+    form.get_by_label("When").fill(yesterday.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("Where").fill("the park")
+    form.get_by_role("button", name="Check in").click()
+    expect(page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
+
+    window = {
+        "from": (datetime.now(UTC) - timedelta(days=5)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    (stored,) = ada.api(ENTRIES, window)["moodHistory"]["entries"]
+    assert datetime.fromisoformat(stored["recordedAt"]) == yesterday.astimezone(UTC)
+    assert stored["contextFactors"]["location"] == "the park"
+
+    ada.go("History")
+    page.get_by_role("button", name=re.compile("^Edit calm")).click()
+    edit = page.get_by_role("form", name="Edit entry")
+    expect(edit.get_by_label("Where")).to_have_value("the park")
+    two_days_ago = yesterday - timedelta(days=1)
+    edit.get_by_label("When").fill(two_days_ago.strftime("%Y-%m-%dT%H:%M"))
+    edit.get_by_label("Weather").select_option("rainy")
+    edit.get_by_role("button", name="Save changes").click()
+    expect(edit).to_have_count(0)
+    (edited,) = ada.api(ENTRIES, window)["moodHistory"]["entries"]
+    assert datetime.fromisoformat(edited["recordedAt"]) == two_days_ago.astimezone(UTC)
+    assert edited["contextFactors"] == {"location": "the park", "weather": "rainy", "tags": []}
+
+
+def test_a_note_kept_on_another_device_is_said_to_be_there(new_person: NewPerson) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    # As the CLI uploads an entry whose note stays in its vault: what it found, not the note.
+    ada.api(
+        "mutation($i: RecordMoodInput!) { recordMood(input: $i) { id } }",
+        {"i": {"moodType": "hopeful", "intensity": 0.6, "insights": {"sentiment": 0.5}}},
+    )
+    ada.api(
+        "mutation($i: RecordMoodInput!) { recordMood(input: $i) { id } }",
+        {"i": {"moodType": "calm", "intensity": 0.6}},
+    )
+    ada.go("History")
+    entries = ada.page.get_by_test_id("my-entries")
+    expect(entries.locator('[data-mood="hopeful"]')).to_contain_text(
+        "The note is kept on the device that wrote it"
+    )
+    expect(entries.locator('[data-mood="calm"]')).to_be_visible()
+    expect(entries.locator('[data-mood="calm"] [data-testid="note-elsewhere"]')).to_have_count(0)

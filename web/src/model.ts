@@ -77,6 +77,8 @@ export interface MoodEntry {
   contextFactors: ContextFactors;
   privacy: Privacy;
   recordedAt: string;
+  /** Only for your own entries: set when a device analysed a note it kept to itself. */
+  insights?: { sentiment: number } | null;
 }
 
 export interface MoodSeries {
@@ -107,7 +109,7 @@ export interface Connection {
 export const PROFILE = "handle displayName bio";
 export const ACCOUNT = "id handle displayName bio defaultVisibility appearOffline memberSince";
 export const ENTRY = `id author { ${PROFILE} } moodType intensity note privacy recordedAt
-  contextFactors { location weather socialContext tags }`;
+  contextFactors { location weather socialContext tags } insights { sentiment }`;
 export const HUG = `id sender { ${PROFILE} } recipient { ${PROFILE} } hugType message status sentAt`;
 
 /** Quadrant colours (mood-meter convention), each readable with dark text. */

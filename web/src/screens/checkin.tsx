@@ -8,8 +8,6 @@ import {
   PRIVACY_LABEL,
   QUADRANT_COLOUR,
   QUADRANT_LABEL,
-  SOCIAL,
-  WEATHER,
   type MoodEntry,
   type MoodWord,
   type Privacy,
@@ -18,6 +16,7 @@ import { keep } from "../outbox";
 import { account } from "../session";
 import { signal, useSignal } from "../signal";
 import { Empty, ErrorText } from "./common";
+import { ContextFields, contextInput, MAX_NOTE, NO_CONTEXT, recordedAt, type ContextValues } from "./context";
 import { MoodCard } from "./entries";
 
 const VOCABULARY_KEY = "hugmood.vocabulary";
@@ -143,10 +142,7 @@ export function CheckInScreen() {
   const [mood, setMood] = useState("");
   const [intensity, setIntensity] = useState(50);
   const [note, setNote] = useState("");
-  const [location, setLocation] = useState("");
-  const [weather, setWeather] = useState("");
-  const [social, setSocial] = useState("");
-  const [tags, setTags] = useState("");
+  const [context, setContext] = useState<ContextValues>(NO_CONTEXT);
   const [privacy, setPrivacy] = useState<Privacy | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -166,23 +162,15 @@ export function CheckInScreen() {
       moodType: mood,
       intensity: intensity / 100,
       note: note.trim() || null,
-      contextFactors: {
-        location: location.trim() || null,
-        weather: weather || null,
-        socialContext: social || null,
-        tags: tags.split(",").map((t) => t.trim()).filter(Boolean),
-      },
+      contextFactors: contextInput(context),
       privacy: chosenPrivacy,
-      recordedAt: new Date().toISOString(),
+      recordedAt: recordedAt(context),
     };
     const reset = () => {
       setMood("");
       setIntensity(50);
       setNote("");
-      setLocation("");
-      setWeather("");
-      setSocial("");
-      setTags("");
+      setContext(NO_CONTEXT);
       setPrivacy(null);
     };
     setBusy(true);
@@ -214,36 +202,11 @@ export function CheckInScreen() {
           <span>
             Note <span class="muted">(optional)</span>
           </span>
-          <textarea name="note" rows={2} maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+          <textarea name="note" rows={2} maxLength={MAX_NOTE} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
         </label>
         <details class="context">
-          <summary>Add context (where, weather, who with, tags)</summary>
-          <div class="grid2">
-            <label>
-              Where
-              <input name="location" value={location} maxLength={100} onInput={(e) => setLocation(e.currentTarget.value)} />
-            </label>
-            <label>
-              Weather
-              <select name="weather" value={weather} onChange={(e) => setWeather(e.currentTarget.value)}>
-                <option value="">—</option>
-                {WEATHER.map((w) => <option key={w} value={w}>{w}</option>)}
-              </select>
-            </label>
-            <label>
-              With
-              <select name="socialContext" value={social} onChange={(e) => setSocial(e.currentTarget.value)}>
-                <option value="">—</option>
-                {SOCIAL.map((s) => <option key={s} value={s}>{s}</option>)}
-              </select>
-            </label>
-            <label>
-              <span>
-                Tags <span class="muted">(comma separated)</span>
-              </span>
-              <input name="tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
-            </label>
-          </div>
+          <summary>Add context (when, where, weather, who with, tags)</summary>
+          <ContextFields values={context} onChange={setContext} idPrefix="checkin" />
         </details>
         <PrivacyChoice value={chosenPrivacy} onChange={setPrivacy} name="privacy" />
         <ErrorText error={error} />

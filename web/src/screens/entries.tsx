@@ -5,6 +5,7 @@ import { describe, gql } from "../api";
 import { ENTRY, PRIVACY_LABEL, QUADRANT_COLOUR, when, type MoodEntry, type MoodWord, type Privacy } from "../model";
 import { ErrorText } from "./common";
 import { Intensity, PrivacyChoice } from "./checkin";
+import { ContextFields, contextInput, contextOf, MAX_NOTE, recordedAt, type ContextValues } from "./context";
 
 export function MoodCard({
   entry,
@@ -53,6 +54,11 @@ export function MoodCard({
           <span class="muted">{Math.round(entry.intensity * 100)}%</span>
         </p>
         {entry.note && <p class="note">{entry.note}</p>}
+        {entry.note === null && entry.insights && (
+          <p class="muted small" data-testid="note-elsewhere">
+            The note is kept on the device that wrote it (only what it found in the note was shared).
+          </p>
+        )}
         {context && <p class="muted small">{context}</p>}
         <p class="muted small">
           {when(entry.recordedAt)} · {PRIVACY_LABEL[entry.privacy]}
@@ -89,6 +95,8 @@ function EditForm({ entry, words, onDone }: { entry: MoodEntry; words: MoodWord[
   const [intensity, setIntensity] = useState(Math.round(entry.intensity * 100));
   const [note, setNote] = useState(entry.note ?? "");
   const [privacy, setPrivacy] = useState<Privacy>(entry.privacy);
+  const [initial] = useState<ContextValues>(() => contextOf(entry));
+  const [context, setContext] = useState<ContextValues>(initial);
   const [error, setError] = useState<string | null>(null);
 
   async function save(event: Event) {
@@ -102,6 +110,9 @@ function EditForm({ entry, words, onDone }: { entry: MoodEntry; words: MoodWord[
           intensity: intensity / 100,
           ...(note.trim() ? { note: note.trim() } : { clearNote: entry.note !== null }),
           privacy,
+          contextFactors: contextInput(context),
+          // Shown to the minute: sent only when changed, so an edit keeps the exact moment.
+          ...(context.when && context.when !== initial.when ? { recordedAt: recordedAt(context) } : {}),
         },
       });
       onDone(true);
@@ -123,8 +134,9 @@ function EditForm({ entry, words, onDone }: { entry: MoodEntry; words: MoodWord[
       <Intensity value={intensity} onChange={setIntensity} />
       <label>
         Note
-        <textarea rows={2} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+        <textarea rows={2} maxLength={MAX_NOTE} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
       </label>
+      <ContextFields values={context} onChange={setContext} idPrefix={`edit-${entry.id}`} />
       <PrivacyChoice value={privacy} onChange={setPrivacy} name={`privacy-${entry.id}`} />
       <ErrorText error={error} />
       <div class="row">
