@@ -19,6 +19,7 @@ from hugmood.config import Settings
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
+from hugmood.private_files import private_dir
 from hugmood.projections.catalog import all_projections
 from hugmood.projections.runner import ProjectionRunner
 from hugmood.realtime.hub import RealtimeHub
@@ -72,7 +73,7 @@ async def open_event_store(settings: Settings, registry: Upcasters) -> EventStor
     if settings.database_url == "sqlite":
         from hugmood.eventstore.sqlite import SqliteEventStore
 
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         return await SqliteEventStore.open(
             settings.data_dir / "events.sqlite3",
             synchronous=settings.sqlite_synchronous,
@@ -91,7 +92,7 @@ async def open_read_models(settings: Settings) -> SqlDatabase:
     if settings.database_url == "memory":
         db = SqliteDatabase(None)
     elif settings.database_url == "sqlite":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         # Read models can always be rebuilt from the log, and their checkpoint commits with
         # them, so a power cut at worst rolls both back together and they are re-projected:
         # they need no fsync per commit. The log itself keeps HUGMOOD_SQLITE_SYNCHRONOUS.

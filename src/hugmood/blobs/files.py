@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from hugmood.blobs.store import BLOB_ID, BlobStoreUnavailable, StoredBlob, blob_id_of
+from hugmood.private_files import private_dir
 
 
 class FileBlobStore:
@@ -54,7 +55,7 @@ class FileBlobStore:
     def _write(path: Path, data: bytes) -> bool:
         if path.exists():
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -25,6 +26,7 @@ from hugmood.client.cli_common import (
 from hugmood.client.device import Device
 from hugmood.client.errors import ClientError, InvalidInput, Offline
 from hugmood.client.records import LocalEntry
+from hugmood.private_files import PRIVATE_FILE
 
 mood_app = typer.Typer(help="Check in and look back, on this device (works offline).")
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -210,7 +212,11 @@ def export(
         sys.stdout.write(text)
     else:
         try:
-            output.write_text(text, encoding="utf-8")
+            # A diary export is health data: readable by its owner alone, like the vault.
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                os.fchmod(f.fileno(), PRIVATE_FILE)
+                f.write(text)
         except OSError as e:
             fail(f"cannot write {output}: {e.strerror}", 1)
         err.print(f"exported {len(entries)} entries to {output}")

@@ -27,6 +27,7 @@ from hugmood.client.errors import (
     WrongPassphrase,
 )
 from hugmood.client.records import LocalEntry, OutboxItem
+from hugmood.private_files import private_sqlite
 
 DEFAULT_ROTATE_AFTER = 2**28
 """Encryptions under one data key before a new one is made: random 96-bit nonces stay safe
@@ -106,8 +107,7 @@ class Vault:
             raise VaultExists(f"a vault already exists at {path}; it is never overwritten")
         _check_passphrase(passphrase)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = _connect(path)
+            conn = _connect(private_sqlite(path))
         except (OSError, sqlite3.Error) as e:
             raise VaultError(f"cannot create a vault at {path}: {e}") from e
         salt = crypto.new_salt()
@@ -122,7 +122,6 @@ class Vault:
                 "INSERT INTO data_keys (key_id, wrapped, uses) VALUES (1, ?, 0)",
                 (_wrap(AESGCM(kek), 1, crypto.new_data_key()),),
             )
-        path.chmod(0o600)
         return cls(conn, path, kek, rotate_after)
 
     @classmethod

@@ -27,6 +27,7 @@ from hugmood.eventstore.store import (
     EventStoreUnavailable,
 )
 from hugmood.eventstore.upcasting import NO_UPCASTERS, Upcasters
+from hugmood.private_files import private_dir
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
 from hugmood.sql.sqlite import SqliteDatabase, Synchronous
@@ -77,7 +78,7 @@ class SqliteEventStore:
         path = Path(path)
         db = SqliteDatabase(path, synchronous=synchronous)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             await migrate(db, "eventstore", "hugmood.eventstore")
         except _FAILURES as e:
             await db.close()

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from hugmood.private_files import private_sqlite
 from hugmood.sql.database import DatabaseUnavailable, Row, Statement
 
 T = TypeVar("T")
@@ -53,6 +54,8 @@ class SqliteDatabase:
         self._local.conn = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
+        if self._path is not None:
+            private_sqlite(self._path)
         target = str(self._path) if self._path is not None else ":memory:"
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
