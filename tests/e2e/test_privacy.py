@@ -126,3 +126,21 @@ def test_each_viewer_sees_exactly_what_the_authors_privacy_allows(
     assert not sees_entry(ben, a["FRIENDS_ONLY"])
     assert day_buckets(ben, ann.handle) == [(1, 0.1)]
     assert history_ids(ann) == everything_of_ann  # and the author still has everything
+
+
+def test_an_id_someone_else_used_tells_only_that_it_is_taken(start_server: StartServer) -> None:
+    """Decision 0011: writing with another person's id answers CONFLICT with no more than
+    that; reading it answers NOT_FOUND."""
+    server = start_server()
+    ann, eve = sign_up(server, "ann"), sign_up(server, "eve")
+    entry = record_mood(ann, moodType="calm", intensity=0.3, note="ann's own words")
+
+    refused = eve.api.failure(
+        "mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }",
+        input={"id": entry["id"], "moodType": "joyful", "intensity": 0.9},
+    )
+    assert refused.code == "CONFLICT"
+    for leaked in (ann.handle, "ann's own words", "calm"):
+        assert leaked not in refused.message
+    assert not sees_entry(eve, entry["id"])
+    assert sees_entry(ann, entry["id"])
