@@ -200,3 +200,38 @@ def test_a_note_kept_on_another_device_is_said_to_be_there(new_person: NewPerson
     )
     expect(entries.locator('[data-mood="calm"]')).to_be_visible()
     expect(entries.locator('[data-mood="calm"] [data-testid="note-elsewhere"]')).to_have_count(0)
+
+
+RECORD = "mutation($i: RecordMoodInput!) { recordMood(input: $i) { id } }"
+
+
+def test_history_shows_pleasantness_and_energy_and_a_day_in_its_own_colour(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person(width=1280, height=900)
+    ada.sign_up(unique("ada"), "Ada")
+    today = datetime.now(UTC).replace(microsecond=0)
+    day_before = today - timedelta(days=2)
+    # Mostly hopeful, with one tired moment: the mean alone would paint it calm green.
+    for mood, at in (("hopeful", today), ("hopeful", today), ("tired", today)):
+        ada.api(RECORD, {"i": {"moodType": mood, "intensity": 0.9, "recordedAt": at.isoformat()}})
+    ada.api(
+        RECORD,
+        {"i": {"moodType": "enraged", "intensity": 0.9, "recordedAt": day_before.isoformat()}},
+    )
+
+    ada.go("History")
+    page = ada.page
+    chart = page.get_by_test_id("mood-chart")
+    expect(chart.locator("canvas")).to_be_visible()
+    expect(chart).to_have_attribute("aria-label", re.compile("Chart of pleasantness and energy"))
+    expect(chart).to_contain_text("Pleasantness")
+    expect(chart).to_contain_text("Energy")
+
+    pixels = page.get_by_test_id("year-in-pixels")
+    local_today = datetime.now().strftime("%Y-%m-%d")
+    hopeful_day = pixels.locator(f'[data-day="{local_today}"]')
+    expect(hopeful_day).to_have_attribute("title", re.compile(r"mostly hopeful \(3 check-ins\)"))
+    expect(hopeful_day).to_have_attribute("data-quadrant", "high-energy-pleasant")
+    angry_day = pixels.locator('.pixel.filled[data-quadrant="high-energy-unpleasant"]')
+    expect(angry_day).to_have_attribute("title", re.compile(r"mostly enraged \(1 check-in\)$"))

@@ -40,7 +40,7 @@ def test_the_demo_shows_a_month_of_moods_friends_around_and_hugs(
         page.get_by_label("Password").fill("hugmood-demo")
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Your history")).to_be_visible()
-        expect(page.get_by_test_id("intensity-chart").locator("canvas")).to_be_visible()
+        expect(page.get_by_test_id("mood-chart").locator("canvas")).to_be_visible()
         filled = page.get_by_test_id("year-in-pixels").locator(".pixel.filled")
         expect(filled.nth(20)).to_be_visible()  # a month of check-ins, most days coloured
         later = page.get_by_role("button", name="Later")

@@ -89,13 +89,13 @@ def test_history_shows_check_ins_and_lets_me_edit_and_delete_them(new_person: Ne
 
     ada.go("History")
     page = ada.page
-    expect(page.get_by_test_id("intensity-chart").locator("canvas")).to_be_visible()
+    expect(page.get_by_test_id("mood-chart").locator("canvas")).to_be_visible()
     for grouping in ("Weeks", "Months", "Days"):
         page.get_by_role("button", name=grouping, exact=True).click()
         expect(page.get_by_role("button", name=grouping, exact=True)).to_have_attribute(
             "aria-pressed", "true"
         )
-        expect(page.get_by_test_id("intensity-chart")).to_have_attribute(
+        expect(page.get_by_test_id("mood-chart")).to_have_attribute(
             "aria-label", re.compile(r"1 (day|week|month) with check-ins")
         )
     today = page.get_by_test_id("year-in-pixels").locator(".pixel.filled")

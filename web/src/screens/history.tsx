@@ -1,8 +1,9 @@
-// History: intensity over time in day/week/month buckets, a year in pixels, and every entry.
+// History: pleasantness and energy over time in day/week/month buckets, a year in pixels, and
+// every entry.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describe, gql } from "../api";
-import { ENTRY, QUADRANT_COLOUR, quadrantOf, timeZone, type Aggregation, type MoodEntry, type MoodSeries } from "../model";
+import { ENTRY, QUADRANT_COLOUR, quadrantOf, timeZone, type Aggregation, type MoodEntry, type MoodSeries, type MoodWord } from "../model";
 import { Empty, ErrorText } from "./common";
 import { useVocabulary } from "./checkin";
 import { MoodCard } from "./entries";
@@ -28,10 +29,10 @@ function Chart({ series, aggregation, days }: { series: MoodSeries; aggregation:
   useEffect(() => {
     let destroyed = false;
     let dispose = () => undefined as void;
-    void import("../chart").then(({ drawIntensityChart }) => {
+    void import("../chart").then(({ drawMoodChart }) => {
       if (!destroyed && box.current) {
         const { from, to } = range(days);
-        dispose = drawIntensityChart(box.current, series, aggregation, [new Date(from), new Date(to)]);
+        dispose = drawMoodChart(box.current, series, aggregation, [new Date(from), new Date(to)]);
       }
     });
     return () => {
@@ -40,14 +41,25 @@ function Chart({ series, aggregation, days }: { series: MoodSeries; aggregation:
     };
   }, [series, aggregation, days]);
   const unit = aggregation.toLowerCase() + (series.starts.length === 1 ? "" : "s");
-  const summary = series.starts.length
-    ? `${series.starts.length} ${unit} with check-ins; mean intensity from ${Math.round(Math.min(...series.meanIntensities) * 100)}% to ${Math.round(Math.max(...series.meanIntensities) * 100)}%.`
-    : "";
-  return <div class="chart" ref={box} role="img" aria-label={`Chart of mean intensity. ${summary}`} data-testid="intensity-chart" />;
+  const last = series.starts.length - 1;
+  const describeLast = () => {
+    const p = series.meanPleasantness[last] ?? 0;
+    const e = series.meanEnergies[last] ?? 0;
+    return `The latest ${aggregation.toLowerCase()} was ${p >= 0 ? "pleasant" : "unpleasant"} (${Math.round(p * 100)}) with ${e >= 0 ? "high" : "low"} energy (${Math.round(e * 100)}).`;
+  };
+  const summary = series.starts.length ? `${series.starts.length} ${unit} with check-ins. ${describeLast()}` : "";
+  return (
+    <div class="chart" ref={box} role="img" aria-label={`Chart of pleasantness and energy, from low (−100) to high (+100). ${summary}`} data-testid="mood-chart" />
+  );
 }
 
-function YearInPixels({ series }: { series: MoodSeries | null }) {
+function checkIns(count: number): string {
+  return count === 1 ? "1 check-in" : `${count} check-ins`;
+}
+
+function YearInPixels({ series, words }: { series: MoodSeries | null; words: MoodWord[] }) {
   if (series === null) return <p class="muted">Loading…</p>;
+  const quadrantOfWord = new Map(words.map((w) => [w.word, w.quadrant]));
   const byDay = new Map<string, number>();
   series.starts.forEach((start, i) => byDay.set(start, i));
   const today = new Date();
@@ -71,14 +83,17 @@ function YearInPixels({ series }: { series: MoodSeries | null }) {
           {month.days.map(({ key, index }) => {
             if (index === undefined) return <span key={key} class="pixel" title={key} />;
             const mood = series.dominantMoods[index] ?? "";
-            const quadrant = quadrantOf(series.meanEnergies[index] ?? 0, series.meanPleasantness[index] ?? 0);
+            // The colour of the mood the tooltip names (a hopeful day with one tired moment is
+            // a hopeful day); the mean only when the words are not known yet.
+            const quadrant = quadrantOfWord.get(mood) ?? quadrantOf(series.meanEnergies[index] ?? 0, series.meanPleasantness[index] ?? 0);
             return (
               <span
                 key={key}
                 class="pixel filled"
                 style={{ background: QUADRANT_COLOUR[quadrant], opacity: 0.45 + 0.55 * (series.meanIntensities[index] ?? 0) }}
-                title={`${key}: mostly ${mood} (${series.counts[index]} check-ins)`}
+                title={`${key}: mostly ${mood} (${checkIns(series.counts[index] ?? 0)})`}
                 data-day={key}
+                data-quadrant={quadrant}
               />
             );
           })}
@@ -125,7 +140,7 @@ export function HistoryScreen() {
       <ErrorText error={error} />
       <section aria-labelledby="chart-title">
         <div class="row spread">
-          <h2 id="chart-title">Intensity over time</h2>
+          <h2 id="chart-title">How you felt over time</h2>
           <div class="segmented" role="group" aria-label="Group by">
             {(Object.keys(SPAN) as (keyof typeof SPAN)[]).map((agg) => (
               <button key={agg} type="button" aria-pressed={agg === aggregation} onClick={() => setAggregation(agg)}>
@@ -146,7 +161,7 @@ export function HistoryScreen() {
       <section aria-labelledby="pixels-title">
         <h2 id="pixels-title">Year in pixels</h2>
         <p class="muted small">Each day coloured by its mood: red tense, yellow bright, blue low, green calm.</p>
-        <YearInPixels series={year} />
+        <YearInPixels series={year} words={words} />
       </section>
       <section aria-labelledby="entries-title">
         <h2 id="entries-title">Entries (last 90 days)</h2>
