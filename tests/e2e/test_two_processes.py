@@ -241,6 +241,36 @@ async def test_both_processes_report_the_same_presence(
         assert friends_presence(ann_on_a) == friends_presence(ann_on_b) == offline
 
 
+async def test_a_block_on_one_process_stops_presence_streaming_on_the_other(
+    pg_schema: str, machine_redis: tuple[str, str], start_server: StartServer
+) -> None:
+    a, b = two_processes(start_server, shared(pg_schema, *machine_redis))
+    ann, ben, cat = sign_up(a, "ann"), sign_up(a, "ben"), sign_up(a, "cat")
+    befriend(ann, ben)
+    befriend(ann, cat)
+
+    async with open_socket(a) as watcher, open_socket(b) as ben_ws:
+        await connect(watcher, ann, "ann-laptop")
+        await subscribe(watcher, "p", FRIEND_PRESENCE)
+        assert {p[0] for p in await presences(watcher, 2)} == {ben.handle, cat.handle}
+        await connect(ben_ws, ben, "ben-phone")
+        assert await next_presence(watcher) == (ben.handle, "ONLINE", None)
+
+        # Ben blocks ann through B; his next moves, announced by B, must not reach her on A.
+        on(b, ben)(f'mutation {{ blockUser(handle: "{ann.handle}") {{ status }} }}')
+        await subscribe(ben_ws, "hb", 'mutation { heartbeat(status: AWAY, view: "/secret") }')
+        assert (await next_data(ben_ws, "hb"))["heartbeat"] == "AWAY"
+        await ben_ws.close()
+        async with open_socket(b) as cat_ws:
+            await connect(cat_ws, cat, "cat-phone")
+            assert await next_presence(watcher) == (cat.handle, "ONLINE", None)
+        assert (
+            friends_presence(on(a, ann))
+            == friends_presence(on(b, ann))
+            == {cat.handle: ("OFFLINE", None)}
+        )
+
+
 async def test_without_redis_each_process_still_delivers_and_shares_again_when_it_returns(
     pg_schema: str, private_redis: RedisProcess, start_server: StartServer
 ) -> None:
