@@ -264,6 +264,7 @@ async def test_a_block_on_one_process_stops_presence_streaming_on_the_other(
         async with open_socket(b) as cat_ws:
             await connect(cat_ws, cat, "cat-phone")
             assert await next_presence(watcher) == (cat.handle, "ONLINE", None)
+        assert await next_presence(watcher) == (cat.handle, "OFFLINE", None)
         assert (
             friends_presence(on(a, ann))
             == friends_presence(on(b, ann))
