@@ -235,3 +235,31 @@ def test_history_shows_pleasantness_and_energy_and_a_day_in_its_own_colour(
     expect(hopeful_day).to_have_attribute("data-quadrant", "high-energy-pleasant")
     angry_day = pixels.locator('.pixel.filled[data-quadrant="high-energy-unpleasant"]')
     expect(angry_day).to_have_attribute("title", re.compile(r"mostly enraged \(1 check-in\)$"))
+
+
+def test_history_seen_once_is_readable_offline_and_forgotten_at_log_out(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    ada.check_in("calm", note="by the sea", privacy="Only me")
+    expect(ada.page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
+    ada.go("History")
+    expect(ada.page.get_by_test_id("my-entries")).to_contain_text("by the sea")
+    ada.go("Check in")
+
+    ada.set_offline(True)
+    ada.go("History")
+    page = ada.page
+    expect(page.get_by_test_id("history-kept")).to_contain_text("You're offline")
+    expect(page.get_by_test_id("my-entries")).to_contain_text("by the sea")
+    expect(page.get_by_test_id("mood-chart")).to_be_visible()
+    expect(page.get_by_text("Loading…")).to_have_count(0)
+    ada.screenshot("history-offline")
+
+    ada.set_offline(False)
+    ada.go("Settings")
+    page.get_by_role("button", name="Log out", exact=True).click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    kept = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('hugmood.cache.'))")
+    assert kept == []

@@ -38,9 +38,31 @@ export function saveSession(newToken: string, handle: string): void {
   localStorage.setItem(HANDLE_KEY, handle);
 }
 
+const CACHE_PREFIX = "hugmood.cache.";
+
 export function clearSession(): void {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(HANDLE_KEY);
+  // What was kept for reading offline is this person's: the next one on this browser must not see it.
+  Object.keys(localStorage)
+    .filter((key) => key.startsWith(CACHE_PREFIX))
+    .forEach((key) => localStorage.removeItem(key));
+}
+
+/** `gql`, keeping the answer on this device so the screen can be read offline: without a
+ * network it resolves with the kept answer and the time it was fetched (`keptAt`). */
+export async function gqlKept<T>(key: string, query: string, variables: Record<string, unknown> = {}): Promise<{ data: T; keptAt: string | null }> {
+  const storageKey = `${CACHE_PREFIX}${signedInHandle() ?? ""}.${key}`;
+  try {
+    const data = await gql<T>(query, variables);
+    localStorage.setItem(storageKey, JSON.stringify({ data, at: new Date().toISOString() }));
+    return { data, keptAt: null };
+  } catch (error) {
+    const kept = localStorage.getItem(storageKey);
+    if (!(error instanceof NetworkError) || kept === null) throw error;
+    const { data, at } = JSON.parse(kept) as { data: T; at: string };
+    return { data, keptAt: at };
+  }
 }
 
 /** What this browser was handed at its last log-in per handle: with it, strangers' failed

@@ -2,7 +2,7 @@
 // every entry.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { describe, gql } from "../api";
+import { describe, gqlKept } from "../api";
 import { ENTRY, QUADRANT_COLOUR, quadrantOf, timeZone, type Aggregation, type MoodEntry, type MoodSeries, type MoodWord } from "../model";
 import { Empty, ErrorText } from "./common";
 import { useVocabulary } from "./checkin";
@@ -113,30 +113,51 @@ export function HistoryScreen() {
   const [version, setVersion] = useState(0);
   const [shown, setShown] = useState(15);
 
+  const [keptAt, setKeptAt] = useState<string | null>(null);
+  const failed = (e: unknown) => setError(describe(e));
+  const kept = (at: string | null) => {
+    if (at !== null) setKeptAt(at);
+  };
+
   useEffect(() => {
     setError(null);
     const [days] = SPAN[aggregation];
-    gql<{ moodHistory: { series: MoodSeries } }>(HISTORY, { ...range(days), agg: aggregation, tz: timeZone() })
-      .then((data) => setSeries(data.moodHistory.series))
-      .catch((e) => setError(describe(e)));
+    gqlKept<{ moodHistory: { series: MoodSeries } }>(`series-${aggregation}`, HISTORY, { ...range(days), agg: aggregation, tz: timeZone() })
+      .then(({ data, keptAt: at }) => {
+        setSeries(data.moodHistory.series);
+        kept(at);
+      })
+      .catch(failed);
   }, [aggregation, version]);
 
   useEffect(() => {
-    gql<{ moodHistory: { series: MoodSeries } }>(HISTORY, { ...range(366), agg: "DAY", tz: timeZone() })
-      .then((data) => setYear(data.moodHistory.series))
-      .catch((e) => setError(describe(e)));
-    gql<{ moodHistory: { entries: MoodEntry[] } }>(
+    gqlKept<{ moodHistory: { series: MoodSeries } }>("year", HISTORY, { ...range(366), agg: "DAY", tz: timeZone() })
+      .then(({ data, keptAt: at }) => {
+        setYear(data.moodHistory.series);
+        kept(at);
+      })
+      .catch(failed);
+    gqlKept<{ moodHistory: { entries: MoodEntry[] } }>(
+      "entries",
       `query($from: DateTime!, $to: DateTime!) { moodHistory(from: $from, to: $to) { entries { ${ENTRY} } } }`,
       range(90),
     )
-      .then((data) => setEntries([...data.moodHistory.entries].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt))))
-      .catch((e) => setError(describe(e)));
+      .then(({ data, keptAt: at }) => {
+        setEntries([...data.moodHistory.entries].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt)));
+        kept(at);
+      })
+      .catch(failed);
   }, [version]);
 
   const refresh = () => setVersion((v) => v + 1);
   return (
     <>
       <h1>Your history</h1>
+      {keptAt !== null && (
+        <p class="notice" role="status" data-testid="history-kept">
+          You're offline: this is your history as of {new Date(keptAt).toLocaleString()}, kept on this device.
+        </p>
+      )}
       <ErrorText error={error} />
       <section aria-labelledby="chart-title">
         <div class="row spread">
@@ -151,7 +172,7 @@ export function HistoryScreen() {
         </div>
         <p class="muted small">{SPAN[aggregation][1]}</p>
         {series === null ? (
-          <p class="muted">Loading…</p>
+          <p class="muted">{error ? "Not available right now." : "Loading…"}</p>
         ) : series.starts.length === 0 ? (
           <Empty>No check-ins in this period yet. Your first one will start the chart.</Empty>
         ) : (
@@ -161,12 +182,12 @@ export function HistoryScreen() {
       <section aria-labelledby="pixels-title">
         <h2 id="pixels-title">Year in pixels</h2>
         <p class="muted small">Each day coloured by its mood: red tense, yellow bright, blue low, green calm.</p>
-        <YearInPixels series={year} words={words} />
+        {year === null && error ? <p class="muted">Not available right now.</p> : <YearInPixels series={year} words={words} />}
       </section>
       <section aria-labelledby="entries-title">
         <h2 id="entries-title">Entries (last 90 days)</h2>
         {entries === null ? (
-          <p class="muted">Loading…</p>
+          <p class="muted">{error ? "Not available right now." : "Loading…"}</p>
         ) : entries.length === 0 ? (
           <Empty>No entries yet. Check in from the first tab; it takes a few seconds.</Empty>
         ) : (
