@@ -69,7 +69,8 @@ class Settings:
     board_image_max_bytes: int = 2 * 1024 * 1024
     """The largest image an editor may upload to a board (`POST /boards/<id>/images`)."""
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None
+    """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
     region: str = "eu-west"
 
     @property
@@ -148,7 +149,7 @@ def _parse(name: str, value: str, kind: str) -> object:
             return int(value)
         if kind == "float":
             return float(value)
-        if kind == "bool":
+        if kind in ("bool", "bool | None"):
             if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
                 raise ValueError(value)
             return value.lower() in ("1", "true", "yes")

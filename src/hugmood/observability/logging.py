@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, carrying the request id of the request."""
+"""Structured logs: one JSON object per line (readable lines on a terminal), carrying the
+request id of the request."""
 
 from __future__ import annotations
 
@@ -20,8 +21,20 @@ def _add_request_id(
     return event
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    """Route both structlog and the standard `logging` module through one JSON renderer."""
+def _drop_colour_copies(
+    _logger: object, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """uvicorn passes a copy of its message with ANSI colours as an extra: never a field."""
+    event.pop("color_message", None)
+    return event
+
+
+def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
+    """Route both structlog and the standard `logging` module through one renderer: JSON lines,
+    or readable lines (colours only on a terminal). `json=None` picks readable on a terminal."""
+    on_terminal = sys.stderr.isatty()
+    if json is None:
+        json = not on_terminal
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
@@ -30,7 +43,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=on_terminal)
     )
     structlog.configure(
         processors=[
@@ -48,6 +63,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
             # `extra={...}` of standard-library log calls become fields of the line.
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
+                _drop_colour_copies,
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
                 renderer,
