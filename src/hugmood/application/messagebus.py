@@ -28,7 +28,6 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     idm.LogIn: identity.log_in,
     idm.LogOut: identity.log_out,
     idm.LogOutEverywhere: identity.log_out_everywhere,
-    idm.LogOutEverywhere: identity.log_out_everywhere,
     idm.UpdateProfile: identity.update_profile,
     md.RecordMood: moods.record_mood,
     md.RecordMoods: moods.record_moods,

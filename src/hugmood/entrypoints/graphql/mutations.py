@@ -48,10 +48,6 @@ async def _entry(info: Ctx, user_id: str, entry_id: str) -> t.MoodEntry:
     return (await entries_with_authors(info, [view]))[0]
 
 
-def _handle_of(handle: str) -> str:
-    return idm.user_id_for(handle)
-
-
 @strawberry.type
 class FriendshipPayload:
     profile: t.Profile
@@ -60,7 +56,7 @@ class FriendshipPayload:
 
 async def _befriend(info: Ctx, handle: str, make: type) -> FriendshipPayload:
     me = await info.context.principal()
-    other_id = _handle_of(handle)
+    other_id = idm.user_id_for(handle)
     await _send(info, make(user_id=me.user_id, other_id=other_id))
     account = await account_for(info, handle)
     return FriendshipPayload(
