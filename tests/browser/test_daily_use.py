@@ -263,3 +263,67 @@ def test_history_seen_once_is_readable_offline_and_forgotten_at_log_out(
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     kept = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('hugmood.cache.'))")
     assert kept == []
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_a_board_at_375_px_keeps_every_item_whole_and_readable(new_person: NewPerson) -> None:
+    ada = new_person(width=375, height=800)
+    ada.sign_up(unique("ada"), "Ada")
+    ada.go("Boards")
+    page = ada.page
+    page.get_by_label("Title").fill("Phone board")
+    page.get_by_role("button", name="Create board").click()
+    expect(page.get_by_test_id("board-status")).to_contain_text("Live")
+    canvas = page.get_by_test_id("board-canvas")
+    notes = ["Pizza on Friday?", "A long walk by the river", "Call grandma", "Finish the book"]
+    for n, text in enumerate(notes):
+        page.locator("input[name=boardNote]").fill(text)
+        page.get_by_role("button", name="Add note").click()
+        expect(canvas.locator('[data-kind="note"]')).to_have_count(n + 1)
+    for n, mood in enumerate(("calm", "hopeful", "tired")):
+        page.locator("select[name=sticker]").select_option(mood)
+        page.get_by_role("button", name="Add sticker").click()
+        expect(canvas.locator('[data-kind="sticker"]')).to_have_count(n + 1)
+    # One note pushed all the way to the far corner with the keyboard.
+    corner = canvas.locator('[data-kind="note"]').first
+    corner.focus()
+    for _ in range(25):
+        page.keyboard.press("Shift+ArrowRight")
+        page.keyboard.press("Shift+ArrowDown")
+    expect(corner).to_have_attribute("style", re.compile(r"left: 100%; top: 100%"))
+
+    canvas_box = canvas.bounding_box()
+    assert canvas_box is not None
+    boxes = []
+    for item in canvas.locator(".board-item").all():
+        box = item.bounding_box()
+        assert box is not None
+        # Whole: nothing cut off at the canvas's edges.
+        assert canvas_box["x"] - 0.5 <= box["x"]
+        assert box["x"] + box["width"] <= canvas_box["x"] + canvas_box["width"] + 0.5
+        assert canvas_box["y"] - 0.5 <= box["y"]
+        assert box["y"] + box["height"] <= canvas_box["y"] + canvas_box["height"] + 0.5
+        boxes.append((item.inner_text(), box))
+    # Readable: no item lies on another.
+    for i, (text_a, a) in enumerate(boxes):
+        for text_b, b in boxes[i + 1 :]:
+            assert not boxes_overlap(a, b), f"{text_a!r} lies on {text_b!r}"
+    ada.screenshot("board-375")
+    # The canvas is wider than the phone, so it pans; Fit shows it whole.
+    viewport = page.get_by_test_id("board-viewport")
+    assert canvas_box["width"] > 375
+    assert viewport.evaluate("(v) => v.scrollWidth > v.clientWidth")
+    page.get_by_role("button", name="Fit").click()
+    expect(page.get_by_role("button", name="Fit")).to_have_attribute("aria-pressed", "true")
+    assert viewport.evaluate("(v) => v.scrollWidth <= v.clientWidth")
+    page.get_by_role("button", name="Zoom in").click()
+    expect(page.get_by_role("button", name="Fit")).to_have_attribute("aria-pressed", "false")
+    assert viewport.evaluate("(v) => v.scrollWidth > v.clientWidth")

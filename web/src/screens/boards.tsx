@@ -64,6 +64,54 @@ function clamp(value: number, max: number): number {
   return Math.round(Math.min(max, Math.max(0, value)));
 }
 
+/** Where an item at (x, y) sits: its anchor slides from its left/top edge (at 0) to its
+ * right/bottom edge (at the far side), so no item is ever cut off at the canvas's edges. */
+function anchored(x: number, y: number): Record<string, string> {
+  const px = (clamp(x, WIDTH) / WIDTH) * 100;
+  const py = (clamp(y, HEIGHT) / HEIGHT) * 100;
+  return { left: `${px}%`, top: `${py}%`, transform: `translate(-${px}%, -${py}%)` };
+}
+
+interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** The box an item of `w` × `h` units covers when placed at (x, y) (see `anchored`). */
+function boxAt(x: number, y: number, w: number, h: number): Rect {
+  const left = x - w * (x / WIDTH);
+  const top = y - h * (y / HEIGHT);
+  return { left, top, right: left + w, bottom: top + h };
+}
+
+function overlaps(a: Rect, b: Rect, gap: number): boolean {
+  return a.left < b.right + gap && b.left < a.right + gap && a.top < b.bottom + gap && b.top < a.bottom + gap;
+}
+
+/** A spot for a new item of `w` × `h` units: the first, left to right and top to bottom, where
+ * it covers none of the items already there; on a full board, the least covered one. */
+function freeSpot(taken: Rect[], w: number, h: number): [number, number] {
+  let best: [number, number] = [WIDTH / 2, HEIGHT / 2];
+  let fewest = Infinity;
+  for (let y = 40; y <= HEIGHT - 40; y += 20) {
+    for (let x = 60; x <= WIDTH - 60; x += 20) {
+      const box = boxAt(x, y, w, h);
+      const covered = taken.filter((t) => overlaps(box, t, 8)).length;
+      if (covered === 0) return [x, y];
+      if (covered < fewest) {
+        best = [x, y];
+        fewest = covered;
+      }
+    }
+  }
+  return best;
+}
+
+/** Canvas zoom steps (canvas pixels per unit); a phone starts zoomed in and pans. */
+const ZOOMS = [0.5, 0.75, 1, 1.25, 1.5];
+
 function useLiveBoard(boardId: string, socketPath: string | null, name: string, userId: string) {
   const [live, setLive] = useState<LiveBoard | null>(null);
   const [, setVersion] = useState(0);
@@ -147,7 +195,7 @@ function ItemView({
       tabIndex={0}
       role="group"
       aria-label={`${label}${canEdit ? ". Arrow keys move it, Delete removes it." : ""}`}
-      style={{ left: `${(at.x / WIDTH) * 100}%`, top: `${(at.y / HEIGHT) * 100}%`, background: item.color }}
+      style={{ ...anchored(at.x, at.y), background: item.color }}
       onKeyDown={keys}
       onPointerDown={canEdit ? onDragStart : undefined}
     >
@@ -185,12 +233,38 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
     if (!box) return { x: 0, y: 0 };
     return { x: ((event.clientX - box.left) / box.width) * WIDTH, y: ((event.clientY - box.top) / box.height) * HEIGHT };
   };
-  const place = (): [number, number] => {
-    const n = Object.keys(items).length;
-    return [80 + ((n * 137) % 760), 60 + ((n * 89) % 480)];
+  /** Where a new item of about `wPx` × `hPx` screen pixels goes, clear of what is shown. */
+  const place = (wPx: number, hPx: number): [number, number] => {
+    const canvas = area.current;
+    if (!canvas) return [WIDTH / 2, HEIGHT / 2];
+    const box = canvas.getBoundingClientRect();
+    const sx = WIDTH / box.width;
+    const sy = HEIGHT / box.height;
+    const taken = [...canvas.querySelectorAll<HTMLElement>("[data-item-id]")].map((el) => {
+      const r = el.getBoundingClientRect();
+      return { left: (r.left - box.left) * sx, top: (r.top - box.top) * sy, right: (r.right - box.left) * sx, bottom: (r.bottom - box.top) * sy };
+    });
+    return freeSpot(taken, wPx * sx, hPx * sy);
+  };
+  // null: the canvas fits the screen's width; a number: canvas pixels per unit, panned by
+  // scrolling (or a finger). Phones start at 0.75 so notes stay readable.
+  const [zoom, setZoom] = useState<number | null>(() => (window.matchMedia("(max-width: 600px)").matches ? 0.75 : null));
+  const step = (direction: 1 | -1) => {
+    const width = area.current?.getBoundingClientRect().width ?? WIDTH;
+    const current = zoom ?? width / WIDTH;
+    const next = direction > 0 ? ZOOMS.find((z) => z > current + 0.01) : [...ZOOMS].reverse().find((z) => z < current - 0.01);
+    setZoom(next ?? current);
   };
   const add = (item: Omit<BoardItem, "x" | "y" | "addedBy" | "addedAt">) => {
-    const [x, y] = place();
+    // A rough size in pixels (items are laid out at 0.9rem): enough to keep them apart.
+    const chars = item.kind === "sticker" ? (item.mood ?? "").length : (item.text ?? "").length;
+    const [w, h] =
+      item.kind === "image"
+        ? [190, 190]
+        : item.kind === "sticker"
+          ? [chars * 10 + 30, 34]
+          : [Math.min(250, chars * 9 + 30), Math.ceil((chars * 9) / 220) * 22 + 20];
+    const [x, y] = place(w, h);
     live.put(crypto.randomUUID(), { ...item, x, y, addedBy: me?.id ?? "", addedAt: Date.now() });
   };
   const addImage = async (event: Event) => {
@@ -295,8 +369,17 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
             : "Connecting…"}
         {canEdit ? " Drag items to move them; arrow keys and Delete work too." : ""}
       </p>
+      <div class="row board-zoom" role="group" aria-label="Zoom">
+        <button type="button" onClick={() => step(-1)} aria-label="Zoom out">−</button>
+        <button type="button" onClick={() => step(1)} aria-label="Zoom in">+</button>
+        <button type="button" onClick={() => setZoom(null)} aria-pressed={zoom === null}>
+          Fit
+        </button>
+      </div>
+      <div class="board-viewport" data-testid="board-viewport">
       <div
         class="board-canvas"
+        style={zoom === null ? undefined : { width: `${WIDTH * zoom}px` }}
         ref={area}
         data-testid="board-canvas"
         aria-label={`${board.title}: ${Object.keys(items).length} items`}
@@ -354,6 +437,7 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
               <span class="board-cursor-name" style={{ background: p.color }}>{p.name}</span>
             </span>
           ))}
+      </div>
       </div>
     </>
   );
