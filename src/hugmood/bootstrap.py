@@ -154,6 +154,7 @@ async def open_hugmood(
                 limit=settings.hugs_per_minute, window_s=60, what="hugs"
             ),
             session_ttl_hours=settings.session_ttl_hours,
+            age_required=settings.age_required,
         )
         live = InMemoryRealtimeHub()
         stack.push_async_callback(live.close)

@@ -68,6 +68,18 @@ class Settings:
     this big and mostly history; 0 rebases any board that would shrink enough."""
     board_image_max_bytes: int = 2 * 1024 * 1024
     """The largest image an editor may upload to a board (`POST /boards/<id>/images`)."""
+    age_required: int = 0
+    """The verified age (13, 16, 18 or 21) that public check-ins need; 0 turns the check off.
+    Proven with `hugmood verify-age` (zero knowledge: no birth date reaches the server)."""
+    zk_trusted_issuers: str = ""
+    """Age-credential issuers, comma-separated `name=<x hex>:<y hex>` (P-256 keys). The name
+    `hugmood-test-issuer` adds the test issuer, whose key is public; development trusts it
+    anyway, production only if listed."""
+    zk_circuit_dir: str = ""
+    """Where the Longfellow circuit (~300 KB, ~30 s to generate) is cached; empty:
+    `<data_dir>/zk-circuits`."""
+    zk_workers: int = 1
+    """Processes verifying age proofs (each ~1.5 s of CPU), off the event loop."""
     log_level: str = "INFO"
     log_json: bool | None = None
     """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
@@ -122,6 +134,10 @@ class Settings:
             raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
         if self.board_image_max_bytes < 1:
             raise ConfigError("HUGMOOD_BOARD_IMAGE_MAX_BYTES must be 1 or more")
+        if self.age_required not in (0, 13, 16, 18, 21):
+            raise ConfigError("HUGMOOD_AGE_REQUIRED must be 0 (off), 13, 16, 18 or 21")
+        if self.zk_workers < 1:
+            raise ConfigError("HUGMOOD_ZK_WORKERS must be 1 or more")
 
     def allowed_origins(self) -> frozenset[str]:
         own = {f"http://{h}:{self.port}" for h in (self.host, "localhost", "127.0.0.1")}

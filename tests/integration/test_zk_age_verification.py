@@ -78,7 +78,6 @@ def prove(
     return prove_age(
         longfellow,
         credential,
-        trust,
         threshold=proven or threshold,
         nonce=challenge.nonce,
         audience=AUDIENCE,
@@ -193,7 +192,6 @@ async def test_an_expired_credential_is_refused_on_the_device_and_by_the_server(
         prove_age(
             longfellow,
             short,
-            trust,
             threshold=18,
             nonce=challenge.nonce,
             audience=AUDIENCE,
@@ -201,7 +199,7 @@ async def test_an_expired_credential_is_refused_on_the_device_and_by_the_server(
         )
     # Proven while valid, checked by the server after it expired.
     proof = prove_age(
-        longfellow, short, trust, threshold=18, nonce=challenge.nonce, audience=AUDIENCE, now=NOW
+        longfellow, short, threshold=18, nonce=challenge.nonce, audience=AUDIENCE, now=NOW
     )
     with pytest.raises(ProofRejected, match="expired"):
         await verifier.verify("alice", proof, NOW + timedelta(days=2))
@@ -213,13 +211,9 @@ def test_an_under_age_credential_cannot_prove_and_odd_thresholds_are_refused(
     child = issue_test_credential(CHILD, now=NOW)
     assert child.age_flags() == {13: False, 16: False, 18: False, 21: False}
     with pytest.raises(CredentialInvalid, match="does not state that you are 13"):
-        prove_age(
-            longfellow, child, trust, threshold=13, nonce=b"n" * 32, audience=AUDIENCE, now=NOW
-        )
+        prove_age(longfellow, child, threshold=13, nonce=b"n" * 32, audience=AUDIENCE, now=NOW)
     with pytest.raises(UnsupportedThreshold, match="age_over_17"):
-        prove_age(
-            longfellow, child, trust, threshold=17, nonce=b"n" * 32, audience=AUDIENCE, now=NOW
-        )
+        prove_age(longfellow, child, threshold=17, nonce=b"n" * 32, audience=AUDIENCE, now=NOW)
 
 
 def test_a_credential_survives_the_device_store(adult: Credential) -> None:

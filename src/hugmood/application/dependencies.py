@@ -25,3 +25,5 @@ class Dependencies:
     tokens: SessionTokens
     hug_limiter: RateLimiter
     session_ttl_hours: float = 24 * 30
+    age_required: int = 0
+    """The verified age public check-ins and community features need (0: no check)."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hugmood import __version__
+from hugmood.domain.age import AGE_EVENTS
 from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.hugs import HUG_EVENTS
@@ -18,7 +19,14 @@ from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 
 EVENT_CLASSES: dict[str, type[DomainEvent]] = {
     cls.EVENT_TYPE: cls
-    for cls in (*IDENTITY_EVENTS, *MOOD_EVENTS, *SOCIAL_EVENTS, *HUG_EVENTS, *BOARD_EVENTS)
+    for cls in (
+        *IDENTITY_EVENTS,
+        *MOOD_EVENTS,
+        *SOCIAL_EVENTS,
+        *HUG_EVENTS,
+        *BOARD_EVENTS,
+        *AGE_EVENTS,
+    )
 }
 
 

@@ -203,7 +203,7 @@ def share_notes(
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the `hugmood` command."""
-    from hugmood.client import cli_moods, cli_social
+    from hugmood.client import cli_age, cli_moods, cli_social
 
     app.command()(login)
     app.command()(logout)
@@ -212,3 +212,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(settings_app, name="settings")
     cli_moods.register(app)
     cli_social.register(app)
+    cli_age.register(app)

@@ -27,6 +27,8 @@ from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.heap import tune_collector
+from hugmood.entrypoints.http.age import MAX_BODY_BYTES as AGE_MAX_BODY
+from hugmood.entrypoints.http.age import AgeEndpoint, AgePaths, AgeVerification
 from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
 from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
 from hugmood.entrypoints.http.middleware import (
@@ -68,6 +70,7 @@ def create_app(
                     around = asyncio.create_task(keep_demo_friends_around(running), name="demo")
                     stack.push_async_callback(cancel_and_wait, around)
             app.state.core = running
+            app.state.age = await stack.enter_async_context(AgeVerification(settings))
             registry = SocketRegistry(
                 running,
                 period_s=min(settings.ws_session_check_s, settings.presence_heartbeat_s / 2),
@@ -192,6 +195,16 @@ def create_app(
                     max_bytes=settings.board_image_max_bytes,
                     what="the image",
                 )
+            ),
+            metrics=metrics,
+        ),
+    )
+    # Age proofs (~480 KB in base64) take their own stack too, with their own limit.
+    app.add_middleware(
+        AgePaths,
+        age=RequestContextMiddleware(
+            InternalErrors(
+                BodySizeLimitMiddleware(AgeEndpoint(), max_bytes=AGE_MAX_BODY, what="the proof")
             ),
             metrics=metrics,
         ),

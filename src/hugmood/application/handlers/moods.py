@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, replace
 
+from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.results import CommandResult
@@ -18,6 +19,11 @@ from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 
 DEFAULT_PRIVACY = Privacy.FRIENDS_ONLY
 ID_TAKEN = "this entry id is already used; choose a new one"
+PUBLIC_CHECK_IN = "A public check-in"
+
+
+def _public(event: object) -> bool:
+    return isinstance(event, md.MoodRecorded) and event.privacy == Privacy.PUBLIC.value
 
 
 async def _default_privacy(deps: Dependencies, user_id: str) -> Privacy:
@@ -41,6 +47,8 @@ async def record_mood(
     now = deps.clock.now()
     default = DEFAULT_PRIVACY if command.privacy else await _default_privacy(deps, command.user_id)
     (recorded,) = md.decide_record(command, now=now, default_privacy=default)
+    if _public(recorded):
+        await AgeGate(deps, command.user_id).require(PUBLIC_CHECK_IN)
     event = to_new_event(
         recorded, user_id=command.user_id, context=context, now=now, event_id=event_id
     )
@@ -60,6 +68,8 @@ async def edit_mood(
     command: md.EditMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
+    if command.privacy is not None and Privacy.parse(command.privacy) is Privacy.PUBLIC:
+        await AgeGate(deps, command.user_id).require(PUBLIC_CHECK_IN)
     now = deps.clock.now()
     result = await decide_and_append(
         deps.store,
@@ -117,6 +127,7 @@ async def record_moods(
     outcomes: list[EntryOutcome | None] = []
     appends: list[tuple[int, str, NewEvent]] = []
     seen: set[str] = set()
+    gate = AgeGate(deps, command.user_id)
     for entry in command.entries:
         try:
             entry_id = md.canonical_entry_id(entry.entry_id)
@@ -125,6 +136,8 @@ async def record_moods(
                 now=now,
                 default_privacy=default,
             )
+            if _public(recorded):
+                await gate.require(PUBLIC_CHECK_IN)
         except HugMoodError as e:
             outcomes.append(EntryOutcome(entry.entry_id, "refused", e))
             continue

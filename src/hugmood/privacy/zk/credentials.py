@@ -15,12 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import cbor2
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pylongfellow.mdoc import testing
+from pylongfellow.mdoc import PublicKey, testing
 
 from hugmood.privacy.zk.errors import CredentialInvalid
-from hugmood.privacy.zk.issuers import TEST_ISSUER_NAME, test_issuer_key
+from hugmood.privacy.zk.issuers import TEST_ISSUER_NAME, public_key_of, test_issuer_key
 
 DOCTYPE = "org.iso.18013.5.1.mDL"
 NAMESPACE = "org.iso.18013.5.1"
@@ -76,6 +77,18 @@ class Credential:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise CredentialInvalid(f"the stored credential is malformed: {e}") from e
+
+    def issuer_public_key(self) -> PublicKey:
+        """The key in the issuer's certificate (x5chain) inside the mdoc."""
+        try:
+            issuer_auth = cbor2.loads(self.mdoc)["documents"][0]["issuerSigned"]["issuerAuth"]
+            certificate = x509.load_der_x509_certificate(issuer_auth[1][33])
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise CredentialInvalid(f"the credential has no issuer certificate: {e}") from e
+        key = certificate.public_key()
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise CredentialInvalid("the issuer certificate does not hold a P-256 key")
+        return public_key_of(key)
 
     def age_flags(self) -> dict[int, bool]:
         """The `age_over_NN` values the issuer signed (read on the device only)."""

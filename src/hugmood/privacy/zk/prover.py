@@ -17,7 +17,6 @@ from pylongfellow.mdoc import ProverError, RequestedAttribute, testing
 from hugmood.privacy.zk.circuits import NUM_ATTRIBUTES, SPEC_VERSION, load_or_generate
 from hugmood.privacy.zk.credentials import DOCTYPE, NAMESPACE, THRESHOLDS, Credential
 from hugmood.privacy.zk.errors import CredentialInvalid, UnsupportedThreshold
-from hugmood.privacy.zk.issuers import TrustList
 from hugmood.privacy.zk.protocol import AgeProof, session_transcript
 
 
@@ -51,7 +50,6 @@ def present(credential: Credential, transcript: bytes) -> bytes:
 def prove_age(
     longfellow: Pylongfellow,
     credential: Credential,
-    trust: TrustList,
     *,
     threshold: int,
     nonce: bytes,
@@ -73,7 +71,7 @@ def prove_age(
     try:
         proof = longfellow.prove(
             present(credential, transcript),
-            trust.key_of(credential.issuer),
+            credential.issuer_public_key(),
             transcript,
             [claim],
             now,

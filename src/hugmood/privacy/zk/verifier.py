@@ -14,6 +14,7 @@ expired credential are refused with one message that names all three.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,10 +27,15 @@ from typing import Self
 from pylongfellow import Pylongfellow
 from pylongfellow.mdoc import PublicKey, VerifierError
 
-from hugmood.privacy.zk.challenges import ChallengeStore
+from hugmood.privacy.zk.challenges import Challenge, ChallengeStore
 from hugmood.privacy.zk.circuits import load_or_generate
 from hugmood.privacy.zk.credentials import DOCTYPE
-from hugmood.privacy.zk.errors import ProofRejected, VerifierUnavailable
+from hugmood.privacy.zk.errors import (
+    AgeVerificationError,
+    CircuitUnavailable,
+    ProofRejected,
+    VerifierUnavailable,
+)
 from hugmood.privacy.zk.issuers import TrustList
 from hugmood.privacy.zk.protocol import AgeProof, session_transcript
 from hugmood.privacy.zk.prover import age_claim, load_longfellow
@@ -82,6 +88,7 @@ class AgeVerifier:
         self._cache_dir = cache_dir
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._ready: asyncio.Task[ProcessPoolExecutor] | None = None
 
     def _start_pool(self) -> ProcessPoolExecutor:
         # forkserver: the server has threads (the SQLite writer, uvloop), and forking a
@@ -93,10 +100,24 @@ class AgeVerifier:
             initargs=(str(self._cache_dir),),
         )
 
-    async def __aenter__(self) -> Self:
-        # Generate or check the cached circuit once here, off the loop, so workers only read.
+    def prepare(self) -> asyncio.Task[ProcessPoolExecutor]:
+        """Start (once) readying the circuit and the workers, in the background.
+
+        Called when the first challenge is issued, not at start-up: generating the circuit
+        the first time takes ~30 s of CPU, which a server that never sees an age check
+        (or a test) should not pay; a device needs a few seconds to prove anyway.
+        """
+        if self._ready is None:
+            self._ready = asyncio.create_task(self._start(), name="age-verifier-start")
+        return self._ready
+
+    async def _start(self) -> ProcessPoolExecutor:
+        # Generate or check the cached circuit once, off the loop, so workers only read it.
         await asyncio.to_thread(load_or_generate, self._cache_dir)
         self._pool = self._start_pool()
+        return self._pool
+
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -105,6 +126,11 @@ class AgeVerifier:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        ready, self._ready = self._ready, None
+        if ready is not None and not ready.done():
+            ready.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AgeVerificationError):
+                await ready
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
@@ -116,9 +142,13 @@ class AgeVerifier:
         key = self.trust.key_of(submission.issuer)
         age_claim(submission.threshold)
         self.challenges.consume(submission.nonce, user_id, submission.threshold, now)
+        try:
+            await asyncio.shield(self.prepare())
+        except CircuitUnavailable as e:
+            raise VerifierUnavailable(f"age verification cannot start: {e}") from e
         pool = self._pool
         if pool is None:
-            raise VerifierUnavailable("age verification is not running")
+            raise VerifierUnavailable("age verification is shutting down")
         transcript = session_transcript(submission.nonce, self.audience)
         loop = asyncio.get_running_loop()
         try:
@@ -142,3 +172,9 @@ class AgeVerifier:
                 f"or the credential is expired or not yet valid ({reason})"
             )
         return AgeOutcome(submission.threshold, submission.issuer, now)
+
+    def issue(self, user_id: str, threshold: int, now: datetime | None = None) -> Challenge:
+        """A one-time challenge for this person and age; starts the workers if need be."""
+        age_claim(threshold)
+        self.prepare()
+        return self.challenges.issue(user_id, threshold, now or datetime.now(UTC))

@@ -1,0 +1,197 @@
+"""Age verification over HTTP: `POST /privacy/age/challenge`, `POST /privacy/age/proof`,
+`GET /privacy/age`, with the session token as `Authorization: Bearer`.
+
+These paths are dispatched ahead of the general stack, as the board images are: a Longfellow
+proof is ~360 KB (~480 KB in base64), over the 100 kB GraphQL-sized body limit, so they get
+the same middleware with `MAX_BODY_BYTES` instead (`asgi.create_app`).
+"""
+
+from __future__ import annotations
+
+import base64
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hugmood.application.age import record_age_verified, verified_age
+from hugmood.bootstrap import HugMood
+from hugmood.config import Settings
+from hugmood.domain.errors import HugMoodError
+from hugmood.entrypoints.http.images import _command_context, _signed_in, error, refusal
+from hugmood.eventstore.store import EventStoreUnavailable
+from hugmood.privacy.zk.challenges import MemoryChallengeStore
+from hugmood.privacy.zk.errors import (
+    AgeVerificationError,
+    ChallengeInvalid,
+    MalformedProof,
+    ProofRejected,
+    UnknownIssuer,
+    UnsupportedThreshold,
+    VerifierUnavailable,
+)
+from hugmood.privacy.zk.issuers import TrustList
+from hugmood.privacy.zk.protocol import AgeProof
+from hugmood.privacy.zk.verifier import AgeVerifier
+from hugmood.sql.database import DatabaseUnavailable
+
+PREFIX = "/privacy/age"
+MAX_BODY_BYTES = 2_000_000
+
+_STATUS: tuple[tuple[type[AgeVerificationError], int, str], ...] = (
+    (MalformedProof, 400, "VALIDATION"),
+    (UnsupportedThreshold, 400, "VALIDATION"),
+    (ChallengeInvalid, 400, "VALIDATION"),
+    (UnknownIssuer, 403, "FORBIDDEN"),
+    (ProofRejected, 403, "FORBIDDEN"),
+)
+
+
+class AgeVerification:
+    """The server's age-check service: trust list, one-time challenges, verifier workers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.required = settings.age_required
+        self.trust = TrustList.parse(
+            settings.zk_trusted_issuers, include_test_issuer=settings.development
+        )
+        cache = Path(settings.zk_circuit_dir or settings.data_dir / "zk-circuits").expanduser()
+        self.verifier = AgeVerifier(
+            self.trust,
+            MemoryChallengeStore(),
+            cache_dir=cache,
+            audience=f"hugmood/{settings.region}",
+            workers=settings.zk_workers,
+        )
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        await self._stack.enter_async_context(self.verifier)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+
+class AgePaths:
+    """Sends `/privacy/age…` to its own stack (`age`); everything else to `app`."""
+
+    def __init__(self, app: ASGIApp, *, age: ASGIApp) -> None:
+        self.app = app
+        self.age = age
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith(PREFIX):
+            await self.age(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+class AgeEndpoint:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._answer(request)
+        except ClientDisconnect:
+            return
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        routes = {
+            ("GET", PREFIX): _status,
+            ("POST", f"{PREFIX}/challenge"): _challenge,
+            ("POST", f"{PREFIX}/proof"): _proof,
+        }
+        handler = routes.get((request.method, request.url.path))
+        if handler is None:
+            return error(
+                404,
+                f"no such path; use GET {PREFIX} or POST {PREFIX}/challenge and {PREFIX}/proof",
+                "NOT_FOUND",
+            )
+        core: HugMood = request.app.state.core
+        age: AgeVerification = request.app.state.age
+        try:
+            user_id = await _signed_in(core, request)
+            return await handler(core, age, request, user_id)
+        except HugMoodError as e:
+            return refusal(e)
+        except VerifierUnavailable as e:
+            return error(503, str(e), "UNAVAILABLE")
+        except AgeVerificationError as e:
+            status, code = next((s, c) for kind, s, c in _STATUS if isinstance(e, kind))
+            return error(status, str(e), code, field="proof")
+        except (EventStoreUnavailable, DatabaseUnavailable):
+            return error(
+                503,
+                "HugMood's storage is unavailable right now; please try again shortly",
+                "UNAVAILABLE",
+            )
+
+
+async def _body(request: Request) -> Any:
+    data = bytearray()
+    async for chunk in request.stream():  # bounded by `BodySizeLimitMiddleware`
+        data += chunk
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise MalformedProof("the body must be JSON") from None
+
+
+async def _status(core: HugMood, age: AgeVerification, request: Request, user_id: str) -> Response:
+    return _json(
+        {
+            "verifiedAge": await verified_age(core.deps.store, user_id),
+            "required": age.required,
+            "trustedIssuers": sorted(age.trust.issuers),
+        }
+    )
+
+
+async def _challenge(
+    core: HugMood, age: AgeVerification, request: Request, user_id: str
+) -> Response:
+    body = await _body(request)
+    threshold = body.get("threshold") if isinstance(body, dict) else None
+    if not isinstance(threshold, int) or isinstance(threshold, bool):
+        raise MalformedProof('send {"threshold": <age>} (13, 16, 18 or 21)')
+    challenge = age.verifier.issue(user_id, threshold)
+    return _json(
+        {
+            "nonce": base64.urlsafe_b64encode(challenge.nonce).decode("ascii"),
+            "threshold": threshold,
+            "audience": age.verifier.audience,
+            "expiresAt": challenge.expires_at.isoformat(),
+        },
+        201,
+    )
+
+
+async def _proof(core: HugMood, age: AgeVerification, request: Request, user_id: str) -> Response:
+    submission = AgeProof.from_json(await _body(request))
+    outcome = await age.verifier.verify(user_id, submission)
+    await record_age_verified(
+        core.deps,
+        _command_context(core, request),
+        user_id=user_id,
+        threshold=outcome.threshold,
+        issuer=outcome.issuer,
+    )
+    return _json(
+        {"threshold": outcome.threshold, "issuer": outcome.issuer, "at": outcome.at.isoformat()}
+    )
