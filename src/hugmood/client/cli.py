@@ -7,11 +7,13 @@ Registered on the main `hugmood` app by `register`; mood, friends and hug comman
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from hugmood.client import agent
 from hugmood.client.api import AsyncHugMoodClient
 from hugmood.client.cli_common import (
     DEFAULT_SERVER,
@@ -44,32 +46,68 @@ def login(
 ) -> None:
     """Sign in on this device (creating its encrypted vault the first time)."""
     with clear_errors():
-        created = not Vault.exists(vault)
-        if created:
-            err.print(f"Creating an encrypted vault at {vault}")
-            device = Device(
-                Vault.create(
-                    vault, passphrase(confirm=True, prompt="New vault passphrase"), kdf=kdf_params()
-                )
-            )
-        else:
-            device = open_device(vault)
+        device = open_device(vault) if Vault.exists(vault) else None
         try:
-            handle = handle or device.handle or typer.prompt("Handle")
-            password = os.environ.get("HUGMOOD_CLIENT_PASSWORD") or typer.prompt(
-                "Password", hide_input=True
+            handle = (
+                handle or (device.handle if device else None) or typer.prompt("Handle", err=True)
             )
-            url = server or device.server_url or DEFAULT_SERVER
+            password = os.environ.get("HUGMOOD_CLIENT_PASSWORD") or typer.prompt(
+                "Password", hide_input=True, err=True
+            )
+            url = server or (device.server_url if device else None) or DEFAULT_SERVER
+            device_id = device.device_id if device else str(uuid.uuid4())
 
             async def sign_in() -> str:
-                async with AsyncHugMoodClient(url, device_id=device.device_id) as api:
+                async with AsyncHugMoodClient(url, device_id=device_id) as api:
                     return (await api.login(handle, password)).token
 
+            # The account is checked first: a wrong password leaves no vault behind.
             token = run(sign_in())
+            if device is None:
+                err.print(f"Creating an encrypted vault at {vault}")
+                device = Device(
+                    Vault.create(
+                        vault,
+                        passphrase(confirm=True, prompt="New vault passphrase"),
+                        kdf=kdf_params(),
+                    )
+                )
+                device.vault.set_settings({"device_id": device_id})
             device.remember_session(url, handle, token)
             out.print(f"Logged in as [bold]{handle}[/bold] at {url}; vault: {vault}")
         finally:
+            if device is not None:
+                device.vault.close()
+
+
+def unlock(
+    for_: Annotated[
+        str,
+        typer.Option("--for", metavar="TIME", help="How long: 90s, 15m, 1h30m (at most 24h)."),
+    ] = "15m",
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """Keep the vault unlocked for a while (as ssh-agent does): no passphrase asked until then."""
+    try:
+        seconds = agent.parse_duration(for_)
+    except ValueError as e:
+        fail(f"--for: {e}")
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            agent.start(vault, device.vault.key, seconds)
+        finally:
             device.vault.close()
+    minutes = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+    out.print(f"Unlocked for {minutes}: `hugmood lock` locks it again sooner.")
+
+
+def lock(vault: VaultOption = DEFAULT_VAULT) -> None:
+    """Forget the key `hugmood unlock` kept: the next command asks for the passphrase."""
+    if agent.stop(vault):
+        out.print("Locked: the next command asks for the passphrase.")
+    else:
+        out.print("The vault was not unlocked.")
 
 
 def logout(vault: VaultOption = DEFAULT_VAULT) -> None:
@@ -207,6 +245,8 @@ def register(app: typer.Typer) -> None:
 
     app.command()(login)
     app.command()(logout)
+    app.command()(unlock)
+    app.command()(lock)
     app.command()(sync)
     app.add_typer(vault_app, name="vault")
     app.add_typer(settings_app, name="settings")

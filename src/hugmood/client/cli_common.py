@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from hugmood.client import crypto
+from hugmood.client import agent, crypto
 from hugmood.client.device import Device
 from hugmood.client.errors import (
     ApiError,
@@ -104,16 +104,26 @@ def passphrase(*, confirm: bool = False, prompt: str = "Vault passphrase") -> st
     if from_env is not None:
         return from_env
     try:
-        value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+        # On stderr, so `hugmood export | …` shows the question instead of seeming to hang.
+        value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     except typer.Abort:
-        fail(f"no passphrase given (set {PASSPHRASE_ENV} to run without a prompt)")
+        fail(
+            f"no passphrase given (run `hugmood unlock --for 15m` first, or set {PASSPHRASE_ENV} "
+            "to run without a prompt)"
+        )
     return value
 
 
 def open_device(vault: Path) -> Device:
-    """Unlock the vault at `vault` (it must exist)."""
+    """Unlock the vault at `vault` (it must exist): with `HUGMOOD_CLIENT_PASSPHRASE`, else
+    the key the unlock agent keeps (`hugmood unlock`), else by asking."""
     if not Vault.exists(vault):
         raise VaultMissing(f"no vault at {vault}: run `hugmood login` first")
+    if os.environ.get(PASSPHRASE_ENV) is None and (key := agent.key_for(vault)) is not None:
+        try:
+            return Device(Vault.unlock_with_key(vault, key))
+        except WrongPassphrase:
+            agent.stop(vault)  # the passphrase changed since: ask again
     return Device(Vault.unlock(vault, passphrase()))
 
 

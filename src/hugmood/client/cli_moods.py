@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from hugmood.client import portability
+from hugmood.client.analysis import analyse
 from hugmood.client.cli_common import (
     DEFAULT_VAULT,
     VaultOption,
@@ -56,6 +57,13 @@ def _prompt_missing(
         )
         or None
     )
+    if mood is None and note:
+        # The suggestion is shown and kept only if the person says so (Enter), or replaced.
+        suggested = analyse(note).suggested_mood
+        mood = typer.prompt(
+            f"Your note sounds {suggested}: Enter to keep it, or type another mood word",
+            default=suggested,
+        )
     intensity = typer.prompt("Intensity from 0 to 1", type=float)
     return mood, intensity, note
 
@@ -126,6 +134,16 @@ def add(
             device.vault.close()
 
 
+def _shorten(text: str, width: int) -> str:
+    """The start of a note, cut at a word and marked with … when longer than `width`."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= width:
+        return one_line
+    cut = one_line[: width - 1]
+    at_word = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return at_word.rstrip(" ,.;:") + "…"
+
+
 def _parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -177,7 +195,7 @@ def list_moods(
             f"{e.intensity:.2f}",
             f"{e.insights.sentiment:+.2f}" if e.insights else "",
             ", ".join(e.insights.emotions) if e.insights else "",
-            (e.note or "")[:40],
+            _shorten(e.note or "", 40),
             e.status if e.status != "refused" else f"refused: {e.refusal}",
         )
     out.print(table)

@@ -80,6 +80,7 @@ class Vault:
     def __init__(self, conn: sqlite3.Connection, path: Path, kek: bytes, rotate_after: int) -> None:
         self._conn = conn
         self.path = path
+        self._raw_kek = kek
         self._kek = AESGCM(kek)
         self._rotate_after = rotate_after
         self._keys: dict[int, AESGCM] = {}
@@ -129,13 +130,33 @@ class Vault:
         cls, path: Path, passphrase: str, *, rotate_after: int = DEFAULT_ROTATE_AFTER
     ) -> Vault:
         """Open an existing vault; `WrongPassphrase` if the passphrase does not fit."""
+        return cls._opened(path, passphrase, None, rotate_after)
+
+    @classmethod
+    def unlock_with_key(
+        cls, path: Path, kek: bytes, *, rotate_after: int = DEFAULT_ROTATE_AFTER
+    ) -> Vault:
+        """Open with the key `unlock` derives from the passphrase (kept by the unlock agent);
+        `WrongPassphrase` if it does not fit (the passphrase changed since)."""
+        return cls._opened(path, None, kek, rotate_after)
+
+    @property
+    def key(self) -> bytes:
+        """The key-encryption key this vault was unlocked with (for the unlock agent)."""
+        return self._raw_kek
+
+    @classmethod
+    def _opened(
+        cls, path: Path, passphrase: str | None, kek: bytes | None, rotate_after: int
+    ) -> Vault:
         if not cls.exists(path):
             raise VaultMissing(f"no vault at {path}; run `hugmood login` to create one")
         conn = _connect(path)
         try:
-            meta = dict(conn.execute("SELECT name, value FROM vault_meta").fetchall())
-            kdf = crypto.KdfParams.from_json(meta["kdf"])
-            kek = crypto.derive_key(passphrase, meta["salt"], kdf)
+            if kek is None:
+                meta = dict(conn.execute("SELECT name, value FROM vault_meta").fetchall())
+                kdf = crypto.KdfParams.from_json(meta["kdf"])
+                kek = crypto.derive_key(passphrase or "", meta["salt"], kdf)
             return cls(conn, path, kek, rotate_after)
         except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as e:
             conn.close()
@@ -230,7 +251,8 @@ class Vault:
         if kdf is None:
             kdf = crypto.KdfParams.from_json(self._meta("kdf"))
         salt = crypto.new_salt()
-        kek = AESGCM(crypto.derive_key(new_passphrase, salt, kdf))
+        raw_kek = crypto.derive_key(new_passphrase, salt, kdf)
+        kek = AESGCM(raw_kek)
         rows = self._conn.execute("SELECT key_id FROM data_keys").fetchall()
         with _transaction(self._conn):
             for (key_id,) in rows:
@@ -249,7 +271,7 @@ class Vault:
             self._conn.execute(
                 "UPDATE vault_meta SET value = ? WHERE name = 'kdf'", (kdf.to_json(),)
             )
-        self._kek = kek
+        self._kek, self._raw_kek = kek, raw_kek
 
     def _wrapped_parts(self, key_id: int) -> tuple[bytes, bytes]:
         (wrapped,) = self._conn.execute(
