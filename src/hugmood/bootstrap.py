@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hugmood.application.consumers import EVENT_CONSUMERS
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.messagebus import MessageBus
@@ -30,6 +31,7 @@ from hugmood.security.passwords import Argon2idPasswordHasher
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
+from hugmood.services import Service
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.migrations import migrate
 from hugmood.sql.postgres import PostgresDatabase
@@ -60,6 +62,8 @@ class HugMood:
     """This process's open board rooms (Yjs), following the log for other processes' edits."""
     blobs: BlobStore
     """Board images, by the sha256 of their bytes."""
+    services: tuple[Service, ...]
+    """Every long-lived service, in the order they start (and stop in reverse)."""
 
 
 def upcasters() -> Upcasters:
@@ -125,20 +129,33 @@ async def open_blob_store(settings: Settings) -> BlobStore:
     return await PostgresBlobStore.open(settings.database_url, schema=settings.postgres_schema)
 
 
+def check_consumers(services: list[Service]) -> None:
+    """Every entry of the event table has its service, and no service claims to be an entry
+    that is not there."""
+    names = {s.name for s in services}
+    missing = [c.name for c in EVENT_CONSUMERS if c.name not in names]
+    if missing:
+        raise LookupError(f"no service implements the event consumers {missing}")
+
+
 @asynccontextmanager
-async def open_hugmood(
-    settings: Settings, *, run_projections: bool = True
-) -> AsyncIterator[HugMood]:
-    """Open every backend, start the projections, and close it all on the way out."""
+async def open_hugmood(settings: Settings, *, run_services: bool = True) -> AsyncIterator[HugMood]:
+    """Open every backend and start every service (with `run_services` off, as one-off
+    commands do, the read models are only read); close it all on the way out."""
     settings = settings.with_secret()
     async with AsyncExitStack() as stack:
         store = await open_event_store(settings, upcasters())
         stack.push_async_callback(store.close)
         readmodels = await open_read_models(settings)
         stack.push_async_callback(readmodels.close)
+        blobs = await open_blob_store(settings)
+        stack.push_async_callback(blobs.close)
+        live = InMemoryRealtimeHub()
+        stack.push_async_callback(live.close)
+        hub = await open_hub(settings)
+        stack.push_async_callback(hub.close)
+
         runner = ProjectionRunner(store, readmodels, all_projections())
-        if run_projections:
-            await stack.enter_async_context(runner)
         deps = Dependencies(
             store=store,
             readmodels=readmodels,
@@ -156,19 +173,9 @@ async def open_hugmood(
             session_ttl_hours=settings.session_ttl_hours,
             age_required=settings.age_required,
         )
-        live = InMemoryRealtimeHub()
-        stack.push_async_callback(live.close)
-        if run_projections:
-            await stack.enter_async_context(LiveRelay(store, readmodels, runner, live))
-        hub = await open_hub(settings)
-        stack.push_async_callback(hub.close)
-        presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
-        if run_projections:
-            await stack.enter_async_context(presence)
         bus = MessageBus(deps, runner)
+        presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
         deliveries = DeliveryRecorder(bus)
-        if run_projections:
-            await stack.enter_async_context(deliveries)
         content = BoardContentStore(store, readmodels, deps.clock, origin=uuid.uuid4().hex)
         boards = BoardRooms(
             deps,
@@ -177,10 +184,17 @@ async def open_hugmood(
             rebase_min_bytes=settings.board_rebase_min_bytes,
             session_check_s=settings.ws_session_check_s,
         )
-        if run_projections:
-            await stack.enter_async_context(boards)
-        blobs = await open_blob_store(settings)
-        stack.push_async_callback(blobs.close)
+        services: list[Service] = [
+            runner,
+            LiveRelay(store, readmodels, runner, live),
+            presence,
+            deliveries,
+            boards,
+        ]
+        check_consumers(services)
+        if run_services:
+            for service in services:
+                await stack.enter_async_context(service)
         yield HugMood(
             settings,
             store,
@@ -193,4 +207,5 @@ async def open_hugmood(
             deliveries,
             boards,
             blobs,
+            tuple(services),
         )

@@ -120,7 +120,7 @@ async def test_rebuilding_read_models_from_zero_gives_the_same_result(
         assert any(r[0] == kept for r in before["rm_mood_entries"])
         assert not any(r[0] == gone for r in before["rm_mood_entries"])
 
-    async with open_hugmood(settings, run_projections=False) as core:
+    async with open_hugmood(settings, run_services=False) as core:
         replayed = await core.projections.rebuild()
         assert replayed == await core.store.last_position()
         assert await snapshot(core) == before
@@ -133,7 +133,7 @@ async def test_read_models_resume_from_their_checkpoint_after_a_restart(
     async with open_hugmood(settings) as core:
         user = await register(core, unique("u"))
         entry = await record(core, user, "private")
-    async with open_hugmood(settings, run_projections=False) as core:
+    async with open_hugmood(settings, run_services=False) as core:
         assert core.projections.position == 0  # not loaded until caught up
         applied = await core.projections.catch_up_now()
         assert applied == 0

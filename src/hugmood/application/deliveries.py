@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from types import TracebackType
+from collections.abc import Sequence
 
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.messagebus import MessageBus
 from hugmood.domain import hugs as hg
 from hugmood.domain.errors import HugMoodError
+from hugmood.services import Loop, Service
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,11 @@ DRAIN_S = 5.0
 """On shutdown, how long to keep recording what is still queued."""
 
 
-class DeliveryRecorder:
+class DeliveryRecorder(Service):
+    name = "hug deliveries"
+
     def __init__(self, bus: MessageBus, *, in_flight: int = IN_FLIGHT) -> None:
+        super().__init__()
         self._bus = bus
         self._in_flight = in_flight
         self._queue: deque[hg.MarkHugDelivered] = deque()
@@ -37,7 +41,6 @@ class DeliveryRecorder:
         self._idle = asyncio.Event()
         self._idle.set()
         self._running: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
 
     def delivered(self, hug_id: str, recipient_id: str, device_id: str | None) -> None:
         """Note that the hug was shown on `device_id`; recorded shortly after."""
@@ -49,25 +52,18 @@ class DeliveryRecorder:
     def pending(self) -> int:
         return len(self._queue)
 
-    async def __aenter__(self) -> DeliveryRecorder:
-        self._task = asyncio.create_task(self._run(), name="delivery-recorder")
-        return self
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        return [("recorder", self._run)]
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is None:
-            return
+    async def stopping(self) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(DRAIN_S):
                 await self._idle.wait()
-        self._task.cancel()
+
+    async def stopped(self) -> None:
         for task in self._running:
             task.cancel()
-        await asyncio.gather(self._task, *self._running, return_exceptions=True)
+        await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _run(self) -> None:
         running = self._running

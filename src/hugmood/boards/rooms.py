@@ -1,4 +1,5 @@
-"""This process's open board rooms, and the follower that keeps them in step with the log.
+"""This process's open board rooms, kept in step with the log as the `board rooms` consumer
+(`application.consumers`).
 
 Like hugs (decision 0005), boards relay through the log: every process follows it, and an
 update another process stored reaches this process's sockets from there (PostgreSQL's
@@ -13,9 +14,10 @@ import asyncio
 import base64
 import logging
 import time
-from types import TracebackType
+from collections.abc import Sequence
 from typing import Any
 
+from hugmood.application.consumers import BOARD_ROOMS, consumer
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
 from hugmood.application.queries.identity import live_sessions
@@ -27,9 +29,9 @@ from hugmood.boards.room import BoardRoom
 from hugmood.boards.store import REBASED, UPDATED, BoardContentStore, decode, materialize
 from hugmood.domain.boards import BoardRole, doc_stream_generation
 from hugmood.eventstore.envelope import RecordedEvent
-from hugmood.eventstore.subscription import follow
+from hugmood.eventstore.subscription import LogConsumer
 from hugmood.realtime.hub import Listening, Message, RealtimeHub
-from hugmood.tasks import cancel_and_wait
+from hugmood.services import Loop
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,10 @@ def _awareness(board_id: str) -> str:
 _MEMBERSHIP = {"BoardMemberAdded", "BoardMemberRoleChanged", "BoardMemberRemoved", "BoardArchived"}
 
 
-class BoardRooms:
+class BoardRooms(LogConsumer):
     """Opens a room on a board's first socket, closes (and compacts) it after the last."""
+
+    name = BOARD_ROOMS
 
     def __init__(
         self,
@@ -55,6 +59,7 @@ class BoardRooms:
         rebase_min_bytes: int | None = 64 * 1024,
         session_check_s: float = 10.0,
     ) -> None:
+        super().__init__(deps.store, consumer(BOARD_ROOMS).handles)
         self._deps = deps
         self.content = content
         self._hub = hub
@@ -66,27 +71,12 @@ class BoardRooms:
         self._rooms: dict[str, BoardRoom] = {}
         self._listening: dict[str, Listening] = {}
         self._opening: dict[str, asyncio.Lock] = {}
-        self._follower: asyncio.Task[None] | None = None
         self._session_check_s = session_check_s
-        self._sessions: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> BoardRooms:
-        start = await self._deps.store.last_position()
-        self._follower = asyncio.create_task(
-            follow(self._deps.store, start, self._apply, log=log, what="board follower"),
-            name="board-follower",
-        )
-        self._sessions = asyncio.create_task(self._check_sessions(), name="board-sessions")
-        return self
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        return [*super().loops(), ("session check", self._check_sessions)]
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for task in (self._follower, self._sessions):
-            await cancel_and_wait(task)
+    async def stopped(self) -> None:
         for room in list(self._rooms.values()):
             await self._stop_listening(room.board_id)
             await room.close(compact=True)
@@ -208,7 +198,8 @@ class BoardRooms:
                 if connection.token_hash not in alive:
                     connection.close(CloseCode.UNAUTHENTICATED, "your session has ended")
 
-    async def _apply(self, event: RecordedEvent) -> None:
+    async def handle(self, event: RecordedEvent) -> None:
+        """An event of the `board rooms` consumer's types, stored by any process."""
         if event.event_type in (UPDATED, REBASED):
             room = self._rooms.get(event.data["boardId"])
             if room is None:

@@ -76,6 +76,8 @@ def create_app(
                 period_s=min(settings.ws_session_check_s, settings.presence_heartbeat_s / 2),
             )
             await stack.enter_async_context(registry)
+            watched = metrics.watch_services([*running.services, registry])
+            stack.callback(metrics.registry.unregister, watched)
             app.state.sockets = SocketEdge(
                 operations=operations,
                 registry=registry,
@@ -146,13 +148,13 @@ def create_app(
     # Yjs (y-websocket) sockets of shared boards; see `entrypoints.boards_socket`.
     app.add_api_websocket_route("/boards/{board_id}/ws", board_socket)
 
-    @app.exception_handler(Exception)
     @app.exception_handler(ClientDisconnect)
     async def client_left(request: Request, exc: ClientDisconnect) -> Response:
         # Not a bug: the client went away mid-body. Nobody reads this answer; the access
         # log and metrics record the request as 499 (`RequestContextMiddleware`).
         return Response(status_code=CLIENT_CLOSED_REQUEST)
 
+    @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             {

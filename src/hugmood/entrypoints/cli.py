@@ -132,7 +132,7 @@ def rebuild() -> None:
     from hugmood.bootstrap import open_hugmood
 
     async def run() -> int:
-        async with open_hugmood(_settings(), run_projections=False) as core:
+        async with open_hugmood(_settings(), run_services=False) as core:
             return await core.projections.rebuild()
 
     replayed = asyncio.run(run())
@@ -145,7 +145,7 @@ def status() -> None:
     from hugmood.bootstrap import open_hugmood
 
     async def run() -> tuple[int, int]:
-        async with open_hugmood(_settings(), run_projections=False) as core:
+        async with open_hugmood(_settings(), run_services=False) as core:
             await core.projections.catch_up_now()
             return await core.store.last_position(), core.projections.position
 

@@ -1,10 +1,22 @@
-"""Prometheus metrics of the HTTP layer and the event log, on a registry per app."""
+"""Prometheus metrics of the HTTP layer, the event log and the services, on a registry per
+app."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+
+class Supervised(Protocol):
+    """A service as metrics see it (`hugmood.services.Service`)."""
+
+    name: str
+    crashes: int
 
 
 @dataclass
@@ -35,3 +47,25 @@ class Metrics:
             "Position every read model reflects",
             registry=self.registry,
         )
+
+    def watch_services(self, services: Sequence[Supervised]) -> Collector:
+        """Export each service's crash count (`hugmood_service_crashes_total{service}`);
+        unregister the collector returned when they stop."""
+        collector = _ServiceCrashes(services)
+        self.registry.register(collector)
+        return collector
+
+
+class _ServiceCrashes(Collector):
+    def __init__(self, services: Iterable[Supervised]) -> None:
+        self._services = tuple(services)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "hugmood_service_crashes",
+            "Crashes of a long-lived service's loop (each was restarted)",
+            labels=["service"],
+        )
+        for service in self._services:
+            family.add_metric([service.name], service.crashes)
+        yield family

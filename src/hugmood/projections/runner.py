@@ -6,21 +6,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from types import TracebackType
 
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import catch_up
 from hugmood.projections.projection import Projection
+from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase, Statement
-from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "read_models"
 
 
-class ProjectionRunner:
+class ProjectionRunner(Service):
     """Follows the log with a catch-up subscription and applies batches of events.
 
     Each batch's read-model writes and the checkpoint advance commit together, so a crash
@@ -28,6 +27,8 @@ class ProjectionRunner:
     if another process advanced it first, this runner reloads it and carries on from there,
     so several processes may share one database.
     """
+
+    name = "read models"
 
     def __init__(
         self,
@@ -39,6 +40,7 @@ class ProjectionRunner:
         safety_poll_s: float = 1.0,
         wait_timeout_s: float = 10.0,
     ) -> None:
+        super().__init__()
         self._store = store
         self._db = db
         self._projections = tuple(projections)
@@ -47,7 +49,6 @@ class ProjectionRunner:
         self._wait_timeout_s = wait_timeout_s
         self._position = 0
         self._advanced = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def position(self) -> int:
@@ -58,19 +59,11 @@ class ProjectionRunner:
     def tables(self) -> tuple[str, ...]:
         return tuple(t for p in self._projections for t in p.tables)
 
-    async def __aenter__(self) -> ProjectionRunner:
+    async def starting(self) -> None:
         await self._load_checkpoint()
-        self._task = asyncio.create_task(self._run(), name="projection-runner")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        return [("follow the log", self._run)]
 
     async def wait_for(self, position: int) -> None:
         """Read-your-writes: wait until the read models reflect `position`."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from types import TracebackType
 
 from hugmood.realtime.hub import DeviceRefresh, Presence, PresenceStatus, RealtimeHub
+from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase
-from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -24,29 +23,22 @@ def presence_channel(user_id: str) -> str:
     return f"presence:{user_id}"
 
 
-class PresenceService:
+class PresenceService(Service):
+    name = "presence"
+
     def __init__(self, hub: RealtimeHub, readmodels: SqlDatabase, *, heartbeat_s: float) -> None:
+        super().__init__()
         self.hub = hub
         self.heartbeat_s = heartbeat_s
         self._readmodels = readmodels
-        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def ttl_s(self) -> float:
         """A device is gone once two heartbeats are missed."""
         return 2 * self.heartbeat_s
 
-    async def __aenter__(self) -> PresenceService:
-        self._sweeper = asyncio.create_task(self._sweep(), name="presence-sweeper")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await cancel_and_wait(self._sweeper)
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        return [("expiry sweeper", self._sweep)]
 
     async def heartbeat(
         self, user_id: str, device_id: str, status: PresenceStatus, view: str | None

@@ -9,19 +9,13 @@ enforced. The relay waits for the read models to reach an event before announcin
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from types import TracebackType
-
+from hugmood.application.consumers import LIVE_RELAY, consumer
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
-from hugmood.eventstore.subscription import follow
+from hugmood.eventstore.subscription import LogConsumer
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.sql.database import SqlDatabase
-from hugmood.tasks import cancel_and_wait
-
-log = logging.getLogger(__name__)
 
 
 def hugs_in(user_id: str) -> str:
@@ -43,7 +37,13 @@ def friend_moods(user_id: str) -> str:
     return f"friend-moods:{user_id}"
 
 
-class LiveRelay:
+class LiveRelay(LogConsumer):
+    """The `live relay` consumer (`application.consumers`): from now on, since what happened
+    before a device connected reaches it from the inbox when it subscribes; an event whose
+    announcement fails is logged and skipped, a courtesy on top of the durable inbox."""
+
+    name = LIVE_RELAY
+
     def __init__(
         self,
         store: EventStore,
@@ -51,33 +51,12 @@ class LiveRelay:
         progress: ReadModelsProgress,
         local: RealtimeHub,
     ) -> None:
-        self._store = store
+        super().__init__(store, consumer(LIVE_RELAY).handles)
         self._readmodels = readmodels
         self._progress = progress
         self._local = local
-        self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> LiveRelay:
-        # Live means from now: what happened before a device connected reaches it from the
-        # inbox when it subscribes (store-and-forward), not from a replay of the log.
-        start = await self._store.last_position()
-        # A live notification is a courtesy on top of the durable inbox: an event whose
-        # announcement fails is logged and skipped, and the relay stays alive.
-        self._task = asyncio.create_task(
-            follow(self._store, start, self._announce, log=log, what="live relay"),
-            name="live-relay",
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await cancel_and_wait(self._task)
-
-    async def _announce(self, event: RecordedEvent) -> None:
+    async def handle(self, event: RecordedEvent) -> None:
         d = event.data
         match event.event_type:
             case "HugSent" if not d.get("muted"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from types import TracebackType
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from hugmood.application.queries import identity as iq
@@ -22,7 +22,7 @@ from hugmood.entrypoints.heap import FrozenHeap
 from hugmood.entrypoints.ws.protocol import CloseCode
 from hugmood.realtime.hub import Listening, Message
 from hugmood.realtime.relay import SESSIONS_ENDED
-from hugmood.tasks import cancel_and_wait
+from hugmood.services import Loop, Service
 
 if TYPE_CHECKING:
     from hugmood.entrypoints.ws.connection import GraphQLSocket
@@ -34,14 +34,16 @@ SWEEP_SLICE = 500
 """Devices refreshed between two yields to the event loop."""
 
 
-class SocketRegistry:
+class SocketRegistry(Service):
+    name = "sockets"
+
     def __init__(self, core: HugMood, *, period_s: float) -> None:
+        super().__init__()
         self._core = core
         self._period_s = period_s
         self._sockets: set[GraphQLSocket] = set()
         self._by_session: dict[str, set[GraphQLSocket]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
         self._listening: Listening | None = None
         self._heap = FrozenHeap()
 
@@ -68,18 +70,13 @@ class SocketRegistry:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def __aenter__(self) -> SocketRegistry:
+    async def starting(self) -> None:
         self._listening = await self._core.live.listen([SESSIONS_ENDED], self._session_ended)
-        self._sweeper = asyncio.create_task(self._sweep(), name="socket-sweeper")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await cancel_and_wait(self._sweeper)
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        return [("sweeper", self._sweep)]
+
+    async def stopped(self) -> None:
         if self._listening is not None:
             await self._listening.close()
         for task in list(self._tasks):

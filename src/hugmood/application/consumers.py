@@ -1,0 +1,105 @@
+"""Every consumer of the event log, in one table: what it reacts to, how it keeps its place,
+and where it may run. Beside `messagebus.COMMAND_HANDLERS` (commands → handlers), this is the
+other half of HugMood's reactive graph (events → consumers).
+
+Each entry is implemented by one service of the same name (`services.Service`), which takes
+its event types from here; `bootstrap` checks that every entry has its service and starts
+them. Where an entry runs is a deployment choice read from this table, not a code change:
+consumers that may run `ANYWHERE` can move to worker processes; `WITH_SOCKETS` ones run in
+every web process, because they push to that process's own sockets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hugmood.domain import boards as bd
+from hugmood.domain import hugs as hg
+from hugmood.domain import identity as idm
+from hugmood.domain import moods as md
+from hugmood.domain.common import DomainEvent
+
+
+class Resume(StrEnum):
+    """How a consumer keeps its place in the log."""
+
+    CHECKPOINT = "checkpoint"
+    """Durable: it stores the last position it applied together with its effects, and
+    resumes after it; nothing is applied twice or skipped."""
+    FROM_NOW = "from now"
+    """Live work layered on durable state: it starts at the end of the log, since what
+    happened before is served from the read models when a client connects."""
+
+
+class Placement(StrEnum):
+    ANYWHERE = "anywhere"
+    """In the web process or a worker: it talks only to storage."""
+    WITH_SOCKETS = "with sockets"
+    """In every process that holds sockets: it pushes to that process's own connections."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventConsumer:
+    name: str
+    handles: frozenset[str] | None
+    """The event types it reacts to; None: every event (a checkpoint covers every position)."""
+    resume: Resume
+    runs: Placement
+    purpose: str
+
+
+def _types(*events: type[DomainEvent]) -> frozenset[str]:
+    return frozenset(str(e.EVENT_TYPE) for e in events)
+
+
+READ_MODELS = "read models"
+LIVE_RELAY = "live relay"
+BOARD_ROOMS = "board rooms"
+
+EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
+    EventConsumer(
+        READ_MODELS,
+        handles=None,
+        resume=Resume.CHECKPOINT,
+        runs=Placement.ANYWHERE,
+        purpose="every read model (`readmodels/`), so queries answer from them",
+    ),
+    EventConsumer(
+        LIVE_RELAY,
+        handles=_types(
+            hg.HugSent,
+            hg.HugDelivered,
+            hg.HugSeen,
+            hg.HugWithdrawn,
+            idm.SessionEnded,
+            md.MoodRecorded,
+        ),
+        resume=Resume.FROM_NOW,
+        runs=Placement.WITH_SOCKETS,
+        purpose="live hugs, hug statuses, friends' check-ins and logouts to subscriptions",
+    ),
+    EventConsumer(
+        BOARD_ROOMS,
+        handles=_types(
+            bd.BoardContentUpdated,
+            bd.BoardContentRebased,
+            bd.BoardMemberAdded,
+            bd.BoardMemberRoleChanged,
+            bd.BoardMemberRemoved,
+            bd.BoardArchived,
+            idm.SessionEnded,
+        ),
+        resume=Resume.FROM_NOW,
+        runs=Placement.WITH_SOCKETS,
+        purpose="other processes' board edits, rebases, roles and logouts to open board rooms",
+    ),
+)
+
+
+def consumer(name: str) -> EventConsumer:
+    """The table's entry of that name."""
+    for entry in EVENT_CONSUMERS:
+        if entry.name == name:
+            return entry
+    raise LookupError(f"no event consumer named {name!r}")
