@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ def verify_age(device: Device, credential: Credential, threshold: int) -> Verifi
                 threshold=threshold,
                 nonce=base64.urlsafe_b64decode(challenge["nonce"]),
                 audience=challenge["audience"],
+                now=datetime.fromisoformat(challenge["at"]),
             )
             outcome = _answer(http.post(f"{base}/proof", json=proof.to_json()))
     except httpx.TransportError as e:

@@ -116,7 +116,7 @@ class AgeEndpoint:
             ("POST", f"{PREFIX}/challenge"): _challenge,
             ("POST", f"{PREFIX}/proof"): _proof,
         }
-        handler = routes.get((request.method, request.url.path))
+        handler = routes.get((request.method, request.url.path.rstrip("/")))
         if handler is None:
             return error(
                 404,
@@ -176,6 +176,7 @@ async def _challenge(
             "nonce": base64.urlsafe_b64encode(challenge.nonce).decode("ascii"),
             "threshold": threshold,
             "audience": age.verifier.audience,
+            "at": challenge.issued_at.isoformat(),
             "expiresAt": challenge.expires_at.isoformat(),
         },
         201,

@@ -22,6 +22,9 @@ class Challenge:
     nonce: bytes
     user_id: str
     threshold: int
+    issued_at: datetime
+    """The time the proof is made and checked against (whole seconds): Longfellow takes the
+    time as a public input, so prover and verifier must use the same one."""
     expires_at: datetime
 
 
@@ -49,7 +52,10 @@ class MemoryChallengeStore:
         self._lock = threading.Lock()
 
     def issue(self, user_id: str, threshold: int, now: datetime) -> Challenge:
-        challenge = Challenge(secrets.token_bytes(NONCE_BYTES), user_id, threshold, now + self._ttl)
+        at = now.replace(microsecond=0)
+        challenge = Challenge(
+            secrets.token_bytes(NONCE_BYTES), user_id, threshold, at, at + self._ttl
+        )
         with self._lock:
             for nonce in [n for n, c in self._pending.items() if c.expires_at <= now]:
                 del self._pending[nonce]

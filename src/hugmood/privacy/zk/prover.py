@@ -56,7 +56,8 @@ def prove_age(
     audience: str,
     now: datetime | None = None,
 ) -> AgeProof:
-    """Prove `age_over_<threshold>` for `nonce`; says plainly why when it cannot."""
+    """Prove `age_over_<threshold>` for `nonce` at `now`, the challenge's time (the verifier
+    checks against the same time); says plainly why it cannot."""
     now = now or datetime.now(UTC)
     claim = age_claim(threshold)
     if now < credential.valid_from:

@@ -141,7 +141,7 @@ class AgeVerifier:
         now = now or datetime.now(UTC)
         key = self.trust.key_of(submission.issuer)
         age_claim(submission.threshold)
-        self.challenges.consume(submission.nonce, user_id, submission.threshold, now)
+        challenge = self.challenges.consume(submission.nonce, user_id, submission.threshold, now)
         try:
             await asyncio.shield(self.prepare())
         except CircuitUnavailable as e:
@@ -158,7 +158,7 @@ class AgeVerifier:
                 (key.x, key.y),
                 transcript,
                 submission.threshold,
-                now,
+                challenge.issued_at,
                 submission.proof,
             )
         except BrokenProcessPool as e:
