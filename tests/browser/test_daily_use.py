@@ -3,8 +3,11 @@ without the internet, sharing defaults at sign-up, spoofed names, the hug card."
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +16,7 @@ from playwright.sync_api import Route, expect
 from tests.browser.app import PASSWORD, Person
 from tests.browser.conftest import NewPerson
 from tests.conftest import unique
+from tests.e2e.server import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -327,3 +331,88 @@ def test_a_board_at_375_px_keeps_every_item_whole_and_readable(new_person: NewPe
     page.get_by_role("button", name="Zoom in").click()
     expect(page.get_by_role("button", name="Fit")).to_have_attribute("aria-pressed", "false")
     assert viewport.evaluate("(v) => v.scrollWidth > v.clientWidth")
+
+
+def test_one_export_format_round_trips_between_the_web_app_and_the_cli(
+    new_person: NewPerson, tmp_path: Path
+) -> None:
+    ada = new_person(width=1280, height=900)
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    ada.check_in("calm", note="tea on the balcony", privacy="Only me")
+    expect(page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
+
+    # The web app's export, imported by the CLI into a new vault for the same person.
+    ada.go("Settings")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export my data").click()
+    web_export = tmp_path / "web.json"
+    download.value.save_as(web_export)
+    document = json.loads(web_export.read_text())
+    assert (document["format"], document["version"], document["account"]) == (
+        "hugmood-export",
+        1,
+        ada.handle,
+    )
+    assert [(e["moodType"], e["privacy"]) for e in document["entries"]] == [("calm", "private")]
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HUGMOOD_")},
+        "HUGMOOD_CLIENT_VAULT": str(tmp_path / "vault.sqlite"),
+        "HUGMOOD_CLIENT_SERVER": ada.server.url,
+        "HUGMOOD_CLIENT_PASSPHRASE": "my device passphrase",
+        "HUGMOOD_CLIENT_PASSWORD": PASSWORD,
+        "HUGMOOD_CLIENT_KDF_COST": "m=1024,t=1,p=1",
+        "COLUMNS": "200",
+    }
+
+    def cli(*args: str) -> str:
+        done = run_cli(*args, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    cli("login", "--handle", ada.handle)
+    assert "imported 1 new" in cli("import", str(web_export))
+    assert "tea on the balcony" in cli("mood", "list")
+
+    # The CLI's export (with a check-in whose note stays in its vault), imported by the web app.
+    cli("mood", "add", "-i", "0.6", "-m", "hopeful", "-n", "seedlings in the garden")
+    cli_export = tmp_path / "cli.json"
+    cli("export", "-o", str(cli_export))
+    page.get_by_label("Import a HugMood export").set_input_files(cli_export)
+    expect(page.get_by_role("status").filter(has_text="Imported")).to_have_text(
+        "Imported 1 entry (1 entry already here)."
+    )
+    ada.go("History")
+    entries = page.get_by_test_id("my-entries")
+    expect(entries.locator('[data-mood="hopeful"]')).to_contain_text("kept on the device")
+    expect(entries).not_to_contain_text("seedlings in the garden")
+
+    # And the check-ins as CSV, with the CLI's columns.
+    ada.go("Settings")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export check-ins as CSV").click()
+    csv_file = tmp_path / "web.csv"
+    download.value.save_as(csv_file)
+    lines = csv_file.read_text().splitlines()
+    assert lines[0].startswith("id,recorded_at,mood_type,intensity,privacy,note")
+    assert len(lines) == 3
+
+
+def test_settings_checkbox_sits_beside_its_words_and_legends_inside_their_cards(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person(width=375)
+    ada.sign_up(unique("ada"), "Ada")
+    ada.go("Settings")
+    page = ada.page
+    box = page.get_by_label("Appear offline to friends").bounding_box()
+    words = page.get_by_text("Appear offline to friends").bounding_box()
+    assert box is not None and words is not None
+    assert box["x"] + box["width"] <= words["x"] + 30, "the checkbox is above its words"
+    assert abs((box["y"] + box["height"] / 2) - (words["y"] + words["height"] / 2)) < 12
+    card = page.locator("fieldset.card", has_text="Hugs you accept")
+    legend = card.locator("legend")
+    card_box, legend_box = card.bounding_box(), legend.bounding_box()
+    assert card_box is not None and legend_box is not None
+    assert legend_box["y"] >= card_box["y"], "the legend cuts the card's border"

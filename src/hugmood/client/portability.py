@@ -1,5 +1,6 @@
-"""Data portability: export everything the device holds (JSON, CSV); import HugMood JSON and
-Daylio's CSV export. An import is checked whole before anything is written."""
+"""Data portability: export everything the device holds (JSON, CSV); import HugMood JSON (the
+one format the web app writes too, docs/export-format.md) and Daylio's CSV export. An import is
+checked whole before anything is written."""
 
 from __future__ import annotations
 
@@ -92,9 +93,19 @@ def import_hugmood_json(text: str, now: datetime) -> list[LocalEntry]:
         document = json.loads(text)
     except ValueError as e:
         raise InvalidInput(f"not JSON: {e}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    if not isinstance(document, dict):
         raise InvalidInput(f'not a HugMood export (expected "format": "{FORMAT}")')
-    raw_entries = document.get("entries")
+    if document.get("format") == FORMAT:
+        if document.get("version") != 1:
+            raise InvalidInput(
+                f"this export is version {str(document.get('version'))[:10]}; "
+                "this HugMood reads version 1"
+            )
+        raw_entries = document.get("entries")
+    elif "moodEntries" in document:  # the web app's exports before the shared format
+        raw_entries = document.get("moodEntries")
+    else:
+        raise InvalidInput(f'not a HugMood export (expected "format": "{FORMAT}")')
     if not isinstance(raw_entries, list):
         raise InvalidInput('a HugMood export needs an "entries" list')
     entries = []

@@ -3,45 +3,14 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
-import { ACCOUNT, ENTRY, HUG, HUG_LABEL, HUG_TYPES, PROFILE, type Account, type HugType, type Privacy } from "../model";
+import { ACCOUNT, HUG_LABEL, HUG_TYPES, type Account, type HugType, type Privacy } from "../model";
+import { exportCsv, exportJson, importEntries, readExport } from "../portability";
 import { account, signOutLocally } from "../session";
 import { useSignal } from "../signal";
 import { ErrorText } from "./common";
 import { PrivacyChoice } from "./checkin";
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { ${ACCOUNT} } }`;
-
-const EXPORT = `{
-  me { ${ACCOUNT} homeRegion }
-  friends: connections(status: FRIENDS) { profile { ${PROFILE} } since }
-  incoming: connections(status: INCOMING) { profile { ${PROFILE} } since }
-  requested: connections(status: REQUESTED) { profile { ${PROFILE} } since }
-  blocked: connections(status: BLOCKED) { profile { ${PROFILE} } since }
-  inbox(limit: 100) { ${HUG} deliveredAt seenAt }
-  sentHugs(limit: 100) { ${HUG} deliveredAt seenAt }
-  hugSettings { acceptedTypes muted { handle } }
-}`;
-const ENTRIES = `query($from: DateTime!, $to: DateTime!) {
-  moodHistory(from: $from, to: $to) { entries { ${ENTRY} createdAt updatedAt } }
-}`;
-/** A history query may span at most three years: ask in windows of two. */
-const WINDOW_MS = 2 * 365 * 86_400_000;
-
-async function everything(): Promise<Record<string, unknown>> {
-  const data = await gql<{ me: Account } & Record<string, unknown>>(EXPORT);
-  const entries: unknown[] = [];
-  const end = Date.now() + 60_000;
-  // Check-ins may be back-dated before the account existed (to 2000-01-01 at the earliest).
-  for (let start = Date.parse("2000-01-01T00:00:00Z"); start < end; start += WINDOW_MS) {
-    const to = Math.min(start + WINDOW_MS, end);
-    const page = await gql<{ moodHistory: { entries: unknown[] } }>(ENTRIES, {
-      from: new Date(start).toISOString(),
-      to: new Date(to).toISOString(),
-    });
-    entries.push(...page.moodHistory.entries);
-  }
-  return { exportedAt: new Date().toISOString(), ...data, moodEntries: entries };
-}
 
 function Profile({ me }: { me: Account }) {
   const [displayName, setDisplayName] = useState(me.displayName);
@@ -151,19 +120,67 @@ function AcceptedHugs() {
   );
 }
 
+function download(content: string, type: string, extension: string): void {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([content], { type }));
+  link.download = `hugmood-export-${new Date().toISOString().slice(0, 10)}.${extension}`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+function ImportData() {
+  const [withNotes, setWithNotes] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  async function choose(event: Event) {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    if (!file) return;
+    setError(null);
+    setDone(null);
+    setBusy(true);
+    try {
+      const report = await importEntries(readExport(await file.text()), withNotes);
+      const entries = (n: number) => (n === 1 ? "1 entry" : `${n} entries`);
+      setDone(
+        `Imported ${entries(report.stored)}` +
+          (report.already ? ` (${entries(report.already)} already here)` : "") +
+          (report.refused.length ? `; ${entries(report.refused.length)} refused: ${report.refused[0] ?? ""}` : "") +
+          ".",
+      );
+    } catch (e) {
+      setError(e instanceof Error && !(e.name === "ApiError" || e.name === "NetworkError") ? e.message : describe(e));
+    } finally {
+      setBusy(false);
+      input.value = "";
+    }
+  }
+  return (
+    <div class="card">
+      <label>
+        Import a HugMood export (JSON from this app or from the <code>hugmood</code> command)
+        <input type="file" name="importFile" accept=".json,application/json" disabled={busy} onChange={choose} />
+      </label>
+      <label class="inline-check">
+        <input type="checkbox" name="importNotes" checked={withNotes} onChange={(e) => setWithNotes(e.currentTarget.checked)} />
+        Upload the notes too (otherwise they stay in the file)
+      </label>
+      <ErrorText error={error} />
+      {done && <p class="success" role="status">{done}</p>}
+    </div>
+  );
+}
+
 function ExportAndLogOut() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  async function exportData() {
+  async function exportData(kind: "json" | "csv") {
     setError(null);
     setBusy(true);
     try {
-      const blob = new Blob([JSON.stringify(await everything(), null, 2)], { type: "application/json" });
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(blob);
-      link.download = `hugmood-export-${new Date().toISOString().slice(0, 10)}.json`;
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      if (kind === "json") download(await exportJson(), "application/json", "json");
+      else download(await exportCsv(), "text/csv", "csv");
     } catch (e) {
       setError(describe(e));
     } finally {
@@ -194,10 +211,16 @@ function ExportAndLogOut() {
   }
   return (
     <div class="card">
-      <p>Download everything HugMood keeps about you: profile, check-ins, friends and hugs, as JSON.</p>
+      <p>
+        Download everything HugMood keeps about you (profile, check-ins, friends and hugs) as JSON, which this app and
+        the <code>hugmood</code> command both import, or your check-ins as CSV.
+      </p>
       <div class="row wrap">
-        <button type="button" onClick={exportData} disabled={busy}>
+        <button type="button" onClick={() => void exportData("json")} disabled={busy}>
           {busy ? "Preparing…" : "Export my data"}
+        </button>
+        <button type="button" onClick={() => void exportData("csv")} disabled={busy}>
+          Export check-ins as CSV
         </button>
         <button type="button" class="danger" onClick={logOut}>
           Log out
@@ -218,6 +241,7 @@ export function SettingsScreen() {
       <h1>Settings</h1>
       {me === null ? <p class="muted">Loading…</p> : <Profile key={me.id} me={me} />}
       <AcceptedHugs />
+      <ImportData />
       <ExportAndLogOut />
     </>
   );
