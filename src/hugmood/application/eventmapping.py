@@ -14,6 +14,7 @@ from hugmood.domain.common import DomainEvent
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
+from hugmood.domain.sealed import SEALED_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 
@@ -26,6 +27,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *HUG_EVENTS,
         *BOARD_EVENTS,
         *AGE_EVENTS,
+        *SEALED_EVENTS,
     )
 }
 

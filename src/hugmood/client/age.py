@@ -49,7 +49,8 @@ class Verified:
     proof_bytes: int
 
 
-def _answer(response: httpx.Response) -> Any:
+def answer(response: httpx.Response) -> Any:
+    """The JSON body of a success, or ApiError with the server's code and sentence."""
     body: Any = response.json() if response.content else {}
     if response.is_success:
         return body
@@ -68,7 +69,7 @@ def verify_age(device: Device, credential: Credential, threshold: int) -> Verifi
     base = device.server_url.rstrip("/") + "/privacy/age"
     try:
         with httpx.Client(headers=headers, timeout=PROOF_TIMEOUT_S) as http:
-            challenge = _answer(http.post(f"{base}/challenge", json={"threshold": threshold}))
+            challenge = answer(http.post(f"{base}/challenge", json={"threshold": threshold}))
             proof = prove_age(
                 load_longfellow(circuit_dir()),
                 credential,
@@ -77,7 +78,7 @@ def verify_age(device: Device, credential: Credential, threshold: int) -> Verifi
                 audience=challenge["audience"],
                 now=datetime.fromisoformat(challenge["at"]),
             )
-            outcome = _answer(http.post(f"{base}/proof", json=proof.to_json()))
+            outcome = answer(http.post(f"{base}/proof", json=proof.to_json()))
     except httpx.TransportError as e:
         raise Offline(f"cannot reach {device.server_url}: {e}") from e
     return Verified(outcome["threshold"], outcome["issuer"], outcome["at"], len(proof.proof))

@@ -27,8 +27,8 @@ from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.heap import tune_collector
-from hugmood.entrypoints.http.age import MAX_BODY_BYTES as AGE_MAX_BODY
-from hugmood.entrypoints.http.age import AgeEndpoint, AgePaths, AgeVerification
+from hugmood.entrypoints.http.age import MAX_BODY_BYTES as PRIVACY_MAX_BODY
+from hugmood.entrypoints.http.age import PrivacyEndpoint, PrivacyPaths, PrivacyServices
 from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
 from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
 from hugmood.entrypoints.http.middleware import (
@@ -70,7 +70,7 @@ def create_app(
                     around = asyncio.create_task(keep_demo_friends_around(running), name="demo")
                     stack.push_async_callback(cancel_and_wait, around)
             app.state.core = running
-            app.state.age = await stack.enter_async_context(AgeVerification(settings))
+            app.state.age = await stack.enter_async_context(PrivacyServices(settings))
             registry = SocketRegistry(
                 running,
                 period_s=min(settings.ws_session_check_s, settings.presence_heartbeat_s / 2),
@@ -201,12 +201,14 @@ def create_app(
             metrics=metrics,
         ),
     )
-    # Age proofs (~480 KB in base64) take their own stack too, with their own limit.
+    # The privacy paths (age proofs are ~480 KB in base64) take their own stack too.
     app.add_middleware(
-        AgePaths,
-        age=RequestContextMiddleware(
+        PrivacyPaths,
+        privacy=RequestContextMiddleware(
             InternalErrors(
-                BodySizeLimitMiddleware(AgeEndpoint(), max_bytes=AGE_MAX_BODY, what="the proof")
+                BodySizeLimitMiddleware(
+                    PrivacyEndpoint(), max_bytes=PRIVACY_MAX_BODY, what="the request body"
+                )
             ),
             metrics=metrics,
         ),

@@ -1,5 +1,6 @@
-"""Age verification over HTTP: `POST /privacy/age/challenge`, `POST /privacy/age/proof`,
-`GET /privacy/age`, with the session token as `Authorization: Bearer`.
+"""The privacy paths over HTTP, with the session token as `Authorization: Bearer`: age
+verification (`POST /privacy/age/challenge`, `POST /privacy/age/proof`, `GET /privacy/age`)
+and sealed mode (`http.sealed`).
 
 These paths are dispatched ahead of the general stack, as the board images are: a Longfellow
 proof is ~360 KB (~480 KB in base64), over the 100 kB GraphQL-sized body limit, so they get
@@ -9,6 +10,8 @@ the same middleware with `MAX_BODY_BYTES` instead (`asgi.create_app`).
 from __future__ import annotations
 
 import base64
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +26,7 @@ from hugmood.application.age import record_age_verified, verified_age
 from hugmood.bootstrap import HugMood
 from hugmood.config import Settings
 from hugmood.domain.errors import HugMoodError
+from hugmood.entrypoints.http import sealed
 from hugmood.entrypoints.http.images import _command_context, _signed_in, error, refusal
 from hugmood.eventstore.store import EventStoreUnavailable
 from hugmood.privacy.zk.challenges import MemoryChallengeStore
@@ -40,6 +44,7 @@ from hugmood.privacy.zk.protocol import AgeProof
 from hugmood.privacy.zk.verifier import AgeVerifier
 from hugmood.sql.database import DatabaseUnavailable
 
+ROOT = "/privacy/"
 PREFIX = "/privacy/age"
 MAX_BODY_BYTES = 2_000_000
 
@@ -52,8 +57,9 @@ _STATUS: tuple[tuple[type[AgeVerificationError], int, str], ...] = (
 )
 
 
-class AgeVerification:
-    """The server's age-check service: trust list, one-time challenges, verifier workers."""
+class PrivacyServices:
+    """Age checks (trust list, one-time challenges, verifier workers) and a worker process
+    for sums on ciphertexts; both pools start on first use and stop with the app."""
 
     def __init__(self, settings: Settings) -> None:
         self.required = settings.age_required
@@ -69,6 +75,16 @@ class AgeVerification:
             workers=settings.zk_workers,
         )
         self._stack = AsyncExitStack()
+        self._compute: ProcessPoolExecutor | None = None
+
+    def compute(self) -> ProcessPoolExecutor:
+        """The process that adds ciphertexts (gmpy2 holds the GIL: not on the loop)."""
+        if self._compute is None:
+            self._compute = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("forkserver")
+            )
+            self._stack.callback(self._compute.shutdown, wait=True, cancel_futures=True)
+        return self._compute
 
     async def __aenter__(self) -> Self:
         await self._stack.enter_async_context(self.verifier)
@@ -83,16 +99,16 @@ class AgeVerification:
         await self._stack.aclose()
 
 
-class AgePaths:
-    """Sends `/privacy/age…` to its own stack (`age`); everything else to `app`."""
+class PrivacyPaths:
+    """Sends `/privacy/…` to its own stack (`privacy`); everything else to `app`."""
 
-    def __init__(self, app: ASGIApp, *, age: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, privacy: ASGIApp) -> None:
         self.app = app
-        self.age = age
+        self.privacy = privacy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path", "").startswith(PREFIX):
-            await self.age(scope, receive, send)
+        if scope["type"] == "http" and scope.get("path", "").startswith(ROOT):
+            await self.privacy(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -101,7 +117,7 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
-class AgeEndpoint:
+class PrivacyEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
@@ -115,6 +131,9 @@ class AgeEndpoint:
             ("GET", PREFIX): _status,
             ("POST", f"{PREFIX}/challenge"): _challenge,
             ("POST", f"{PREFIX}/proof"): _proof,
+            ("PUT", "/privacy/sealed/key"): sealed.put_key,
+            ("POST", "/privacy/sealed/entries"): sealed.post_entry,
+            ("GET", "/privacy/sealed/history"): sealed.get_history,
         }
         handler = routes.get((request.method, request.url.path.rstrip("/")))
         if handler is None:
@@ -124,7 +143,7 @@ class AgeEndpoint:
                 "NOT_FOUND",
             )
         core: HugMood = request.app.state.core
-        age: AgeVerification = request.app.state.age
+        age: PrivacyServices = request.app.state.age
         try:
             user_id = await _signed_in(core, request)
             return await handler(core, age, request, user_id)
@@ -153,7 +172,7 @@ async def _body(request: Request) -> Any:
         raise MalformedProof("the body must be JSON") from None
 
 
-async def _status(core: HugMood, age: AgeVerification, request: Request, user_id: str) -> Response:
+async def _status(core: HugMood, age: PrivacyServices, request: Request, user_id: str) -> Response:
     return _json(
         {
             "verifiedAge": await verified_age(core.deps.store, user_id),
@@ -164,7 +183,7 @@ async def _status(core: HugMood, age: AgeVerification, request: Request, user_id
 
 
 async def _challenge(
-    core: HugMood, age: AgeVerification, request: Request, user_id: str
+    core: HugMood, age: PrivacyServices, request: Request, user_id: str
 ) -> Response:
     body = await _body(request)
     threshold = body.get("threshold") if isinstance(body, dict) else None
@@ -183,7 +202,7 @@ async def _challenge(
     )
 
 
-async def _proof(core: HugMood, age: AgeVerification, request: Request, user_id: str) -> Response:
+async def _proof(core: HugMood, age: PrivacyServices, request: Request, user_id: str) -> Response:
     submission = AgeProof.from_json(await _body(request))
     outcome = await age.verifier.verify(user_id, submission)
     await record_age_verified(
