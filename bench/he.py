@@ -56,14 +56,16 @@ def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[float, T]:
 def many_ciphertexts(
     public_key: PublicKey, sealer: Sealer, plaintexts: list[int], fresh: int
 ) -> list[int]:
-    """`len(plaintexts)` valid ciphertexts at one multiplication each: fresh encryptions
-    re-randomised by products of precomputed rⁿ (an (r₁r₂)ⁿ factor is as valid as any).
-    Building them is not timed; only adding them is."""
-    base = {m: sealer.seal(m).value for m in set(plaintexts)}
+    """Valid encryptions (1 + n)^m · (r_i)ⁿ at one multiplication each, the rⁿ factors
+    precomputed (`fresh` of them, reused round-robin: fine for timing additions, never for
+    real data). Building them is not timed; only adding them is."""
     sealer.precompute(fresh)
     factors = [sealer._obfuscator() for _ in range(fresh)]
     n2 = public_key.nsquare
-    return [base[m] * factors[i % fresh] % n2 for i, m in enumerate(plaintexts)]
+    return [
+        public_key.raw_encrypt(m, r_value=1) * factors[i % fresh] % n2
+        for i, m in enumerate(plaintexts)
+    ]
 
 
 def bench_sums(
