@@ -416,3 +416,27 @@ def test_settings_checkbox_sits_beside_its_words_and_legends_inside_their_cards(
     card_box, legend_box = card.bounding_box(), legend.bounding_box()
     assert card_box is not None and legend_box is not None
     assert legend_box["y"] >= card_box["y"], "the legend cuts the card's border"
+
+
+def test_sign_up_offers_only_the_servers_region_and_deleting_says_deleted(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.open()
+    page = ada.page
+    page.get_by_role("tab", name="Sign up").click()
+    expect(page.get_by_test_id("home-region")).to_have_text("Your data lives in Europe (west).")
+    expect(page.get_by_label("Where your data lives")).to_have_count(0)
+    page.get_by_label("Handle").fill(unique("ada"))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    ada.wait_for_check_in()
+    assert ada.api("{ me { homeRegion } }")["me"]["homeRegion"] == "eu-west"
+
+    ada.check_in("calm", privacy="Only me")
+    expect(page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
+    ada.go("History")
+    page.get_by_role("button", name=re.compile("^Delete calm")).click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_test_id("entries-notice")).to_have_text("Deleted.")
+    expect(page.get_by_test_id("my-entries")).to_have_count(0)

@@ -1,6 +1,6 @@
 // Sign up and log in, with errors said plainly next to the form.
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { describe, deviceProof, gql, keepDeviceProof, saveSession } from "../api";
 import { ACCOUNT, type Account, type Privacy } from "../model";
 import { account, signedOutReason } from "../session";
@@ -29,6 +29,18 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
   const [displayName, setDisplayName] = useState("");
   const [password, setPassword] = useState("");
   const [region, setRegion] = useState("eu-west");
+  // Only the regions this server keeps data in (one, until regions work together).
+  const [regions, setRegions] = useState<string[]>([]);
+  useEffect(() => {
+    if (mode !== "signup" || regions.length) return;
+    gql<{ regions: string[] }>("{ regions }")
+      .then((data) => {
+        setRegions(data.regions);
+        if (data.regions[0]) setRegion(data.regions[0]);
+      })
+      .catch(() => undefined);
+  }, [mode, regions.length]);
+  const regionName = (value: string) => REGIONS.find(([v]) => v === value)?.[1] ?? value;
   // Mood entries are health data: nothing is shared until the person chooses to.
   const [sharing, setSharing] = useState<Privacy>("PRIVATE");
   const [error, setError] = useState<string | null>(null);
@@ -114,15 +126,18 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
           />
           {signup && <small>At least 10 characters.</small>}
         </label>
-        {signup && (
+        {signup && regions.length > 1 && (
           <label>
             Where your data lives
             <select name="homeRegion" value={region} onChange={(e) => setRegion(e.currentTarget.value)}>
-              {REGIONS.map(([value, label]) => (
-                <option key={value} value={value}>{label}</option>
+              {regions.map((value) => (
+                <option key={value} value={value}>{regionName(value)}</option>
               ))}
             </select>
           </label>
+        )}
+        {signup && regions.length === 1 && (
+          <p class="muted small" data-testid="home-region">Your data lives in {regionName(region)}.</p>
         )}
         {signup && (
           <>

@@ -16,7 +16,7 @@ export function MoodCard({
   entry: MoodEntry;
   showAuthor?: boolean;
   words?: MoodWord[];
-  onChanged?: () => void;
+  onChanged?: (what: "edited" | "deleted") => void;
 }) {
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
@@ -31,7 +31,7 @@ export function MoodCard({
     setError(null);
     try {
       await gql("mutation($id: ID!) { deleteMood(id: $id) }", { id: entry.id });
-      onChanged?.();
+      onChanged?.("deleted");
     } catch (e) {
       setError(describe(e));
     }
@@ -40,7 +40,7 @@ export function MoodCard({
   if (editing && words) {
     return (
       <li class="entry">
-        <EditForm entry={entry} words={words} onDone={(changed) => { setEditing(false); if (changed) onChanged?.(); }} />
+        <EditForm entry={entry} words={words} onDone={(changed) => { setEditing(false); if (changed) onChanged?.("edited"); }} />
       </li>
     );
   }

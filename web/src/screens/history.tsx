@@ -149,7 +149,11 @@ export function HistoryScreen() {
       .catch(failed);
   }, [version]);
 
-  const refresh = () => setVersion((v) => v + 1);
+  const [notice, setNotice] = useState<string | null>(null);
+  const changed = (what: "edited" | "deleted") => {
+    setNotice(what === "deleted" ? "Deleted." : "Saved.");
+    setVersion((v) => v + 1);
+  };
   return (
     <>
       <h1>Your history</h1>
@@ -186,6 +190,11 @@ export function HistoryScreen() {
       </section>
       <section aria-labelledby="entries-title">
         <h2 id="entries-title">Entries (last 90 days)</h2>
+        {notice && (
+          <p class="success" role="status" data-testid="entries-notice">
+            {notice}
+          </p>
+        )}
         {entries === null ? (
           <p class="muted">{error ? "Not available right now." : "Loading…"}</p>
         ) : entries.length === 0 ? (
@@ -193,7 +202,7 @@ export function HistoryScreen() {
         ) : (
           <ul class="entries" data-testid="my-entries">
             {entries.slice(0, shown).map((e) => (
-              <MoodCard key={e.id} entry={e} words={words} onChanged={refresh} />
+              <MoodCard key={e.id} entry={e} words={words} onChanged={changed} />
             ))}
           </ul>
         )}

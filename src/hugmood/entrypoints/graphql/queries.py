@@ -74,6 +74,13 @@ class Query:
         return [t.MoodWord.of(w) for w in MOODS.values()]
 
     @strawberry.field(
+        description="The home regions this server keeps data in (its own region until "
+        "servers of several regions work together): what sign-up should offer."
+    )
+    def regions(self, info: Ctx) -> list[str]:
+        return [info.context.core.settings.region]
+
+    @strawberry.field(
         description="A user's mood history in [from, to): raw entries or day/week/month "
         "buckets, counting only entries the viewer may see. Omit `handle` for your own."
     )
