@@ -60,8 +60,6 @@ class HugMood:
     """Records in the background that pushed hugs reached a device."""
     boards: BoardRooms
     """This process's open board rooms (Yjs), following the log for other processes' edits."""
-    blobs: BlobStore
-    """Board images, by the sha256 of their bytes."""
     services: tuple[Service, ...]
     """Every long-lived service, in the order they start (and stop in reverse)."""
 
@@ -170,6 +168,7 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             hug_limiter=SlidingWindowLimiter(
                 limit=settings.hugs_per_minute, window_s=60, what="hugs"
             ),
+            blobs=blobs,
             session_ttl_hours=settings.session_ttl_hours,
             age_required=settings.age_required,
         )
@@ -206,6 +205,5 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             presence,
             deliveries,
             boards,
-            blobs,
             tuple(services),
         )

@@ -17,12 +17,12 @@ from hugmood.boards.model import item_count, items_of, sticker
 from hugmood.boards.store import COMPACTED, AcceptedUpdate, encode, materialize
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
-from hugmood.demo import seed_demo
 from hugmood.domain import boards as bd
 from hugmood.domain import identity as idm
 from hugmood.domain import social as sc
 from hugmood.domain.boards import BoardRole
 from hugmood.domain.errors import Forbidden, NotFound
+from hugmood.entrypoints.demo import seed_demo
 from hugmood.eventstore.envelope import NewEvent
 from tests.conftest import unique
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hugmood.boards import images
+from hugmood.domain import board_images as images
 from hugmood.domain.boards import (
     BoardArchived,
     BoardCreated,

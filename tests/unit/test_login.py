@@ -9,6 +9,7 @@ import pytest
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers.identity import NewSession, log_in, register_user
+from hugmood.blobs.memory import InMemoryBlobStore
 from hugmood.domain import identity as idm
 from hugmood.domain.errors import RateLimited, Unauthenticated
 from hugmood.eventstore.memory import InMemoryEventStore
@@ -32,6 +33,7 @@ async def deps() -> AsyncIterator[Dependencies]:
         throttle=InMemoryLoginThrottle(max_failures=3),
         tokens=HmacSessionTokens(b"k" * 32),
         hug_limiter=SlidingWindowLimiter(limit=30, window_s=60, what="hugs"),
+        blobs=InMemoryBlobStore(),
     )
     await db.close()
 

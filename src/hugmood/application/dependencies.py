@@ -11,6 +11,7 @@ from hugmood.application.ports import (
     RateLimiter,
     SessionTokens,
 )
+from hugmood.blobs.store import BlobStore
 from hugmood.eventstore.store import EventStore
 from hugmood.sql.database import SqlDatabase
 
@@ -24,6 +25,7 @@ class Dependencies:
     throttle: LoginThrottle
     tokens: SessionTokens
     hug_limiter: RateLimiter
+    blobs: BlobStore
     session_ttl_hours: float = 24 * 30
     age_required: int = 0
     """The verified age public check-ins and community features need (0: no check)."""

@@ -12,9 +12,10 @@ from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.handlers import boards, hugs, identity, moods, social
+from hugmood.application.handlers import board_images, boards, hugs, identity, moods, social
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.results import CommandResult
+from hugmood.domain import board_images as bi
 from hugmood.domain import boards as bd
 from hugmood.domain import hugs as hg
 from hugmood.domain import identity as idm
@@ -48,6 +49,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     bd.InviteMember: boards.change_board,
     bd.RemoveMember: boards.change_board,
     bd.ArchiveBoard: boards.change_board,
+    bi.UploadBoardImage: board_images.upload_board_image,
 }
 
 

@@ -7,11 +7,12 @@ one copy and every backend agrees on the id. A blob is written whole or not at a
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
-BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
+from hugmood.domain.common import SHA256_HEX
+
+BLOB_ID = SHA256_HEX
 """What a blob id looks like: 64 lower-case hex digits."""
 
 

@@ -196,7 +196,7 @@ class BoardContentRebased(DomainEvent):
 
 @dataclass(frozen=True, slots=True)
 class BoardImageUploaded(DomainEvent):
-    """An editor stored an image for the board (the rules are in `hugmood.boards.images`).
+    """An editor stored an image for the board (the rules are in `domain.board_images`).
 
     It goes on the lifecycle stream `board-<id>`, not the content stream: who may read a
     blob is a question of membership, answered from this one stream that `load_board` reads

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Self
 
 from hugmood.domain.errors import ValidationFailed
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+"""A sha256 digest as 64 lower-case hex digits: how content (a blob, an image) is named."""
 
 
 @dataclass(frozen=True, slots=True)

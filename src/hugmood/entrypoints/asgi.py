@@ -18,9 +18,9 @@ from hugmood import __version__
 from hugmood.application.eventmapping import CommandContext
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
-from hugmood.demo import DEMO_USERS, keep_demo_friends_around
-from hugmood.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.boards_socket import board_socket
+from hugmood.entrypoints.demo import DEMO_USERS, keep_demo_friends_around
+from hugmood.entrypoints.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.operations import Operations
@@ -39,7 +39,8 @@ from hugmood.entrypoints.http.middleware import (
 )
 from hugmood.entrypoints.http.routes import router as http_router
 from hugmood.entrypoints.http.web import WEB_DIST, WebApp
-from hugmood.entrypoints.ws.endpoint import GraphQLSockets, SocketEdge
+from hugmood.entrypoints.ws.edge import SocketEdge
+from hugmood.entrypoints.ws.endpoint import GraphQLSockets
 from hugmood.entrypoints.ws.registry import SocketRegistry
 from hugmood.observability.metrics import Metrics
 from hugmood.security.ratelimit import SlidingWindowLimiter

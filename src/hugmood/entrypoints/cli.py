@@ -115,7 +115,7 @@ def _announce(settings: Settings, demo_logins: list[str]) -> None:
         where = f"SQLite in {settings.data_dir}"
     console.print(f"storage: {where}; health: {url}/healthz; metrics: {url}/metrics")
     if demo_logins:
-        from hugmood.demo import DEMO_PASSWORD
+        from hugmood.entrypoints.demo import DEMO_PASSWORD
 
         table = Table(title="Demo logins")
         table.add_column("handle")

@@ -21,11 +21,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hugmood import __version__
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.handlers.board_images import check_upload, read_image, upload_image
+from hugmood.application.handlers.board_images import check_upload, read_image
 from hugmood.application.queries.identity import authenticate
 from hugmood.blobs.store import BlobStoreUnavailable
-from hugmood.boards.images import UnsupportedImage, parse_blob_id
 from hugmood.bootstrap import HugMood
+from hugmood.domain.board_images import UnsupportedImage, UploadBoardImage, parse_blob_id
 from hugmood.domain.errors import (
     Conflict,
     Forbidden,
@@ -138,15 +138,8 @@ async def _upload(core: HugMood, request: Request, board_id: str, user_id: str) 
     data = bytearray()
     async for chunk in request.stream():  # bounded by `BodySizeLimitMiddleware`
         data += chunk
-    image = await upload_image(
-        core.deps,
-        core.blobs,
-        _command_context(core, request),
-        board_id=board_id,
-        user_id=user_id,
-        data=bytes(data),
-        declared_type=request.headers.get("content-type"),
-    )
+    command = UploadBoardImage(board_id, user_id, bytes(data), request.headers.get("content-type"))
+    image = (await core.bus.handle(command, _command_context(core, request))).value
     body = {"blobId": image.blob_id, "contentType": image.content_type, "bytes": image.bytes}
     return Response(
         orjson.dumps(body),
@@ -159,9 +152,7 @@ async def _upload(core: HugMood, request: Request, board_id: str, user_id: str) 
 async def _download(
     core: HugMood, request: Request, board_id: str, blob_id: str, user_id: str
 ) -> Response:
-    image, data = await read_image(
-        core.deps, core.blobs, board_id=board_id, user_id=user_id, blob_id=blob_id
-    )
+    image, data = await read_image(core.deps, board_id=board_id, user_id=user_id, blob_id=blob_id)
     etag = f'"{image.blob_id}"'
     headers = {
         "ETag": etag,

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError, OperationType
 from starlette.types import Receive, Send
@@ -24,6 +24,7 @@ from hugmood.domain.errors import RateLimited, Unauthenticated
 from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
 from hugmood.entrypoints.graphql.feeds import SUBSCRIPTIONS, Feed, open_feed
 from hugmood.entrypoints.graphql.operations import Prepared
+from hugmood.entrypoints.ws.edge import SocketEdge
 from hugmood.entrypoints.ws.protocol import (
     ClientMessage,
     CloseCode,
@@ -33,9 +34,6 @@ from hugmood.entrypoints.ws.protocol import (
 )
 from hugmood.realtime.hub import DeviceRefresh, Listening, Message, PresenceStatus
 from hugmood.tasks import cancel_and_wait
-
-if TYPE_CHECKING:
-    from hugmood.entrypoints.ws.endpoint import SocketEdge
 
 log = logging.getLogger(__name__)
 

@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
-from hugmood.application.ports import RateLimiter
 from hugmood.entrypoints.graphql.context import RequestContext
-from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.http.middleware import origin_allowed
 from hugmood.entrypoints.ws.connection import GraphQLSocket
+from hugmood.entrypoints.ws.edge import SocketEdge
 from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
-from hugmood.entrypoints.ws.registry import SocketRegistry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SocketEdge:
-    """What every socket of this process shares."""
-
-    operations: Operations
-    registry: SocketRegistry
-    limiter: RateLimiter
-    """Messages per user over all their sockets in this process."""
-    max_operations: int
-    init_timeout_s: float
 
 
 class GraphQLSockets:

@@ -14,24 +14,37 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hugmood.application.queries import identity as iq
 from hugmood.bootstrap import HugMood
 from hugmood.entrypoints.heap import FrozenHeap
 from hugmood.entrypoints.ws.protocol import CloseCode
-from hugmood.realtime.hub import Listening, Message
+from hugmood.realtime.hub import DeviceRefresh, Listening, Message
 from hugmood.realtime.relay import SESSIONS_ENDED
 from hugmood.services import Loop, Service
-
-if TYPE_CHECKING:
-    from hugmood.entrypoints.ws.connection import GraphQLSocket
 
 log = logging.getLogger(__name__)
 
 SESSION_ENDED_REASON = "your session has ended; sign in again"
 SWEEP_SLICE = 500
 """Devices refreshed between two yields to the event loop."""
+
+
+class Socket(Protocol):
+    """What the registry needs of a socket (`connection.Socket`)."""
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    @property
+    def token_hash(self) -> str | None: ...
+
+    def device_refresh(self) -> DeviceRefresh | None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+    def close_soon(self, code: int, reason: str) -> None: ...
 
 
 class SocketRegistry(Service):
@@ -41,8 +54,8 @@ class SocketRegistry(Service):
         super().__init__()
         self._core = core
         self._period_s = period_s
-        self._sockets: set[GraphQLSocket] = set()
-        self._by_session: dict[str, set[GraphQLSocket]] = {}
+        self._sockets: set[Socket] = set()
+        self._by_session: dict[str, set[Socket]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listening: Listening | None = None
         self._heap = FrozenHeap()
@@ -50,13 +63,13 @@ class SocketRegistry(Service):
     def __len__(self) -> int:
         return len(self._sockets)
 
-    def add(self, socket: GraphQLSocket) -> None:
+    def add(self, socket: Socket) -> None:
         """An authenticated socket."""
         assert socket.session_id is not None
         self._sockets.add(socket)
         self._by_session.setdefault(socket.session_id, set()).add(socket)
 
-    def remove(self, socket: GraphQLSocket) -> None:
+    def remove(self, socket: Socket) -> None:
         self._sockets.discard(socket)
         if socket.session_id is not None:
             same = self._by_session.get(socket.session_id)

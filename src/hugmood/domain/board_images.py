@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hugmood.blobs.store import BLOB_ID
 from hugmood.domain.boards import Board, BoardImageUploaded, BoardRole, evolve_board
-from hugmood.domain.common import DomainEvent
+from hugmood.domain.common import SHA256_HEX, DomainEvent
 from hugmood.domain.errors import Forbidden, NotFound, ValidationFailed
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -61,12 +60,22 @@ def image_type(data: bytes, declared: str | None) -> str:
 
 def parse_blob_id(value: str) -> str:
     blob_id = value.strip().lower()
-    if not BLOB_ID.match(blob_id):
+    if not SHA256_HEX.match(blob_id):
         raise ValidationFailed(
             "an image id is the 64 hex digits of its sha256, as the upload answered",
             field="blobId",
         )
     return blob_id
+
+
+@dataclass(frozen=True, slots=True)
+class UploadBoardImage:
+    """An editor adds an image's bytes to a board (`declared_type`: the Content-Type sent)."""
+
+    board_id: str
+    user_id: str
+    data: bytes
+    declared_type: str | None
 
 
 @dataclass(frozen=True, slots=True)
