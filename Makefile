@@ -13,7 +13,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 # The browser app: `npm ci` when node_modules is missing or the lock file changed, then a
 # build (TypeScript strict check + Vite) when any of its sources changed.
-WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) web/index.html web/vite.config.ts \
 	web/tsconfig.json web/package.json web/package-lock.json
 WEB_DIST := web/dist/index.html
 
