@@ -440,3 +440,19 @@ def test_sign_up_offers_only_the_servers_region_and_deleting_says_deleted(
     page.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_test_id("entries-notice")).to_have_text("Deleted.")
     expect(page.get_by_test_id("my-entries")).to_have_count(0)
+
+
+def test_the_app_has_a_manifest_chromium_accepts_for_installing(new_person: NewPerson) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [], manifest["errors"]
+    assert manifest["url"].endswith("/manifest.webmanifest")
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's browser contexts are incognito, which alone keeps Chromium from offering it.
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == [], errors
+    icon = ada.server.http.get(ada.server.url + "/icons/icon-512.png")
+    assert icon.status_code == 200 and icon.content.startswith(b"\x89PNG")
