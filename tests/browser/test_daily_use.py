@@ -15,6 +15,7 @@ from playwright.sync_api import Route, expect
 
 from tests.browser.app import PASSWORD, Person
 from tests.browser.conftest import NewPerson
+from tests.browser.test_quality import SCREENS, check_screen
 from tests.conftest import unique
 from tests.e2e.server import run_cli
 
@@ -456,3 +457,34 @@ def test_the_app_has_a_manifest_chromium_accepts_for_installing(new_person: NewP
     assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == [], errors
     icon = ada.server.http.get(ada.server.url + "/icons/icon-512.png")
     assert icon.status_code == 200 and icon.content.startswith(b"\x89PNG")
+
+
+def test_dark_mode_follows_the_device_or_the_setting_and_keeps_aa_contrast(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person(width=375, height=740)
+    ada.page.emulate_media(color_scheme="dark")
+    ada.open()
+    page = ada.page
+    check_screen(page, "log in (dark)")
+    ada.sign_up(unique("ada"), "Ada")
+    ada.check_in("content", note="first one")
+    expect(page.get_by_role("status").filter(has_text="Checked in")).to_be_visible()
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+    assert page.evaluate(background) == "rgb(22, 20, 27)"
+    for screen in SCREENS:
+        ada.go(screen)
+        expect(page.get_by_text("Loading…")).to_have_count(0)
+        check_screen(page, f"{screen} (dark)")
+    ada.screenshot("375-settings-dark")
+
+    # Light chosen in Settings wins over the device, and is kept across a reload.
+    ada.go("Settings")
+    page.get_by_role("group", name="Appearance").get_by_text("Light", exact=True).click()
+    assert page.evaluate(background) == "rgb(247, 245, 251)"
+    page.get_by_label("Larger text").check()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert page.evaluate(background) == "rgb(247, 245, 251)"
+    assert page.evaluate("document.documentElement.dataset.text") == "large"
+    check_screen(page, "Settings (light, larger text)")

@@ -13,6 +13,10 @@ export function drawMoodChart(
   period: [Date, Date],
 ): () => void {
   const xs = series.starts.map((start) => new Date(`${start}T00:00:00`).getTime() / 1000);
+  // The page's own colours, so the axes read well in dark mode too.
+  const css = getComputedStyle(document.documentElement);
+  const ink = css.getPropertyValue("--muted").trim() || "#444";
+  const grid = css.getPropertyValue("--line").trim() || "#eee";
   const percent = (values: number[]) => values.map((v) => Math.round(v * 100));
   const width = () => Math.max(280, box.clientWidth);
   const line = (label: string, colour: string, dash?: number[]) => ({
@@ -31,10 +35,10 @@ export function drawMoodChart(
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true, range: () => [period[0].getTime() / 1000, period[1].getTime() / 1000 + 86_400] }, y: { range: [-100, 100] } },
       axes: [
-        { stroke: "#444", grid: { stroke: "#eee" } },
+        { stroke: ink, grid: { stroke: grid } },
         {
-          stroke: "#444",
-          grid: { stroke: "#eee" },
+          stroke: ink,
+          grid: { stroke: grid },
           splits: () => [-100, -50, 0, 50, 100],
           values: (_u, ticks) => ticks.map((t) => (t === 100 ? "high" : t === -100 ? "low" : t === 0 ? "0" : "")),
           size: 44,

@@ -4,6 +4,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./style.css";
 import { onSessionEnded, token } from "./api";
+import { applyAppearance } from "./appearance";
 import { connect, disconnect, heartbeat, liveState } from "./live";
 import { discard as discardWaiting, refresh as refreshWaiting, startSyncing, sync as syncWaiting, waiting } from "./outbox";
 import { signal, useSignal } from "./signal";
@@ -164,6 +165,7 @@ function App() {
   return <Shell />;
 }
 
+applyAppearance();
 startSyncing();
 if ("serviceWorker" in navigator) {
   // Keeps the app itself for opening it offline (web/public/sw.js); the API is never cached.

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
 import { ACCOUNT, HUG_LABEL, HUG_TYPES, type Account, type HugType, type Privacy } from "../model";
 import { exportCsv, exportJson, importEntries, readExport } from "../portability";
+import { setAppearance, textSize, theme, type TextSize, type Theme } from "../appearance";
 import { account, signOutLocally } from "../session";
 import { useSignal } from "../signal";
 import { ErrorText } from "./common";
@@ -117,6 +118,53 @@ function AcceptedHugs() {
       <ErrorText error={error} />
       {saved && <p class="success" role="status">Saved.</p>}
     </fieldset>
+  );
+}
+
+const THEMES: [Theme, string][] = [
+  ["system", "Like my device"],
+  ["light", "Light"],
+  ["dark", "Dark"],
+];
+
+/** Kept on this device only: each phone or computer can look its own way. */
+function Appearance() {
+  const [chosenTheme, setTheme] = useState<Theme>(theme());
+  const [size, setSize] = useState<TextSize>(textSize());
+  return (
+    <div class="card">
+      <fieldset class="segmented-radio">
+        <legend>Appearance</legend>
+        {THEMES.map(([value, label]) => (
+          <label key={value} class={value === chosenTheme ? "chosen" : ""}>
+            <input
+              type="radio"
+              name="theme"
+              value={value}
+              checked={value === chosenTheme}
+              onChange={() => {
+                setTheme(value);
+                setAppearance({ theme: value });
+              }}
+            />
+            {label}
+          </label>
+        ))}
+      </fieldset>
+      <label class="switch">
+        <input
+          type="checkbox"
+          name="largerText"
+          checked={size === "large"}
+          onChange={(e) => {
+            const next: TextSize = e.currentTarget.checked ? "large" : "normal";
+            setSize(next);
+            setAppearance({ text: next });
+          }}
+        />
+        Larger text
+      </label>
+    </div>
   );
 }
 
@@ -241,6 +289,7 @@ export function SettingsScreen() {
       <h1>Settings</h1>
       {me === null ? <p class="muted">Loading…</p> : <Profile key={me.id} me={me} />}
       <AcceptedHugs />
+      <Appearance />
       <ImportData />
       <ExportAndLogOut />
     </>
