@@ -28,7 +28,7 @@ from hugmood.privacy.zk.errors import (
     UnknownIssuer,
     UnsupportedThreshold,
 )
-from hugmood.privacy.zk.issuers import TEST_ISSUER_NAME, TrustList, public_key_of
+from hugmood.privacy.zk.issuers import TEST_ISSUER_NAME, TrustList
 from hugmood.privacy.zk.protocol import AgeProof
 from hugmood.privacy.zk.prover import load_longfellow, prove_age
 from hugmood.privacy.zk.verifier import AgeVerifier
@@ -67,7 +67,6 @@ async def verifier(trust: TrustList) -> AsyncIterator[AgeVerifier]:
 def prove(
     longfellow: Pylongfellow,
     credential: Credential,
-    trust: TrustList,
     verifier: AgeVerifier,
     *,
     user: str = "alice",
@@ -85,7 +84,10 @@ def prove(
     )
 
 
-def test_the_cached_circuit_is_checked_against_its_known_hash(tmp_path: Path) -> None:
+def test_the_cached_circuit_is_checked_against_its_known_hash(
+    tmp_path: Path, longfellow: Pylongfellow
+) -> None:
+    # The `longfellow` fixture generated the circuit into CACHE if this machine had none.
     cached = circuit_path(CACHE).read_bytes()
     corrupt = circuit_path(tmp_path)
     corrupt.write_bytes(cached[:-1] + bytes([cached[-1] ^ 1]))
@@ -97,7 +99,7 @@ def test_the_cached_circuit_is_checked_against_its_known_hash(tmp_path: Path) ->
 async def test_a_valid_proof_is_accepted_and_only_the_outcome_is_returned(
     longfellow: Pylongfellow, adult: Credential, trust: TrustList, verifier: AgeVerifier
 ) -> None:
-    proof = prove(longfellow, adult, trust, verifier)
+    proof = prove(longfellow, adult, verifier)
     ticks = 0
 
     async def ticker() -> None:
@@ -117,7 +119,7 @@ async def test_a_valid_proof_is_accepted_and_only_the_outcome_is_returned(
 async def test_a_replayed_proof_is_refused_without_verifying_again(
     longfellow: Pylongfellow, adult: Credential, trust: TrustList, verifier: AgeVerifier
 ) -> None:
-    proof = prove(longfellow, adult, trust, verifier)
+    proof = prove(longfellow, adult, verifier)
     await verifier.verify("alice", proof, NOW)
     with pytest.raises(ChallengeInvalid, match="already used"):
         await verifier.verify("alice", proof, NOW)
@@ -126,7 +128,7 @@ async def test_a_replayed_proof_is_refused_without_verifying_again(
 async def test_a_tampered_proof_is_refused(
     longfellow: Pylongfellow, adult: Credential, trust: TrustList, verifier: AgeVerifier
 ) -> None:
-    proof = prove(longfellow, adult, trust, verifier)
+    proof = prove(longfellow, adult, verifier)
     middle = len(proof.proof) // 2
     flipped = proof.proof[:middle] + bytes([proof.proof[middle] ^ 0x40]) + proof.proof[middle + 1 :]
     with pytest.raises(ProofRejected, match="does not verify"):
@@ -137,10 +139,10 @@ async def test_a_proof_for_another_threshold_is_refused(
     longfellow: Pylongfellow, adult: Credential, trust: TrustList, verifier: AgeVerifier
 ) -> None:
     # The device proves age_over_13 against a challenge for 18 and claims it is for 18.
-    proof = prove(longfellow, adult, trust, verifier, threshold=18, proven=13)
+    proof = prove(longfellow, adult, verifier, threshold=18, proven=13)
     with pytest.raises(ChallengeInvalid, match="asked for age 18, not 13"):
         await verifier.verify("alice", proof, NOW)
-    relabelled = prove(longfellow, adult, trust, verifier, threshold=18, proven=13)
+    relabelled = prove(longfellow, adult, verifier, threshold=18, proven=13)
     with pytest.raises(ProofRejected):
         await verifier.verify(
             "alice", AgeProof(relabelled.issuer, 18, relabelled.nonce, relabelled.proof), NOW
@@ -150,7 +152,7 @@ async def test_a_proof_for_another_threshold_is_refused(
 async def test_someone_elses_or_an_unknown_nonce_is_refused(
     longfellow: Pylongfellow, adult: Credential, trust: TrustList, verifier: AgeVerifier
 ) -> None:
-    proof = prove(longfellow, adult, trust, verifier, user="alice")
+    proof = prove(longfellow, adult, verifier, user="alice")
     with pytest.raises(ChallengeInvalid, match="someone else"):
         await verifier.verify("mallory", proof, NOW)
     with pytest.raises(ChallengeInvalid, match="unknown"):
@@ -172,8 +174,7 @@ async def test_an_unknown_issuer_is_refused_and_a_forged_test_issuer_fails(
     credential = Credential(
         "rogue", rogue.mdoc, rogue.device_key, NOW - timedelta(days=1), NOW + timedelta(days=30)
     )
-    rogue_trust = TrustList({"rogue": public_key_of(rogue_key)})
-    proof = prove(longfellow, credential, rogue_trust, verifier)
+    proof = prove(longfellow, credential, verifier)
     with pytest.raises(UnknownIssuer, match="'rogue' is not trusted"):
         await verifier.verify("alice", proof, NOW)
     # The same rogue proof presented under the trusted test issuer's name does not verify.

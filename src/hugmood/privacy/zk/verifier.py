@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -53,8 +54,14 @@ class AgeOutcome:
 _worker: Pylongfellow | None = None
 
 
+WORKER_NICENESS = 10
+"""Verification is background work: on a machine with few cores the request-serving process
+must win the CPU, or ordinary requests queue behind seconds of proof checking."""
+
+
 def _init_worker(cache_dir: str) -> None:
     global _worker
+    os.nice(WORKER_NICENESS)
     _worker = load_longfellow(Path(cache_dir))
 
 
