@@ -488,3 +488,44 @@ def test_dark_mode_follows_the_device_or_the_setting_and_keeps_aa_contrast(
     assert page.evaluate(background) == "rgb(247, 245, 251)"
     assert page.evaluate("document.documentElement.dataset.text") == "large"
     check_screen(page, "Settings (light, larger text)")
+
+
+def test_a_very_low_check_in_gently_offers_breathing_grounding_and_a_helpline(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    ada.check_in("calm", privacy="Only me")
+    expect(page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
+    expect(page.get_by_test_id("when-its-hard")).to_have_count(0)
+
+    form = page.get_by_role("form", name="Check in")
+    form.locator("label.chip", has_text=re.compile("^hopeless$")).click()
+    form.get_by_label("How strongly?").fill("90")
+    form.get_by_role("button", name="Check in").click()
+    offer = page.get_by_test_id("when-its-hard")
+    expect(offer).to_contain_text("That sounds hard")
+    expect(offer.get_by_role("link", name="findahelpline.com")).to_have_attribute(
+        "href", "https://findahelpline.com/"
+    )
+
+    offer.get_by_role("button", name=re.compile("Breathe with me")).click()
+    breathing = page.get_by_test_id("breathing")
+    expect(breathing).to_contain_text("Breathe in")
+    expect(breathing).to_contain_text("Hold", timeout=10_000)
+    ada.screenshot("breathing")
+    breathing.get_by_role("button", name="I'm done").click()
+
+    offer.get_by_role("button", name=re.compile("Try grounding")).click()
+    grounding = page.get_by_test_id("grounding")
+    expect(grounding).to_contain_text("Name 5 things you can see.")
+    for _ in range(5):
+        grounding.get_by_role("button", name="Next").click()
+    expect(grounding).to_contain_text("You're here, now.")
+    grounding.get_by_role("button", name="Close").click()
+    offer.get_by_role("button", name="Not now").click()
+    expect(offer).to_have_count(0)
+    # Always there, asked for: the same, without presuming how you feel.
+    page.get_by_role("button", name="Something to do when it's hard").click()
+    expect(page.get_by_test_id("when-its-hard")).to_contain_text("Something to do when it's hard")

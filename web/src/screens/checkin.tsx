@@ -1,6 +1,7 @@
 // Check in: a mood word from the energy × pleasantness grid, how strongly, and optional details.
 
 import { useEffect, useId, useState } from "preact/hooks";
+import type { ComponentType } from "preact";
 import { describe, gql, NetworkError } from "../api";
 import { changes, friendMoods } from "../live";
 import {
@@ -136,6 +137,13 @@ function FriendsFeed({ words }: { words: MoodWord[] }) {
   );
 }
 
+type Offer = ComponentType<{ gentle: boolean; onClose: () => void }>;
+
+/** A very low moment (very unpleasant, felt strongly): gently offer something to do. */
+function veryLow(word: MoodWord | undefined, intensity: number): boolean {
+  return word !== undefined && word.pleasantness <= -0.6 && intensity >= 70;
+}
+
 export function CheckInScreen() {
   const words = useVocabulary();
   const me = useSignal(account);
@@ -147,6 +155,10 @@ export function CheckInScreen() {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The exercises load only when offered or asked for (the check-in screen stays small).
+  const [offer, setOffer] = useState<{ view: Offer; gentle: boolean } | null>(null);
+  const showOffer = (gentle: boolean) =>
+    void import("./calm").then(({ WhenItsHard }) => setOffer({ view: WhenItsHard, gentle })).catch(() => undefined);
   const chosenPrivacy: Privacy = privacy ?? me?.defaultVisibility ?? "FRIENDS_ONLY";
 
   async function submit(event: Event) {
@@ -178,6 +190,7 @@ export function CheckInScreen() {
       if (!navigator.onLine) throw new NetworkError();
       await gql("mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }", { input });
       setDone(`Checked in: ${mood}. Thank you for noticing how you feel.`);
+      if (veryLow(words.find((w) => w.word === mood), intensity)) showOffer(true);
       reset();
     } catch (e) {
       if (e instanceof NetworkError) {
@@ -215,6 +228,15 @@ export function CheckInScreen() {
           {busy ? "Saving…" : "Check in"}
         </button>
       </form>
+      {offer ? (
+        <offer.view gentle={offer.gentle} onClose={() => setOffer(null)} />
+      ) : (
+        <p class="small">
+          <button type="button" class="calm-link" onClick={() => showOffer(false)}>
+            Something to do when it's hard
+          </button>
+        </p>
+      )}
       <FriendsFeed words={words} />
     </>
   );
