@@ -23,6 +23,7 @@ from hugmood.eventstore.upcasting import Upcasters
 from hugmood.private_files import private_dir
 from hugmood.projections.catalog import all_projections
 from hugmood.projections.runner import ProjectionRunner
+from hugmood.projections.schema import prepare_read_models
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.presence import PresenceService
@@ -33,7 +34,6 @@ from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
 from hugmood.services import Service
 from hugmood.sql.database import SqlDatabase
-from hugmood.sql.migrations import migrate
 from hugmood.sql.postgres import PostgresDatabase
 from hugmood.sql.sqlite import SqliteDatabase
 
@@ -101,7 +101,7 @@ async def open_read_models(settings: Settings) -> SqlDatabase:
         db = SqliteDatabase(settings.data_dir / "readmodels.sqlite3", synchronous="NORMAL")
     else:
         db = await PostgresDatabase.connect(settings.database_url, schema=settings.postgres_schema)
-    await migrate(db, "projections", "hugmood.projections")
+    await prepare_read_models(db, all_projections())
     return db
 
 

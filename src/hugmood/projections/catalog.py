@@ -1,13 +1,15 @@
-"""Every read model HugMood maintains, in one list."""
+"""Every read model HugMood maintains, in one list. Each lives in one module of
+`application/queries/`: its tables (versioned DDL), the projection that fills them from the
+log, and the queries that read them; nothing else names its tables."""
 
 from __future__ import annotations
 
-from hugmood.projections.accounts import AccountsProjection, SessionsProjection
-from hugmood.projections.boards import BoardsProjection
-from hugmood.projections.hugs import HugsProjection
-from hugmood.projections.moods import MoodEntriesProjection
+from hugmood.application.queries.boards import BoardsProjection
+from hugmood.application.queries.hugs import HugsProjection
+from hugmood.application.queries.identity import AccountsProjection, SessionsProjection
+from hugmood.application.queries.moods import MoodEntriesProjection
+from hugmood.application.queries.social import FriendshipsProjection
 from hugmood.projections.projection import Projection
-from hugmood.projections.social import FriendshipsProjection
 
 
 def all_projections() -> list[Projection]:

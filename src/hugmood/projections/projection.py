@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.sql.database import Statement
+from hugmood.sql.migrations import Migration
 
 
 class Projection(Protocol):
@@ -15,6 +17,11 @@ class Projection(Protocol):
     @property
     def tables(self) -> tuple[str, ...]:
         """The read-model tables it owns and clears on rebuild."""
+        ...
+
+    @property
+    def migrations(self) -> Sequence[Migration]:
+        """The versioned DDL that creates (and later changes) those tables."""
         ...
 
     def statements(self, event: RecordedEvent) -> list[Statement]:

@@ -13,10 +13,20 @@ from hugmood.eventstore.subscription import catch_up
 from hugmood.projections.projection import Projection
 from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase, Statement
+from hugmood.sql.migrations import Migration
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "read_models"
+CHECKPOINT_TABLE = "rm_checkpoints"
+CHECKPOINT_MIGRATIONS = (
+    Migration(
+        1,
+        "checkpoints",
+        "CREATE TABLE IF NOT EXISTS rm_checkpoints ("
+        " projection TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    ),
+)
 
 
 class ProjectionRunner(Service):

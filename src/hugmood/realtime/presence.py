@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from hugmood.application.queries.identity import appearing_offline
 from hugmood.realtime.hub import DeviceRefresh, Presence, PresenceStatus, RealtimeHub
 from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase
@@ -67,14 +68,7 @@ class PresenceService(Service):
         if not user_ids:
             return {}
         raw = await self.hub.presence(user_ids)
-        marks = ", ".join(f"${i + 1}" for i in range(len(user_ids)))
-        hidden = {
-            row[0]
-            for row in await self._readmodels.fetch(
-                f"SELECT user_id FROM rm_accounts WHERE appear_offline = 1 AND user_id IN ({marks})",
-                *user_ids,
-            )
-        }
+        hidden = await appearing_offline(self._readmodels, user_ids)
         return {
             user_id: Presence(user_id, PresenceStatus.OFFLINE, None) if user_id in hidden else p
             for user_id, p in raw.items()

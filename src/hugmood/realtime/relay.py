@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from hugmood.application.consumers import LIVE_RELAY, consumer
 from hugmood.application.ports import ReadModelsProgress
+from hugmood.application.queries.social import friend_ids
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import LogConsumer
@@ -72,9 +73,5 @@ class LiveRelay(LogConsumer):
                 await self._local.publish(SESSIONS_ENDED, {"sessionId": d["sessionId"]})
             case "MoodRecorded" if d.get("privacy") != "private":
                 await self._progress.wait_for(event.position)
-                rows = await self._readmodels.fetch(
-                    "SELECT other_id FROM rm_friendships WHERE user_id = $1 AND status = 'friends'",
-                    d["ownerId"],
-                )
-                for (friend_id,) in rows:
+                for friend_id in await friend_ids(self._readmodels, d["ownerId"]):
                     await self._local.publish(friend_moods(friend_id), {"entryId": d["entryId"]})

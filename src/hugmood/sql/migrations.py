@@ -1,8 +1,11 @@
-"""Versioned schema migrations: numbered `.sql` files per component (and engine), applied once."""
+"""Versioned schema migrations per component, applied once: numbered `.sql` files (per engine)
+for the event store and blobs, or declared in code beside the tables they create (each read
+model)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -49,12 +52,28 @@ def load_migrations(package: str, engine: str) -> list[Migration]:
 
 
 async def migrate(db: SqlDatabase, component: str, package: str) -> list[int]:
+    """Apply the `.sql` files of `package` (`load_migrations`) as `component`."""
+    return await apply_migrations(db, component, load_migrations(package, db.engine))
+
+
+async def applied_versions(db: SqlDatabase, component: str) -> set[int]:
+    """The versions of `component` already applied (none on a database never migrated)."""
+    await db.apply([(_LEDGER, ())])
+    rows = await db.fetch(
+        "SELECT version FROM hm_schema_migrations WHERE component = $1", component
+    )
+    return {int(r[0]) for r in rows}
+
+
+async def apply_migrations(
+    db: SqlDatabase, component: str, migrations: Sequence[Migration]
+) -> list[int]:
     """Apply every migration of `component` not yet applied; returns the versions applied.
 
     Each migration and its ledger row commit together, so a crash leaves it wholly applied
     or not at all. On PostgreSQL an advisory lock keeps concurrent starters from racing.
     """
-    migrations = load_migrations(package, db.engine)
+    migrations = sorted(migrations, key=lambda m: m.version)
     if isinstance(db, SqliteDatabase):
         return await _migrate_sqlite(db, component, migrations)
     if isinstance(db, PostgresDatabase):

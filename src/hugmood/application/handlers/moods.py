@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.application.queries import identity as iq
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import moods as md
@@ -27,10 +28,8 @@ def _public(event: object) -> bool:
 
 
 async def _default_privacy(deps: Dependencies, user_id: str) -> Privacy:
-    row = await deps.readmodels.fetchrow(
-        "SELECT default_visibility FROM rm_accounts WHERE user_id = $1", user_id
-    )
-    return Privacy(row[0]) if row else DEFAULT_PRIVACY
+    found = await iq.default_visibility(deps.readmodels, user_id)
+    return Privacy(found) if found else DEFAULT_PRIVACY
 
 
 async def record_mood(

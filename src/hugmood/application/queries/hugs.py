@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 import orjson
 
+from hugmood.application.queries.social import friend_ids
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.hugs import HugSettings, HugStatus, HugType
-from hugmood.sql.database import Row, SqlDatabase
+from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.sql.database import Row, SqlDatabase, Statement
+from hugmood.sql.migrations import Migration
 
 MAX_LIST = 100
 
@@ -106,17 +109,21 @@ async def hug(db: SqlDatabase, hug_id: str) -> HugView | None:
 
 async def hug_counts(db: SqlDatabase, user_id: str) -> list[HugCount]:
     """Per current friend: hugs sent to them and received from them (withdrawn not counted)."""
-    rows = await db.fetch(
-        "SELECT f.other_id,"
-        " (SELECT COUNT(*) FROM rm_hugs h WHERE h.sender_id = $1 AND h.recipient_id = f.other_id"
-        "   AND h.status <> 'withdrawn'),"
-        " (SELECT COUNT(*) FROM rm_hugs h WHERE h.sender_id = f.other_id AND h.recipient_id = $1"
-        "   AND h.status <> 'withdrawn')"
-        " FROM rm_friendships f WHERE f.user_id = $1 AND f.status = 'friends'"
-        " ORDER BY f.since_ms",
+    friends = await friend_ids(db, user_id)
+    if not friends:
+        return []
+    sent = await db.fetch(
+        "SELECT recipient_id, COUNT(*) FROM rm_hugs WHERE sender_id = $1"
+        " AND status <> 'withdrawn' GROUP BY recipient_id",
         user_id,
     )
-    return [HugCount(r[0], int(r[1]), int(r[2])) for r in rows]
+    received = await db.fetch(
+        "SELECT sender_id, COUNT(*) FROM rm_hugs WHERE recipient_id = $1"
+        " AND status <> 'withdrawn' GROUP BY sender_id",
+        user_id,
+    )
+    to, by = {r[0]: int(r[1]) for r in sent}, {r[0]: int(r[1]) for r in received}
+    return [HugCount(f, to.get(f, 0), by.get(f, 0)) for f in friends]
 
 
 async def hug_settings(db: SqlDatabase, user_id: str) -> HugSettings:
@@ -128,3 +135,94 @@ async def hug_settings(db: SqlDatabase, user_id: str) -> HugSettings:
     return HugSettings(
         frozenset(HugType(t) for t in orjson.loads(row[0])), frozenset(orjson.loads(row[1]))
     )
+
+
+# --- the tables, and the projection that fills them from the log ---------------------------
+
+HUGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rm_hugs (
+    hug_id TEXT PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    recipient_id TEXT NOT NULL,
+    hug_type TEXT NOT NULL,
+    message TEXT,
+    muted INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    sent_at_ms BIGINT NOT NULL,
+    delivered_at_ms BIGINT,
+    seen_at_ms BIGINT,
+    withdrawn_at_ms BIGINT
+);
+CREATE INDEX IF NOT EXISTS rm_hugs_inbox ON rm_hugs (recipient_id, sent_at_ms);
+CREATE INDEX IF NOT EXISTS rm_hugs_sent ON rm_hugs (sender_id, sent_at_ms);
+CREATE TABLE IF NOT EXISTS rm_hug_settings (
+    user_id TEXT PRIMARY KEY,
+    accepted_types TEXT NOT NULL,
+    muted_ids TEXT NOT NULL
+);
+"""
+
+
+class HugsProjection:
+    name: str = "hugs"
+    tables: tuple[str, ...] = ("rm_hugs", "rm_hug_settings")
+    migrations: tuple[Migration, ...] = (Migration(1, "tables", HUGS_SCHEMA),)
+
+    def statements(self, event: RecordedEvent) -> list[Statement]:
+        d, at = event.data, to_epoch_ms(event.timestamp)
+        match event.event_type:
+            case "HugSent":
+                return [
+                    (
+                        "INSERT INTO rm_hugs (hug_id, sender_id, recipient_id, hug_type, message,"
+                        " muted, status, sent_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'sent', $7)"
+                        " ON CONFLICT (hug_id) DO NOTHING",
+                        (
+                            d["hugId"],
+                            d["senderId"],
+                            d["recipientId"],
+                            d["hugType"],
+                            d["message"],
+                            int(d["muted"]),
+                            at,
+                        ),
+                    )
+                ]
+            case "HugDelivered":
+                return [
+                    (
+                        "UPDATE rm_hugs SET status = 'delivered', delivered_at_ms = $2"
+                        " WHERE hug_id = $1 AND status = 'sent'",
+                        (d["hugId"], at),
+                    )
+                ]
+            case "HugSeen":
+                return [
+                    (
+                        "UPDATE rm_hugs SET status = 'seen', seen_at_ms = $2,"
+                        " delivered_at_ms = COALESCE(delivered_at_ms, $2) WHERE hug_id = $1",
+                        (d["hugId"], at),
+                    )
+                ]
+            case "HugWithdrawn":
+                return [
+                    (
+                        "UPDATE rm_hugs SET status = 'withdrawn', withdrawn_at_ms = $2"
+                        " WHERE hug_id = $1",
+                        (d["hugId"], at),
+                    )
+                ]
+            case "HugSettingsChanged":
+                return [
+                    (
+                        "INSERT INTO rm_hug_settings (user_id, accepted_types, muted_ids)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET"
+                        " accepted_types = excluded.accepted_types, muted_ids = excluded.muted_ids",
+                        (
+                            d["userId"],
+                            orjson.dumps(d["acceptedTypes"]).decode(),
+                            orjson.dumps(d["mutedIds"]).decode(),
+                        ),
+                    )
+                ]
+        return []

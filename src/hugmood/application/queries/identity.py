@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hugmood.domain.privacy import Privacy
-from hugmood.sql.database import Row, SqlDatabase
+from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.sql.database import Row, SqlDatabase, Statement
+from hugmood.sql.migrations import Migration
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +111,122 @@ async def accounts_by_ids(db: SqlDatabase, user_ids: list[str]) -> dict[str, Acc
         )
         found.update((r[0], _account(r)) for r in rows)
     return found
+
+
+async def default_visibility(db: SqlDatabase, user_id: str) -> str | None:
+    """The privacy a user's check-ins get when they do not choose one (None: no such user)."""
+    row = await db.fetchrow(
+        "SELECT default_visibility FROM rm_accounts WHERE user_id = $1", user_id
+    )
+    return str(row[0]) if row else None
+
+
+async def appearing_offline(db: SqlDatabase, user_ids: Sequence[str]) -> set[str]:
+    """Those of `user_ids` who chose to appear offline."""
+    if not user_ids:
+        return set()
+    marks = ", ".join(f"${i + 1}" for i in range(len(user_ids)))
+    rows = await db.fetch(
+        f"SELECT user_id FROM rm_accounts WHERE appear_offline = 1 AND user_id IN ({marks})",
+        *user_ids,
+    )
+    return {str(r[0]) for r in rows}
+
+
+# --- the tables, and the projection that fills them from the log ---------------------------
+
+ACCOUNTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rm_accounts (
+    user_id TEXT PRIMARY KEY,
+    handle TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    bio TEXT NOT NULL DEFAULT '',
+    home_region TEXT NOT NULL,
+    default_visibility TEXT NOT NULL,
+    registered_at_ms BIGINT NOT NULL,
+    appear_offline INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+SESSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rm_sessions (
+    session_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    started_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    ended INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS rm_sessions_user ON rm_sessions (user_id);
+"""
+
+
+class AccountsProjection:
+    name: str = "accounts"
+    tables: tuple[str, ...] = ("rm_accounts",)
+    migrations: tuple[Migration, ...] = (Migration(1, "tables", ACCOUNTS_SCHEMA),)
+
+    def statements(self, event: RecordedEvent) -> list[Statement]:
+        d = event.data
+        match event.event_type:
+            case "UserRegistered":
+                return [
+                    (
+                        "INSERT INTO rm_accounts (user_id, handle, display_name, bio, home_region,"
+                        " default_visibility, registered_at_ms) VALUES ($1, $2, $3, '', $4, $5, $6)"
+                        " ON CONFLICT (user_id) DO NOTHING",
+                        (
+                            d["userId"],
+                            d["handle"],
+                            d["displayName"],
+                            d["homeRegion"],
+                            d["defaultVisibility"],
+                            to_epoch_ms(event.timestamp),
+                        ),
+                    )
+                ]
+            case "ProfileUpdated":
+                return [
+                    (
+                        "UPDATE rm_accounts SET display_name = $2, bio = $3, default_visibility = $4,"
+                        " appear_offline = $5 WHERE user_id = $1",
+                        (
+                            d["userId"],
+                            d["displayName"],
+                            d["bio"],
+                            d["defaultVisibility"],
+                            int(d.get("appearOffline", False)),
+                        ),
+                    )
+                ]
+        return []
+
+
+class SessionsProjection:
+    name: str = "sessions"
+    tables: tuple[str, ...] = ("rm_sessions",)
+    migrations: tuple[Migration, ...] = (Migration(1, "tables", SESSIONS_SCHEMA),)
+
+    def statements(self, event: RecordedEvent) -> list[Statement]:
+        d = event.data
+        match event.event_type:
+            case "SessionStarted":
+                return [
+                    (
+                        "INSERT INTO rm_sessions (session_id, token_hash, user_id, started_at_ms,"
+                        " expires_at_ms, ended) VALUES ($1, $2, $3, $4, $5, 0)"
+                        " ON CONFLICT (session_id) DO NOTHING",
+                        (
+                            d["sessionId"],
+                            d["tokenHash"],
+                            d["userId"],
+                            to_epoch_ms(event.timestamp),
+                            d["expiresAtMs"],
+                        ),
+                    )
+                ]
+            case "SessionEnded":
+                return [
+                    ("UPDATE rm_sessions SET ended = 1 WHERE session_id = $1", (d["sessionId"],))
+                ]
+        return []

@@ -11,13 +11,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from hugmood.application.queries.social import relationship
+from hugmood.application.queries.social import friend_ids, relationship
 from hugmood.domain.common import shown
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.moods import ContextFactors, MoodInsights, canonical_entry_id
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
 from hugmood.domain.vocabulary import MOODS
-from hugmood.sql.database import Row, SqlDatabase
+from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.sql.database import Row, SqlDatabase, Statement
+from hugmood.sql.migrations import Migration
 
 MAX_RANGE = timedelta(days=3 * 366)
 MAX_ENTRIES = 1000
@@ -201,16 +203,18 @@ async def friends_feed(
     if not 1 <= limit <= MAX_FEED:
         raise ValidationFailed(f"limit must be between 1 and {MAX_FEED}", field="limit")
     friend_may_see = _privacy_params(visible_privacies(Relationship.FRIEND))
+    friends = await friend_ids(db, viewer_id)
+    if not friends:
+        return []
+    marks = ", ".join(f"${i + 6}" for i in range(len(friends)))
     rows = await db.fetch(
-        f"SELECT {', '.join('m.' + c.strip() for c in _ENTRY_COLUMNS.split(','))}"
-        " FROM rm_friendships f JOIN rm_mood_entries m ON m.user_id = f.other_id"
-        " WHERE f.user_id = $1 AND f.status = 'friends' AND m.recorded_at_ms < $2"
-        " AND m.privacy IN ($3, $4, $5)"
-        " ORDER BY m.recorded_at_ms DESC LIMIT $6",
-        viewer_id,
+        f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries"
+        f" WHERE user_id IN ({marks}) AND recorded_at_ms < $1 AND privacy IN ($2, $3, $4)"
+        " ORDER BY recorded_at_ms DESC LIMIT $5",
         before_ms if before_ms is not None else 2**62,
         *friend_may_see,
         limit,
+        *friends,
     )
     return [_entry(r) for r in rows]
 
@@ -272,3 +276,102 @@ async def my_mood_changes(db: SqlDatabase, *, user_id: str, after: int, limit: i
     if deleted and not has_more:
         cursor = max(cursor, int(deleted[-1][1]))
     return MoodChanges([_entry(r) for r in rows], [str(r[0]) for r in deleted], cursor, has_more)
+
+
+# --- the tables, and the projection that fills them from the log ---------------------------
+
+MOOD_ENTRIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rm_mood_entries (
+    entry_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    mood_type TEXT NOT NULL,
+    intensity DOUBLE PRECISION NOT NULL,
+    note TEXT,
+    context_factors TEXT NOT NULL,
+    privacy TEXT NOT NULL,
+    recorded_at_ms BIGINT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    insights TEXT,
+    changed_position BIGINT NOT NULL DEFAULT 0
+);
+-- Covers the history aggregation: owner and time, then what each bucket sums.
+CREATE INDEX IF NOT EXISTS rm_mood_entries_history
+    ON rm_mood_entries (user_id, recorded_at_ms, privacy, mood_type, intensity);
+CREATE INDEX IF NOT EXISTS rm_mood_entries_user_changes
+    ON rm_mood_entries (user_id, changed_position);
+CREATE TABLE IF NOT EXISTS rm_mood_tombstones (
+    entry_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    deleted_position BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rm_mood_tombstones_user
+    ON rm_mood_tombstones (user_id, deleted_position);
+"""
+
+
+class MoodEntriesProjection:
+    name: str = "mood_entries"
+    tables: tuple[str, ...] = ("rm_mood_entries", "rm_mood_tombstones")
+    migrations: tuple[Migration, ...] = (Migration(1, "tables", MOOD_ENTRIES_SCHEMA),)
+
+    def statements(self, event: RecordedEvent) -> list[Statement]:
+        d, at = event.data, to_epoch_ms(event.timestamp)
+        match event.event_type:
+            case "MoodRecorded":
+                return [
+                    (
+                        "INSERT INTO rm_mood_entries (entry_id, user_id, mood_type, intensity, note,"
+                        " context_factors, privacy, recorded_at_ms, created_at_ms, updated_at_ms,"
+                        " insights, changed_position)"
+                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)"
+                        " ON CONFLICT (entry_id) DO NOTHING",
+                        (
+                            d["entryId"],
+                            d["ownerId"],
+                            d["moodType"],
+                            float(d["intensity"]),
+                            d["note"],
+                            orjson.dumps(d["contextFactors"]).decode(),
+                            d["privacy"],
+                            d["recordedAtMs"],
+                            at,
+                            _json_or_none(d.get("insights")),
+                            event.position,
+                        ),
+                    )
+                ]
+            case "MoodEdited":
+                return [
+                    (
+                        "UPDATE rm_mood_entries SET mood_type = $2, intensity = $3, note = $4,"
+                        " context_factors = $5, privacy = $6, recorded_at_ms = $7,"
+                        " updated_at_ms = $8, changed_position = $9 WHERE entry_id = $1",
+                        (
+                            d["entryId"],
+                            d["moodType"],
+                            float(d["intensity"]),
+                            d["note"],
+                            orjson.dumps(d["contextFactors"]).decode(),
+                            d["privacy"],
+                            d["recordedAtMs"],
+                            at,
+                            event.position,
+                        ),
+                    )
+                ]
+            case "MoodDeleted":
+                # The tombstone lets the owner's other devices learn of the delete (sync).
+                return [
+                    ("DELETE FROM rm_mood_entries WHERE entry_id = $1", (d["entryId"],)),
+                    (
+                        "INSERT INTO rm_mood_tombstones (entry_id, user_id, deleted_position)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (entry_id) DO NOTHING",
+                        (d["entryId"], event.user_id or "", event.position),
+                    ),
+                ]
+        return []
+
+
+def _json_or_none(value: object) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()

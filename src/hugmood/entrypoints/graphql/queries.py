@@ -53,14 +53,10 @@ async def status_towards(ctx: Ctx, other_id: str) -> t.RelationshipStatus:
     me = await ctx.context.principal()
     if me.user_id == other_id:
         return t.RelationshipStatus.SELF
-    row = await db.fetchrow(
-        "SELECT status FROM rm_friendships WHERE user_id = $1 AND other_id = $2",
-        me.user_id,
-        other_id,
-    )
     if await sq.relationship(db, me.user_id, other_id) is Relationship.BLOCKED:
         return t.RelationshipStatus.BLOCKED
-    return t.RelationshipStatus(row[0]) if row else t.RelationshipStatus.NONE
+    status = await sq.friendship_status(db, me.user_id, other_id)
+    return t.RelationshipStatus(status) if status else t.RelationshipStatus.NONE
 
 
 @strawberry.type
