@@ -529,3 +529,37 @@ def test_a_very_low_check_in_gently_offers_breathing_grounding_and_a_helpline(
     # Always there, asked for: the same, without presuming how you feel.
     page.get_by_role("button", name="Something to do when it's hard").click()
     expect(page.get_by_test_id("when-its-hard")).to_contain_text("Something to do when it's hard")
+
+
+def test_tags_are_chips_with_suggestions_from_my_own_history(new_person: NewPerson) -> None:
+    ada = new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    for tags in (["work", "tea"], ["work"]):
+        ada.api(
+            RECORD, {"i": {"moodType": "calm", "intensity": 0.5, "contextFactors": {"tags": tags}}}
+        )
+    page = ada.page
+    page.reload()
+    ada.wait_for_check_in()
+    form = page.get_by_role("form", name="Check in")
+    form.locator("summary").click()
+    mine = form.get_by_role("group", name="Suggested from your history")
+    expect(mine.get_by_role("button")).to_have_text(["+ work", "+ tea"])  # most used first
+    mine.get_by_role("button", name="Add tag work").click()
+    form.get_by_label("Tags").fill("Long walk")
+    form.get_by_label("Tags").press("Enter")
+    chips = form.get_by_role("list", name="Chosen for this check-in")
+    expect(chips.locator("li")).to_have_text(["work✕", "long walk✕"])
+    form.get_by_role("button", name="Remove tag work").click()
+    expect(chips.locator("li")).to_have_text(["long walk✕"])
+    ada.check_in("hopeful", privacy="Only me")
+    expect(page.get_by_role("status").filter(has_text="Checked in: hopeful")).to_be_visible()
+    latest = ada.api(
+        """query($from: DateTime!, $to: DateTime!) { moodHistory(from: $from, to: $to) {
+        entries { moodType contextFactors { tags } } } }""",
+        {
+            "from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "to": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        },
+    )["moodHistory"]["entries"]
+    assert {"moodType": "hopeful", "contextFactors": {"tags": ["long walk"]}} in latest
