@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hugmood.domain.common import SHA256_HEX
+from hugmood.unavailable import BackendUnavailable
 
 BLOB_ID = SHA256_HEX
 """What a blob id looks like: 64 lower-case hex digits."""
 
 
-class BlobStoreUnavailable(Exception):
+class BlobStoreUnavailable(BackendUnavailable):
     """The storage could not be reached or refused the work; nothing was stored."""
 
 

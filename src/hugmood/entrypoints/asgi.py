@@ -29,7 +29,7 @@ from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.heap import tune_collector
 from hugmood.entrypoints.http.age import MAX_BODY_BYTES as PRIVACY_MAX_BODY
 from hugmood.entrypoints.http.age import PrivacyEndpoint, PrivacyPaths, PrivacyServices
-from hugmood.entrypoints.http.hotpaths import HotPaths, InternalErrors
+from hugmood.entrypoints.http.hotpaths import INTERNAL, HotPaths, own_stack
 from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
 from hugmood.entrypoints.http.middleware import (
     CLIENT_CLOSED_REQUEST,
@@ -157,17 +157,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": "something went wrong on our side",
-                        "extensions": {"code": "INTERNAL"},
-                    }
-                ]
-            },
-            status_code=500,
-        )
+        return JSONResponse(INTERNAL, status_code=500)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(WebSocketOriginMiddleware, allowed=settings.allowed_origins())
@@ -177,13 +167,10 @@ def create_app(
     app.add_middleware(
         HotPaths,
         path="/graphql",
-        http=RequestContextMiddleware(
-            InternalErrors(
-                BodySizeLimitMiddleware(
-                    request_response(endpoint.handle), max_bytes=settings.max_request_bytes
-                )
-            ),
+        http=own_stack(
+            request_response(endpoint.handle),
             metrics=metrics,
+            max_bytes=settings.max_request_bytes,
         ),
         socket=GraphQLSockets(allowed_origins=settings.allowed_origins(), context_for=context_for),
     )
@@ -191,28 +178,17 @@ def create_app(
     # in place of the GraphQL-sized one (`http.images`).
     app.add_middleware(
         BoardImagePaths,
-        images=RequestContextMiddleware(
-            InternalErrors(
-                BodySizeLimitMiddleware(
-                    BoardImagesEndpoint(),
-                    max_bytes=settings.board_image_max_bytes,
-                    what="the image",
-                )
-            ),
+        images=own_stack(
+            BoardImagesEndpoint(),
             metrics=metrics,
+            max_bytes=settings.board_image_max_bytes,
+            what="the image",
         ),
     )
     # The privacy paths (age proofs are ~480 KB in base64) take their own stack too.
     app.add_middleware(
         PrivacyPaths,
-        privacy=RequestContextMiddleware(
-            InternalErrors(
-                BodySizeLimitMiddleware(
-                    PrivacyEndpoint(), max_bytes=PRIVACY_MAX_BODY, what="the request body"
-                )
-            ),
-            metrics=metrics,
-        ),
+        privacy=own_stack(PrivacyEndpoint(), metrics=metrics, max_bytes=PRIVACY_MAX_BODY),
     )
     # The browser app answers every path no route above claims: keep this mount last.
     app.mount("/", WebApp(WEB_DIST), name="web")

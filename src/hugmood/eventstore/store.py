@@ -8,6 +8,7 @@ from typing import Final, Protocol
 
 from hugmood.domain.errors import Conflict
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
+from hugmood.unavailable import BackendUnavailable
 
 NO_STREAM: Final = 0
 """Expected version meaning "this stream must not exist yet" (stream versions start at 1)."""
@@ -33,7 +34,7 @@ class DuplicateEventError(Conflict):
     """Part of a batch was stored before and part was not: the batch is not a clean retry."""
 
 
-class EventStoreUnavailable(Exception):
+class EventStoreUnavailable(BackendUnavailable):
     """The backing database could not be reached or failed; nothing was acknowledged."""
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from hugmood.unavailable import BackendUnavailable
 
-class RealtimeUnavailable(Exception):
+
+class RealtimeUnavailable(BackendUnavailable):
     """The hub cannot serve: its backend could not be reached when it was started, or the hub
     is closed. (Once started, the Redis hub does not raise this when Redis goes away: it keeps
     serving the process's own connections and reconnects by itself.)"""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from hugmood.unavailable import BackendUnavailable
+
 Row = Sequence[Any]
 Statement = tuple[str, Sequence[Any]]
 """One SQL statement and its parameters, written once for both engines.
@@ -14,7 +16,7 @@ Portable SQL only: `$1` parameters, integer epoch-millisecond times, JSON kept a
 """
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(BackendUnavailable):
     """The database could not be reached or refused the work; nothing was committed."""
 
 

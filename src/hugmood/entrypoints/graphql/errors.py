@@ -13,8 +13,7 @@ import re
 from graphql import GraphQLError
 
 from hugmood.domain.errors import HugMoodError, RateLimited
-from hugmood.eventstore.store import EventStoreUnavailable
-from hugmood.sql.database import DatabaseUnavailable
+from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger("hugmood.graphql")
 
@@ -43,7 +42,7 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
             extensions["field"] = original.field
         if isinstance(original, RateLimited):
             extensions["retryAfterSeconds"] = round(original.retry_after_s, 1)
-    elif isinstance(original, DatabaseUnavailable | EventStoreUnavailable):
+    elif isinstance(original, BackendUnavailable):
         log.error("storage unavailable: %s", original)
         message = "HugMood's storage is unavailable right now; please try again shortly"
         extensions["code"] = "UNAVAILABLE"

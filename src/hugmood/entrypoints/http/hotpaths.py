@@ -13,7 +13,12 @@ import logging
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hugmood.entrypoints.http.middleware import send_json
+from hugmood.entrypoints.http.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    send_json,
+)
+from hugmood.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +67,15 @@ class InternalErrors:
             log.exception("unexpected error answering %s", scope.get("path"))
             if not started:
                 await send_json(send, 500, INTERNAL)
+
+
+def own_stack(
+    endpoint: ASGIApp, *, metrics: Metrics, max_bytes: int, what: str = "the request body"
+) -> ASGIApp:
+    """The middleware a path that skips the framework still needs, in one order: request id,
+    access log and metrics outermost; then a bug answered with `INTERNAL`; then the body
+    limit (`max_bytes`, described as `what` in the refusal)."""
+    return RequestContextMiddleware(
+        InternalErrors(BodySizeLimitMiddleware(endpoint, max_bytes=max_bytes, what=what)),
+        metrics=metrics,
+    )

@@ -23,7 +23,6 @@ from hugmood import __version__
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers.board_images import check_upload, read_image
 from hugmood.application.queries.identity import authenticate
-from hugmood.blobs.store import BlobStoreUnavailable
 from hugmood.bootstrap import HugMood
 from hugmood.domain.board_images import UnsupportedImage, UploadBoardImage, parse_blob_id
 from hugmood.domain.errors import (
@@ -35,8 +34,8 @@ from hugmood.domain.errors import (
     Unauthenticated,
 )
 from hugmood.entrypoints.graphql.context import bearer_token
-from hugmood.eventstore.store import ConcurrencyError, EventStoreUnavailable
-from hugmood.sql.database import DatabaseUnavailable
+from hugmood.eventstore.store import ConcurrencyError
+from hugmood.unavailable import BackendUnavailable
 
 PATH = re.compile(r"^/boards/([^/]+)/images(?:/([^/]+))?$")
 
@@ -109,7 +108,7 @@ class BoardImagesEndpoint:
             return refusal(e)
         except ConcurrencyError:
             return error(409, "the board changed meanwhile; send the image again", "CONFLICT")
-        except (BlobStoreUnavailable, EventStoreUnavailable, DatabaseUnavailable):
+        except BackendUnavailable:
             return error(
                 503,
                 "HugMood's storage is unavailable right now; please try again shortly",

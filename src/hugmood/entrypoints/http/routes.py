@@ -9,9 +9,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hugmood.bootstrap import HugMood
-from hugmood.eventstore.store import EventStoreUnavailable
 from hugmood.observability.metrics import Metrics
-from hugmood.sql.database import DatabaseUnavailable
+from hugmood.unavailable import BackendUnavailable
 
 router = APIRouter()
 
@@ -22,7 +21,7 @@ async def healthz(request: Request) -> JSONResponse:
     try:
         log_position = await core.store.last_position()
         await core.readmodels.fetchrow("SELECT 1")
-    except (EventStoreUnavailable, DatabaseUnavailable) as e:
+    except BackendUnavailable as e:
         return JSONResponse({"status": "unavailable", "reason": str(e)}, status_code=503)
     read_position = core.projections.position
     return JSONResponse(
@@ -39,7 +38,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     core: HugMood = request.app.state.core
     registry: Metrics = request.app.state.metrics
-    with contextlib.suppress(EventStoreUnavailable):
+    with contextlib.suppress(BackendUnavailable):
         registry.log_position.set(await core.store.last_position())
     registry.projection_position.set(core.projections.position)
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
