@@ -563,3 +563,20 @@ def test_tags_are_chips_with_suggestions_from_my_own_history(new_person: NewPers
         },
     )["moodHistory"]["entries"]
     assert {"moodType": "hopeful", "contextFactors": {"tags": ["long walk"]}} in latest
+
+
+def test_on_a_phone_check_in_takes_two_taps_without_scrolling(new_person: NewPerson) -> None:
+    ada = new_person(width=375, height=667)
+    ada.sign_up(unique("ada"), "Ada")
+    page = ada.page
+    form = page.get_by_role("form", name="Check in")
+    form.locator("label.chip", has_text=re.compile("^calm$")).click()
+    button = form.get_by_role("button", name="Check in")
+    box = button.bounding_box()
+    assert box is not None
+    # In view wherever the mood word was (the page may have scrolled to it), above the form's end.
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 667, "the Check in button is out of reach"
+    # Not hidden under the tab bar either: a real click lands on it.
+    button.click(trial=True)
+    button.click()
+    expect(page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
