@@ -49,6 +49,10 @@ def test_a_public_check_in_waits_for_a_verified_age_from_the_cli(
     )
     assert refused.code == "FORBIDDEN"
     assert "verified age of 16" in refused.message and "hugmood verify-age" in refused.message
+    profile = ann.api.failure(
+        "mutation { updateProfile(input: {defaultVisibility: PUBLIC}) { handle } }"
+    )
+    assert profile.code == "FORBIDDEN" and "verified age of 16" in profile.message
     # Friends-only check-ins need nothing.
     ann.api(RECORD_MOOD, input={"moodType": "calm", "intensity": 0.5, "privacy": "FRIENDS_ONLY"})
 
@@ -62,6 +66,7 @@ def test_a_public_check_in_waits_for_a_verified_age_from_the_cli(
     assert "Verified: age 16 or over" in flat(adult)
     assert "hugmood-test-issuer" in adult
     assert not isinstance(public_check_in(ann), Exception)  # now allowed
+    ann.api("mutation { updateProfile(input: {defaultVisibility: PUBLIC}) { handle } }")
     with age_api(server, ann) as http:
         assert http.get("").json()["verifiedAge"] == 16
     # The credential stays in the vault: proving 18 later needs no birth date again.

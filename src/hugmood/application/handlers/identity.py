@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 from functools import partial
 
+from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.ports import LoginAttempt
@@ -14,9 +15,11 @@ from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity as idm
 from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
+from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 
 BAD_CREDENTIALS = "the handle or password is incorrect"
+PUBLIC_PROFILE = "Sharing your check-ins with everyone by default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,9 @@ async def log_out_everywhere(
 async def update_profile(
     command: idm.UpdateProfile, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
+    visibility = command.default_visibility
+    if visibility is not None and Privacy.parse(visibility) is Privacy.PUBLIC:
+        await AgeGate(deps, command.user_id).require(PUBLIC_PROFILE)
     result = await decide_and_append(
         deps.store,
         deps.clock,
