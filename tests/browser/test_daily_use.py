@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import FloatRect, Route, expect
 
 from tests.browser.app import PASSWORD, Person
 from tests.browser.conftest import NewPerson
@@ -270,7 +270,7 @@ def test_history_seen_once_is_readable_offline_and_forgotten_at_log_out(
     assert kept == []
 
 
-def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+def boxes_overlap(a: FloatRect, b: FloatRect) -> bool:
     return not (
         a["x"] + a["width"] <= b["x"]
         or b["x"] + b["width"] <= a["x"]
@@ -575,8 +575,33 @@ def test_on_a_phone_check_in_takes_two_taps_without_scrolling(new_person: NewPer
     box = button.bounding_box()
     assert box is not None
     # In view wherever the mood word was (the page may have scrolled to it), above the form's end.
-    assert 0 <= box["y"] and box["y"] + box["height"] <= 667, "the Check in button is out of reach"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 667, "the Check in button is out of reach"
     # Not hidden under the tab bar either: a real click lands on it.
     button.click(trial=True)
     button.click()
     expect(page.get_by_role("status").filter(has_text="Checked in: calm")).to_be_visible()
+
+
+def test_password_change_in_settings_logs_my_other_browser_out(new_person: NewPerson) -> None:
+    laptop, phone = new_person(width=1280, height=900), new_person()
+    handle = unique("ada")
+    laptop.sign_up(handle, "Ada")
+    phone.open()
+    phone.page.get_by_label("Handle").fill(handle)
+    phone.page.get_by_label("Password").fill(PASSWORD)
+    phone.page.get_by_role("button", name="Log in").click()
+    phone.wait_for_check_in()
+
+    laptop.go("Settings")
+    form = laptop.page.get_by_role("form", name="Change password")
+    form.get_by_label("Current password").fill("wrong password here")
+    form.get_by_label("New password").fill("a fresh new password")
+    form.get_by_role("button", name="Change password").click()
+    expect(form.get_by_role("alert")).to_have_text("Your current password is not right.")
+    form.get_by_label("Current password").fill(PASSWORD)
+    form.get_by_role("button", name="Change password").click()
+    expect(form.get_by_role("status")).to_have_text(
+        "Your password is changed. Your other devices (1) were logged out."
+    )
+    expect(phone.page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(laptop.page.get_by_test_id("live-state")).to_have_text("Live")

@@ -184,3 +184,38 @@ def test_a_device_that_signed_in_before_gets_in_during_a_spread_out_attack(
     assert again["deviceProof"] == proof
     # A proof is no master key: made up, or another account's, it counts for nothing.
     assert code(log_in_from(server, "192.0.2.77", handle, PASSWORD, "made.up")) == "RATE_LIMITED"
+
+
+# --- features: password change ---------------------------------------------------------------
+
+CHANGE_PASSWORD = """
+mutation($current: String!, $new: String!) {
+  changePassword(currentPassword: $current, newPassword: $new)
+}"""
+
+
+def test_changing_the_password_ends_my_other_sessions_and_keeps_this_one(
+    server: HugMoodServer,
+) -> None:
+    ann = sign_up(server, "ann")
+    phone = GraphQLClient(server, log_in_token(server, ann.handle, PASSWORD))
+    new_password = "a brand new passphrase"
+
+    wrong = ann.api.failure(CHANGE_PASSWORD, current="not it at all", new=new_password)
+    assert (wrong.code, wrong.extensions["field"]) == ("VALIDATION", "currentPassword")
+    short = ann.api.failure(CHANGE_PASSWORD, current=PASSWORD, new="short")
+    assert (short.code, short.extensions["field"]) == ("VALIDATION", "newPassword")
+
+    assert ann.api(CHANGE_PASSWORD, current=PASSWORD, new=new_password) == {"changePassword": 1}
+
+    assert ann.api(ME)["me"]["handle"] == ann.handle  # this session goes on
+    assert phone.failure(ME).code == "UNAUTHENTICATED"
+    assert code(log_in_from(server, "192.0.2.30", ann.handle, PASSWORD)) == "UNAUTHENTICATED"
+    assert code(log_in_from(server, "192.0.2.30", ann.handle, new_password)) == "OK"
+
+
+def log_in_token(server: HugMoodServer, handle: str, password: str) -> str:
+    outcome = log_in_from(server, "192.0.2.31", handle, password)
+    assert not isinstance(outcome, GraphQLFailure), outcome
+    token: str = outcome["token"]
+    return token

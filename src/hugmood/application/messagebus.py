@@ -30,6 +30,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     idm.LogOut: identity.log_out,
     idm.LogOutEverywhere: identity.log_out_everywhere,
     idm.UpdateProfile: identity.update_profile,
+    idm.ChangePassword: identity.change_password,
     md.RecordMood: moods.record_mood,
     md.RecordMoods: moods.record_moods,
     md.EditMood: moods.edit_mood,

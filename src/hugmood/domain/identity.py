@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from hugmood.domain.common import DomainEvent, clean_text, shown
@@ -150,6 +150,16 @@ class LogOutEverywhere:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangePassword:
+    """Replace the password; every session but `keep_session_id` ends."""
+
+    user_id: str
+    current_password: str
+    new_password: str
+    keep_session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateProfile:
     user_id: str
     display_name: str | None = None
@@ -183,6 +193,13 @@ class ProfileUpdated(DomainEvent):
     default_visibility: str
     appear_offline: bool = False
     """Friends see this user as offline whatever their devices say."""
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChanged(DomainEvent):
+    EVENT_TYPE = "PasswordChanged"
+    user_id: str
+    password_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +255,26 @@ def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
                 password_hash=state.password_hash,
                 appear_offline=event.appear_offline,
             )
+        case PasswordChanged() if state is not None:
+            return replace(state, password_hash=event.password_hash)
     return state
+
+
+def decide_change_password(
+    state: Account | None, command: ChangePassword, new_hash: str
+) -> list[DomainEvent]:
+    """The current password was verified by the caller (hashing is not the domain's)."""
+    if state is None:
+        raise NotFound("this account does not exist")
+    try:
+        check_password(command.new_password, state.handle)
+    except ValidationFailed as e:
+        raise ValidationFailed(f"new {e.message}", field="newPassword") from None
+    if command.new_password == command.current_password:
+        raise ValidationFailed(
+            "the new password must differ from the current one", field="newPassword"
+        )
+    return [PasswordChanged(state.user_id, new_hash)]
 
 
 def decide_register(
@@ -323,6 +359,7 @@ def session_expiry_ms(now: datetime, ttl_hours: float) -> int:
 IDENTITY_EVENTS: tuple[type[DomainEvent], ...] = (
     UserRegistered,
     ProfileUpdated,
+    PasswordChanged,
     SessionStarted,
     SessionEnded,
 )

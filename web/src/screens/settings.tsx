@@ -121,6 +121,51 @@ function AcceptedHugs() {
   );
 }
 
+function ChangePassword() {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  async function change(event: Event) {
+    event.preventDefault();
+    setError(null);
+    setDone(null);
+    if (next.length < 10) {
+      setError("Your new password needs at least 10 characters.");
+      return;
+    }
+    try {
+      const ended = (
+        await gql<{ changePassword: number }>(
+          "mutation($current: String!, $next: String!) { changePassword(currentPassword: $current, newPassword: $next) }",
+          { current, next },
+        )
+      ).changePassword;
+      setCurrent("");
+      setNext("");
+      setDone(`Your password is changed.${ended ? ` Your other devices (${ended}) were logged out.` : ""}`);
+    } catch (e) {
+      setError(describe(e));
+    }
+  }
+  return (
+    <form class="card" onSubmit={change} aria-label="Change password">
+      <label>
+        Current password
+        <input type="password" name="currentPassword" autoComplete="current-password" required value={current} onInput={(e) => setCurrent(e.currentTarget.value)} />
+      </label>
+      <label>
+        New password
+        <input type="password" name="newPassword" autoComplete="new-password" required value={next} onInput={(e) => setNext(e.currentTarget.value)} />
+        <small>At least 10 characters. Your other devices will be logged out.</small>
+      </label>
+      <ErrorText error={error} />
+      {done && <p class="success" role="status">{done}</p>}
+      <button type="submit">Change password</button>
+    </form>
+  );
+}
+
 const THEMES: [Theme, string][] = [
   ["system", "Like my device"],
   ["light", "Light"],
@@ -290,6 +335,7 @@ export function SettingsScreen() {
       {me === null ? <p class="muted">Loading…</p> : <Profile key={me.id} me={me} />}
       <AcceptedHugs />
       <Appearance />
+      <ChangePassword />
       <ImportData />
       <ExportAndLogOut />
     </>

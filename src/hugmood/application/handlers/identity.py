@@ -134,6 +134,55 @@ async def log_out_everywhere(
     return CommandResult(position, ended)
 
 
+WRONG_CURRENT = "your current password is not right"
+
+
+async def change_password(
+    command: idm.ChangePassword, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    """Check the current password (throttled like a login), store the new one's hash, end
+    every other session; the value is how many sessions were ended."""
+    stream = idm.user_stream(command.user_id)
+    account = (await load(deps.store, stream, None, idm.evolve_account)).state
+    if account is None:
+        raise Unauthenticated(BAD_CREDENTIALS)
+    attempt = LoginAttempt(account.handle, context.source_address or "")
+    deps.throttle.check(attempt)
+    if not await deps.hasher.verify(account.password_hash, command.current_password):
+        deps.throttle.failed(attempt)
+        raise ValidationFailed(WRONG_CURRENT, field="currentPassword")
+    idm.decide_change_password(account, command, new_hash="")  # validate before hashing
+    new_hash = await deps.hasher.hash(command.new_password)
+    result = await decide_and_append(
+        deps.store,
+        deps.clock,
+        stream_id=stream,
+        initial=None,
+        evolve=idm.evolve_account,
+        decide=lambda state: idm.decide_change_password(state, command, new_hash),
+        user_id=command.user_id,
+        context=context,
+    )
+    position, ended = (result.last_position if result else 0), 0
+    for session_id in await open_session_ids(deps.readmodels, command.user_id):
+        if session_id == command.keep_session_id:
+            continue
+        one = idm.LogOut(command.user_id, session_id)
+        logged_out = await decide_and_append(
+            deps.store,
+            deps.clock,
+            stream_id=idm.session_stream(session_id),
+            initial=None,
+            evolve=idm.evolve_session,
+            decide=partial(idm.decide_log_out, command=one),
+            user_id=command.user_id,
+            context=context,
+        )
+        if logged_out is not None:
+            position, ended = max(position, logged_out.last_position), ended + 1
+    return CommandResult(position, ended)
+
+
 async def update_profile(
     command: idm.UpdateProfile, deps: Dependencies, context: CommandContext
 ) -> CommandResult:

@@ -111,6 +111,18 @@ class Mutation:
             device_proof=session.device_proof,
         )
 
+    @strawberry.mutation(
+        description="Change your password; every other session (your other devices) ends, "
+        "this one stays. Returns how many sessions were ended."
+    )
+    async def change_password(self, info: Ctx, current_password: str, new_password: str) -> int:
+        me = await info.context.principal()
+        command = idm.ChangePassword(
+            me.user_id, current_password, new_password, keep_session_id=me.session_id
+        )
+        result = await info.context.core.bus.handle(command, info.context.command)
+        return int(result.value)
+
     @strawberry.mutation(description="End this session; its token stops working at once.")
     async def log_out(self, info: Ctx) -> bool:
         me = await info.context.principal()
