@@ -605,3 +605,55 @@ def test_password_change_in_settings_logs_my_other_browser_out(new_person: NewPe
     )
     expect(phone.page.get_by_role("button", name="Log in")).to_be_visible()
     expect(laptop.page.get_by_test_id("live-state")).to_have_text("Live")
+
+
+def test_history_finds_entries_by_text_mood_tag_and_day_and_sums_up_the_month(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person(width=1280, height=900)
+    ada.sign_up(unique("ada"), "Ada")
+    now = datetime.now(UTC).replace(microsecond=0)
+    earlier = now - timedelta(minutes=5)
+    for mood, note, tags, at in (
+        ("calm", "weeding the garden", ["home"], now),
+        ("tired", "a long day at work", ["work"], now),
+        ("calm", "tea with Bo", ["home", "friends"], earlier),
+    ):
+        ada.api(
+            RECORD,
+            {
+                "i": {
+                    "moodType": mood,
+                    "intensity": 0.5,
+                    "note": note,
+                    "contextFactors": {"tags": tags},
+                    "recordedAt": at.isoformat(),
+                }
+            },
+        )
+    ada.go("History")
+    page = ada.page
+    entries = page.get_by_test_id("my-entries").locator("[data-mood]")
+    expect(entries).to_have_count(3)
+    expect(page.get_by_test_id("month-summary")).to_contain_text(
+        "3 check-ins. Most often calm (2), tired (1)."
+    )
+    expect(page.get_by_test_id("month-summary")).to_contain_text("calm 2 · low 1")
+
+    page.get_by_label("Search").fill("garden")
+    expect(entries).to_have_count(1)
+    page.get_by_label("Search").fill("")
+    page.locator("select[name=filterMood]").select_option("calm")
+    expect(entries).to_have_count(2)
+    page.locator("select[name=filterTag]").select_option("friends")
+    expect(entries).to_have_count(1)
+    expect(entries).to_contain_text("tea with Bo")
+    page.locator("select[name=filterMood]").select_option("")
+    page.locator("select[name=filterTag]").select_option("")
+
+    today = datetime.now().strftime("%Y-%m-%d")
+    page.get_by_test_id("year-in-pixels").locator(f'[data-day="{today}"]').click()
+    expect(page.get_by_test_id("day-filter")).to_contain_text(f"Showing {today}.")
+    expect(entries).to_have_count(3)
+    page.get_by_role("button", name="Show every day").click()
+    expect(page.get_by_test_id("day-filter")).to_have_count(0)

@@ -6,6 +6,7 @@ import { describe, gqlKept } from "../api";
 import { ENTRY, QUADRANT_COLOUR, quadrantOf, timeZone, type Aggregation, type MoodEntry, type MoodSeries, type MoodWord } from "../model";
 import { Empty, ErrorText } from "./common";
 import { useVocabulary } from "./checkin";
+import { localInputValue } from "./context";
 import { MoodCard } from "./entries";
 
 const DAY_MS = 86_400_000;
@@ -57,7 +58,7 @@ function checkIns(count: number): string {
   return count === 1 ? "1 check-in" : `${count} check-ins`;
 }
 
-function YearInPixels({ series, words }: { series: MoodSeries | null; words: MoodWord[] }) {
+function YearInPixels({ series, words, onDay }: { series: MoodSeries | null; words: MoodWord[]; onDay: (day: string) => void }) {
   if (series === null) return <p class="muted">Loading…</p>;
   const quadrantOfWord = new Map(words.map((w) => [w.word, w.quadrant]));
   const byDay = new Map<string, number>();
@@ -87,8 +88,11 @@ function YearInPixels({ series, words }: { series: MoodSeries | null; words: Moo
             // a hopeful day); the mean only when the words are not known yet.
             const quadrant = quadrantOfWord.get(mood) ?? quadrantOf(series.meanEnergies[index] ?? 0, series.meanPleasantness[index] ?? 0);
             return (
-              <span
+              <button
+                type="button"
                 key={key}
+                onClick={() => onDay(key)}
+                aria-label={`${key}: mostly ${mood}, ${checkIns(series.counts[index] ?? 0)}. Show this day`}
                 class="pixel filled"
                 style={{ background: QUADRANT_COLOUR[quadrant], opacity: 0.45 + 0.55 * (series.meanIntensities[index] ?? 0) }}
                 title={`${key}: mostly ${mood} (${checkIns(series.counts[index] ?? 0)})`}
@@ -99,6 +103,98 @@ function YearInPixels({ series, words }: { series: MoodSeries | null; words: Moo
           })}
         </div>
       ))}
+    </div>
+  );
+}
+
+interface Filter {
+  text: string;
+  mood: string;
+  tag: string;
+  day: string;
+}
+const NO_FILTER: Filter = { text: "", mood: "", tag: "", day: "" };
+
+function localDay(iso: string): string {
+  return localInputValue(new Date(iso)).slice(0, 10);
+}
+
+function matches(e: MoodEntry, f: Filter): boolean {
+  const c = e.contextFactors;
+  const text = f.text.trim().toLowerCase();
+  const haystack = [e.moodType, e.note ?? "", c.location ?? "", ...c.tags].join(" ").toLowerCase();
+  return (
+    (!text || haystack.includes(text)) &&
+    (!f.mood || e.moodType === f.mood) &&
+    (!f.tag || c.tags.includes(f.tag)) &&
+    (!f.day || localDay(e.recordedAt) === f.day)
+  );
+}
+
+function Filters({ entries, filter, onChange }: { entries: MoodEntry[]; filter: Filter; onChange: (f: Filter) => void }) {
+  const moods = [...new Set(entries.map((e) => e.moodType))].sort();
+  const tags = [...new Set(entries.flatMap((e) => e.contextFactors.tags))].sort();
+  return (
+    <div class="filters" role="search" aria-label="Find entries">
+      <label>
+        Search
+        <input type="search" name="search" value={filter.text} placeholder="a word from a note, a place, a tag" onInput={(e) => onChange({ ...filter, text: e.currentTarget.value })} />
+      </label>
+      <div class="grid2">
+        <label>
+          Mood
+          <select name="filterMood" value={filter.mood} onChange={(e) => onChange({ ...filter, mood: e.currentTarget.value })}>
+            <option value="">any</option>
+            {moods.map((m) => <option key={m} value={m}>{m}</option>)}
+          </select>
+        </label>
+        <label>
+          Tag
+          <select name="filterTag" value={filter.tag} onChange={(e) => onChange({ ...filter, tag: e.currentTarget.value })}>
+            <option value="">any</option>
+            {tags.map((t) => <option key={t} value={t}>{t}</option>)}
+          </select>
+        </label>
+      </div>
+      {filter.day && (
+        <p class="notice" data-testid="day-filter">
+          Showing {filter.day}.{" "}
+          <button type="button" class="calm-link" onClick={() => onChange({ ...filter, day: "" })}>
+            Show every day
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}
+
+const QUADRANT_SHORT: Record<string, string> = {
+  "high-energy-pleasant": "bright",
+  "low-energy-pleasant": "calm",
+  "high-energy-unpleasant": "tense",
+  "low-energy-unpleasant": "low",
+};
+
+/** This month in numbers: check-ins, the moods felt most, and the quadrants. */
+function MonthSummary({ entries, words }: { entries: MoodEntry[]; words: MoodWord[] }) {
+  const month = localDay(new Date().toISOString()).slice(0, 7);
+  const mine = entries.filter((e) => localDay(e.recordedAt).startsWith(month));
+  if (mine.length === 0) return null;
+  const count = <T extends string>(values: T[]) => {
+    const counts = new Map<T, number>();
+    values.forEach((v) => counts.set(v, (counts.get(v) ?? 0) + 1));
+    return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  };
+  const quadrantOfWord = new Map(words.map((w) => [w.word, w.quadrant]));
+  const moods = count(mine.map((e) => e.moodType)).slice(0, 5);
+  const quadrants = count(mine.map((e) => quadrantOfWord.get(e.moodType) ?? "")).filter(([q]) => q);
+  const name = new Date().toLocaleDateString(undefined, { month: "long" });
+  return (
+    <div class="card month" data-testid="month-summary">
+      <p>
+        <strong>{name}:</strong> {checkIns(mine.length)}. Most often {moods.map(([m, n]) => `${m} (${n})`).join(", ")}.
+      </p>
+      <p class="muted small">{quadrants.map(([q, n]) => `${QUADRANT_SHORT[q] ?? q} ${n}`).join(" · ")}</p>
     </div>
   );
 }
@@ -114,6 +210,8 @@ export function HistoryScreen() {
   const [shown, setShown] = useState(15);
 
   const [keptAt, setKeptAt] = useState<string | null>(null);
+  const [filter, setFilter] = useState<Filter>(NO_FILTER);
+  const listed = (entries ?? []).filter((e) => matches(e, filter));
   const failed = (e: unknown) => setError(describe(e));
   const kept = (at: string | null) => {
     if (at !== null) setKeptAt(at);
@@ -186,7 +284,18 @@ export function HistoryScreen() {
       <section aria-labelledby="pixels-title">
         <h2 id="pixels-title">Year in pixels</h2>
         <p class="muted small">Each day coloured by its mood: red tense, yellow bright, blue low, green calm.</p>
-        {year === null && error ? <p class="muted">Not available right now.</p> : <YearInPixels series={year} words={words} />}
+        {year === null && error ? (
+          <p class="muted">Not available right now.</p>
+        ) : (
+          <YearInPixels
+            series={year}
+            words={words}
+            onDay={(day) => {
+              setFilter({ ...NO_FILTER, day });
+              document.getElementById("entries-title")?.scrollIntoView({ behavior: "smooth" });
+            }}
+          />
+        )}
       </section>
       <section aria-labelledby="entries-title">
         <h2 id="entries-title">Entries (last 90 days)</h2>
@@ -195,20 +304,24 @@ export function HistoryScreen() {
             {notice}
           </p>
         )}
+        {entries !== null && entries.length > 0 && <MonthSummary entries={entries} words={words} />}
+        {entries !== null && entries.length > 0 && <Filters entries={entries} filter={filter} onChange={setFilter} />}
         {entries === null ? (
           <p class="muted">{error ? "Not available right now." : "Loading…"}</p>
         ) : entries.length === 0 ? (
           <Empty>No entries yet. Check in from the first tab; it takes a few seconds.</Empty>
+        ) : listed.length === 0 ? (
+          <Empty>No entry matches{filter.day ? ` on ${filter.day} (entries older than 90 days are not listed here)` : ""}.</Empty>
         ) : (
           <ul class="entries" data-testid="my-entries">
-            {entries.slice(0, shown).map((e) => (
+            {listed.slice(0, shown).map((e) => (
               <MoodCard key={e.id} entry={e} words={words} onChanged={changed} />
             ))}
           </ul>
         )}
-        {entries !== null && entries.length > shown && (
+        {listed.length > shown && (
           <button type="button" class="more" onClick={() => setShown(shown + 30)}>
-            Show more ({entries.length - shown} older)
+            Show more ({listed.length - shown} older)
           </button>
         )}
       </section>
