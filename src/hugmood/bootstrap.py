@@ -17,6 +17,7 @@ from hugmood.blobs.store import BlobStore
 from hugmood.boards.rooms import BoardRooms
 from hugmood.boards.store import BoardContentStore
 from hugmood.config import Settings
+from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
@@ -70,22 +71,23 @@ def upcasters() -> Upcasters:
 
 
 async def open_event_store(settings: Settings, registry: Upcasters) -> EventStore:
+    """The configured backend, behind the one mapper every event passes through."""
+    return MappedEventStore(await _open_backend(settings), Mapper(registry))
+
+
+async def _open_backend(settings: Settings) -> EventStore:
     if settings.database_url == "memory":
-        return InMemoryEventStore(registry)
+        return InMemoryEventStore()
     if settings.database_url == "sqlite":
         from hugmood.eventstore.sqlite import SqliteEventStore
 
         private_dir(settings.data_dir)
         return await SqliteEventStore.open(
-            settings.data_dir / "events.sqlite3",
-            synchronous=settings.sqlite_synchronous,
-            upcasters=registry,
+            settings.data_dir / "events.sqlite3", synchronous=settings.sqlite_synchronous
         )
     from hugmood.eventstore.postgres import PostgresEventStore
 
-    return await PostgresEventStore.open(
-        settings.database_url, schema=settings.postgres_schema, upcasters=registry
-    )
+    return await PostgresEventStore.open(settings.database_url, schema=settings.postgres_schema)
 
 
 async def open_read_models(settings: Settings) -> SqlDatabase:

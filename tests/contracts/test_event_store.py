@@ -14,6 +14,7 @@ from uuid import uuid4
 import pytest
 
 from hugmood.eventstore.envelope import JSONValue, NewEvent, RecordedEvent
+from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.postgres import PostgresEventStore
 from hugmood.eventstore.sqlite import SqliteEventStore
@@ -73,16 +74,16 @@ async def open_store(backend: Backend) -> AsyncIterator[OpenStore]:
     opened: list[EventStore] = []
 
     async def open_(upcasters: Upcasters = NO_UPCASTERS) -> EventStore:
-        store: EventStore
+        inner: EventStore
         if backend.name == "memory":
-            store = InMemoryEventStore(upcasters)
+            inner = InMemoryEventStore()
         elif backend.name == "sqlite":
-            store = await SqliteEventStore.open(backend.sqlite_path, upcasters=upcasters)
+            inner = await SqliteEventStore.open(backend.sqlite_path)
         else:
             assert backend.pg_schema is not None
-            store = await PostgresEventStore.open(
-                POSTGRES_URL, schema=backend.pg_schema, upcasters=upcasters
-            )
+            inner = await PostgresEventStore.open(POSTGRES_URL, schema=backend.pg_schema)
+        # Every store is used as the application uses it: behind the mapper.
+        store = MappedEventStore(inner, Mapper(upcasters))
         opened.append(store)
         return store
 

@@ -14,19 +14,17 @@ from hugmood.eventstore.store import (
     ConcurrencyError,
     DuplicateEventError,
 )
-from hugmood.eventstore.upcasting import NO_UPCASTERS, Upcasters
 
 
 class InMemoryEventStore:
     """Keeps every event in lists; a lock makes each append atomic."""
 
-    def __init__(self, upcasters: Upcasters = NO_UPCASTERS) -> None:
+    def __init__(self) -> None:
         self._all: list[RecordedEvent] = []
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._by_id: dict[UUID, RecordedEvent] = {}
         self._lock = asyncio.Lock()
         self._notifier = AppendNotifier()
-        self._upcasters = upcasters
 
     async def append(
         self,
@@ -76,11 +74,11 @@ class InMemoryEventStore:
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         stream = self._streams.get(stream_id, [])
-        return [self._upcasters.upcast(e) for e in stream[max(from_version, 1) - 1 :]]
+        return stream[max(from_version, 1) - 1 :]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         start = max(after_position, 0)
-        return [self._upcasters.upcast(e) for e in self._all[start : start + limit]]
+        return self._all[start : start + limit]
 
     async def last_position(self) -> int:
         return len(self._all)

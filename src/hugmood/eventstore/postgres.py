@@ -27,7 +27,6 @@ from hugmood.eventstore.store import (
     ConcurrencyError,
     EventStoreUnavailable,
 )
-from hugmood.eventstore.upcasting import NO_UPCASTERS, Upcasters
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
 from hugmood.sql.postgres import PostgresDatabase
@@ -65,12 +64,10 @@ class PostgresEventStore:
         db: PostgresDatabase,
         notifier: AppendNotifier,
         listener: _NotifyListener,
-        upcasters: Upcasters = NO_UPCASTERS,
     ) -> None:
         self._db = db
         self._notifier = notifier
         self._listener = listener
-        self._upcasters = upcasters
         self._commits: GroupCommit[_Append, AppendResult] = GroupCommit(self._flush)
         self._closed = False
 
@@ -80,7 +77,6 @@ class PostgresEventStore:
         dsn: str,
         *,
         schema: str = "public",
-        upcasters: Upcasters = NO_UPCASTERS,
         max_connections: int = 10,
     ) -> PostgresEventStore:
         """Connect, bring the schema's event tables up to date and start listening."""
@@ -100,7 +96,7 @@ class PostgresEventStore:
         except _FAILURES as e:
             await db.close()
             raise EventStoreUnavailable(f"cannot open the event store in {schema!r}: {e}") from e
-        return cls(db, notifier, listener, upcasters)
+        return cls(db, notifier, listener)
 
     async def append(
         self,
@@ -157,7 +153,7 @@ class PostgresEventStore:
             raise EventStoreUnavailable("the event store is closed")
 
     def _decode(self, row: Any) -> RecordedEvent:
-        return self._upcasters.upcast(decode_row(row, UUID(bytes=row[1].bytes)))
+        return decode_row(row, UUID(bytes=row[1].bytes))
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         self._ensure_open()

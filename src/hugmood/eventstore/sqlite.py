@@ -26,7 +26,6 @@ from hugmood.eventstore.store import (
     ConcurrencyError,
     EventStoreUnavailable,
 )
-from hugmood.eventstore.upcasting import NO_UPCASTERS, Upcasters
 from hugmood.private_files import private_dir
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
@@ -59,9 +58,8 @@ class SqliteEventStore:
     fsync and one append's conflict does not fail the others.
     """
 
-    def __init__(self, db: SqliteDatabase, upcasters: Upcasters = NO_UPCASTERS) -> None:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
-        self._upcasters = upcasters
         self._notifier = AppendNotifier()
         self._commits: GroupCommit[_Append, AppendResult] = GroupCommit(self._flush)
         self._closed = False
@@ -72,7 +70,6 @@ class SqliteEventStore:
         path: Path | str,
         *,
         synchronous: Synchronous = "FULL",
-        upcasters: Upcasters = NO_UPCASTERS,
     ) -> SqliteEventStore:
         """Open (creating if needed) the event store file at `path` and bring its schema up."""
         path = Path(path)
@@ -83,7 +80,7 @@ class SqliteEventStore:
         except _FAILURES as e:
             await db.close()
             raise EventStoreUnavailable(f"cannot open the event store at {path}: {e}") from e
-        return cls(db, upcasters)
+        return cls(db)
 
     async def append(
         self,
@@ -103,14 +100,12 @@ class SqliteEventStore:
             f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
             "ORDER BY stream_version"
         )
-        events = await self._read(lambda conn: _select(conn, sql, (stream_id, from_version)))
-        return [self._upcasters.upcast(e) for e in events]
+        return await self._read(lambda conn: _select(conn, sql, (stream_id, from_version)))
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
         params = (after_position, max(limit, 0))
-        events = await self._read(lambda conn: _select(conn, sql, params))
-        return [self._upcasters.upcast(e) for e in events]
+        return await self._read(lambda conn: _select(conn, sql, params))
 
     async def last_position(self) -> int:
         return await self._read(_last_position)
