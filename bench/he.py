@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phe import paillier
 
 from _common import emit, machine_params
-from hugmood.application.queries.moods import Aggregation, bucket
+from hugmood.application.queries.moods import bucket
+from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import aggregate
 from hugmood.privacy.he.ciphertexts import Ciphertext

@@ -34,13 +34,14 @@ from _common import (
     run,
 )
 from hugmood.application.eventmapping import CommandContext, to_new_event
-from hugmood.application.queries.moods import Aggregation, MoodBucket, mood_history
+from hugmood.application.queries.moods import MoodBucket, mood_history
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
 from hugmood.domain.common import DomainEvent
+from hugmood.domain.history import Aggregation
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
 from hugmood.eventstore.envelope import to_epoch_ms

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from hugmood.application.queries.moods import Aggregation, bucket
+from hugmood.application.queries.moods import bucket
+from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he.history import SealedHistory, open_history, seal_check_in
 from hugmood.privacy.he.keys import generate_keypair, public_key_to_json

@@ -16,6 +16,7 @@ from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
 from hugmood.domain.errors import Conflict
+from hugmood.domain.history import Aggregation
 from tests.conftest import unique
 
 
@@ -38,7 +39,7 @@ async def visible_ids(core: HugMood, viewer: str, owner: str) -> set[str]:
         owner_id=owner,
         start=now - timedelta(days=1),
         end=now + timedelta(days=1),
-        aggregation=mq.Aggregation.NONE,
+        aggregation=Aggregation.NONE,
         zone=ZoneInfo("UTC"),
     )
     return {e.entry_id for e in entries if isinstance(e, mq.MoodEntryView)}

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hugmood.application.queries.moods import Aggregation, bucket
+from hugmood.application.queries.moods import bucket
+from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import aggregate
 from hugmood.privacy.he.ciphertexts import Ciphertext, from_wire

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hugmood.application.queries.moods import Aggregation, bucket, time_zone
+from hugmood.application.queries.moods import bucket, time_zone
 from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.history import Aggregation
 from hugmood.domain.privacy import Privacy, Relationship, may_view
 
 

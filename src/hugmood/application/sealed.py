@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
-from hugmood.application.queries.moods import MAX_RANGE, Aggregation
+from hugmood.application.queries.moods import MAX_RANGE
 from hugmood.application.streams import load
 from hugmood.domain.common import canonical_id
 from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.domain.history import Aggregation
 from hugmood.domain.moods import check_recorded_at
 from hugmood.domain.sealed import (
     SealedMoodRecorded,

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -14,6 +13,7 @@ import orjson
 from hugmood.application.queries.social import friend_ids, relationship
 from hugmood.domain.common import shown
 from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.history import Aggregation, bucket_start
 from hugmood.domain.moods import ContextFactors, MoodInsights, canonical_entry_id
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
 from hugmood.domain.vocabulary import MOODS
@@ -24,13 +24,6 @@ from hugmood.sql.migrations import Migration
 MAX_RANGE = timedelta(days=3 * 366)
 MAX_ENTRIES = 1000
 MAX_FEED = 100
-
-
-class Aggregation(StrEnum):
-    NONE = "none"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +146,7 @@ def bucket(rows: Sequence[Row], aggregation: Aggregation, zone: ZoneInfo) -> lis
     """Group (recorded_at_ms, mood_type, intensity) rows into local-time buckets, oldest first."""
     tallies: dict[date, _Tally] = {}
     for at_ms, mood, intensity in rows:
-        day = datetime.fromtimestamp(at_ms / 1000, zone).date()
-        if aggregation is Aggregation.WEEK:
-            day -= timedelta(days=day.weekday())
-        elif aggregation is Aggregation.MONTH:
-            day = day.replace(day=1)
+        day = bucket_start(at_ms, aggregation, zone)
         tally = tallies.get(day)
         if tally is None:
             tally = tallies[day] = _Tally()

@@ -12,6 +12,7 @@ from hugmood.application.queries import moods as mq
 from hugmood.application.queries import social as sq
 from hugmood.application.queries.identity import AccountView
 from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.domain.history import Aggregation
 from hugmood.domain.privacy import Relationship
 from hugmood.domain.vocabulary import MOODS
 from hugmood.entrypoints.graphql import types as t
@@ -100,7 +101,7 @@ class Query:
             owner_id=owner.user_id,
             start=start,
             end=end,
-            aggregation=mq.Aggregation(aggregation.value),
+            aggregation=Aggregation(aggregation.value),
             zone=mq.time_zone(time_zone),
         )
         entries = [r for r in result if isinstance(r, mq.MoodEntryView)]

@@ -13,10 +13,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hugmood.application.queries.moods import Aggregation, time_zone
+from hugmood.application.queries.moods import time_zone
 from hugmood.application.sealed import record_sealed, register_key, sealed_history
 from hugmood.bootstrap import HugMood
 from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.history import Aggregation
 from hugmood.entrypoints.http.images import _command_context
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from hugmood.application.queries.moods import Aggregation
+from hugmood.domain.history import Aggregation, bucket_start
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import aggregate
 from hugmood.privacy.he.ciphertexts import Ciphertext
@@ -49,16 +49,6 @@ def seal_check_in(sealer: Sealer, *, mood_type: str, intensity: float) -> Cipher
         }
     )
     return sealer.seal(record)
-
-
-def bucket_start(at_ms: int, aggregation: Aggregation, zone: ZoneInfo) -> date:
-    """The local first day of the bucket holding `at_ms` (as `queries.moods.bucket` does)."""
-    day = datetime.fromtimestamp(at_ms / 1000, zone).date()
-    if aggregation is Aggregation.WEEK:
-        day -= timedelta(days=day.weekday())
-    elif aggregation is Aggregation.MONTH:
-        day = day.replace(day=1)
-    return day
 
 
 @dataclass(frozen=True, slots=True)
