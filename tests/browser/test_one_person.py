@@ -145,8 +145,9 @@ def test_settings_change_privacy_default_hug_types_and_export_my_data(
     with page.expect_download() as download:
         page.get_by_role("button", name="Export my data").click()
     exported = json.loads(Path(download.value.path()).read_text())
-    assert exported["me"]["handle"] == ada.handle
-    assert [e["note"] for e in exported["moodEntries"]] == ["exported later"]
+    assert (exported["format"], exported["account"]) == ("hugmood-export", ada.handle)
+    assert exported["profile"]["handle"] == ada.handle
+    assert [e["note"] for e in exported["entries"]] == ["exported later"]
     assert "PLAYFUL" not in exported["hugSettings"]["acceptedTypes"]
 
     # The new default is what the next check-in starts with.
