@@ -6,7 +6,8 @@ the clock stops when the mood picker is on screen and the first word can be chos
 (`performance.now()`, which counts from the start of navigation). The warm case reloads in the
 same context. The baseline is the same browser loading a static HTML page with the same 40
 mood radios and no script, from Python's http.server. Bundle size: every built JS file,
-gzipped, and the part the check-in screen loads, against the 250 KB budget.
+gzipped, against the 250 KB budget, and the part the check-in screen loads, against its own
+60 KB budget (issue 15). Pages are opened at a phone's 375 px.
 
 Run: `.venv/bin/python bench/web.py [--quick]`; one JSON object a line.
 """
@@ -42,6 +43,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 ARGS += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
 BUDGET_KB = 250.0
+CHECK_IN_BUDGET_KB = 60.0
+PHONE = {"width": 375, "height": 740}
 TARGET_MS = 1000.0
 READY = "form[data-ready] input[name=mood]"
 READY_JS = "() => performance.now()"
@@ -67,14 +70,20 @@ def bundle_sizes() -> None:
         {**params, "meets_target": total < BUDGET_KB},
         lower_is_better=True,
     )
+    check_in = gzip_kb(initial)
     emit(
         "web.bundle",
         "check_in_js_gzip_kb",
-        gzip_kb(initial),
+        check_in,
         "KB",
         "size budget",
-        BUDGET_KB,
-        {**params, "files": [p.name for p in initial]},
+        CHECK_IN_BUDGET_KB,
+        {
+            **params,
+            "files": [p.name for p in initial],
+            "budget_kb": CHECK_IN_BUDGET_KB,
+            "meets_target": check_in < CHECK_IN_BUDGET_KB,
+        },
         lower_is_better=True,
     )
 
@@ -102,7 +111,7 @@ def time_to_ready(browser: Browser, url: str, token: str | None, runs: int) -> l
     fresh browser context (empty cache and storage)."""
     cold: list[float] = []
     for _ in range(runs):
-        context = browser.new_context()
+        context = browser.new_context(viewport=PHONE)
         if token is not None:
             context.add_init_script(f"localStorage.setItem('hugmood.token', {token!r})")
         page = context.new_page()
@@ -114,7 +123,7 @@ def time_to_ready(browser: Browser, url: str, token: str | None, runs: int) -> l
 
 
 def warm_reloads(browser: Browser, url: str, token: str, runs: int) -> list[float]:
-    context = browser.new_context()
+    context = browser.new_context(viewport=PHONE)
     context.add_init_script(f"localStorage.setItem('hugmood.token', {token!r})")
     page = context.new_page()
     page.goto(url)
