@@ -51,16 +51,8 @@ async def record_mood(
     event = to_new_event(
         recorded, user_id=command.user_id, context=context, now=now, event_id=event_id
     )
-    stream = md.mood_stream(str(event_id))
-    try:
-        result = await deps.store.append(stream, [event], expected_version=NO_STREAM)
-    except ConcurrencyError as e:
-        raise Conflict(ID_TAKEN, field="id") from e
-    if result.duplicate:
-        existing = await load(deps.store, stream, None, md.evolve_entry)
-        if existing.state is None or existing.state.owner_id != command.user_id:
-            raise Conflict(ID_TAKEN, field="id")
-    return CommandResult(result.last_position, str(event_id))
+    position, _ = await _append_new_entry(deps, command.user_id, command.entry_id, event)
+    return CommandResult(position, command.entry_id)
 
 
 async def edit_mood(
@@ -176,6 +168,8 @@ async def record_moods(
 async def _append_new_entry(
     deps: Dependencies, user_id: str, entry_id: str, event: NewEvent
 ) -> tuple[int, bool]:
+    """Append a check-in as its stream's first event: (position, whether it was a retry). An
+    id already used by another entry, or by someone else, is refused."""
     stream = md.mood_stream(entry_id)
     try:
         result = await deps.store.append(stream, [event], expected_version=NO_STREAM)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from hugmood.domain.moods import ContextFactors, MoodInsights
+from hugmood.domain.moods import ContextFactors, MoodInsights, RecordMood
 from hugmood.entrypoints.graphql.types import Privacy
 
 
@@ -69,6 +69,20 @@ class RecordMoodInput:
     insights: MoodInsightsInput | None = strawberry.field(
         default=None, description="Sentiment and emotions your device derived from the note."
     )
+
+    def to_command(self, user_id: str, *, new_id: str) -> RecordMood:
+        """The check-in as a command (`new_id` when the device chose no id)."""
+        return RecordMood(
+            entry_id=str(self.id) if self.id else new_id,
+            user_id=user_id,
+            mood_type=self.mood_type,
+            intensity=self.intensity,
+            note=self.note,
+            context=self.context_factors.to_domain() if self.context_factors else ContextFactors(),
+            privacy=self.privacy.value if self.privacy else None,
+            recorded_at=self.recorded_at,
+            insights=self.insights.to_domain() if self.insights else None,
+        )
 
 
 @strawberry.input

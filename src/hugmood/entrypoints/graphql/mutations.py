@@ -161,19 +161,7 @@ class Mutation:
     @strawberry.mutation(description="Check in a mood. Safe to retry with the same id.")
     async def record_mood(self, info: Ctx, input: RecordMoodInput) -> t.MoodEntry:
         me = await info.context.principal()
-        command = md.RecordMood(
-            entry_id=str(input.id) if input.id else str(uuid.uuid4()),
-            user_id=me.user_id,
-            mood_type=input.mood_type,
-            intensity=input.intensity,
-            note=input.note,
-            context=input.context_factors.to_domain()
-            if input.context_factors
-            else md.ContextFactors(),
-            privacy=input.privacy.value if input.privacy else None,
-            recorded_at=input.recorded_at,
-            insights=input.insights.to_domain() if input.insights else None,
-        )
+        command = input.to_command(me.user_id, new_id=str(uuid.uuid4()))
         result = await info.context.core.bus.handle(command, info.context.command)
         return await _entry(info, me.user_id, result.value)
 

@@ -58,20 +58,6 @@ class MoodChanges:
     has_more: bool
 
 
-def _command(me: str, entry: RecordMoodInput) -> md.RecordMood:
-    return md.RecordMood(
-        entry_id=str(entry.id) if entry.id else "",
-        user_id=me,
-        mood_type=entry.mood_type,
-        intensity=entry.intensity,
-        note=entry.note,
-        context=entry.context_factors.to_domain() if entry.context_factors else md.ContextFactors(),
-        privacy=entry.privacy.value if entry.privacy else None,
-        recorded_at=entry.recorded_at,
-        insights=entry.insights.to_domain() if entry.insights else None,
-    )
-
-
 def _iso(ms: int) -> str:
     return t.ms_to_datetime(ms).isoformat()
 
@@ -121,7 +107,9 @@ class SyncMutations:
         self, info: Ctx, entries: list[RecordMoodInput]
     ) -> list[RecordMoodResult]:
         me = await info.context.principal()
-        command = md.RecordMoods(me.user_id, tuple(_command(me.user_id, e) for e in entries))
+        command = md.RecordMoods(
+            me.user_id, tuple(e.to_command(me.user_id, new_id="") for e in entries)
+        )
         result = await info.context.core.bus.handle(command, info.context.command)
         return [RecordMoodResult.of(o) for o in result.value]
 
