@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,17 +15,15 @@ from strawberry.scalars import JSON
 from hugmood.application.queries import boards as bq
 from hugmood.application.queries import identity as iq
 from hugmood.domain import boards as bd
+from hugmood.domain.boards import BoardRole
 from hugmood.domain.common import canonical_id
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.queries import account_for
 
-
-@strawberry.enum(description="owner: manages members, archives; editor: edits; viewer: looks.")
-class BoardRole(Enum):
-    OWNER = "owner"
-    EDITOR = "editor"
-    VIEWER = "viewer"
+strawberry.enum(
+    BoardRole, description="owner: manages members, archives; editor: edits; viewer: looks."
+)
 
 
 @strawberry.type

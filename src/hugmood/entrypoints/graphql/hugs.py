@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
@@ -13,30 +12,17 @@ from hugmood.application.queries import identity as iq
 from hugmood.application.queries.identity import AccountView
 from hugmood.domain import hugs as hg
 from hugmood.domain.errors import NotFound
+from hugmood.domain.hugs import HugStatus as HugStatus
+from hugmood.domain.hugs import HugType as HugType
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.queries import account_for
 from hugmood.sql.database import SqlDatabase
 
-
-@strawberry.enum(description="The hug vocabulary: what kind of support a hug carries.")
-class HugType(Enum):
-    WARM = "warm"
-    COMFORTING = "comforting"
-    CELEBRATION = "celebration"
-    STRENGTH = "strength"
-    CALM = "calm"
-    GRATITUDE = "gratitude"
-    MISS_YOU = "miss-you"
-    PLAYFUL = "playful"
-
-
-@strawberry.enum(description="sent (in the inbox), delivered (shown on a device), seen, withdrawn.")
-class HugStatus(Enum):
-    SENT = "sent"
-    DELIVERED = "delivered"
-    SEEN = "seen"
-    WITHDRAWN = "withdrawn"
+strawberry.enum(HugType, description="The hug vocabulary: what kind of support a hug carries.")
+strawberry.enum(
+    HugStatus, description="sent (in the inbox), delivered (shown on a device), seen, withdrawn."
+)
 
 
 @strawberry.type

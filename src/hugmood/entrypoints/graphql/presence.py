@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
 from hugmood.application.queries import identity as iq
@@ -12,16 +10,12 @@ from hugmood.domain.common import clean_text
 from hugmood.domain.errors import ValidationFailed
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
-from hugmood.realtime.hub import Presence
-from hugmood.realtime.hub import PresenceStatus as Status
+from hugmood.realtime.hub import Presence, PresenceStatus
 from hugmood.sql.database import SqlDatabase
 
-
-@strawberry.enum(description="online, away (idle), or offline (no device connected).")
-class PresenceStatus(Enum):
-    ONLINE = "online"
-    AWAY = "away"
-    OFFLINE = "offline"
+strawberry.enum(
+    PresenceStatus, description="online, away (idle), or offline (no device connected)."
+)
 
 
 @strawberry.type(description="A friend's presence over all their devices.")
@@ -41,7 +35,7 @@ async def presences_of(db: SqlDatabase, presences: list[Presence]) -> list[Frien
     return [
         FriendPresence(
             profile=t.Profile.of(people[p.user_id]),
-            status=PresenceStatus(p.status.value),
+            status=p.status,
             view=p.view,
         )
         for p in presences
@@ -89,8 +83,6 @@ class PresenceMutations:
             or me.session_id
         )
         if info.context.socket_device is not None:
-            info.context.socket_presence = (Status(status.value), view)
-        presence = await info.context.core.presence.heartbeat(
-            me.user_id, device, Status(status.value), view
-        )
-        return PresenceStatus(presence.status.value)
+            info.context.socket_presence = (status, view)
+        presence = await info.context.core.presence.heartbeat(me.user_id, device, status, view)
+        return presence.status

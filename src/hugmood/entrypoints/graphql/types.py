@@ -11,23 +11,16 @@ from hugmood.application.queries.identity import AccountView
 from hugmood.application.queries.moods import MoodBucket as BucketView
 from hugmood.application.queries.moods import MoodEntryView
 from hugmood.application.queries.social import Connection as ConnectionView
+from hugmood.domain.history import Aggregation as Aggregation
 from hugmood.domain.moods import MoodInsights as InsightsView
+from hugmood.domain.privacy import Privacy as Privacy
 from hugmood.domain.vocabulary import MoodWord as Word
 
-
-@strawberry.enum(description="Who may see a mood entry.")
-class Privacy(Enum):
-    PRIVATE = "private"
-    FRIENDS_ONLY = "friends-only"
-    PUBLIC = "public"
-
-
-@strawberry.enum(description="How mood history is grouped: raw entries, or local-time buckets.")
-class Aggregation(Enum):
-    NONE = "none"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
+# The domain's own enums, exposed as they are (their members are the GraphQL values).
+strawberry.enum(Privacy, description="Who may see a mood entry.")
+strawberry.enum(
+    Aggregation, description="How mood history is grouped: raw entries, or local-time buckets."
+)
 
 
 @strawberry.enum(description="How the viewer stands to another user.")
