@@ -24,7 +24,7 @@ def record(**overrides: object) -> md.RecordMood:
     return md.RecordMood(**fields)  # type: ignore[arg-type]
 
 
-def recorded(command: md.RecordMood) -> md.MoodEntry:
+def recorded(command: md.RecordMood) -> md.EntryState:
     state = None
     for event in md.decide_record(command, now=NOW, default_privacy=Privacy.FRIENDS_ONLY):
         state = md.evolve_entry(state, event)

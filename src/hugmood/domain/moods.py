@@ -270,7 +270,7 @@ class MoodDeleted(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class MoodEntry:
+class EntryState:
     entry_id: str
     owner_id: str
     mood_type: str
@@ -282,11 +282,11 @@ class MoodEntry:
     deleted: bool = False
 
 
-def evolve_entry(state: MoodEntry | None, event: DomainEvent) -> MoodEntry | None:
+def evolve_entry(state: EntryState | None, event: DomainEvent) -> EntryState | None:
     match event:
         case MoodRecorded() | MoodEdited():
             owner_id = event.owner_id if isinstance(event, MoodRecorded) else None
-            return MoodEntry(
+            return EntryState(
                 entry_id=event.entry_id,
                 owner_id=owner_id or (state.owner_id if state is not None else ""),
                 mood_type=event.mood_type,
@@ -297,12 +297,12 @@ def evolve_entry(state: MoodEntry | None, event: DomainEvent) -> MoodEntry | Non
                 recorded_at_ms=event.recorded_at_ms,
             )
         case MoodDeleted() if state is not None:
-            return MoodEntry(**{**_fields(state), "deleted": True})
+            return EntryState(**{**_fields(state), "deleted": True})
     return state
 
 
-def _fields(entry: MoodEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in MoodEntry.__slots__}
+def _fields(entry: EntryState) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in EntryState.__slots__}
 
 
 def _ms(moment: datetime) -> int:
@@ -340,7 +340,7 @@ def check_batch(command: RecordMoods) -> None:
         )
 
 
-def _owned(state: MoodEntry | None, entry_id: str, user_id: str) -> MoodEntry:
+def _owned(state: EntryState | None, entry_id: str, user_id: str) -> EntryState:
     if state is None or state.deleted:
         raise NotFound(f"no mood entry {entry_id}")
     if state.owner_id != user_id:
@@ -348,7 +348,7 @@ def _owned(state: MoodEntry | None, entry_id: str, user_id: str) -> MoodEntry:
     return state
 
 
-def decide_edit(state: MoodEntry | None, command: EditMood, *, now: datetime) -> list[DomainEvent]:
+def decide_edit(state: EntryState | None, command: EditMood, *, now: datetime) -> list[DomainEvent]:
     entry = _owned(state, command.entry_id, command.user_id)
     if command.clear_note and command.note is not None:
         raise ValidationFailed("give a new note or clear it, not both", field="note")
@@ -385,7 +385,7 @@ def decide_edit(state: MoodEntry | None, command: EditMood, *, now: datetime) ->
     return [] if unchanged else [edited]
 
 
-def decide_delete(state: MoodEntry | None, command: DeleteMood) -> list[DomainEvent]:
+def decide_delete(state: EntryState | None, command: DeleteMood) -> list[DomainEvent]:
     entry = _owned(state, command.entry_id, command.user_id)
     return [MoodDeleted(entry.entry_id)]
 

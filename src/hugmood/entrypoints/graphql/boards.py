@@ -19,7 +19,7 @@ from hugmood.domain.boards import BoardRole
 from hugmood.domain.common import canonical_id
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
-from hugmood.entrypoints.graphql.queries import account_for
+from hugmood.entrypoints.graphql.readback import account_for
 
 strawberry.enum(
     BoardRole, description="owner: manages members, archives; editor: edits; viewer: looks."

@@ -16,7 +16,7 @@ from hugmood.domain.hugs import HugStatus as HugStatus
 from hugmood.domain.hugs import HugType as HugType
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
-from hugmood.entrypoints.graphql.queries import account_for
+from hugmood.entrypoints.graphql.readback import account_for
 from hugmood.sql.database import SqlDatabase
 
 strawberry.enum(HugType, description="The hug vocabulary: what kind of support a hug carries.")

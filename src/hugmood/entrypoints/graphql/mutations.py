@@ -26,7 +26,7 @@ from hugmood.entrypoints.graphql.inputs import (
     RegisterInput,
     UpdateProfileInput,
 )
-from hugmood.entrypoints.graphql.queries import account_for, entries_with_authors, status_towards
+from hugmood.entrypoints.graphql.readback import account_for, entries_with_authors, status_towards
 
 
 async def _send(info: Ctx, command: object) -> int:

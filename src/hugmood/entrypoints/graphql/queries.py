@@ -7,57 +7,19 @@ from typing import Annotated
 
 import strawberry
 
-from hugmood.application.queries import identity as iq
 from hugmood.application.queries import moods as mq
 from hugmood.application.queries import social as sq
-from hugmood.application.queries.identity import AccountView
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.domain.history import Aggregation
-from hugmood.domain.privacy import Relationship
 from hugmood.domain.vocabulary import MOODS
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
-
-
-async def entries_with_authors(ctx: Ctx, views: list[mq.MoodEntryView]) -> list[t.MoodEntry]:
-    authors = await iq.accounts_by_ids(
-        ctx.context.core.readmodels, sorted({v.user_id for v in views})
-    )
-    return [t.MoodEntry.of(v, authors[v.user_id]) for v in views if v.user_id in authors]
-
-
-async def account_for(ctx: Ctx, handle: str | None) -> AccountView:
-    """The account named by `handle`, or the caller's own when it is omitted."""
-    db = ctx.context.core.readmodels
-    if handle is None:
-        me = await ctx.context.principal()
-        account = await iq.account_by_id(db, me.user_id)
-    else:
-        account = await iq.account_by_handle(db, handle)
-    if account is None:
-        raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
-    return account
-
-
-async def visible_account(ctx: Ctx, handle: str | None) -> AccountView:
-    """Like `account_for`, but a user who blocked the caller (or was blocked) is not found."""
-    account = await account_for(ctx, handle)
-    me = await ctx.context.principal()
-    blocked = await sq.relationship(ctx.context.core.readmodels, me.user_id, account.user_id)
-    if blocked is Relationship.BLOCKED:
-        raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
-    return account
-
-
-async def status_towards(ctx: Ctx, other_id: str) -> t.RelationshipStatus:
-    db = ctx.context.core.readmodels
-    me = await ctx.context.principal()
-    if me.user_id == other_id:
-        return t.RelationshipStatus.SELF
-    if await sq.relationship(db, me.user_id, other_id) is Relationship.BLOCKED:
-        return t.RelationshipStatus.BLOCKED
-    status = await sq.friendship_status(db, me.user_id, other_id)
-    return t.RelationshipStatus(status) if status else t.RelationshipStatus.NONE
+from hugmood.entrypoints.graphql.readback import (
+    account_for,
+    entries_with_authors,
+    status_towards,
+    visible_account,
+)
 
 
 @strawberry.type
