@@ -657,3 +657,32 @@ def test_history_finds_entries_by_text_mood_tag_and_day_and_sums_up_the_month(
     expect(entries).to_have_count(3)
     page.get_by_role("button", name="Show every day").click()
     expect(page.get_by_test_id("day-filter")).to_have_count(0)
+
+
+def test_what_friends_shared_is_readable_offline(new_person: NewPerson) -> None:
+    ada, bo = new_person(), new_person()
+    ada.sign_up(unique("ada"), "Ada")
+    bo.sign_up(unique("bo"), "Bo")
+    befriend(ada, bo)
+    bo.api(
+        RECORD,
+        {
+            "i": {
+                "moodType": "proud",
+                "intensity": 0.8,
+                "note": "ran 10 km",
+                "privacy": "FRIENDS_ONLY",
+            }
+        },
+    )
+    page = ada.page
+    page.reload()
+    feed = page.get_by_test_id("friends-feed")
+    expect(feed).to_contain_text("ran 10 km")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    ada.set_offline(True)
+    page.reload()
+    ada.wait_for_check_in()
+    expect(page.get_by_test_id("feed-kept")).to_contain_text("You're offline")
+    expect(feed).to_contain_text("ran 10 km")

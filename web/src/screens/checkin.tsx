@@ -2,7 +2,7 @@
 
 import { useEffect, useId, useState } from "preact/hooks";
 import type { ComponentType } from "preact";
-import { describe, gql, NetworkError } from "../api";
+import { describe, gql, gqlKept, NetworkError } from "../api";
 import { changes, friendMoods } from "../live";
 import {
   ENTRY,
@@ -112,9 +112,14 @@ function FriendsFeed({ words }: { words: MoodWord[] }) {
   const live = useSignal(friendMoods);
   const tick = useSignal(changes);
   const [feed, setFeed] = useState<MoodEntry[] | null>(null);
+  const [keptAt, setKeptAt] = useState<string | null>(null);
   useEffect(() => {
-    gql<{ friendsFeed: MoodEntry[] }>(`{ friendsFeed(limit: 10) { ${ENTRY} } }`)
-      .then((data) => setFeed(data.friendsFeed))
+    // Kept on the device, so what friends shared can be read offline too.
+    gqlKept<{ friendsFeed: MoodEntry[] }>("friends-feed", `{ friendsFeed(limit: 10) { ${ENTRY} } }`)
+      .then(({ data, keptAt: at }) => {
+        setFeed(data.friendsFeed);
+        setKeptAt(at);
+      })
       .catch(() => setFeed((current) => current ?? []));
   }, [tick]);
   const seen = new Set<string>();
@@ -122,6 +127,11 @@ function FriendsFeed({ words }: { words: MoodWord[] }) {
   return (
     <section aria-labelledby="feed-title" class="feed">
       <h2 id="feed-title">What friends shared</h2>
+      {keptAt !== null && (
+        <p class="muted small" data-testid="feed-kept">
+          You're offline: as of {new Date(keptAt).toLocaleString()}.
+        </p>
+      )}
       {feed === null ? (
         <p class="muted">Loading…</p>
       ) : entries.length === 0 ? (
