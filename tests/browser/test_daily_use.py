@@ -288,6 +288,11 @@ def test_a_board_at_375_px_keeps_every_item_whole_and_readable(new_person: NewPe
     page.get_by_role("button", name="Create board").click()
     expect(page.get_by_test_id("board-status")).to_contain_text("Live")
     canvas = page.get_by_test_id("board-canvas")
+    # The tools' buttons are as tall as the fields beside them, not oversized pills.
+    add_sticker = page.get_by_role("button", name="Add sticker").bounding_box()
+    sticker_field = page.locator("select[name=sticker]").bounding_box()
+    assert add_sticker is not None and sticker_field is not None
+    assert add_sticker["height"] <= sticker_field["height"] + 2
     notes = ["Pizza on Friday?", "A long walk by the river", "Call grandma", "Finish the book"]
     for n, text in enumerate(notes):
         page.locator("input[name=boardNote]").fill(text)
