@@ -84,6 +84,10 @@ class Settings:
     log_json: bool | None = None
     """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
     region: str = "eu-west"
+    crisis_resources: str = ""
+    """Where the app points someone having a very hard time, per country: `GB=https://…;
+    FR=https://…;*=https://…` (ISO country codes; `*` for every other). Unset or no match:
+    an international directory of helplines (https://findahelpline.com/)."""
 
     @property
     def development(self) -> bool:
@@ -132,12 +136,19 @@ class Settings:
             raise ConfigError("HUGMOOD_BOARD_MESSAGES_PER_S must be more than 0")
         if self.board_rebase_min_bytes < 0:
             raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
+        parse_crisis_resources(self.crisis_resources)
         if self.board_image_max_bytes < 1:
             raise ConfigError("HUGMOOD_BOARD_IMAGE_MAX_BYTES must be 1 or more")
         if self.age_required not in (0, 13, 16, 18, 21):
             raise ConfigError("HUGMOOD_AGE_REQUIRED must be 0 (off), 13, 16, 18 or 21")
         if self.zk_workers < 1:
             raise ConfigError("HUGMOOD_ZK_WORKERS must be 1 or more")
+
+    def crisis_resource(self, country: str | None) -> str:
+        """The helpline page for someone in `country` (ISO 3166 alpha-2, any case)."""
+        lines = parse_crisis_resources(self.crisis_resources)
+        found = lines.get((country or "").strip().upper()) or lines.get("*")
+        return found or DEFAULT_CRISIS_RESOURCE
 
     def allowed_origins(self) -> frozenset[str]:
         own = {f"http://{h}:{self.port}" for h in (self.host, "localhost", "127.0.0.1")}
@@ -157,6 +168,25 @@ class Settings:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return replace(self, secret_key=path.read_text().strip())
+
+
+DEFAULT_CRISIS_RESOURCE = "https://findahelpline.com/"
+
+
+def parse_crisis_resources(text: str) -> dict[str, str]:
+    """`GB=https://…;*=https://…` → {"GB": …, "*": …}; ConfigError for anything else."""
+    lines: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        country, _, url = part.partition("=")
+        country, url = country.strip().upper(), url.strip()
+        if not (country == "*" or (len(country) == 2 and country.isalpha())):
+            raise ConfigError(
+                f"HUGMOOD_CRISIS_RESOURCES: {country[:10]!r} is not a two-letter country code or *"
+            )
+        if not url.startswith("https://"):
+            raise ConfigError(f"HUGMOOD_CRISIS_RESOURCES: the page for {country} must be https://")
+        lines[country] = url
+    return lines
 
 
 def _parse(name: str, value: str, kind: str) -> object:

@@ -23,7 +23,8 @@ from tests.e2e.client import (
     record_mood,
     sign_up,
 )
-from tests.e2e.server import HugMoodServer, running_server
+from tests.e2e.conftest import StartServer
+from tests.e2e.server import HugMoodServer, hugmood_env, run_cli, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -219,3 +220,35 @@ def log_in_token(server: HugMoodServer, handle: str, password: str) -> str:
     assert not isinstance(outcome, GraphQLFailure), outcome
     token: str = outcome["token"]
     return token
+
+
+# --- features: crisis resources chosen by the operator ----------------------------------------
+
+CRISIS = "query($c: String) { crisisResource(country: $c) }"
+
+
+def test_the_operator_chooses_the_helpline_page_per_country(
+    start_server: StartServer,
+) -> None:
+    default = start_server()
+    assert GraphQLClient(default)(CRISIS, c="GB") == {
+        "crisisResource": "https://findahelpline.com/"
+    }
+    configured = start_server(
+        {"HUGMOOD_CRISIS_RESOURCES": "GB=https://www.samaritans.org/; *=https://example.org/help"}
+    )
+    ask = GraphQLClient(configured)
+    assert ask(CRISIS, c="gb") == {"crisisResource": "https://www.samaritans.org/"}
+    assert ask(CRISIS, c="FR") == {"crisisResource": "https://example.org/help"}
+    assert ask(CRISIS, c=None) == {"crisisResource": "https://example.org/help"}
+
+
+def test_a_malformed_helpline_setting_stops_the_server_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    env = hugmood_env(tmp_path / "data", {"HUGMOOD_CRISIS_RESOURCES": "Britain=http://x"})
+    done = run_cli("serve", "--port", "1", env=env)
+    assert done.returncode == 2
+    assert "HUGMOOD_CRISIS_RESOURCES" in done.stderr and "two-letter" in " ".join(
+        done.stderr.split()
+    )

@@ -2,9 +2,27 @@
 // exercise, and where to find a helpline. Loaded only when offered or asked for.
 
 import { useEffect, useState } from "preact/hooks";
+import { gql } from "../api";
 
-/** A directory of free, confidential helplines in many countries. */
+/** A directory of free, confidential helplines in many countries (until the server says). */
 export const HELPLINES = "https://findahelpline.com/";
+
+/** The operator's helpline page for this browser's country (`crisisResource`). */
+function useHelplines(): string {
+  const [url, setUrl] = useState(HELPLINES);
+  useEffect(() => {
+    let country: string | null = null;
+    try {
+      country = new Intl.Locale(navigator.language).maximize().region ?? null;
+    } catch {
+      country = null;
+    }
+    gql<{ crisisResource: string }>("query($c: String) { crisisResource(country: $c) }", { c: country })
+      .then((data) => setUrl(data.crisisResource))
+      .catch(() => undefined);
+  }, []);
+  return url;
+}
 
 const PHASES: [string, number][] = [
   ["Breathe in…", 4],
@@ -81,6 +99,7 @@ function Grounding({ onDone }: { onDone: () => void }) {
 /** Offered gently (after a very low check-in, or when asked): exercises and a helpline. */
 export function WhenItsHard({ gentle, onClose }: { gentle: boolean; onClose: () => void }) {
   const [doing, setDoing] = useState<"breathing" | "grounding" | null>(null);
+  const helplines = useHelplines();
   return (
     <section class="card calm" aria-labelledby="calm-title" data-testid="when-its-hard">
       <h2 id="calm-title">{gentle ? "That sounds hard. Would one of these help?" : "Something to do when it's hard"}</h2>
@@ -104,8 +123,8 @@ export function WhenItsHard({ gentle, onClose }: { gentle: boolean; onClose: () 
       <p class="small">
         If you are in danger or thinking of harming yourself, please reach out now: a free, confidential helpline near you
         is listed at{" "}
-        <a href={HELPLINES} target="_blank" rel="noopener noreferrer">
-          findahelpline.com
+        <a href={helplines} target="_blank" rel="noopener noreferrer" data-testid="helplines">
+          {new URL(helplines).hostname.replace(/^www\./, "")}
         </a>
         , or call your local emergency number.
       </p>

@@ -40,6 +40,16 @@ class Query:
         return [info.context.core.settings.region]
 
     @strawberry.field(
+        description="A page of helplines for someone having a very hard time, chosen by the "
+        "server's operator per country (ISO 3166 alpha-2, e.g. from the browser's language); "
+        "an international directory when none is set."
+    )
+    def crisis_resource(self, info: Ctx, country: str | None = None) -> str:
+        if country is not None and len(country) > 10:
+            country = None
+        return info.context.core.settings.crisis_resource(country)
+
+    @strawberry.field(
         description="A user's mood history in [from, to): raw entries or day/week/month "
         "buckets, counting only entries the viewer may see. Omit `handle` for your own."
     )
