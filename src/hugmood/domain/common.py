@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Protocol, Self, get_args, get_type_hints
 
 from hugmood.domain.errors import ValidationFailed
 
@@ -22,16 +22,58 @@ class DomainEvent:
     VERSION: ClassVar[int] = 1
 
     def to_data(self) -> dict[str, Any]:
-        """The event's `data` as stored: camelCase keys, like the vision's envelope."""
-        return {camel(k): v for k, v in asdict(self).items()}
+        """The event's `data` as stored: camelCase keys, like the vision's envelope; a value
+        object (anything with `to_data`, such as `ContextFactors`) stores its own shape."""
+        return {camel(f.name): _stored(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_data(cls, data: Any) -> Self:
-        names = {camel(f.name): f.name for f in fields(cls)}
-        values = {
-            names[k]: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names
-        }
+        values: dict[str, Any] = {}
+        for key, (name, value_object) in _shape(cls).items():
+            if key not in data:
+                continue
+            value = data[key]
+            if value_object is not None:
+                value = value_object.from_data(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[name] = value
         return cls(**values)
+
+
+class ValueObject(Protocol):
+    """A typed value an event carries (`ContextFactors`, `MoodInsights`): stored as its own
+    `to_data()` and read back with `from_data`."""
+
+    def to_data(self) -> Any: ...
+
+    @classmethod
+    def from_data(cls, data: Any) -> Any: ...
+
+
+def _stored(value: Any) -> Any:
+    return value.to_data() if hasattr(value, "to_data") else value
+
+
+_SHAPES: dict[type[Any], dict[str, tuple[str, type[ValueObject] | None]]] = {}
+
+
+def _shape(cls: type[Any]) -> dict[str, tuple[str, type[ValueObject] | None]]:
+    """Stored key → (field name, the value object's class if the field holds one); worked out
+    once per event class."""
+    found = _SHAPES.get(cls)
+    if found is not None:
+        return found
+    hints = get_type_hints(cls)
+    shape: dict[str, tuple[str, type[ValueObject] | None]] = {}
+    for f in fields(cls):
+        candidates = get_args(hints[f.name]) or (hints[f.name],)
+        value_object = next(
+            (c for c in candidates if isinstance(c, type) and hasattr(c, "from_data")), None
+        )
+        shape[camel(f.name)] = (f.name, value_object)
+    _SHAPES[cls] = shape
+    return shape
 
 
 def shown(value: object, limit: int = 40) -> str:

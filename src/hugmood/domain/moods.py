@@ -147,7 +147,7 @@ class MoodInsights:
         )
 
 
-def check_insights(insights: MoodInsights | None) -> dict[str, Any] | None:
+def check_insights(insights: MoodInsights | None) -> MoodInsights | None:
     if insights is None:
         return None
     s = insights.sentiment
@@ -168,7 +168,7 @@ def check_insights(insights: MoodInsights | None) -> dict[str, Any] | None:
     suggested = None
     if insights.suggested_mood is not None:
         suggested = check_mood_type(insights.suggested_mood)
-    return MoodInsights(round(float(s), 4), tuple(emotions), suggested).to_data()
+    return MoodInsights(round(float(s), 4), tuple(emotions), suggested)
 
 
 def check_recorded_at(value: datetime, now: datetime) -> datetime:
@@ -239,10 +239,10 @@ class MoodRecorded(DomainEvent):
     mood_type: str
     intensity: float
     note: str | None
-    context_factors: dict[str, Any]
+    context_factors: ContextFactors
     privacy: str
     recorded_at_ms: int
-    insights: dict[str, Any] | None = None
+    insights: MoodInsights | None = None
     """Derived on the device (sentiment, emotions, suggested mood); absent in older events."""
 
 
@@ -255,7 +255,7 @@ class MoodEdited(DomainEvent):
     mood_type: str
     intensity: float
     note: str | None
-    context_factors: dict[str, Any]
+    context_factors: ContextFactors
     privacy: str
     recorded_at_ms: int
 
@@ -292,7 +292,7 @@ def evolve_entry(state: EntryState | None, event: DomainEvent) -> EntryState | N
                 mood_type=event.mood_type,
                 intensity=event.intensity,
                 note=event.note,
-                context=ContextFactors.from_data(event.context_factors),
+                context=event.context_factors,
                 privacy=Privacy(event.privacy),
                 recorded_at_ms=event.recorded_at_ms,
             )
@@ -323,7 +323,7 @@ def decide_record(
             mood_type=check_mood_type(command.mood_type),
             intensity=check_intensity(command.intensity),
             note=check_note(command.note),
-            context_factors=check_context(command.context).to_data(),
+            context_factors=check_context(command.context),
             privacy=privacy.value,
             recorded_at_ms=_ms(recorded_at),
             insights=check_insights(command.insights),
@@ -366,7 +366,7 @@ def decide_edit(state: EntryState | None, command: EditMood, *, now: datetime) -
         note=note,
         context_factors=(
             entry.context if command.context is None else check_context(command.context)
-        ).to_data(),
+        ),
         privacy=(
             entry.privacy if command.privacy is None else Privacy.parse(command.privacy)
         ).value,
@@ -378,7 +378,7 @@ def decide_edit(state: EntryState | None, command: EditMood, *, now: datetime) -
         edited.mood_type == entry.mood_type
         and edited.intensity == entry.intensity
         and edited.note == entry.note
-        and edited.context_factors == entry.context.to_data()
+        and edited.context_factors == entry.context
         and edited.privacy == entry.privacy.value
         and edited.recorded_at_ms == entry.recorded_at_ms
     )
