@@ -14,10 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hugmood.domain import boards as bd
+from hugmood.domain import boards, identity, moods
 from hugmood.domain import hugs as hg
-from hugmood.domain import identity as idm
-from hugmood.domain import moods as md
 from hugmood.domain.common import DomainEvent
 
 
@@ -72,8 +70,8 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
             hg.HugDelivered,
             hg.HugSeen,
             hg.HugWithdrawn,
-            idm.SessionEnded,
-            md.MoodRecorded,
+            identity.SessionEnded,
+            moods.MoodRecorded,
         ),
         resume=Resume.FROM_NOW,
         runs=Placement.WITH_SOCKETS,
@@ -82,13 +80,13 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer(
         BOARD_ROOMS,
         handles=_types(
-            bd.BoardContentUpdated,
-            bd.BoardContentRebased,
-            bd.BoardMemberAdded,
-            bd.BoardMemberRoleChanged,
-            bd.BoardMemberRemoved,
-            bd.BoardArchived,
-            idm.SessionEnded,
+            boards.BoardContentUpdated,
+            boards.BoardContentRebased,
+            boards.BoardMemberAdded,
+            boards.BoardMemberRoleChanged,
+            boards.BoardMemberRemoved,
+            boards.BoardArchived,
+            identity.SessionEnded,
         ),
         resume=Resume.FROM_NOW,
         runs=Placement.WITH_SOCKETS,

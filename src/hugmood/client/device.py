@@ -14,7 +14,7 @@ from hugmood.client.errors import InvalidInput, NotLoggedIn
 from hugmood.client.records import SHARE_NOTES, Insights, LocalEntry
 from hugmood.client.sync import SyncReport, sync
 from hugmood.client.vault import Vault
-from hugmood.domain import moods as md
+from hugmood.domain import moods
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.privacy import Privacy
 
@@ -147,7 +147,7 @@ def prepare_entry(
 ) -> LocalEntry:
     """A validated, analysed entry (not yet stored); `InvalidInput` names what is wrong."""
     try:
-        clean_note = md.check_note(note)
+        clean_note = moods.check_note(note)
         insights: Insights | None = analyse(clean_note) if clean_note else None
         if mood_type is None:
             if insights is None or insights.suggested_mood is None:
@@ -155,13 +155,13 @@ def prepare_entry(
                     "give a mood word (or a note, from which one is suggested)", field="moodType"
                 )
             mood_type = insights.suggested_mood
-        factors = md.check_context(md.ContextFactors.from_data(context or {}))
-        at = md.check_recorded_at(recorded_at or now, now)
+        factors = moods.check_context(moods.ContextFactors.from_data(context or {}))
+        at = moods.check_recorded_at(recorded_at or now, now)
         return LocalEntry(
-            entry_id=md.canonical_entry_id(entry_id or str(uuid.uuid4())),
+            entry_id=moods.canonical_entry_id(entry_id or str(uuid.uuid4())),
             recorded_at_ms=int(at.timestamp() * 1000),
-            mood_type=md.check_mood_type(mood_type),
-            intensity=md.check_intensity(intensity),
+            mood_type=moods.check_mood_type(mood_type),
+            intensity=moods.check_intensity(intensity),
             note=clean_note,
             context={k: v for k, v in factors.to_data().items() if v},
             privacy=Privacy.parse(privacy).value if privacy else None,

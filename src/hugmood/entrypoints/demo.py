@@ -20,8 +20,7 @@ from hugmood.boards.store import AcceptedUpdate
 from hugmood.bootstrap import HugMood
 from hugmood.domain import boards as bd
 from hugmood.domain import hugs as hg
-from hugmood.domain import identity as idm
-from hugmood.domain import moods as md
+from hugmood.domain import identity, moods
 from hugmood.domain import social as sc
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
 from hugmood.realtime.hub import PresenceStatus
@@ -94,32 +93,33 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
     for user in DEMO_USERS:
         await core.bus.handle(
             # The demo's people chose to share with their friends (new accounts share nothing).
-            idm.RegisterUser(
+            identity.RegisterUser(
                 user.handle, user.display_name, DEMO_PASSWORD, user.region, "friends-only"
             ),
             context,
         )
     for actor, other, command in _FRIENDSHIPS:
         await core.bus.handle(
-            command(user_id=idm.user_id_for(actor), other_id=idm.user_id_for(other)), context
+            command(user_id=identity.user_id_for(actor), other_id=identity.user_id_for(other)),
+            context,
         )
     for sender, recipient, kind, message in _HUGS:
         hug_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        sender_id, recipient_id = idm.user_id_for(sender), idm.user_id_for(recipient)
+        sender_id, recipient_id = identity.user_id_for(sender), identity.user_id_for(recipient)
         await core.bus.handle(hg.SendHug(hug_id, sender_id, recipient_id, kind, message), context)
         if kind == "celebration":
             await core.bus.handle(hg.MarkHugSeen(hug_id, recipient_id), context)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     words = list(MOODS.values())
     for user in DEMO_USERS:
-        user_id = idm.user_id_for(user.handle)
+        user_id = identity.user_id_for(user.handle)
         for day in range(days, 0, -1):
             for _ in range(rng.randint(1, 3)):
                 pleasant = rng.gauss(user.bias, 0.5)
                 word = min(words, key=lambda w: abs(w.pleasantness - pleasant) + rng.random() * 0.6)
                 at = now - timedelta(days=day, hours=rng.randint(0, 14), minutes=rng.randint(0, 59))
                 await core.bus.handle(
-                    md.RecordMood(
+                    moods.RecordMood(
                         entry_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                         user_id=user_id,
                         mood_type=word.word,
@@ -127,7 +127,7 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                         note=rng.choice(_NOTES[word.pleasantness >= 0])
                         if rng.random() < 0.6
                         else None,
-                        context=md.ContextFactors(
+                        context=moods.ContextFactors(
                             location=rng.choice(("home", "work", "park", "café", None)),
                             weather=rng.choice(sorted(WEATHER)),
                             social_context=rng.choice(sorted(SOCIAL_CONTEXTS)),
@@ -152,7 +152,7 @@ async def keep_demo_friends_around(core: HugMood) -> None:
     presence = core.presence
     while True:
         for handle, status, view in _AROUND:
-            await presence.heartbeat(idm.user_id_for(handle), "demo-device", status, view)
+            await presence.heartbeat(identity.user_id_for(handle), "demo-device", status, view)
         await asyncio.sleep(presence.heartbeat_s / 2)
 
 
@@ -172,7 +172,7 @@ _ITEMS = (
 
 async def seed_demo_board(core: HugMood, context: CommandContext, rng: random.Random) -> str:
     """Create the board, its members, and its first items (stored as each friend's edit)."""
-    alice, bob, carol = (idm.user_id_for(h) for h in ("alice", "bob", "carol"))
+    alice, bob, carol = (identity.user_id_for(h) for h in ("alice", "bob", "carol"))
     board_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     await core.bus.handle(
         bd.CreateBoard(board_id, alice, "Our week", "Stickers and notes for how the week went"),
@@ -188,7 +188,7 @@ async def seed_demo_board(core: HugMood, context: CommandContext, rng: random.Ra
                 doc.apply_update(other.get_update(doc.get_state()))
         before = doc.get_state()
         at = 1_700_000_000_000 + i * 3_600_000
-        user_id = idm.user_id_for(who)
+        user_id = identity.user_id_for(who)
         make = sticker if kind == "sticker" else note
         items_of(doc)[str(uuid.UUID(int=rng.getrandbits(128), version=4))] = make(
             what, x=x, y=y, color=color, added_by=user_id, added_at=at

@@ -12,22 +12,21 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers.social import ensure_user_exists
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
-from hugmood.domain import boards as bd
-from hugmood.domain import social as sc
+from hugmood.domain import boards, social
 from hugmood.domain.common import DomainEvent, canonical_id
 
 
 async def create_board(
-    command: bd.CreateBoard, deps: Dependencies, context: CommandContext
+    command: boards.CreateBoard, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     command = replace(command, board_id=canonical_id(command.board_id, field="id"))
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=bd.board_stream(command.board_id),
+        stream_id=boards.board_stream(command.board_id),
         initial=None,
-        evolve=bd.evolve_board,
-        decide=lambda state: bd.decide_create(state, command),
+        evolve=boards.evolve_board,
+        decide=lambda state: boards.decide_create(state, command),
         user_id=command.owner_id,
         context=context,
         event_ids=lambda _: uuid.UUID(command.board_id),
@@ -36,32 +35,32 @@ async def create_board(
 
 
 async def change_board(
-    command: bd.BoardCommand, deps: Dependencies, context: CommandContext
+    command: boards.BoardCommand, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Members and archive: the owner's rules are checked against the board's own stream."""
     command = replace(command, board_id=canonical_id(command.board_id, field="boardId"))
-    decide: Callable[[bd.Board | None], list[DomainEvent]]
+    decide: Callable[[boards.Board | None], list[DomainEvent]]
     match command:
-        case bd.InviteMember():
+        case boards.InviteMember():
             await ensure_user_exists(deps, command.member_id)
             friendship = await load(
                 deps.store,
-                sc.pair_stream(command.actor_id, command.member_id),
-                sc.Friendship(),
-                sc.evolve_friendship,
+                social.pair_stream(command.actor_id, command.member_id),
+                social.Friendship(),
+                social.evolve_friendship,
             )
-            are_friends = friendship.state.status is sc.FriendshipStatus.FRIENDS
-            decide = partial(bd.decide_invite, command=command, are_friends=are_friends)
-        case bd.RemoveMember():
-            decide = partial(bd.decide_remove, command=command)
-        case bd.ArchiveBoard():
-            decide = partial(bd.decide_archive, command=command)
+            are_friends = friendship.state.status is social.FriendshipStatus.FRIENDS
+            decide = partial(boards.decide_invite, command=command, are_friends=are_friends)
+        case boards.RemoveMember():
+            decide = partial(boards.decide_remove, command=command)
+        case boards.ArchiveBoard():
+            decide = partial(boards.decide_archive, command=command)
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=bd.board_stream(command.board_id),
+        stream_id=boards.board_stream(command.board_id),
         initial=None,
-        evolve=bd.evolve_board,
+        evolve=boards.evolve_board,
         decide=decide,
         user_id=command.actor_id,
         context=context,
@@ -69,7 +68,7 @@ async def change_board(
     return CommandResult(result.last_position if result else 0, command.board_id)
 
 
-async def load_board(deps: Dependencies, board_id: str) -> bd.Board | None:
+async def load_board(deps: Dependencies, board_id: str) -> boards.Board | None:
     """The board as its own stream says now (authoritative, unlike the read model)."""
-    loaded = await load(deps.store, bd.board_stream(board_id), None, bd.evolve_board)
+    loaded = await load(deps.store, boards.board_stream(board_id), None, boards.evolve_board)
     return loaded.state

@@ -11,7 +11,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import hugs as hg
-from hugmood.domain import social as sc
+from hugmood.domain import social
 from hugmood.domain.common import DomainEvent, canonical_id
 
 
@@ -22,9 +22,9 @@ async def send_hug(
     command = replace(command, hug_id=canonical_id(command.hug_id))
     friendship = await load(
         deps.store,
-        sc.pair_stream(command.sender_id, command.recipient_id),
-        sc.Friendship(),
-        sc.evolve_friendship,
+        social.pair_stream(command.sender_id, command.recipient_id),
+        social.Friendship(),
+        social.evolve_friendship,
     )
     settings = await load(
         deps.store,
@@ -32,7 +32,7 @@ async def send_hug(
         hg.HugSettings(),
         hg.evolve_settings,
     )
-    are_friends = friendship.state.status is sc.FriendshipStatus.FRIENDS
+    are_friends = friendship.state.status is social.FriendshipStatus.FRIENDS
 
     def decide(state: hg.Hug | None) -> list[DomainEvent]:
         events = hg.decide_send(

@@ -13,7 +13,7 @@ from hugmood.application.ports import LoginAttempt
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
-from hugmood.domain import identity as idm
+from hugmood.domain import identity
 from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
@@ -33,18 +33,18 @@ class NewSession:
 
 
 async def register_user(
-    command: idm.RegisterUser, deps: Dependencies, context: CommandContext
+    command: identity.RegisterUser, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    handle = idm.normalise_handle(command.handle)
-    idm.check_password(command.password, handle)
-    user_id = idm.user_id_for(handle)
-    stream = idm.user_stream(user_id)
-    existing = await load(deps.store, stream, None, idm.evolve_account)
+    handle = identity.normalise_handle(command.handle)
+    identity.check_password(command.password, handle)
+    user_id = identity.user_id_for(handle)
+    stream = identity.user_stream(user_id)
+    existing = await load(deps.store, stream, None, identity.evolve_account)
     # Decide (validate, check the handle is free) before spending time on the hash.
-    decided = idm.decide_register(existing.state, command, password_hash="")
+    decided = identity.decide_register(existing.state, command, password_hash="")
     password_hash = await deps.hasher.hash(command.password)
     registered = [
-        replace(e, password_hash=password_hash) if isinstance(e, idm.UserRegistered) else e
+        replace(e, password_hash=password_hash) if isinstance(e, identity.UserRegistered) else e
         for e in decided
     ]
     now = deps.clock.now()
@@ -56,16 +56,18 @@ async def register_user(
     return CommandResult(result.last_position, user_id)
 
 
-async def log_in(command: idm.LogIn, deps: Dependencies, context: CommandContext) -> CommandResult:
+async def log_in(
+    command: identity.LogIn, deps: Dependencies, context: CommandContext
+) -> CommandResult:
     """Unknown handles and wrong passwords get the same error after the same work."""
-    account: idm.Account | None = None
+    account: identity.Account | None = None
     try:
-        handle = idm.normalise_handle(command.handle)
+        handle = identity.normalise_handle(command.handle)
     except ValidationFailed:
         handle = command.handle.strip().lower()[:64]
     else:
-        stream = idm.user_stream(idm.user_id_for(handle))
-        account = (await load(deps.store, stream, None, idm.evolve_account)).state
+        stream = identity.user_stream(identity.user_id_for(handle))
+        account = (await load(deps.store, stream, None, identity.evolve_account)).state
     attempt = LoginAttempt(handle, context.source_address or "", command.device_proof)
     deps.throttle.check(attempt)
     if account is None:
@@ -79,16 +81,16 @@ async def log_in(command: idm.LogIn, deps: Dependencies, context: CommandContext
     now = deps.clock.now()
     token = deps.tokens.new_token()
     session_id = str(uuid.uuid4())
-    started = idm.SessionStarted(
+    started = identity.SessionStarted(
         session_id=session_id,
         user_id=account.user_id,
         token_hash=deps.tokens.digest(token),
-        expires_at_ms=idm.session_expiry_ms(now, deps.session_ttl_hours),
+        expires_at_ms=identity.session_expiry_ms(now, deps.session_ttl_hours),
         device=command.device,
     )
     event = to_new_event(started, user_id=account.user_id, context=context, now=now)
     result = await deps.store.append(
-        idm.session_stream(session_id), [event], expected_version=NO_STREAM
+        identity.session_stream(session_id), [event], expected_version=NO_STREAM
     )
     return CommandResult(
         result.last_position,
@@ -97,15 +99,15 @@ async def log_in(command: idm.LogIn, deps: Dependencies, context: CommandContext
 
 
 async def log_out(
-    command: idm.LogOut, deps: Dependencies, context: CommandContext
+    command: identity.LogOut, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=idm.session_stream(command.session_id),
+        stream_id=identity.session_stream(command.session_id),
         initial=None,
-        evolve=idm.evolve_session,
-        decide=lambda state: idm.decide_log_out(state, command),
+        evolve=identity.evolve_session,
+        decide=lambda state: identity.decide_log_out(state, command),
         user_id=command.user_id,
         context=context,
     )
@@ -113,19 +115,19 @@ async def log_out(
 
 
 async def log_out_everywhere(
-    command: idm.LogOutEverywhere, deps: Dependencies, context: CommandContext
+    command: identity.LogOutEverywhere, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Ends each open session in its own stream; the value is how many were ended."""
     position, ended = 0, 0
     for session_id in await open_session_ids(deps.readmodels, command.user_id):
-        one = idm.LogOut(command.user_id, session_id)
+        one = identity.LogOut(command.user_id, session_id)
         result = await decide_and_append(
             deps.store,
             deps.clock,
-            stream_id=idm.session_stream(session_id),
+            stream_id=identity.session_stream(session_id),
             initial=None,
-            evolve=idm.evolve_session,
-            decide=partial(idm.decide_log_out, command=one),
+            evolve=identity.evolve_session,
+            decide=partial(identity.decide_log_out, command=one),
             user_id=command.user_id,
             context=context,
         )
@@ -138,12 +140,12 @@ WRONG_CURRENT = "your current password is not right"
 
 
 async def change_password(
-    command: idm.ChangePassword, deps: Dependencies, context: CommandContext
+    command: identity.ChangePassword, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Check the current password (throttled like a login), store the new one's hash, end
     every other session; the value is how many sessions were ended."""
-    stream = idm.user_stream(command.user_id)
-    account = (await load(deps.store, stream, None, idm.evolve_account)).state
+    stream = identity.user_stream(command.user_id)
+    account = (await load(deps.store, stream, None, identity.evolve_account)).state
     if account is None:
         raise Unauthenticated(BAD_CREDENTIALS)
     attempt = LoginAttempt(account.handle, context.source_address or "")
@@ -151,15 +153,15 @@ async def change_password(
     if not await deps.hasher.verify(account.password_hash, command.current_password):
         deps.throttle.failed(attempt)
         raise ValidationFailed(WRONG_CURRENT, field="currentPassword")
-    idm.decide_change_password(account, command, new_hash="")  # validate before hashing
+    identity.decide_change_password(account, command, new_hash="")  # validate before hashing
     new_hash = await deps.hasher.hash(command.new_password)
     result = await decide_and_append(
         deps.store,
         deps.clock,
         stream_id=stream,
         initial=None,
-        evolve=idm.evolve_account,
-        decide=lambda state: idm.decide_change_password(state, command, new_hash),
+        evolve=identity.evolve_account,
+        decide=lambda state: identity.decide_change_password(state, command, new_hash),
         user_id=command.user_id,
         context=context,
     )
@@ -167,14 +169,14 @@ async def change_password(
     for session_id in await open_session_ids(deps.readmodels, command.user_id):
         if session_id == command.keep_session_id:
             continue
-        one = idm.LogOut(command.user_id, session_id)
+        one = identity.LogOut(command.user_id, session_id)
         logged_out = await decide_and_append(
             deps.store,
             deps.clock,
-            stream_id=idm.session_stream(session_id),
+            stream_id=identity.session_stream(session_id),
             initial=None,
-            evolve=idm.evolve_session,
-            decide=partial(idm.decide_log_out, command=one),
+            evolve=identity.evolve_session,
+            decide=partial(identity.decide_log_out, command=one),
             user_id=command.user_id,
             context=context,
         )
@@ -184,7 +186,7 @@ async def change_password(
 
 
 async def update_profile(
-    command: idm.UpdateProfile, deps: Dependencies, context: CommandContext
+    command: identity.UpdateProfile, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     visibility = command.default_visibility
     if visibility is not None and Privacy.parse(visibility) is Privacy.PUBLIC:
@@ -192,10 +194,10 @@ async def update_profile(
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=idm.user_stream(command.user_id),
+        stream_id=identity.user_stream(command.user_id),
         initial=None,
-        evolve=idm.evolve_account,
-        decide=lambda state: idm.decide_update_profile(state, command),
+        evolve=identity.evolve_account,
+        decide=lambda state: identity.decide_update_profile(state, command),
         user_id=command.user_id,
         context=context,
     )

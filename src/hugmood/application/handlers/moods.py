@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
-from hugmood.application.queries import identity as iq
+from hugmood.application.queries import identity as identity_queries
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
-from hugmood.domain import moods as md
+from hugmood.domain import moods
 from hugmood.domain.errors import Conflict, HugMoodError
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.envelope import NewEvent
@@ -24,16 +24,16 @@ PUBLIC_CHECK_IN = "A public check-in"
 
 
 def _public(event: object) -> bool:
-    return isinstance(event, md.MoodRecorded) and event.privacy == Privacy.PUBLIC.value
+    return isinstance(event, moods.MoodRecorded) and event.privacy == Privacy.PUBLIC.value
 
 
 async def _default_privacy(deps: Dependencies, user_id: str) -> Privacy:
-    found = await iq.default_visibility(deps.readmodels, user_id)
+    found = await identity_queries.default_visibility(deps.readmodels, user_id)
     return Privacy(found) if found else DEFAULT_PRIVACY
 
 
 async def record_mood(
-    command: md.RecordMood, deps: Dependencies, context: CommandContext
+    command: moods.RecordMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Append the check-in to a new stream whose first event id is the entry id.
 
@@ -41,11 +41,11 @@ async def record_mood(
     recognises and answers with the original position; only then is the stream read, to make
     sure the entry really is this user's.
     """
-    command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
+    command = replace(command, entry_id=moods.canonical_entry_id(command.entry_id))
     event_id = uuid.UUID(command.entry_id)
     now = deps.clock.now()
     default = DEFAULT_PRIVACY if command.privacy else await _default_privacy(deps, command.user_id)
-    (recorded,) = md.decide_record(command, now=now, default_privacy=default)
+    (recorded,) = moods.decide_record(command, now=now, default_privacy=default)
     if _public(recorded):
         await AgeGate(deps, command.user_id).require(PUBLIC_CHECK_IN)
     event = to_new_event(
@@ -56,19 +56,19 @@ async def record_mood(
 
 
 async def edit_mood(
-    command: md.EditMood, deps: Dependencies, context: CommandContext
+    command: moods.EditMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
+    command = replace(command, entry_id=moods.canonical_entry_id(command.entry_id))
     if command.privacy is not None and Privacy.parse(command.privacy) is Privacy.PUBLIC:
         await AgeGate(deps, command.user_id).require(PUBLIC_CHECK_IN)
     now = deps.clock.now()
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=md.mood_stream(command.entry_id),
+        stream_id=moods.mood_stream(command.entry_id),
         initial=None,
-        evolve=md.evolve_entry,
-        decide=lambda state: md.decide_edit(state, command, now=now),
+        evolve=moods.evolve_entry,
+        decide=lambda state: moods.decide_edit(state, command, now=now),
         user_id=command.user_id,
         context=context,
     )
@@ -76,16 +76,16 @@ async def edit_mood(
 
 
 async def delete_mood(
-    command: md.DeleteMood, deps: Dependencies, context: CommandContext
+    command: moods.DeleteMood, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    command = replace(command, entry_id=md.canonical_entry_id(command.entry_id))
+    command = replace(command, entry_id=moods.canonical_entry_id(command.entry_id))
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=md.mood_stream(command.entry_id),
+        stream_id=moods.mood_stream(command.entry_id),
         initial=None,
-        evolve=md.evolve_entry,
-        decide=lambda state: md.decide_delete(state, command),
+        evolve=moods.evolve_entry,
+        decide=lambda state: moods.decide_delete(state, command),
         user_id=command.user_id,
         context=context,
     )
@@ -103,7 +103,7 @@ class EntryOutcome:
 
 
 async def record_moods(
-    command: md.RecordMoods, deps: Dependencies, context: CommandContext
+    command: moods.RecordMoods, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Append a device's outbox in one go; each entry is stored, recognised or refused alone.
 
@@ -111,7 +111,7 @@ async def record_moods(
     group commit writes them in a few transactions instead of one each. The order of the
     batch is the order of the appends (tasks start in order and submit before they await).
     """
-    md.check_batch(command)
+    moods.check_batch(command)
     now = deps.clock.now()
     needs_default = any(entry.privacy is None for entry in command.entries)
     default = await _default_privacy(deps, command.user_id) if needs_default else DEFAULT_PRIVACY
@@ -121,8 +121,8 @@ async def record_moods(
     gate = AgeGate(deps, command.user_id)
     for entry in command.entries:
         try:
-            entry_id = md.canonical_entry_id(entry.entry_id)
-            (recorded,) = md.decide_record(
+            entry_id = moods.canonical_entry_id(entry.entry_id)
+            (recorded,) = moods.decide_record(
                 replace(entry, entry_id=entry_id, user_id=command.user_id),
                 now=now,
                 default_privacy=default,
@@ -170,13 +170,13 @@ async def _append_new_entry(
 ) -> tuple[int, bool]:
     """Append a check-in as its stream's first event: (position, whether it was a retry). An
     id already used by another entry, or by someone else, is refused."""
-    stream = md.mood_stream(entry_id)
+    stream = moods.mood_stream(entry_id)
     try:
         result = await deps.store.append(stream, [event], expected_version=NO_STREAM)
     except ConcurrencyError as e:
         raise Conflict(ID_TAKEN, field="id") from e
     if result.duplicate:
-        existing = await load(deps.store, stream, None, md.evolve_entry)
+        existing = await load(deps.store, stream, None, moods.evolve_entry)
         if existing.state is None or existing.state.owner_id != user_id:
             raise Conflict(ID_TAKEN, field="id")
     return result.last_position, result.duplicate

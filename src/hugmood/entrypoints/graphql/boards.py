@@ -12,8 +12,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from hugmood.application.queries import boards as bq
-from hugmood.application.queries import identity as iq
+from hugmood.application.queries import boards as board_queries
+from hugmood.application.queries import identity as identity_queries
 from hugmood.domain import boards as bd
 from hugmood.domain.boards import BoardRole
 from hugmood.domain.common import canonical_id
@@ -52,8 +52,8 @@ class Board:
     @strawberry.field(description="Everyone on the board with their role, oldest first.")
     async def members(self, info: Ctx) -> list[BoardMember]:
         db = info.context.core.readmodels
-        views = await bq.members(db, str(self.id))
-        people = await iq.accounts_by_ids(db, [v.user_id for v in views])
+        views = await board_queries.members(db, str(self.id))
+        people = await identity_queries.accounts_by_ids(db, [v.user_id for v in views])
         return [
             BoardMember(
                 profile=t.Profile.of(people[v.user_id]),
@@ -75,12 +75,12 @@ class Board:
 async def _board(info: Ctx, board_id: str) -> Board:
     db = info.context.core.readmodels
     me = await info.context.principal()
-    view = await bq.board_for(db, canonical_id(board_id), me.user_id)
+    view = await board_queries.board_for(db, canonical_id(board_id), me.user_id)
     return (await _boards(info, [view]))[0]
 
 
-async def _boards(info: Ctx, views: list[bq.BoardView]) -> list[Board]:
-    owners = await iq.accounts_by_ids(
+async def _boards(info: Ctx, views: list[board_queries.BoardView]) -> list[Board]:
+    owners = await identity_queries.accounts_by_ids(
         info.context.core.readmodels, sorted({v.owner_id for v in views})
     )
     return [
@@ -106,7 +106,7 @@ class BoardQueries:
     @strawberry.field(description="Boards you are on, most recently active first.")
     async def boards(self, info: Ctx, include_archived: bool = False) -> list[Board]:
         me = await info.context.principal()
-        views = await bq.boards_of(
+        views = await board_queries.boards_of(
             info.context.core.readmodels, me.user_id, include_archived=include_archived
         )
         return await _boards(info, views)

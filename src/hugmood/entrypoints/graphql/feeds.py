@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hugmood.application.queries import hugs as hq
-from hugmood.application.queries import identity as iq
-from hugmood.application.queries import moods as mq
-from hugmood.application.queries import social as sq
+from hugmood.application.queries import hugs as hug_queries
+from hugmood.application.queries import identity as identity_queries
+from hugmood.application.queries import moods as mood_queries
+from hugmood.application.queries import social as social_queries
 from hugmood.domain import hugs as hg
 from hugmood.domain.privacy import Relationship
 from hugmood.entrypoints.graphql import types as t
@@ -63,11 +63,11 @@ class HugsReceived(Feed):
 
     async def first(self) -> list[Any]:
         db = self.context.core.readmodels
-        return await hugs_of(db, await hq.waiting(db, self.user_id))
+        return await hugs_of(db, await hug_queries.waiting(db, self.user_id))
 
     async def translate(self, channel: str, message: Message) -> Any | None:
         db = self.context.core.readmodels
-        found = await hq.hug(db, str(message["hugId"]))
+        found = await hug_queries.hug(db, str(message["hugId"]))
         if found is None or found.recipient_id != self.user_id:
             return None
         if found.status is hg.HugStatus.SENT and found.hug_id in self._shown:
@@ -94,7 +94,7 @@ class HugStatusChanged(Feed):
 
     async def translate(self, channel: str, message: Message) -> Any | None:
         db = self.context.core.readmodels
-        view = await hq.hug(db, str(message["hugId"]))
+        view = await hug_queries.hug(db, str(message["hugId"]))
         if view is None or view.sender_id != self.user_id:
             return None
         hugs = await hugs_of(db, [view])
@@ -124,7 +124,7 @@ class FriendPresenceFeed(Feed):
         db = self.context.core.readmodels
         # Checked at every push, as the query side does: a friend who blocked or unfriended
         # the subscriber since it subscribed is no longer shown.
-        if await sq.relationship(db, self.user_id, user_id) is not Relationship.FRIEND:
+        if await social_queries.relationship(db, self.user_id, user_id) is not Relationship.FRIEND:
             return None
         status = PresenceStatus(str(message["status"]))
         view = message.get("view")
@@ -142,10 +142,12 @@ class FriendMoodRecorded(Feed):
 
     async def translate(self, channel: str, message: Message) -> Any | None:
         db = self.context.core.readmodels
-        view = await mq.mood_entry(db, viewer_id=self.user_id, entry_id=str(message["entryId"]))
+        view = await mood_queries.mood_entry(
+            db, viewer_id=self.user_id, entry_id=str(message["entryId"])
+        )
         if view is None:
             return None
-        authors = await iq.accounts_by_ids(db, [view.user_id])
+        authors = await identity_queries.accounts_by_ids(db, [view.user_id])
         author = authors.get(view.user_id)
         return t.MoodEntry.of(view, author) if author is not None else None
 

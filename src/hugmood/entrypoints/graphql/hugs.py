@@ -7,8 +7,8 @@ from datetime import datetime
 
 import strawberry
 
-from hugmood.application.queries import hugs as hq
-from hugmood.application.queries import identity as iq
+from hugmood.application.queries import hugs as hug_queries
+from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries.identity import AccountView
 from hugmood.domain import hugs as hg
 from hugmood.domain.errors import NotFound
@@ -67,8 +67,8 @@ class SendHugInput:
     message: str | None = strawberry.field(default=None, description="At most 280 characters.")
 
 
-async def hugs_of(db: SqlDatabase, views: list[hq.HugView]) -> list[Hug]:
-    people = await iq.accounts_by_ids(
+async def hugs_of(db: SqlDatabase, views: list[hug_queries.HugView]) -> list[Hug]:
+    people = await identity_queries.accounts_by_ids(
         db,
         sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
     )
@@ -90,7 +90,7 @@ async def hugs_of(db: SqlDatabase, views: list[hq.HugView]) -> list[Hug]:
 
 
 async def _one(info: Ctx, hug_id: str) -> Hug:
-    view = await hq.hug(info.context.core.readmodels, hug_id)
+    view = await hug_queries.hug(info.context.core.readmodels, hug_id)
     me = await info.context.principal()
     if view is None or me.user_id not in (view.sender_id, view.recipient_id):
         raise NotFound(f"no hug {hug_id}", field="id")
@@ -99,8 +99,10 @@ async def _one(info: Ctx, hug_id: str) -> Hug:
 
 async def _settings(info: Ctx, user_id: str) -> HugSettings:
     db = info.context.core.readmodels
-    settings = await hq.hug_settings(db, user_id)
-    muted: dict[str, AccountView] = await iq.accounts_by_ids(db, sorted(settings.muted_ids))
+    settings = await hug_queries.hug_settings(db, user_id)
+    muted: dict[str, AccountView] = await identity_queries.accounts_by_ids(
+        db, sorted(settings.muted_ids)
+    )
     return HugSettings(
         accepted_types=[HugType(h.value) for h in hg.HugType if h in settings.accepted_types],
         muted=[t.Profile.of(a) for a in sorted(muted.values(), key=lambda a: a.handle)],
@@ -119,7 +121,7 @@ class HugQueries:
     @strawberry.field(description="Hugs you received, newest first (withdrawn ones are gone).")
     async def inbox(self, info: Ctx, unseen_only: bool = False, limit: int = 20) -> list[Hug]:
         me = await info.context.principal()
-        views = await hq.inbox(
+        views = await hug_queries.inbox(
             info.context.core.readmodels, me.user_id, unseen_only=unseen_only, limit=limit
         )
         return await hugs_of(info.context.core.readmodels, views)
@@ -128,14 +130,14 @@ class HugQueries:
     async def sent_hugs(self, info: Ctx, limit: int = 20) -> list[Hug]:
         me = await info.context.principal()
         db = info.context.core.readmodels
-        return await hugs_of(db, await hq.sent_hugs(db, me.user_id, limit=limit))
+        return await hugs_of(db, await hug_queries.sent_hugs(db, me.user_id, limit=limit))
 
     @strawberry.field(description="Hugs exchanged with each friend.")
     async def hug_counts(self, info: Ctx) -> list[HugCount]:
         me = await info.context.principal()
         db = info.context.core.readmodels
-        counts = await hq.hug_counts(db, me.user_id)
-        people = await iq.accounts_by_ids(db, [c.friend_id for c in counts])
+        counts = await hug_queries.hug_counts(db, me.user_id)
+        people = await identity_queries.accounts_by_ids(db, [c.friend_id for c in counts])
         return [
             HugCount(friend=t.Profile.of(people[c.friend_id]), sent=c.sent, received=c.received)
             for c in counts

@@ -12,11 +12,11 @@ from typing import Annotated
 import strawberry
 
 from hugmood.application.handlers.identity import NewSession
-from hugmood.application.queries import identity as iq
-from hugmood.application.queries import moods as mq
+from hugmood.application.queries import identity as identity_queries
+from hugmood.application.queries import moods as mood_queries
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
-from hugmood.domain import social as sc
+from hugmood.domain import social
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
@@ -35,14 +35,16 @@ async def _send(info: Ctx, command: object) -> int:
 
 
 async def _my_account(info: Ctx, user_id: str) -> t.Account:
-    account = await iq.account_by_id(info.context.core.readmodels, user_id)
+    account = await identity_queries.account_by_id(info.context.core.readmodels, user_id)
     if account is None:
         raise NotFound("this account does not exist")
     return t.Account.of(account)
 
 
 async def _entry(info: Ctx, user_id: str, entry_id: str) -> t.MoodEntry:
-    view = await mq.mood_entry(info.context.core.readmodels, viewer_id=user_id, entry_id=entry_id)
+    view = await mood_queries.mood_entry(
+        info.context.core.readmodels, viewer_id=user_id, entry_id=entry_id
+    )
     if view is None:
         raise NotFound(f"no mood entry {entry_id}", field="id")
     return (await entries_with_authors(info, [view]))[0]
@@ -76,7 +78,7 @@ class Mutation:
             input.default_visibility.value if input.default_visibility else None,
         )
         result = await info.context.core.bus.handle(command, info.context.command)
-        account = await iq.account_by_id(info.context.core.readmodels, result.value)
+        account = await identity_queries.account_by_id(info.context.core.readmodels, result.value)
         if account is None:
             raise NotFound("the new account could not be read back; try logging in")
         return t.Profile.of(account)
@@ -192,24 +194,24 @@ class Mutation:
 
     @strawberry.mutation(description="Ask to be friends (accepts theirs if they asked first).")
     async def request_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:
-        return await _befriend(info, handle, sc.RequestFriendship)
+        return await _befriend(info, handle, social.RequestFriendship)
 
     @strawberry.mutation
     async def accept_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:
-        return await _befriend(info, handle, sc.AcceptFriendship)
+        return await _befriend(info, handle, social.AcceptFriendship)
 
     @strawberry.mutation
     async def decline_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:
-        return await _befriend(info, handle, sc.DeclineFriendship)
+        return await _befriend(info, handle, social.DeclineFriendship)
 
     @strawberry.mutation(description="Unfriend, or withdraw a request you sent.")
     async def remove_friend(self, info: Ctx, handle: str) -> FriendshipPayload:
-        return await _befriend(info, handle, sc.RemoveFriend)
+        return await _befriend(info, handle, social.RemoveFriend)
 
     @strawberry.mutation(description="Block: ends any friendship; neither sees the other's moods.")
     async def block_user(self, info: Ctx, handle: str) -> FriendshipPayload:
-        return await _befriend(info, handle, sc.BlockUser)
+        return await _befriend(info, handle, social.BlockUser)
 
     @strawberry.mutation
     async def unblock_user(self, info: Ctx, handle: str) -> FriendshipPayload:
-        return await _befriend(info, handle, sc.UnblockUser)
+        return await _befriend(info, handle, social.UnblockUser)

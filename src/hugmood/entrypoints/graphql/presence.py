@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from hugmood.application.queries import identity as iq
-from hugmood.application.queries import social as sq
+from hugmood.application.queries import identity as identity_queries
+from hugmood.application.queries import social as social_queries
 from hugmood.domain.common import clean_text
 from hugmood.domain.errors import ValidationFailed
 from hugmood.entrypoints.graphql import types as t
@@ -26,12 +26,12 @@ class FriendPresence:
 
 
 async def friend_ids(db: SqlDatabase, user_id: str) -> list[str]:
-    found = await sq.connections(db, user_id, "friends")
+    found = await social_queries.connections(db, user_id, "friends")
     return [c.account.user_id for c in found]
 
 
 async def presences_of(db: SqlDatabase, presences: list[Presence]) -> list[FriendPresence]:
-    people = await iq.accounts_by_ids(db, [p.user_id for p in presences])
+    people = await identity_queries.accounts_by_ids(db, [p.user_id for p in presences])
     return [
         FriendPresence(
             profile=t.Profile.of(people[p.user_id]),

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import strawberry
 
-from hugmood.application.queries import moods as mq
-from hugmood.application.queries import social as sq
+from hugmood.application.queries import moods as mood_queries
+from hugmood.application.queries import social as social_queries
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
@@ -67,26 +67,28 @@ class Query:
         for name, value in (("from", start), ("to", end)):
             if value.tzinfo is None:
                 raise ValidationFailed(f"{name} must include a time zone offset", field=name)
-        result = await mq.mood_history(
+        result = await mood_queries.mood_history(
             info.context.core.readmodels,
             viewer_id=me.user_id,
             owner_id=owner.user_id,
             start=start,
             end=end,
             aggregation=Aggregation(aggregation.value),
-            zone=mq.time_zone(time_zone),
+            zone=mood_queries.time_zone(time_zone),
         )
-        entries = [r for r in result if isinstance(r, mq.MoodEntryView)]
+        entries = [r for r in result if isinstance(r, mood_queries.MoodEntryView)]
         return t.MoodHistory(
             aggregation=aggregation,
             entries=[t.MoodEntry.of(e, owner) for e in entries],
-            bucket_views=[r for r in result if isinstance(r, mq.MoodBucket)],
+            bucket_views=[r for r in result if isinstance(r, mood_queries.MoodBucket)],
         )
 
     @strawberry.field(description="One entry, if it exists and you may see it.")
     async def mood_entry(self, info: Ctx, id: strawberry.ID) -> t.MoodEntry:
         me = await info.context.principal()
-        view = await mq.mood_entry(info.context.core.readmodels, viewer_id=me.user_id, entry_id=id)
+        view = await mood_queries.mood_entry(
+            info.context.core.readmodels, viewer_id=me.user_id, entry_id=id
+        )
         if view is None:
             raise NotFound(f"no mood entry {id} that you may see", field="id")
         return (await entries_with_authors(info, [view]))[0]
@@ -96,7 +98,7 @@ class Query:
         self, info: Ctx, before: datetime | None = None, limit: int = 20
     ) -> list[t.MoodEntry]:
         me = await info.context.principal()
-        views = await mq.friends_feed(
+        views = await mood_queries.friends_feed(
             info.context.core.readmodels,
             viewer_id=me.user_id,
             before_ms=int(before.timestamp() * 1000) if before else None,
@@ -111,13 +113,13 @@ class Query:
         me = await info.context.principal()
         db = info.context.core.readmodels
         account = await visible_account(info, handle)
-        views = await mq.recent_visible(
+        views = await mood_queries.recent_visible(
             db, viewer_id=me.user_id, owner_id=account.user_id, limit=recent
         )
         return t.UserPage(
             profile=t.Profile.of(account),
             relationship=await status_towards(info, account.user_id),
-            friend_count=await sq.friend_count(db, account.user_id),
+            friend_count=await social_queries.friend_count(db, account.user_id),
             recent_moods=[t.MoodEntry.of(v, account) for v in views],
         )
 
@@ -130,5 +132,7 @@ class Query:
                 "status must be FRIENDS, REQUESTED, INCOMING or BLOCKED", field="status"
             )
         me = await info.context.principal()
-        found = await sq.connections(info.context.core.readmodels, me.user_id, status.value)
+        found = await social_queries.connections(
+            info.context.core.readmodels, me.user_id, status.value
+        )
         return [t.Connection.of(c) for c in found]

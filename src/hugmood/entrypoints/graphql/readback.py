@@ -3,9 +3,9 @@ the caller may see them), how the caller stands to someone, entries with their a
 
 from __future__ import annotations
 
-from hugmood.application.queries import identity as iq
-from hugmood.application.queries import moods as mq
-from hugmood.application.queries import social as sq
+from hugmood.application.queries import identity as identity_queries
+from hugmood.application.queries import moods as mood_queries
+from hugmood.application.queries import social as social_queries
 from hugmood.application.queries.identity import AccountView
 from hugmood.domain.errors import NotFound
 from hugmood.domain.privacy import Relationship
@@ -13,8 +13,10 @@ from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 
 
-async def entries_with_authors(ctx: Ctx, views: list[mq.MoodEntryView]) -> list[t.MoodEntry]:
-    authors = await iq.accounts_by_ids(
+async def entries_with_authors(
+    ctx: Ctx, views: list[mood_queries.MoodEntryView]
+) -> list[t.MoodEntry]:
+    authors = await identity_queries.accounts_by_ids(
         ctx.context.core.readmodels, sorted({v.user_id for v in views})
     )
     return [t.MoodEntry.of(v, authors[v.user_id]) for v in views if v.user_id in authors]
@@ -25,9 +27,9 @@ async def account_for(ctx: Ctx, handle: str | None) -> AccountView:
     db = ctx.context.core.readmodels
     if handle is None:
         me = await ctx.context.principal()
-        account = await iq.account_by_id(db, me.user_id)
+        account = await identity_queries.account_by_id(db, me.user_id)
     else:
-        account = await iq.account_by_handle(db, handle)
+        account = await identity_queries.account_by_handle(db, handle)
     if account is None:
         raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
     return account
@@ -37,7 +39,9 @@ async def visible_account(ctx: Ctx, handle: str | None) -> AccountView:
     """Like `account_for`, but a user who blocked the caller (or was blocked) is not found."""
     account = await account_for(ctx, handle)
     me = await ctx.context.principal()
-    blocked = await sq.relationship(ctx.context.core.readmodels, me.user_id, account.user_id)
+    blocked = await social_queries.relationship(
+        ctx.context.core.readmodels, me.user_id, account.user_id
+    )
     if blocked is Relationship.BLOCKED:
         raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
     return account
@@ -48,7 +52,7 @@ async def status_towards(ctx: Ctx, other_id: str) -> t.RelationshipStatus:
     me = await ctx.context.principal()
     if me.user_id == other_id:
         return t.RelationshipStatus.SELF
-    if await sq.relationship(db, me.user_id, other_id) is Relationship.BLOCKED:
+    if await social_queries.relationship(db, me.user_id, other_id) is Relationship.BLOCKED:
         return t.RelationshipStatus.BLOCKED
-    status = await sq.friendship_status(db, me.user_id, other_id)
+    status = await social_queries.friendship_status(db, me.user_id, other_id)
     return t.RelationshipStatus(status) if status else t.RelationshipStatus.NONE

@@ -9,8 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hugmood.application.handlers.moods import EntryOutcome
-from hugmood.application.queries import identity as iq
-from hugmood.application.queries import moods as mq
+from hugmood.application.queries import identity as identity_queries
+from hugmood.application.queries import moods as mood_queries
 from hugmood.domain import moods as md
 from hugmood.domain.common import shown
 from hugmood.domain.errors import NotFound, ValidationFailed
@@ -62,7 +62,7 @@ def _iso(ms: int) -> str:
     return t.ms_to_datetime(ms).isoformat()
 
 
-def _compact(e: mq.MoodEntryView) -> dict[str, Any]:
+def _compact(e: mood_queries.MoodEntryView) -> dict[str, Any]:
     return {
         "id": e.entry_id,
         "moodType": e.mood_type,
@@ -125,10 +125,10 @@ class SyncQueries:
     ) -> MoodChanges:
         me = await info.context.principal()
         db = info.context.core.readmodels
-        changes = await mq.my_mood_changes(
+        changes = await mood_queries.my_mood_changes(
             db, user_id=me.user_id, after=_cursor(after), limit=limit
         )
-        account = await iq.account_by_id(db, me.user_id)
+        account = await identity_queries.account_by_id(db, me.user_id)
         if account is None:
             raise NotFound("this account does not exist")
         return MoodChanges(

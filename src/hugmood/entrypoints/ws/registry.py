@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from hugmood.application.queries import identity as iq
+from hugmood.application.queries import identity as identity_queries
 from hugmood.bootstrap import HugMood
 from hugmood.entrypoints.heap import FrozenHeap
 from hugmood.entrypoints.ws.protocol import CloseCode
@@ -110,7 +110,9 @@ class SocketRegistry(Service):
     async def sweep_once(self) -> None:
         sockets = list(self._sockets)
         hashes = sorted({s.token_hash for s in sockets if s.token_hash is not None})
-        alive = await iq.live_sessions(self._core.readmodels, hashes, int(time.time() * 1000))
+        alive = await identity_queries.live_sessions(
+            self._core.readmodels, hashes, int(time.time() * 1000)
+        )
         for socket in sockets:
             if socket.token_hash not in alive:
                 await socket.close(CloseCode.UNAUTHORIZED, SESSION_ENDED_REASON)
