@@ -1,8 +1,7 @@
 """The message bus: routes each command to its one handler, then waits for read models.
 
-The routing table below is the whole command side of HugMood at a glance. Events reach their
-consumers (the projections) through catch-up subscriptions on the event store, so a consumer
-that was down catches up instead of missing anything.
+The routing table below is the whole command side of HugMood at a glance; its other half,
+every consumer of the events that handlers append, is `consumers.EVENT_CONSUMERS`.
 """
 
 from __future__ import annotations
@@ -15,42 +14,62 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers import board_images, boards, hugs, identity, moods, social
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.results import CommandResult
-from hugmood.domain import board_images as bi
-from hugmood.domain import boards as bd
-from hugmood.domain import hugs as hg
-from hugmood.domain import identity as idm
-from hugmood.domain import moods as md
-from hugmood.domain import social as sc
+from hugmood.domain.board_images import UploadBoardImage
+from hugmood.domain.boards import ArchiveBoard, CreateBoard, InviteMember, RemoveMember
+from hugmood.domain.hugs import (
+    ChangeHugSettings,
+    MarkHugDelivered,
+    MarkHugSeen,
+    SendHug,
+    WithdrawHug,
+)
+from hugmood.domain.identity import (
+    ChangePassword,
+    LogIn,
+    LogOut,
+    LogOutEverywhere,
+    RegisterUser,
+    UpdateProfile,
+)
+from hugmood.domain.moods import DeleteMood, EditMood, RecordMood, RecordMoods
+from hugmood.domain.social import (
+    AcceptFriendship,
+    BlockUser,
+    DeclineFriendship,
+    RemoveFriend,
+    RequestFriendship,
+    UnblockUser,
+)
 
 Handler = Callable[[Any, Dependencies, CommandContext], Awaitable[CommandResult]]
 
 COMMAND_HANDLERS: dict[type, Handler] = {
-    idm.RegisterUser: identity.register_user,
-    idm.LogIn: identity.log_in,
-    idm.LogOut: identity.log_out,
-    idm.LogOutEverywhere: identity.log_out_everywhere,
-    idm.UpdateProfile: identity.update_profile,
-    idm.ChangePassword: identity.change_password,
-    md.RecordMood: moods.record_mood,
-    md.RecordMoods: moods.record_moods,
-    md.EditMood: moods.edit_mood,
-    md.DeleteMood: moods.delete_mood,
-    sc.RequestFriendship: social.change_friendship,
-    sc.AcceptFriendship: social.change_friendship,
-    sc.DeclineFriendship: social.change_friendship,
-    sc.RemoveFriend: social.change_friendship,
-    sc.BlockUser: social.change_friendship,
-    sc.UnblockUser: social.change_friendship,
-    hg.SendHug: hugs.send_hug,
-    hg.WithdrawHug: hugs.change_hug,
-    hg.MarkHugDelivered: hugs.change_hug,
-    hg.MarkHugSeen: hugs.change_hug,
-    hg.ChangeHugSettings: hugs.change_settings,
-    bd.CreateBoard: boards.create_board,
-    bd.InviteMember: boards.change_board,
-    bd.RemoveMember: boards.change_board,
-    bd.ArchiveBoard: boards.change_board,
-    bi.UploadBoardImage: board_images.upload_board_image,
+    RegisterUser: identity.register_user,
+    LogIn: identity.log_in,
+    LogOut: identity.log_out,
+    LogOutEverywhere: identity.log_out_everywhere,
+    UpdateProfile: identity.update_profile,
+    ChangePassword: identity.change_password,
+    RecordMood: moods.record_mood,
+    RecordMoods: moods.record_moods,
+    EditMood: moods.edit_mood,
+    DeleteMood: moods.delete_mood,
+    RequestFriendship: social.change_friendship,
+    AcceptFriendship: social.change_friendship,
+    DeclineFriendship: social.change_friendship,
+    RemoveFriend: social.change_friendship,
+    BlockUser: social.change_friendship,
+    UnblockUser: social.change_friendship,
+    SendHug: hugs.send_hug,
+    WithdrawHug: hugs.change_hug,
+    MarkHugDelivered: hugs.change_hug,
+    MarkHugSeen: hugs.change_hug,
+    ChangeHugSettings: hugs.change_settings,
+    CreateBoard: boards.create_board,
+    InviteMember: boards.change_board,
+    RemoveMember: boards.change_board,
+    ArchiveBoard: boards.change_board,
+    UploadBoardImage: board_images.upload_board_image,
 }
 
 
