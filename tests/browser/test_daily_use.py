@@ -691,3 +691,23 @@ def test_what_friends_shared_is_readable_offline(new_person: NewPerson) -> None:
     ada.wait_for_check_in()
     expect(page.get_by_test_id("feed-kept")).to_contain_text("You're offline")
     expect(feed).to_contain_text("ran 10 km")
+
+
+def test_settings_list_my_devices_and_sign_one_out(new_person: NewPerson) -> None:
+    laptop, phone = new_person(width=1280, height=900), new_person()
+    handle = unique("ada")
+    laptop.sign_up(handle, "Ada")
+    phone.open()
+    phone.page.get_by_label("Handle").fill(handle)
+    phone.page.get_by_label("Password").fill(PASSWORD)
+    phone.page.get_by_role("button", name="Log in").click()
+    phone.wait_for_check_in()
+
+    laptop.go("Settings")
+    sessions = laptop.page.get_by_test_id("sessions").locator("li")
+    expect(sessions).to_have_count(2)
+    expect(sessions.filter(has_text="this device")).to_have_count(1)
+    laptop.page.get_by_role("button", name=re.compile("^Log out (phone|web) browser")).click()
+    expect(sessions).to_have_count(1)
+    expect(phone.page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(laptop.page.get_by_test_id("live-state")).to_have_text("Live")

@@ -252,3 +252,36 @@ def test_a_malformed_helpline_setting_stops_the_server_with_a_clear_message(
     assert "HUGMOOD_CRISIS_RESOURCES" in done.stderr and "two-letter" in " ".join(
         done.stderr.split()
     )
+
+
+# --- features: my sessions, and signing one device out ----------------------------------------
+
+MY_SESSIONS = "{ mySessions { id device startedAt current } }"
+LOG_OUT_SESSION = "mutation($id: ID!) { logOutSession(id: $id) }"
+LOG_IN_ON = """
+mutation($handle: String!, $password: String!, $device: String) {
+  logIn(handle: $handle, password: $password, device: $device) { token }
+}"""
+
+
+def test_i_see_my_signed_in_devices_and_sign_one_out(server: HugMoodServer) -> None:
+    ann, ben = sign_up(server, "ann"), sign_up(server, "ben")
+    phone_token = GraphQLClient(server)(
+        LOG_IN_ON, handle=ann.handle, password=PASSWORD, device="phone browser"
+    )["logIn"]["token"]
+    phone = GraphQLClient(server, phone_token)
+
+    sessions = ann.api(MY_SESSIONS)["mySessions"]
+    assert len(sessions) == 2
+    (this,) = [s for s in sessions if s["current"]]
+    (other,) = [s for s in sessions if not s["current"]]
+    assert other["device"] == "phone browser"
+    assert sessions[0]["startedAt"] >= sessions[1]["startedAt"]
+
+    refused = ben.api.failure(LOG_OUT_SESSION, id=other["id"])
+    assert refused.code == "NOT_FOUND"
+    assert phone(ME)["me"]["handle"] == ann.handle
+
+    assert ann.api(LOG_OUT_SESSION, id=other["id"]) == {"logOutSession": True}
+    assert phone.failure(ME).code == "UNAUTHENTICATED"
+    assert [s["id"] for s in ann.api(MY_SESSIONS)["mySessions"]] == [this["id"]]

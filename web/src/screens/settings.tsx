@@ -121,6 +121,60 @@ function AcceptedHugs() {
   );
 }
 
+interface SessionRow {
+  id: string;
+  device: string | null;
+  startedAt: string;
+  current: boolean;
+}
+
+/** The devices signed in to this account; any other one can be signed out from here. */
+function Sessions() {
+  const [sessions, setSessions] = useState<SessionRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    gql<{ mySessions: SessionRow[] }>("{ mySessions { id device startedAt current } }")
+      .then((data) => setSessions(data.mySessions))
+      .catch((e) => setError(describe(e)));
+  }, [version]);
+  async function signOut(id: string) {
+    setError(null);
+    try {
+      await gql("mutation($id: ID!) { logOutSession(id: $id) }", { id });
+      setVersion((v) => v + 1);
+    } catch (e) {
+      setError(describe(e));
+    }
+  }
+  return (
+    <section class="card" aria-labelledby="sessions-title">
+      <h2 id="sessions-title">Signed-in devices</h2>
+      {sessions === null ? (
+        <p class="muted">{error ? "Not available right now." : "Loading…"}</p>
+      ) : (
+        <ul class="sessions" data-testid="sessions">
+          {sessions.map((s) => (
+            <li key={s.id} class="row spread">
+              <span>
+                {s.device ?? "a device"} <span class="muted small">since {new Date(s.startedAt).toLocaleString()}</span>
+              </span>
+              {s.current ? (
+                <span class="muted small">this device</span>
+              ) : (
+                <button type="button" onClick={() => void signOut(s.id)} aria-label={`Log out ${s.device ?? "a device"} signed in ${new Date(s.startedAt).toLocaleString()}`}>
+                  Log out
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <ErrorText error={error} />
+    </section>
+  );
+}
+
 function ChangePassword() {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
@@ -336,6 +390,7 @@ export function SettingsScreen() {
       <AcceptedHugs />
       <Appearance />
       <ChangePassword />
+      <Sessions />
       <ImportData />
       <ExportAndLogOut />
     </>

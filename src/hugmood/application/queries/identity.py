@@ -70,6 +70,27 @@ async def open_session_ids(db: SqlDatabase, user_id: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    session_id: str
+    device: str | None
+    started_at_ms: int
+    expires_at_ms: int
+
+
+async def my_sessions(db: SqlDatabase, user_id: str, now_ms: int) -> list[SessionView]:
+    """The user's sessions that still sign a device in, newest first."""
+    rows = await db.fetch(
+        "SELECT s.session_id, d.device, s.started_at_ms, s.expires_at_ms FROM rm_sessions s"
+        " LEFT JOIN rm_session_devices d ON d.session_id = s.session_id"
+        " WHERE s.user_id = $1 AND s.ended = 0 AND s.expires_at_ms > $2"
+        " ORDER BY s.started_at_ms DESC, s.session_id",
+        user_id,
+        now_ms,
+    )
+    return [SessionView(str(r[0]), r[1], int(r[2]), int(r[3])) for r in rows]
+
+
 async def live_sessions(db: SqlDatabase, token_hashes: list[str], now_ms: int) -> set[str]:
     """Which of these session token hashes still sign someone in (not ended, not expired)."""
     alive: set[str] = set()
@@ -161,6 +182,14 @@ CREATE INDEX IF NOT EXISTS rm_sessions_user ON rm_sessions (user_id);
 """
 
 
+SESSION_DEVICES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rm_session_devices (
+    session_id TEXT PRIMARY KEY,
+    device TEXT NOT NULL
+);
+"""
+
+
 class AccountsProjection:
     name: str = "accounts"
     tables: tuple[str, ...] = ("rm_accounts",)
@@ -204,8 +233,13 @@ class AccountsProjection:
 
 class SessionsProjection:
     name: str = "sessions"
-    tables: tuple[str, ...] = ("rm_sessions",)
-    migrations: tuple[Migration, ...] = (Migration(1, "tables", SESSIONS_SCHEMA),)
+    tables: tuple[str, ...] = ("rm_sessions", "rm_session_devices")
+    migrations: tuple[Migration, ...] = (
+        Migration(1, "tables", SESSIONS_SCHEMA),
+        # Which device a session is on, for the list of sessions; a table of its own (not a
+        # column added later) so that creating it is idempotent on SQLite and PostgreSQL alike.
+        Migration(2, "devices", SESSION_DEVICES_SCHEMA),
+    )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
         d = event.data
@@ -223,7 +257,18 @@ class SessionsProjection:
                             to_epoch_ms(event.timestamp),
                             d["expiresAtMs"],
                         ),
-                    )
+                    ),
+                    *(
+                        [
+                            (
+                                "INSERT INTO rm_session_devices (session_id, device) VALUES ($1, $2)"
+                                " ON CONFLICT (session_id) DO NOTHING",
+                                (d["sessionId"], d["device"]),
+                            )
+                        ]
+                        if d.get("device")
+                        else []
+                    ),
                 ]
             case "SessionEnded":
                 return [

@@ -21,6 +21,7 @@ from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
+from hugmood.entrypoints.graphql.sessions import SessionMutations, SessionQueries
 from hugmood.entrypoints.graphql.subscriptions import Subscription
 from hugmood.entrypoints.graphql.sync import SyncMutations, SyncQueries
 
@@ -53,10 +54,20 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # the rule classes, and a limiter built per request would make every request a miss.
     limits = limit_rules(settings)
     return HugMoodSchema(
-        query=merge_types("Query", (Query, HugQueries, PresenceQueries, SyncQueries, BoardQueries)),
+        query=merge_types(
+            "Query",
+            (Query, HugQueries, PresenceQueries, SyncQueries, BoardQueries, SessionQueries),
+        ),
         mutation=merge_types(
             "Mutation",
-            (Mutation, HugMutations, PresenceMutations, SyncMutations, BoardMutations),
+            (
+                Mutation,
+                HugMutations,
+                PresenceMutations,
+                SyncMutations,
+                BoardMutations,
+                SessionMutations,
+            ),
         ),
         subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
