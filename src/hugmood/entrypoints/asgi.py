@@ -15,13 +15,12 @@ from starlette.routing import request_response
 from starlette.types import Scope
 
 from hugmood import __version__
-from hugmood.application.eventmapping import CommandContext
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
 from hugmood.entrypoints.boards_socket import board_socket
 from hugmood.entrypoints.demo import DEMO_USERS, keep_demo_friends_around
 from hugmood.entrypoints.demo import seed_demo as seed_demo_data
-from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
+from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
@@ -29,6 +28,7 @@ from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.heap import tune_collector
 from hugmood.entrypoints.http.age import MAX_BODY_BYTES as PRIVACY_MAX_BODY
 from hugmood.entrypoints.http.age import PrivacyEndpoint, PrivacyPaths, PrivacyServices
+from hugmood.entrypoints.http.caller import bearer_token, command_context
 from hugmood.entrypoints.http.hotpaths import INTERNAL, HotPaths, own_stack
 from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
 from hugmood.entrypoints.http.middleware import (
@@ -99,18 +99,10 @@ def create_app(
 
     def context_for(scope: Scope) -> RequestContext:
         """For a request or a socket (whose device and token come in `connection_init`)."""
-        headers = Headers(scope=scope)
         return RequestContext(
             core=scope["app"].state.core,
-            command=CommandContext(
-                correlation_id=scope.get("state", {}).get("request_id") or "",
-                device_id=(headers.get("x-hugmood-device") or "")[:100] or None,
-                app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
-                traceparent=(headers.get("traceparent") or "")[:100] or None,
-                region=settings.region,
-                source_address=(scope.get("client") or ("", 0))[0],
-            ),
-            bearer=bearer_token(headers.get("authorization")),
+            command=command_context(scope, region=settings.region),
+            bearer=bearer_token(Headers(scope=scope).get("authorization")),
         )
 
     async def context(connection: HTTPConnection) -> RequestContext:

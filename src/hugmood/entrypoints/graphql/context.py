@@ -56,10 +56,3 @@ class RequestContext(BaseContext):
 
 
 Ctx = Info[RequestContext, Any]
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None

@@ -27,7 +27,8 @@ from hugmood.bootstrap import HugMood
 from hugmood.config import Settings
 from hugmood.domain.errors import HugMoodError
 from hugmood.entrypoints.http import sealed
-from hugmood.entrypoints.http.images import _command_context, _signed_in, error, refusal
+from hugmood.entrypoints.http.caller import command_context, signed_in
+from hugmood.entrypoints.http.images import error, refusal
 from hugmood.eventstore.store import EventStoreUnavailable
 from hugmood.privacy.zk.challenges import MemoryChallengeStore
 from hugmood.privacy.zk.errors import (
@@ -145,7 +146,7 @@ class PrivacyEndpoint:
         core: HugMood = request.app.state.core
         age: PrivacyServices = request.app.state.age
         try:
-            user_id = await _signed_in(core, request)
+            user_id = await signed_in(core, request)
             return await handler(core, age, request, user_id)
         except HugMoodError as e:
             return refusal(e)
@@ -207,7 +208,7 @@ async def _proof(core: HugMood, age: PrivacyServices, request: Request, user_id:
     outcome = await age.verifier.verify(user_id, submission)
     await record_age_verified(
         core.deps,
-        _command_context(core, request),
+        command_context(request.scope, region=core.settings.region),
         user_id=user_id,
         threshold=outcome.threshold,
         issuer=outcome.issuer,

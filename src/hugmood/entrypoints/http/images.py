@@ -12,17 +12,13 @@ passes it, so no more than the limit is ever buffered.
 from __future__ import annotations
 
 import re
-import time
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hugmood import __version__
-from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers.board_images import check_upload, read_image
-from hugmood.application.queries.identity import authenticate
 from hugmood.bootstrap import HugMood
 from hugmood.domain.board_images import UnsupportedImage, UploadBoardImage, parse_blob_id
 from hugmood.domain.errors import (
@@ -33,7 +29,7 @@ from hugmood.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
-from hugmood.entrypoints.graphql.context import bearer_token
+from hugmood.entrypoints.http.caller import command_context, signed_in
 from hugmood.eventstore.store import ConcurrencyError
 from hugmood.unavailable import BackendUnavailable
 
@@ -100,7 +96,7 @@ class BoardImagesEndpoint:
             return response
         core: HugMood = request.app.state.core
         try:
-            user_id = await _signed_in(core, request)
+            user_id = await signed_in(core, request)
             if blob_id is None:
                 return await _upload(core, request, board_id, user_id)
             return await _download(core, request, board_id, parse_blob_id(blob_id), user_id)
@@ -116,21 +112,6 @@ class BoardImagesEndpoint:
             )
 
 
-async def _signed_in(core: HugMood, request: Request) -> str:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise Unauthenticated(
-            "sign in first: send the session token from logIn as Authorization: Bearer <token>"
-        )
-    deps = core.deps
-    principal = await authenticate(
-        deps.readmodels, deps.tokens.digest(token), int(time.time() * 1000)
-    )
-    if principal is None:
-        raise Unauthenticated("your session has ended or is not valid; sign in again")
-    return principal.user_id
-
-
 async def _upload(core: HugMood, request: Request, board_id: str, user_id: str) -> Response:
     # Refuse strangers, viewers and archived boards before reading a byte of the body.
     board_id = await check_upload(core.deps, board_id, user_id)
@@ -138,7 +119,9 @@ async def _upload(core: HugMood, request: Request, board_id: str, user_id: str) 
     async for chunk in request.stream():  # bounded by `BodySizeLimitMiddleware`
         data += chunk
     command = UploadBoardImage(board_id, user_id, bytes(data), request.headers.get("content-type"))
-    image = (await core.bus.handle(command, _command_context(core, request))).value
+    image = (
+        await core.bus.handle(command, command_context(request.scope, region=core.settings.region))
+    ).value
     body = {"blobId": image.blob_id, "contentType": image.content_type, "bytes": image.bytes}
     return Response(
         orjson.dumps(body),
@@ -162,14 +145,3 @@ async def _download(
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(data, 200, headers, media_type=image.content_type)
-
-
-def _command_context(core: HugMood, request: Request) -> CommandContext:
-    headers = request.headers
-    return CommandContext(
-        correlation_id=request.scope.get("state", {}).get("request_id") or "",
-        device_id=(headers.get("x-hugmood-device") or "")[:100] or None,
-        app_version=(headers.get("x-hugmood-app-version") or __version__)[:40],
-        traceparent=(headers.get("traceparent") or "")[:100] or None,
-        region=core.settings.region,
-    )

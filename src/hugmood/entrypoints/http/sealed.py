@@ -18,7 +18,7 @@ from hugmood.application.sealed import record_sealed, register_key, sealed_histo
 from hugmood.bootstrap import HugMood
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.history import Aggregation
-from hugmood.entrypoints.http.images import _command_context
+from hugmood.entrypoints.http.caller import command_context
 
 if TYPE_CHECKING:
     from hugmood.entrypoints.http.age import PrivacyServices
@@ -54,7 +54,7 @@ async def put_key(
     body = await _body(request)
     key_id = await register_key(
         core.deps,
-        _command_context(core, request),
+        command_context(request.scope, region=core.settings.region),
         user_id=user_id,
         public_key=body.get("publicKey"),
     )
@@ -67,7 +67,7 @@ async def post_entry(
     body = await _body(request)
     stored = await record_sealed(
         core.deps,
-        _command_context(core, request),
+        command_context(request.scope, region=core.settings.region),
         user_id=user_id,
         entry_id=str(body.get("id", "")),
         ciphertext=body.get("ciphertext"),

@@ -21,9 +21,10 @@ from graphql import GraphQLError, OperationType
 from starlette.types import Receive, Send
 
 from hugmood.domain.errors import RateLimited, Unauthenticated
-from hugmood.entrypoints.graphql.context import RequestContext, bearer_token
+from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.feeds import SUBSCRIPTIONS, Feed, open_feed
 from hugmood.entrypoints.graphql.operations import Prepared
+from hugmood.entrypoints.http.caller import bearer_token
 from hugmood.entrypoints.ws.edge import SocketEdge
 from hugmood.entrypoints.ws.protocol import (
     ClientMessage,
