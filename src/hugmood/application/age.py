@@ -7,9 +7,10 @@ from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.streams import load
 from hugmood.domain.age import AgeVerified, age_stream, evolve_verified_age, require_age
 from hugmood.eventstore.store import EventStore
+from hugmood.ids import UserId
 
 
-async def verified_age(store: EventStore, user_id: str) -> int | None:
+async def verified_age(store: EventStore, user_id: UserId) -> int | None:
     """The highest age this person has proven (None: never)."""
     return (await load(store, age_stream(user_id), None, evolve_verified_age)).state
 
@@ -18,7 +19,7 @@ async def record_age_verified(
     deps: Dependencies,
     context: CommandContext,
     *,
-    user_id: str,
+    user_id: UserId,
     threshold: int,
     issuer: str,
 ) -> int:
@@ -32,7 +33,7 @@ async def record_age_verified(
 class AgeGate:
     """Checks one person's verified age against `deps.age_required`, reading it at most once."""
 
-    def __init__(self, deps: Dependencies, user_id: str) -> None:
+    def __init__(self, deps: Dependencies, user_id: UserId) -> None:
         self._deps = deps
         self._user_id = user_id
         self._verified: int | None = None

@@ -19,6 +19,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.messagebus import MessageBus
 from hugmood.domain import hugs as hg
 from hugmood.domain.errors import HugMoodError
+from hugmood.ids import HugId, UserId
 from hugmood.services import Loop, Service
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class DeliveryRecorder(Service):
         self._idle.set()
         self._running: set[asyncio.Task[None]] = set()
 
-    def delivered(self, hug_id: str, recipient_id: str, device_id: str | None) -> None:
+    def delivered(self, hug_id: HugId, recipient_id: UserId, device_id: str | None) -> None:
         """Note that the hug was shown on `device_id`; recorded shortly after."""
         self._queue.append(hg.MarkHugDelivered(hug_id, recipient_id, device_id))
         self._idle.clear()

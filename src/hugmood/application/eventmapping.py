@@ -17,6 +17,7 @@ from hugmood.domain.moods import MOOD_EVENTS
 from hugmood.domain.sealed import SEALED_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
+from hugmood.ids import UserId
 
 EVENT_CLASSES: dict[str, type[DomainEvent]] = {
     cls.EVENT_TYPE: cls
@@ -62,7 +63,7 @@ class CommandContext:
 def to_new_event(
     event: DomainEvent,
     *,
-    user_id: str | None,
+    user_id: UserId | None,
     context: CommandContext,
     now: datetime,
     event_id: uuid.UUID | None = None,

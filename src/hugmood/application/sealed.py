@@ -30,6 +30,7 @@ from hugmood.domain.sealed import (
     evolve_sealed,
     sealed_stream,
 )
+from hugmood.ids import EntryId, UserId
 from hugmood.privacy.he.ciphertexts import from_wire
 from hugmood.privacy.he.errors import HomomorphicError
 from hugmood.privacy.he.history import SealedHistory, compute_sealed_history
@@ -38,7 +39,7 @@ from hugmood.privacy.he.keys import PublicKey, fingerprint, public_key_from_json
 NO_KEY = "sealed mode is not set up: register your public key first (hugmood sealed enable)"
 
 
-async def _state(deps: Dependencies, user_id: str) -> SealedState:
+async def _state(deps: Dependencies, user_id: UserId) -> SealedState:
     return (await load(deps.store, sealed_stream(user_id), SealedState(), evolve_sealed)).state
 
 
@@ -49,7 +50,7 @@ def _public_key(state: SealedState) -> PublicKey:
 
 
 async def register_key(
-    deps: Dependencies, context: CommandContext, *, user_id: str, public_key: Any
+    deps: Dependencies, context: CommandContext, *, user_id: UserId, public_key: Any
 ) -> str:
     """Register (or replace) the person's sealing key; its fingerprint."""
     try:
@@ -67,8 +68,8 @@ async def record_sealed(
     deps: Dependencies,
     context: CommandContext,
     *,
-    user_id: str,
-    entry_id: str,
+    user_id: UserId,
+    entry_id: EntryId,
     ciphertext: Any,
     recorded_at: datetime,
 ) -> bool:
@@ -99,7 +100,7 @@ async def sealed_history(
     deps: Dependencies,
     executor: Executor,
     *,
-    user_id: str,
+    user_id: UserId,
     start: datetime,
     end: datetime,
     aggregation: Aggregation,

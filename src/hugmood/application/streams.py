@@ -13,6 +13,7 @@ from hugmood.application.eventmapping import CommandContext, from_recorded, to_n
 from hugmood.application.ports import Clock
 from hugmood.domain.common import DomainEvent
 from hugmood.eventstore.store import AppendResult, ConcurrencyError, EventStore
+from hugmood.ids import StreamId, UserId
 
 S = TypeVar("S")
 
@@ -30,7 +31,7 @@ class Loaded(Generic[S]):
 
 
 async def load(
-    store: EventStore, stream_id: str, initial: S, evolve: Callable[[S, DomainEvent], S]
+    store: EventStore, stream_id: StreamId, initial: S, evolve: Callable[[S, DomainEvent], S]
 ) -> Loaded[S]:
     state, version = initial, 0
     for recorded in await store.read_stream(stream_id):
@@ -43,11 +44,11 @@ async def decide_and_append(
     store: EventStore,
     clock: Clock,
     *,
-    stream_id: str,
+    stream_id: StreamId,
     initial: S,
     evolve: Callable[[S, DomainEvent], S],
     decide: Callable[[S], list[DomainEvent]],
-    user_id: str | None,
+    user_id: UserId | None,
     context: CommandContext,
     event_ids: Callable[[int], UUID | None] = lambda _: None,
 ) -> AppendResult | None:

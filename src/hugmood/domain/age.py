@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.errors import Forbidden
+from hugmood.ids import UserId
 
 HOW_TO_VERIFY = (
     "verify your age on your device with `hugmood verify-age --threshold {n}` "
@@ -17,7 +18,7 @@ HOW_TO_VERIFY = (
 )
 
 
-def age_stream(user_id: str) -> str:
+def age_stream(user_id: UserId) -> str:
     return f"age-{user_id}"
 
 
@@ -25,7 +26,7 @@ def age_stream(user_id: str) -> str:
 class AgeVerified(DomainEvent):
     EVENT_TYPE = "AgeVerified"
 
-    user_id: str
+    user_id: UserId
     threshold: int
     issuer: str
     verified_at_ms: int

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from hugmood.domain.boards import Board, BoardImageUploaded, BoardRole, evolve_board
 from hugmood.domain.common import SHA256_HEX, DomainEvent
 from hugmood.domain.errors import Forbidden, NotFound, ValidationFailed
+from hugmood.ids import BlobId, BoardId, UserId
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -19,6 +20,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
+
 ACCEPTED = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
 _UNDECLARED = ("", "application/octet-stream")
@@ -72,15 +74,15 @@ def parse_blob_id(value: str) -> str:
 class UploadBoardImage:
     """An editor adds an image's bytes to a board (`declared_type`: the Content-Type sent)."""
 
-    board_id: str
-    user_id: str
+    board_id: BoardId
+    user_id: UserId
     data: bytes
     declared_type: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class BoardImage:
-    blob_id: str
+    blob_id: BlobId
     content_type: str
     bytes: int
 
@@ -111,7 +113,7 @@ def fold(events: Iterable[DomainEvent]) -> BoardWithImages:
 NOT_FOUND = "there is no such board, or you are not a member"
 
 
-def member_role(state: BoardWithImages, user_id: str) -> BoardRole:
+def member_role(state: BoardWithImages, user_id: UserId) -> BoardRole:
     """The user's effective role; a board they are not on is not found."""
     role = None if state.board is None else state.board.effective_role(user_id)
     if role is None:
@@ -119,7 +121,7 @@ def member_role(state: BoardWithImages, user_id: str) -> BoardRole:
     return role
 
 
-def check_can_upload(state: BoardWithImages, user_id: str) -> None:
+def check_can_upload(state: BoardWithImages, user_id: UserId) -> None:
     role = member_role(state, user_id)
     if role.can_edit:
         return
@@ -130,7 +132,7 @@ def check_can_upload(state: BoardWithImages, user_id: str) -> None:
 
 
 def decide_upload(
-    state: BoardWithImages, user_id: str, image: BoardImage, board_id: str
+    state: BoardWithImages, user_id: UserId, image: BoardImage, board_id: BoardId
 ) -> list[DomainEvent]:
     """Record the image on the board, once: the same bytes again change nothing."""
     check_can_upload(state, user_id)
@@ -139,7 +141,7 @@ def decide_upload(
     return [BoardImageUploaded(board_id, image.blob_id, image.content_type, image.bytes, user_id)]
 
 
-def readable_image(state: BoardWithImages, user_id: str, blob_id: str) -> BoardImage:
+def readable_image(state: BoardWithImages, user_id: UserId, blob_id: BlobId) -> BoardImage:
     """The image, for any member; a blob this board never recorded is not found."""
     member_role(state, user_id)
     image = state.images.get(blob_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from hugmood.domain.common import DomainEvent, clean_text, shown
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hugmood.ids import BlobId, BoardId, StreamId, UserId
 
 MAX_TITLE = 80
 MAX_DESCRIPTION = 500
@@ -41,19 +42,19 @@ class BoardRole(StrEnum):
         return self is not BoardRole.VIEWER
 
 
-def board_stream(board_id: str) -> str:
+def board_stream(board_id: BoardId) -> str:
     """The board's lifecycle: creation, members, archive."""
     return f"board-{board_id}"
 
 
-def board_doc_stream(board_id: str, generation: int = 0) -> str:
+def board_doc_stream(board_id: BoardId, generation: int = 0) -> str:
     """The board's content in one generation: every accepted Yjs update, and compacted
     snapshots. A rebase starts the next generation on its own stream (`boardDoc-<id>~<n>`)
     with only the live items: see `BoardContentRebased`."""
     return f"boardDoc-{board_id}" if generation == 0 else f"boardDoc-{board_id}~{generation}"
 
 
-def doc_stream_generation(stream_id: str) -> int:
+def doc_stream_generation(stream_id: StreamId) -> int:
     """Which generation a content stream holds (the inverse of `board_doc_stream`)."""
     _, _, generation = stream_id.partition("~")
     return int(generation) if generation else 0
@@ -66,8 +67,8 @@ def doc_stream_generation(stream_id: str) -> int:
 class CreateBoard:
     """`board_id` may be chosen by the device, so a retried create is stored once."""
 
-    board_id: str
-    owner_id: str
+    board_id: BoardId
+    owner_id: UserId
     title: str
     description: str = ""
 
@@ -76,9 +77,9 @@ class CreateBoard:
 class InviteMember:
     """Add a member with a role, or change the role of one who is already there."""
 
-    board_id: str
-    actor_id: str
-    member_id: str
+    board_id: BoardId
+    actor_id: UserId
+    member_id: UserId
     role: str
 
 
@@ -86,17 +87,17 @@ class InviteMember:
 class RemoveMember:
     """An owner removes someone, or a member leaves (removes themself)."""
 
-    board_id: str
-    actor_id: str
-    member_id: str
+    board_id: BoardId
+    actor_id: UserId
+    member_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class ArchiveBoard:
     """The board becomes read-only for everyone and leaves the default board list."""
 
-    board_id: str
-    actor_id: str
+    board_id: BoardId
+    actor_id: UserId
 
 
 BoardCommand = InviteMember | RemoveMember | ArchiveBoard
@@ -107,8 +108,8 @@ BoardCommand = InviteMember | RemoveMember | ArchiveBoard
 @dataclass(frozen=True, slots=True)
 class BoardCreated(DomainEvent):
     EVENT_TYPE = "BoardCreated"
-    board_id: str
-    owner_id: str
+    board_id: BoardId
+    owner_id: UserId
     title: str
     description: str
 
@@ -116,8 +117,8 @@ class BoardCreated(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class BoardMemberAdded(DomainEvent):
     EVENT_TYPE = "BoardMemberAdded"
-    board_id: str
-    member_id: str
+    board_id: BoardId
+    member_id: UserId
     role: str
     added_by: str
 
@@ -125,8 +126,8 @@ class BoardMemberAdded(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class BoardMemberRoleChanged(DomainEvent):
     EVENT_TYPE = "BoardMemberRoleChanged"
-    board_id: str
-    member_id: str
+    board_id: BoardId
+    member_id: UserId
     role: str
     changed_by: str
 
@@ -134,15 +135,15 @@ class BoardMemberRoleChanged(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class BoardMemberRemoved(DomainEvent):
     EVENT_TYPE = "BoardMemberRemoved"
-    board_id: str
-    member_id: str
+    board_id: BoardId
+    member_id: UserId
     removed_by: str
 
 
 @dataclass(frozen=True, slots=True)
 class BoardArchived(DomainEvent):
     EVENT_TYPE = "BoardArchived"
-    board_id: str
+    board_id: BoardId
     archived_by: str
 
 
@@ -153,7 +154,7 @@ class BoardContentUpdated(DomainEvent):
     on the board once the update was applied by the process that accepted it."""
 
     EVENT_TYPE = "BoardContentUpdated"
-    board_id: str
+    board_id: BoardId
     update: str
     item_count: int
     carried_through: int | None = None
@@ -168,7 +169,7 @@ class BoardContentCompacted(DomainEvent):
     stream up to `through_version`: loading starts here instead of at the first edit."""
 
     EVENT_TYPE = "BoardContentCompacted"
-    board_id: str
+    board_id: BoardId
     snapshot: str
     through_version: int
     item_count: int
@@ -188,7 +189,7 @@ class BoardContentRebased(DomainEvent):
     everything is in this one (`carriedThrough`): edits stored there later are carried over."""
 
     EVENT_TYPE = "BoardContentRebased"
-    board_id: str
+    board_id: BoardId
     snapshot: str
     item_count: int
     lineage: Mapping[str, Any]
@@ -205,8 +206,8 @@ class BoardImageUploaded(DomainEvent):
     """
 
     EVENT_TYPE = "BoardImageUploaded"
-    board_id: str
-    blob_id: str
+    board_id: BoardId
+    blob_id: BlobId
     content_type: str
     bytes: int
     uploaded_by: str
@@ -227,16 +228,16 @@ BOARD_EVENTS: tuple[type[DomainEvent], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Board:
-    board_id: str
-    owner_id: str
+    board_id: BoardId
+    owner_id: UserId
     title: str
     archived: bool = False
     members: Mapping[str, BoardRole] = field(default_factory=dict)
 
-    def role_of(self, user_id: str) -> BoardRole | None:
+    def role_of(self, user_id: UserId) -> BoardRole | None:
         return self.members.get(user_id)
 
-    def effective_role(self, user_id: str) -> BoardRole | None:
+    def effective_role(self, user_id: UserId) -> BoardRole | None:
         """What the user may do with the content now: an archived board is read-only."""
         role = self.role_of(user_id)
         if role is not None and self.archived:
@@ -277,7 +278,7 @@ def decide_create(state: Board | None, command: CreateBoard) -> list[DomainEvent
     return [BoardCreated(command.board_id, command.owner_id, title, description)]
 
 
-def _existing(state: Board | None, actor_id: str) -> Board:
+def _existing(state: Board | None, actor_id: UserId) -> Board:
     """The board as the actor may know it: a board they are not on is not found."""
     if state is None or state.role_of(actor_id) is None:
         raise NotFound("there is no such board, or you are not a member", field="boardId")
@@ -335,7 +336,7 @@ def decide_archive(state: Board | None, command: ArchiveBoard) -> list[DomainEve
     return [BoardArchived(board.board_id, command.actor_id)]
 
 
-def decide_parting(state: Board | None, actor_id: str, other_id: str) -> list[DomainEvent]:
+def decide_parting(state: Board | None, actor_id: UserId, other_id: UserId) -> list[DomainEvent]:
     """Two people stopped being friends (one blocked or unfriended the other): neither stays
     on a board the other owns. The actor, if an owner, removes the other; otherwise, if the
     other owns it, the actor leaves. Archived boards too: read-only is still seeing. A board

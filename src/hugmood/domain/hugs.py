@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from hugmood.domain.common import DomainEvent, clean_text, shown
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hugmood.ids import HugId, UserId
 
 MAX_MESSAGE = 280
 
@@ -55,11 +56,11 @@ class HugStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-def hug_stream(hug_id: str) -> str:
+def hug_stream(hug_id: HugId) -> str:
     return f"hug-{hug_id}"
 
 
-def hug_settings_stream(user_id: str) -> str:
+def hug_settings_stream(user_id: UserId) -> str:
     return f"hug-settings-{user_id}"
 
 
@@ -76,37 +77,37 @@ def check_message(value: str | None) -> str | None:
 class SendHug:
     """`hug_id` may be chosen by the device, so a retried send is stored once."""
 
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
     hug_type: str
     message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class WithdrawHug:
-    hug_id: str
-    sender_id: str
+    hug_id: HugId
+    sender_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class MarkHugDelivered:
-    hug_id: str
-    recipient_id: str
+    hug_id: HugId
+    recipient_id: UserId
     device_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class MarkHugSeen:
-    hug_id: str
-    recipient_id: str
+    hug_id: HugId
+    recipient_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeHugSettings:
     """`None` keeps a setting; `mute`/`unmute` add to or remove from the muted friends."""
 
-    user_id: str
+    user_id: UserId
     accepted_types: tuple[str, ...] | None = None
     mute: tuple[str, ...] = ()
     unmute: tuple[str, ...] = ()
@@ -118,9 +119,9 @@ class ChangeHugSettings:
 @dataclass(frozen=True, slots=True)
 class HugSent(DomainEvent):
     EVENT_TYPE = "HugSent"
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
     hug_type: str
     message: str | None
     muted: bool
@@ -130,26 +131,26 @@ class HugSent(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class HugDelivered(DomainEvent):
     EVENT_TYPE = "HugDelivered"
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
     device_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class HugSeen(DomainEvent):
     EVENT_TYPE = "HugSeen"
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class HugWithdrawn(DomainEvent):
     EVENT_TYPE = "HugWithdrawn"
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,7 @@ class HugSettingsChanged(DomainEvent):
     """Carries the whole new settings, so a reader needs no earlier event."""
 
     EVENT_TYPE = "HugSettingsChanged"
-    user_id: str
+    user_id: UserId
     accepted_types: tuple[str, ...]
     muted_ids: tuple[str, ...]
 
@@ -204,9 +205,9 @@ def decide_settings(state: HugSettings, command: ChangeHugSettings) -> list[Doma
 
 @dataclass(frozen=True, slots=True)
 class Hug:
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
     status: HugStatus
 
 
@@ -254,7 +255,7 @@ def decide_send(
     ]
 
 
-def _recipients_hug(state: Hug | None, hug_id: str, recipient_id: str) -> Hug:
+def _recipients_hug(state: Hug | None, hug_id: HugId, recipient_id: UserId) -> Hug:
     if state is None or state.recipient_id != recipient_id or state.status is HugStatus.WITHDRAWN:
         raise NotFound(f"no hug {hug_id} in your inbox", field="id")
     return state

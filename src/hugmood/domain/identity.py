@@ -12,6 +12,7 @@ from hugmood.domain.common import DomainEvent, clean_text, shown
 from hugmood.domain.errors import Conflict, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import REGIONS
+from hugmood.ids import SessionId, UserId
 
 _USER_NAMESPACE = uuid.UUID("5b2f3a52-6f1e-4d0c-9a57-4c1f6d1e2b90")
 _HANDLE = re.compile(r"^[a-z][a-z0-9_]{2,29}$")
@@ -39,11 +40,11 @@ def user_id_for(handle: str) -> str:
     return str(uuid.uuid5(_USER_NAMESPACE, normalise_handle(handle)))
 
 
-def user_stream(user_id: str) -> str:
+def user_stream(user_id: UserId) -> str:
     return f"user-{user_id}"
 
 
-def session_stream(session_id: str) -> str:
+def session_stream(session_id: SessionId) -> str:
     return f"session-{session_id}"
 
 
@@ -138,22 +139,22 @@ class LogIn:
 
 @dataclass(frozen=True, slots=True)
 class LogOut:
-    user_id: str
-    session_id: str
+    user_id: UserId
+    session_id: SessionId
 
 
 @dataclass(frozen=True, slots=True)
 class LogOutEverywhere:
     """End every open session of this user: each of their devices has to log in again."""
 
-    user_id: str
+    user_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePassword:
     """Replace the password; every session but `keep_session_id` ends."""
 
-    user_id: str
+    user_id: UserId
     current_password: str
     new_password: str
     keep_session_id: str | None = None
@@ -161,7 +162,7 @@ class ChangePassword:
 
 @dataclass(frozen=True, slots=True)
 class UpdateProfile:
-    user_id: str
+    user_id: UserId
     display_name: str | None = None
     bio: str | None = None
     default_visibility: str | None = None
@@ -174,7 +175,7 @@ class UpdateProfile:
 @dataclass(frozen=True, slots=True)
 class UserRegistered(DomainEvent):
     EVENT_TYPE = "UserRegistered"
-    user_id: str
+    user_id: UserId
     handle: str
     display_name: str
     home_region: str
@@ -187,7 +188,7 @@ class UserRegistered(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class ProfileUpdated(DomainEvent):
     EVENT_TYPE = "ProfileUpdated"
-    user_id: str
+    user_id: UserId
     display_name: str
     bio: str
     default_visibility: str
@@ -198,15 +199,15 @@ class ProfileUpdated(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class PasswordChanged(DomainEvent):
     EVENT_TYPE = "PasswordChanged"
-    user_id: str
+    user_id: UserId
     password_hash: str
 
 
 @dataclass(frozen=True, slots=True)
 class SessionStarted(DomainEvent):
     EVENT_TYPE = "SessionStarted"
-    session_id: str
-    user_id: str
+    session_id: SessionId
+    user_id: UserId
     token_hash: str
     expires_at_ms: int
     device: str | None = None
@@ -215,8 +216,8 @@ class SessionStarted(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class SessionEnded(DomainEvent):
     EVENT_TYPE = "SessionEnded"
-    session_id: str
-    user_id: str
+    session_id: SessionId
+    user_id: UserId
     reason: str
 
 
@@ -225,7 +226,7 @@ class SessionEnded(DomainEvent):
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    user_id: str
+    user_id: UserId
     handle: str
     display_name: str
     bio: str
@@ -329,8 +330,8 @@ def decide_update_profile(state: Account | None, command: UpdateProfile) -> list
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    session_id: str
-    user_id: str
+    session_id: SessionId
+    user_id: UserId
     expires_at_ms: int
     ended: bool
 

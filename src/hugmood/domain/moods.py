@@ -12,6 +12,7 @@ from hugmood.domain.common import DomainEvent, canonical_id, clean_text, shown
 from hugmood.domain.errors import Forbidden, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
+from hugmood.ids import EntryId, UserId
 
 MAX_NOTE = 2000
 MAX_TAGS = 10
@@ -21,7 +22,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def mood_stream(entry_id: str) -> str:
+def mood_stream(entry_id: EntryId) -> str:
     return f"mood-{entry_id}"
 
 
@@ -188,8 +189,8 @@ def check_recorded_at(value: datetime, now: datetime) -> datetime:
 class RecordMood:
     """Check in. `entry_id` is chosen by the device, so a retried upload is stored once."""
 
-    entry_id: str
-    user_id: str
+    entry_id: EntryId
+    user_id: UserId
     mood_type: str
     intensity: float
     note: str | None = None
@@ -203,7 +204,7 @@ class RecordMood:
 class RecordMoods:
     """Check in many entries at once (a device's outbox); each is stored or refused alone."""
 
-    user_id: str
+    user_id: UserId
     entries: tuple[RecordMood, ...]
 
 
@@ -211,8 +212,8 @@ class RecordMoods:
 class EditMood:
     """Change some fields of an entry; `None` keeps a field, `clear_note` removes the note."""
 
-    entry_id: str
-    user_id: str
+    entry_id: EntryId
+    user_id: UserId
     mood_type: str | None = None
     intensity: float | None = None
     note: str | None = None
@@ -224,8 +225,8 @@ class EditMood:
 
 @dataclass(frozen=True, slots=True)
 class DeleteMood:
-    entry_id: str
-    user_id: str
+    entry_id: EntryId
+    user_id: UserId
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -234,8 +235,8 @@ class DeleteMood:
 @dataclass(frozen=True, slots=True)
 class MoodRecorded(DomainEvent):
     EVENT_TYPE = "MoodRecorded"
-    entry_id: str
-    owner_id: str
+    entry_id: EntryId
+    owner_id: UserId
     mood_type: str
     intensity: float
     note: str | None
@@ -251,7 +252,7 @@ class MoodEdited(DomainEvent):
     """Carries the entry's full new content, so a reader needs no earlier event."""
 
     EVENT_TYPE = "MoodEdited"
-    entry_id: str
+    entry_id: EntryId
     mood_type: str
     intensity: float
     note: str | None
@@ -263,7 +264,7 @@ class MoodEdited(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class MoodDeleted(DomainEvent):
     EVENT_TYPE = "MoodDeleted"
-    entry_id: str
+    entry_id: EntryId
 
 
 # --- state and decisions --------------------------------------------------------------------
@@ -271,8 +272,8 @@ class MoodDeleted(DomainEvent):
 
 @dataclass(frozen=True, slots=True)
 class EntryState:
-    entry_id: str
-    owner_id: str
+    entry_id: EntryId
+    owner_id: UserId
     mood_type: str
     intensity: float
     note: str | None
@@ -340,7 +341,7 @@ def check_batch(command: RecordMoods) -> None:
         )
 
 
-def _owned(state: EntryState | None, entry_id: str, user_id: str) -> EntryState:
+def _owned(state: EntryState | None, entry_id: EntryId, user_id: UserId) -> EntryState:
     if state is None or state.deleted:
         raise NotFound(f"no mood entry {entry_id}")
     if state.owner_id != user_id:

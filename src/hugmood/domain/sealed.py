@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hugmood.domain.common import DomainEvent
+from hugmood.ids import EntryId, UserId
 
 
-def sealed_stream(user_id: str) -> str:
+def sealed_stream(user_id: UserId) -> str:
     """One stream a person: the key registrations and every sealed check-in, in order."""
     return f"sealed-{user_id}"
 
@@ -21,7 +22,7 @@ def sealed_stream(user_id: str) -> str:
 class SealingKeyRegistered(DomainEvent):
     EVENT_TYPE = "SealingKeyRegistered"
 
-    user_id: str
+    user_id: UserId
     key_id: str
     modulus_hex: str
 
@@ -30,8 +31,8 @@ class SealingKeyRegistered(DomainEvent):
 class SealedMoodRecorded(DomainEvent):
     EVENT_TYPE = "SealedMoodRecorded"
 
-    entry_id: str
-    user_id: str
+    entry_id: EntryId
+    user_id: UserId
     key_id: str
     ciphertext: str
     """Base64 of the raw Paillier ciphertext, 2·|n| bytes."""

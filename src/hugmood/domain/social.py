@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hugmood.ids import UserId
 
 
 def pair_stream(a: str, b: str) -> str:
@@ -26,40 +27,40 @@ class FriendshipStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RequestFriendship:
-    user_id: str
-    other_id: str
+    user_id: UserId
+    other_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class AcceptFriendship:
-    user_id: str
-    other_id: str
+    user_id: UserId
+    other_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class DeclineFriendship:
-    user_id: str
-    other_id: str
+    user_id: UserId
+    other_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveFriend:
     """Unfriend, or withdraw a request the user sent."""
 
-    user_id: str
-    other_id: str
+    user_id: UserId
+    other_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class BlockUser:
-    user_id: str
-    other_id: str
+    user_id: UserId
+    other_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class UnblockUser:
-    user_id: str
-    other_id: str
+    user_id: UserId
+    other_id: UserId
 
 
 SocialCommand = (
@@ -77,29 +78,29 @@ SocialCommand = (
 @dataclass(frozen=True, slots=True)
 class FriendRequested(DomainEvent):
     EVENT_TYPE = "FriendRequested"
-    requester_id: str
-    addressee_id: str
+    requester_id: UserId
+    addressee_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class FriendRequestAccepted(DomainEvent):
     EVENT_TYPE = "FriendRequestAccepted"
-    requester_id: str
-    addressee_id: str
+    requester_id: UserId
+    addressee_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class FriendRequestDeclined(DomainEvent):
     EVENT_TYPE = "FriendRequestDeclined"
-    requester_id: str
-    addressee_id: str
+    requester_id: UserId
+    addressee_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class FriendRequestWithdrawn(DomainEvent):
     EVENT_TYPE = "FriendRequestWithdrawn"
-    requester_id: str
-    addressee_id: str
+    requester_id: UserId
+    addressee_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class UserUnblocked(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class Friendship:
     status: FriendshipStatus = FriendshipStatus.NONE
-    requester_id: str | None = None
+    requester_id: UserId | None = None
     blocked_by: frozenset[str] = frozenset()
 
 

@@ -11,6 +11,7 @@ from hugmood.domain import board_images as images
 from hugmood.domain.boards import board_stream
 from hugmood.domain.common import canonical_id
 from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.ids import BlobId, BoardId, UserId
 
 
 def board_id_or_not_found(value: str) -> str:
@@ -21,13 +22,13 @@ def board_id_or_not_found(value: str) -> str:
         raise NotFound(images.NOT_FOUND, field="boardId") from None
 
 
-async def board_images(deps: Dependencies, board_id: str) -> images.BoardWithImages:
+async def board_images(deps: Dependencies, board_id: BoardId) -> images.BoardWithImages:
     """The board and its images as its own stream says now (not the read model)."""
     loaded = await load(deps.store, board_stream(board_id), images.BoardWithImages(), images.evolve)
     return loaded.state
 
 
-async def check_upload(deps: Dependencies, board_id: str, user_id: str) -> str:
+async def check_upload(deps: Dependencies, board_id: BoardId, user_id: UserId) -> str:
     """Before reading a body: may this user add images here? Returns the canonical board id."""
     board_id = board_id_or_not_found(board_id)
     images.check_can_upload(await board_images(deps, board_id), user_id)
@@ -64,7 +65,7 @@ async def upload_board_image(
 
 
 async def read_image(
-    deps: Dependencies, *, board_id: str, user_id: str, blob_id: str
+    deps: Dependencies, *, board_id: BoardId, user_id: UserId, blob_id: BlobId
 ) -> tuple[images.BoardImage, bytes]:
     """A recorded image of a board the user is on, with its bytes."""
     board_id = board_id_or_not_found(board_id)

@@ -14,6 +14,7 @@ from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import boards, social
 from hugmood.domain.common import DomainEvent, canonical_id
+from hugmood.ids import BoardId
 
 
 async def create_board(
@@ -68,7 +69,7 @@ async def change_board(
     return CommandResult(result.last_position if result else 0, command.board_id)
 
 
-async def load_board(deps: Dependencies, board_id: str) -> boards.Board | None:
+async def load_board(deps: Dependencies, board_id: BoardId) -> boards.Board | None:
     """The board as its own stream says now (authoritative, unlike the read model)."""
     loaded = await load(deps.store, boards.board_stream(board_id), None, boards.evolve_board)
     return loaded.state

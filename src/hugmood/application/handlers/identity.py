@@ -17,6 +17,7 @@ from hugmood.domain import identity
 from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
+from hugmood.ids import SessionId, UserId
 
 BAD_CREDENTIALS = "the handle or password is incorrect"
 PUBLIC_PROFILE = "Sharing your check-ins with everyone by default"
@@ -24,8 +25,8 @@ PUBLIC_PROFILE = "Sharing your check-ins with everyone by default"
 
 @dataclass(frozen=True, slots=True)
 class NewSession:
-    user_id: str
-    session_id: str
+    user_id: UserId
+    session_id: SessionId
     token: str
     expires_at_ms: int
     device_proof: str

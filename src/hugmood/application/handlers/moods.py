@@ -17,6 +17,7 @@ from hugmood.domain.errors import Conflict, HugMoodError
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.envelope import NewEvent
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
+from hugmood.ids import EntryId, UserId
 
 DEFAULT_PRIVACY = Privacy.FRIENDS_ONLY
 ID_TAKEN = "this entry id is already used; choose a new one"
@@ -27,7 +28,7 @@ def _public(event: object) -> bool:
     return isinstance(event, moods.MoodRecorded) and event.privacy == Privacy.PUBLIC.value
 
 
-async def _default_privacy(deps: Dependencies, user_id: str) -> Privacy:
+async def _default_privacy(deps: Dependencies, user_id: UserId) -> Privacy:
     found = await identity_queries.default_visibility(deps.readmodels, user_id)
     return Privacy(found) if found else DEFAULT_PRIVACY
 
@@ -96,7 +97,7 @@ async def delete_mood(
 class EntryOutcome:
     """What became of one entry of a batch: stored now, stored before, or refused (why)."""
 
-    entry_id: str
+    entry_id: EntryId
     status: str
     """`stored`, `duplicate` (a retry: already stored, nothing written) or `refused`."""
     error: HugMoodError | None = None
@@ -166,7 +167,7 @@ async def record_moods(
 
 
 async def _append_new_entry(
-    deps: Dependencies, user_id: str, entry_id: str, event: NewEvent
+    deps: Dependencies, user_id: UserId, entry_id: EntryId, event: NewEvent
 ) -> tuple[int, bool]:
     """Append a check-in as its stream's first event: (position, whether it was a retry). An
     id already used by another entry, or by someone else, is refused."""

@@ -11,9 +11,10 @@ from hugmood.application.streams import decide_and_append
 from hugmood.domain import boards as bd
 from hugmood.domain import identity, social
 from hugmood.domain.errors import NotFound
+from hugmood.ids import UserId
 
 
-async def ensure_user_exists(deps: Dependencies, user_id: str) -> None:
+async def ensure_user_exists(deps: Dependencies, user_id: UserId) -> None:
     """Checked against the event store itself, so a just-registered user is found."""
     if not await deps.store.read_stream(identity.user_stream(user_id)):
         raise NotFound("there is no user with that handle", field="handle")

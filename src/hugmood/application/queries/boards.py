@@ -9,6 +9,7 @@ from typing import Any
 from hugmood.domain.boards import BoardRole, doc_stream_generation
 from hugmood.domain.errors import NotFound
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.ids import BoardId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
@@ -17,8 +18,8 @@ MAX_BOARDS = 200
 
 @dataclass(frozen=True, slots=True)
 class BoardView:
-    board_id: str
-    owner_id: str
+    board_id: BoardId
+    owner_id: UserId
     title: str
     description: str
     archived: bool
@@ -31,7 +32,7 @@ class BoardView:
 
 @dataclass(frozen=True, slots=True)
 class MemberView:
-    user_id: str
+    user_id: UserId
     role: BoardRole
     added_at_ms: int
 
@@ -57,7 +58,7 @@ def _board(row: Row) -> BoardView:
     )
 
 
-async def boards_of(db: SqlDatabase, user_id: str, *, include_archived: bool) -> list[BoardView]:
+async def boards_of(db: SqlDatabase, user_id: UserId, *, include_archived: bool) -> list[BoardView]:
     """The boards the user is a member of, most recently active first."""
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM rm_board_members m JOIN rm_boards b ON b.board_id = m.board_id"
@@ -70,7 +71,7 @@ async def boards_of(db: SqlDatabase, user_id: str, *, include_archived: bool) ->
     return [_board(r) for r in rows]
 
 
-async def boards_shared_by(db: SqlDatabase, user_id: str, other_id: str) -> list[str]:
+async def boards_shared_by(db: SqlDatabase, user_id: UserId, other_id: UserId) -> list[str]:
     """The ids of every board (archived too) both users are members of."""
     rows = await db.fetch(
         "SELECT a.board_id FROM rm_board_members a JOIN rm_board_members b"
@@ -82,7 +83,7 @@ async def boards_shared_by(db: SqlDatabase, user_id: str, other_id: str) -> list
     return [str(r[0]) for r in rows]
 
 
-async def board_for(db: SqlDatabase, board_id: str, user_id: str) -> BoardView:
+async def board_for(db: SqlDatabase, board_id: BoardId, user_id: UserId) -> BoardView:
     """One board as a member sees it; for anyone else it does not exist."""
     row = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM rm_board_members m JOIN rm_boards b ON b.board_id = m.board_id"
@@ -95,7 +96,7 @@ async def board_for(db: SqlDatabase, board_id: str, user_id: str) -> BoardView:
     return _board(row)
 
 
-async def members(db: SqlDatabase, board_id: str) -> list[MemberView]:
+async def members(db: SqlDatabase, board_id: BoardId) -> list[MemberView]:
     rows = await db.fetch(
         "SELECT user_id, role, added_at_ms FROM rm_board_members WHERE board_id = $1"
         " ORDER BY added_at_ms, user_id",
@@ -104,7 +105,7 @@ async def members(db: SqlDatabase, board_id: str) -> list[MemberView]:
     return [MemberView(r[0], BoardRole(r[1]), int(r[2])) for r in rows]
 
 
-async def content_position(db: SqlDatabase, board_id: str) -> tuple[int, int]:
+async def content_position(db: SqlDatabase, board_id: BoardId) -> tuple[int, int]:
     """The current generation of the content and where its newest snapshot is on that
     generation's stream (0: none yet). The content store checks for a newer generation."""
     row = await db.fetchrow(
@@ -213,7 +214,7 @@ class BoardsProjection:
         return []
 
 
-def _member(board_id: str, user_id: str, role: str, at: int) -> Statement:
+def _member(board_id: BoardId, user_id: UserId, role: str, at: int) -> Statement:
     return (
         "INSERT INTO rm_board_members (board_id, user_id, role, added_at_ms)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT (board_id, user_id) DO UPDATE SET role = excluded.role",

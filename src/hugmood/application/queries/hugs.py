@@ -10,6 +10,7 @@ from hugmood.application.queries.social import friend_ids
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.hugs import HugSettings, HugStatus, HugType
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.ids import HugId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
@@ -18,9 +19,9 @@ MAX_LIST = 100
 
 @dataclass(frozen=True, slots=True)
 class HugView:
-    hug_id: str
-    sender_id: str
-    recipient_id: str
+    hug_id: HugId
+    sender_id: UserId
+    recipient_id: UserId
     hug_type: HugType
     message: str | None
     status: HugStatus
@@ -63,7 +64,9 @@ def _check_limit(limit: int) -> None:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIST}", field="limit")
 
 
-async def inbox(db: SqlDatabase, user_id: str, *, unseen_only: bool, limit: int) -> list[HugView]:
+async def inbox(
+    db: SqlDatabase, user_id: UserId, *, unseen_only: bool, limit: int
+) -> list[HugView]:
     """Hugs received, newest first; withdrawn hugs are gone from the inbox."""
     _check_limit(limit)
     statuses = ("sent", "delivered") if unseen_only else ("sent", "delivered", "seen")
@@ -80,7 +83,7 @@ async def inbox(db: SqlDatabase, user_id: str, *, unseen_only: bool, limit: int)
     return [_hug(r) for r in rows]
 
 
-async def waiting(db: SqlDatabase, user_id: str, *, limit: int = MAX_LIST) -> list[HugView]:
+async def waiting(db: SqlDatabase, user_id: UserId, *, limit: int = MAX_LIST) -> list[HugView]:
     """Hugs no device of the recipient has shown yet (muted ones wait quietly), oldest first."""
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM rm_hugs WHERE recipient_id = $1 AND status = 'sent'"
@@ -91,7 +94,7 @@ async def waiting(db: SqlDatabase, user_id: str, *, limit: int = MAX_LIST) -> li
     return [_hug(r) for r in rows]
 
 
-async def sent_hugs(db: SqlDatabase, user_id: str, *, limit: int) -> list[HugView]:
+async def sent_hugs(db: SqlDatabase, user_id: UserId, *, limit: int) -> list[HugView]:
     """Hugs sent, newest first, each with its status (sent, delivered, seen, withdrawn)."""
     _check_limit(limit)
     rows = await db.fetch(
@@ -102,12 +105,12 @@ async def sent_hugs(db: SqlDatabase, user_id: str, *, limit: int) -> list[HugVie
     return [_hug(r) for r in rows]
 
 
-async def hug(db: SqlDatabase, hug_id: str) -> HugView | None:
+async def hug(db: SqlDatabase, hug_id: HugId) -> HugView | None:
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM rm_hugs WHERE hug_id = $1", hug_id)
     return _hug(row) if row else None
 
 
-async def hug_counts(db: SqlDatabase, user_id: str) -> list[HugCount]:
+async def hug_counts(db: SqlDatabase, user_id: UserId) -> list[HugCount]:
     """Per current friend: hugs sent to them and received from them (withdrawn not counted)."""
     friends = await friend_ids(db, user_id)
     if not friends:
@@ -126,7 +129,7 @@ async def hug_counts(db: SqlDatabase, user_id: str) -> list[HugCount]:
     return [HugCount(f, to.get(f, 0), by.get(f, 0)) for f in friends]
 
 
-async def hug_settings(db: SqlDatabase, user_id: str) -> HugSettings:
+async def hug_settings(db: SqlDatabase, user_id: UserId) -> HugSettings:
     row = await db.fetchrow(
         "SELECT accepted_types, muted_ids FROM rm_hug_settings WHERE user_id = $1", user_id
     )

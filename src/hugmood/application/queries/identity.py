@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.ids import SessionId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
@@ -15,14 +16,14 @@ from hugmood.sql.migrations import Migration
 class Principal:
     """The authenticated caller of a request."""
 
-    user_id: str
-    session_id: str
+    user_id: UserId
+    session_id: SessionId
     handle: str
 
 
 @dataclass(frozen=True, slots=True)
 class AccountView:
-    user_id: str
+    user_id: UserId
     handle: str
     display_name: str
     bio: str
@@ -62,7 +63,7 @@ async def authenticate(db: SqlDatabase, token_hash: str, now_ms: int) -> Princip
     return Principal(row[0], row[1], row[2]) if row else None
 
 
-async def open_session_ids(db: SqlDatabase, user_id: str) -> list[str]:
+async def open_session_ids(db: SqlDatabase, user_id: UserId) -> list[str]:
     """The user's sessions not yet ended (expired ones included: ending them is harmless)."""
     rows = await db.fetch(
         "SELECT session_id FROM rm_sessions WHERE user_id = $1 AND ended = 0", user_id
@@ -72,13 +73,13 @@ async def open_session_ids(db: SqlDatabase, user_id: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class SessionView:
-    session_id: str
+    session_id: SessionId
     device: str | None
     started_at_ms: int
     expires_at_ms: int
 
 
-async def my_sessions(db: SqlDatabase, user_id: str, now_ms: int) -> list[SessionView]:
+async def my_sessions(db: SqlDatabase, user_id: UserId, now_ms: int) -> list[SessionView]:
     """The user's sessions that still sign a device in, newest first."""
     rows = await db.fetch(
         "SELECT s.session_id, d.device, s.started_at_ms, s.expires_at_ms FROM rm_sessions s"
@@ -107,7 +108,7 @@ async def live_sessions(db: SqlDatabase, token_hashes: list[str], now_ms: int) -
     return alive
 
 
-async def account_by_id(db: SqlDatabase, user_id: str) -> AccountView | None:
+async def account_by_id(db: SqlDatabase, user_id: UserId) -> AccountView | None:
     row = await db.fetchrow(
         f"SELECT {_ACCOUNT_COLUMNS} FROM rm_accounts WHERE user_id = $1", user_id
     )
@@ -134,7 +135,7 @@ async def accounts_by_ids(db: SqlDatabase, user_ids: list[str]) -> dict[str, Acc
     return found
 
 
-async def default_visibility(db: SqlDatabase, user_id: str) -> str | None:
+async def default_visibility(db: SqlDatabase, user_id: UserId) -> str | None:
     """The privacy a user's check-ins get when they do not choose one (None: no such user)."""
     row = await db.fetchrow(
         "SELECT default_visibility FROM rm_accounts WHERE user_id = $1", user_id

@@ -18,6 +18,7 @@ from hugmood.domain.moods import ContextFactors, MoodInsights, canonical_entry_i
 from hugmood.domain.privacy import Privacy, Relationship, visible_privacies
 from hugmood.domain.vocabulary import MOODS
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.ids import EntryId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
@@ -28,8 +29,8 @@ MAX_FEED = 100
 
 @dataclass(frozen=True, slots=True)
 class MoodEntryView:
-    entry_id: str
-    user_id: str
+    entry_id: EntryId
+    user_id: UserId
     mood_type: str
     intensity: float
     note: str | None
@@ -93,8 +94,8 @@ def time_zone(name: str) -> ZoneInfo:
 async def mood_history(
     db: SqlDatabase,
     *,
-    viewer_id: str,
-    owner_id: str,
+    viewer_id: UserId,
+    owner_id: UserId,
     start: datetime,
     end: datetime,
     aggregation: Aggregation,
@@ -172,7 +173,9 @@ def bucket(rows: Sequence[Row], aggregation: Aggregation, zone: ZoneInfo) -> lis
     ]
 
 
-async def mood_entry(db: SqlDatabase, *, viewer_id: str, entry_id: str) -> MoodEntryView | None:
+async def mood_entry(
+    db: SqlDatabase, *, viewer_id: UserId, entry_id: EntryId
+) -> MoodEntryView | None:
     """One entry, or `None` if it does not exist or the viewer may not see it."""
     row = await db.fetchrow(
         f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE entry_id = $1",
@@ -186,7 +189,7 @@ async def mood_entry(db: SqlDatabase, *, viewer_id: str, entry_id: str) -> MoodE
 
 
 async def friends_feed(
-    db: SqlDatabase, *, viewer_id: str, before_ms: int | None, limit: int
+    db: SqlDatabase, *, viewer_id: UserId, before_ms: int | None, limit: int
 ) -> list[MoodEntryView]:
     """Friends' entries the viewer may see (friends-only and public), newest first."""
     if not 1 <= limit <= MAX_FEED:
@@ -209,7 +212,7 @@ async def friends_feed(
 
 
 async def recent_visible(
-    db: SqlDatabase, *, viewer_id: str, owner_id: str, limit: int
+    db: SqlDatabase, *, viewer_id: UserId, owner_id: UserId, limit: int
 ) -> list[MoodEntryView]:
     allowed = visible_privacies(await relationship(db, viewer_id, owner_id))
     if not allowed:
@@ -238,7 +241,9 @@ class MoodChanges:
     has_more: bool
 
 
-async def my_mood_changes(db: SqlDatabase, *, user_id: str, after: int, limit: int) -> MoodChanges:
+async def my_mood_changes(
+    db: SqlDatabase, *, user_id: UserId, after: int, limit: int
+) -> MoodChanges:
     """A device downloads what the user's other devices recorded: entries ordered by the log
     position of their last change, so nothing changed after `cursor` is ever missed."""
     if not 1 <= limit <= MAX_CHANGES:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from hugmood.application.queries.identity import AccountView, accounts_by_ids
 from hugmood.domain.privacy import Relationship
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
+from hugmood.ids import UserId
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
 
-async def relationship(db: SqlDatabase, viewer_id: str, owner_id: str) -> Relationship:
+async def relationship(db: SqlDatabase, viewer_id: UserId, owner_id: UserId) -> Relationship:
     """The viewer's relationship to the owner; a block in either direction hides everything."""
     if viewer_id == owner_id:
         return Relationship.SELF
@@ -38,7 +39,7 @@ class Connection:
     since_ms: int
 
 
-async def connections(db: SqlDatabase, user_id: str, status: str) -> list[Connection]:
+async def connections(db: SqlDatabase, user_id: UserId, status: str) -> list[Connection]:
     if status == "blocked":
         rows = await db.fetch(
             "SELECT blocked_id, since_ms FROM rm_blocks WHERE blocker_id = $1 ORDER BY since_ms",
@@ -55,7 +56,7 @@ async def connections(db: SqlDatabase, user_id: str, status: str) -> list[Connec
     return [Connection(accounts[r[0]], status, int(r[1])) for r in rows if r[0] in accounts]
 
 
-async def friend_ids(db: SqlDatabase, user_id: str) -> list[str]:
+async def friend_ids(db: SqlDatabase, user_id: UserId) -> list[str]:
     """The user's friends, longest-standing first."""
     rows = await db.fetch(
         "SELECT other_id FROM rm_friendships WHERE user_id = $1 AND status = 'friends'"
@@ -65,7 +66,7 @@ async def friend_ids(db: SqlDatabase, user_id: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-async def friendship_status(db: SqlDatabase, user_id: str, other_id: str) -> str | None:
+async def friendship_status(db: SqlDatabase, user_id: UserId, other_id: UserId) -> str | None:
     """`friends`, `requested` (the user asked them), `incoming` (they asked), or None."""
     row = await db.fetchrow(
         "SELECT status FROM rm_friendships WHERE user_id = $1 AND other_id = $2",
@@ -75,7 +76,7 @@ async def friendship_status(db: SqlDatabase, user_id: str, other_id: str) -> str
     return str(row[0]) if row else None
 
 
-async def friend_count(db: SqlDatabase, user_id: str) -> int:
+async def friend_count(db: SqlDatabase, user_id: UserId) -> int:
     row = await db.fetchrow(
         "SELECT COUNT(*) FROM rm_friendships WHERE user_id = $1 AND status = 'friends'", user_id
     )
