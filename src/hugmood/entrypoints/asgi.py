@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -49,14 +50,36 @@ from hugmood.tasks import cancel_and_wait
 Announce = Callable[[Settings, list[str]], None]
 
 
-def create_app(
-    settings: Settings,
-    *,
-    core: HugMood | None = None,
-    seed_demo: bool = False,
-    announce: Announce | None = None,
-) -> FastAPI:
-    """Build the app. With `core` given (tests), the caller owns its lifetime."""
+def context_factory(settings: Settings) -> Callable[[Scope], RequestContext]:
+    """What a request or a socket (whose device and token come in `connection_init`) runs
+    its operations with."""
+
+    def context_for(scope: Scope) -> RequestContext:
+        return RequestContext(
+            core=scope["app"].state.core,
+            command=command_context(scope, region=settings.region),
+            bearer=bearer_token(Headers(scope=scope).get("authorization")),
+        )
+
+    return context_for
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """What the app's lifespan wires in front of the core: operations, limits, metrics."""
+
+    settings: Settings
+    operations: Operations
+    socket_messages: SlidingWindowLimiter
+    metrics: Metrics
+
+
+def lifespan_for(
+    edge: Edge, *, core: HugMood | None, seed_demo: bool, announce: Announce | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the core (unless a test gave one), the privacy services and the socket registry;
+    seed the demo; announce; then freeze the heap of a long-lived process."""
+    settings = edge.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,12 +100,12 @@ def create_app(
                 period_s=min(settings.ws_session_check_s, settings.presence_heartbeat_s / 2),
             )
             await stack.enter_async_context(registry)
-            watched = metrics.watch_services([*running.services, registry])
-            stack.callback(metrics.registry.unregister, watched)
+            watched = edge.metrics.watch_services([*running.services, registry])
+            stack.callback(edge.metrics.registry.unregister, watched)
             app.state.sockets = SocketEdge(
-                operations=operations,
+                operations=edge.operations,
                 registry=registry,
-                limiter=socket_messages,
+                limiter=edge.socket_messages,
                 max_operations=settings.ws_max_subscriptions,
                 init_timeout_s=settings.ws_init_timeout_s,
             )
@@ -97,27 +120,23 @@ def create_app(
                 tune_collector()
             yield
 
-    def context_for(scope: Scope) -> RequestContext:
-        """For a request or a socket (whose device and token come in `connection_init`)."""
-        return RequestContext(
-            core=scope["app"].state.core,
-            command=command_context(scope, region=settings.region),
-            bearer=bearer_token(Headers(scope=scope).get("authorization")),
-        )
+    return lifespan
+
+
+def create_app(
+    settings: Settings,
+    *,
+    core: HugMood | None = None,
+    seed_demo: bool = False,
+    announce: Announce | None = None,
+) -> FastAPI:
+    """Build the app. With `core` given (tests), the caller owns its lifetime."""
+    context_for = context_factory(settings)
 
     async def context(connection: HTTPConnection) -> RequestContext:
         return context_for(connection.scope)
 
-    app = FastAPI(
-        title="HugMood",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url="/docs" if settings.development else None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if settings.development else None,
-    )
     metrics = Metrics()
-    app.state.metrics = metrics
     schema = build_schema(settings)
     operations = Operations(
         schema,
@@ -129,6 +148,16 @@ def create_app(
     socket_messages = SlidingWindowLimiter(
         limit=settings.ws_messages_per_minute, window_s=60, what="socket messages"
     )
+    edge = Edge(settings, operations, socket_messages, metrics)
+    app = FastAPI(
+        title="HugMood",
+        version=__version__,
+        lifespan=lifespan_for(edge, core=core, seed_demo=seed_demo, announce=announce),
+        docs_url="/docs" if settings.development else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.development else None,
+    )
+    app.state.metrics = metrics
     graphql = HugMoodGraphQLRouter(
         schema,
         context_getter=context,
