@@ -119,9 +119,20 @@ async def log_out_everywhere(
     command: identity.LogOutEverywhere, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Ends each open session in its own stream; the value is how many were ended."""
+    position, ended = await _end_sessions(deps, command.user_id, context)
+    return CommandResult(position, ended)
+
+
+async def _end_sessions(
+    deps: Dependencies, user_id: UserId, context: CommandContext, *, keep: SessionId | None = None
+) -> tuple[int, int]:
+    """End every open session of the user but `keep`, each in its own stream: the last
+    position written and how many were ended."""
     position, ended = 0, 0
-    for session_id in await open_session_ids(deps.readmodels, command.user_id):
-        one = identity.LogOut(command.user_id, session_id)
+    for session_id in await open_session_ids(deps.readmodels, user_id):
+        if session_id == keep:
+            continue
+        one = identity.LogOut(user_id, session_id)
         result = await decide_and_append(
             deps.store,
             deps.clock,
@@ -129,12 +140,12 @@ async def log_out_everywhere(
             initial=None,
             evolve=identity.evolve_session,
             decide=partial(identity.decide_log_out, command=one),
-            user_id=command.user_id,
+            user_id=user_id,
             context=context,
         )
         if result is not None:
             position, ended = max(position, result.last_position), ended + 1
-    return CommandResult(position, ended)
+    return position, ended
 
 
 WRONG_CURRENT = "your current password is not right"
@@ -166,24 +177,10 @@ async def change_password(
         user_id=command.user_id,
         context=context,
     )
-    position, ended = (result.last_position if result else 0), 0
-    for session_id in await open_session_ids(deps.readmodels, command.user_id):
-        if session_id == command.keep_session_id:
-            continue
-        one = identity.LogOut(command.user_id, session_id)
-        logged_out = await decide_and_append(
-            deps.store,
-            deps.clock,
-            stream_id=identity.session_stream(session_id),
-            initial=None,
-            evolve=identity.evolve_session,
-            decide=partial(identity.decide_log_out, command=one),
-            user_id=command.user_id,
-            context=context,
-        )
-        if logged_out is not None:
-            position, ended = max(position, logged_out.last_position), ended + 1
-    return CommandResult(position, ended)
+    position, ended = await _end_sessions(
+        deps, command.user_id, context, keep=command.keep_session_id
+    )
+    return CommandResult(max(position, result.last_position if result else 0), ended)
 
 
 async def update_profile(
