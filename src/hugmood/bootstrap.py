@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -129,6 +131,41 @@ async def open_blob_store(settings: Settings) -> BlobStore:
     return await PostgresBlobStore.open(settings.database_url, schema=settings.postgres_schema)
 
 
+async def open_relay(
+    settings: Settings, store: EventStore, readmodels: SqlDatabase, stack: AsyncExitStack
+) -> Service | None:
+    """With NATS configured, the relay that publishes the log to JetStream; else None (the
+    embedded bus is the store itself: consumers follow it in this process)."""
+    if not settings.nats_url:
+        return None
+    from hugmood.messaging.bus import StreamSettings
+    from hugmood.messaging.jetstream import JetStreamBus, NatsKvLease
+    from hugmood.messaging.relay import EventRelay, subject_token
+
+    stream = StreamSettings(
+        name=settings.nats_stream,
+        subjects=(f"{settings.nats_subject_prefix}.{subject_token(settings.region)}.events.>",),
+        storage="memory" if settings.nats_storage == "memory" else "file",
+        replicas=settings.nats_replicas,
+        max_age_s=settings.nats_max_age_s,
+        duplicate_window_s=settings.nats_duplicate_window_s,
+    )
+    bus = await JetStreamBus.connect(settings.nats_url, stream)
+    stack.push_async_callback(bus.close)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    lease = NatsKvLease(
+        bus.jetstream, f"{settings.nats_stream}_leases", "relay", holder, settings.relay_lease_ttl_s
+    )
+    return EventRelay(
+        store,
+        readmodels,
+        bus,
+        lease,
+        region=settings.region,
+        subject_prefix=settings.nats_subject_prefix,
+    )
+
+
 def check_consumers(services: list[Service]) -> None:
     """Every entry of the event table has its service, and no service claims to be an entry
     that is not there."""
@@ -192,6 +229,9 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             deliveries,
             boards,
         ]
+        relay = await open_relay(settings, store, readmodels, stack) if run_services else None
+        if relay is not None:
+            services.append(relay)
         check_consumers(services)
         if run_services:
             for service in services:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -52,6 +53,20 @@ class Settings:
     between server processes."""
     redis_prefix: str = "hugmood"
     presence_heartbeat_s: float = 30.0
+    nats_url: str = ""
+    """Empty: the embedded bus (one process, consumers follow the store). `nats://host:port`:
+    the log is also relayed to NATS JetStream."""
+    nats_stream: str = "HUGMOOD_EVENTS"
+    nats_subject_prefix: str = "hugmood"
+    nats_storage: str = "file"
+    """`file` (survives a restart of NATS) or `memory`."""
+    nats_replicas: int = 1
+    nats_max_age_s: float = 7 * 24 * 3600.0
+    """How long the stream keeps a message (0: forever); the event store keeps every event."""
+    nats_duplicate_window_s: float = 120.0
+    """A republished event (same `Nats-Msg-Id`) within this window is stored once."""
+    relay_lease_ttl_s: float = 5.0
+    """A relay process that dies is replaced by another within about this long."""
     ws_allowed_origins: str = ""
     """Comma-separated browser origins allowed to open WebSockets (exact match); the server's
     own origin is always allowed. Clients that send no Origin (CLI, SDK) are not browsers."""
@@ -143,6 +158,29 @@ class Settings:
             raise ConfigError("HUGMOOD_AGE_REQUIRED must be 0 (off), 13, 16, 18 or 21")
         if self.zk_workers < 1:
             raise ConfigError("HUGMOOD_ZK_WORKERS must be 1 or more")
+        self._validate_nats()
+
+    def _validate_nats(self) -> None:
+        if self.nats_url and not self.nats_url.startswith(("nats://", "tls://")):
+            raise ConfigError("HUGMOOD_NATS_URL must be empty or a nats:// or tls:// URL")
+        if self.nats_storage not in ("file", "memory"):
+            raise ConfigError("HUGMOOD_NATS_STORAGE must be file or memory")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
+            raise ConfigError("HUGMOOD_NATS_STREAM may hold only letters, digits, _ and -")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.nats_subject_prefix):
+            raise ConfigError("HUGMOOD_NATS_SUBJECT_PREFIX must be subject tokens joined by dots")
+        if self.nats_replicas not in (1, 3, 5):
+            raise ConfigError("HUGMOOD_NATS_REPLICAS must be 1, 3 or 5")
+        if self.nats_max_age_s < 0 or self.nats_duplicate_window_s <= 0:
+            raise ConfigError(
+                "HUGMOOD_NATS_MAX_AGE_S must be 0 or more, HUGMOOD_NATS_DUPLICATE_WINDOW_S more than 0"
+            )
+        if 0 < self.nats_max_age_s < self.nats_duplicate_window_s:
+            raise ConfigError(
+                "HUGMOOD_NATS_DUPLICATE_WINDOW_S must not exceed HUGMOOD_NATS_MAX_AGE_S"
+            )
+        if self.relay_lease_ttl_s < 1:
+            raise ConfigError("HUGMOOD_RELAY_LEASE_TTL_S must be at least 1")
 
     def crisis_resource(self, country: str | None) -> str:
         """The helpline page for someone in `country` (ISO 3166 alpha-2, any case)."""

@@ -111,6 +111,7 @@ class EventRelay(Service):
         self._position = 0
         self._valid_until = 0.0
         self._lease_changed = asyncio.Event()
+        self._stream_ready = False
 
     @property
     def position(self) -> int:
@@ -130,7 +131,6 @@ class EventRelay(Service):
     async def starting(self) -> None:
         await apply_migrations(self._db, CHECKPOINT_COMPONENT, CHECKPOINT_MIGRATIONS)
         await self._load_checkpoint()
-        await self._bus.start()
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
         return [("hold the lease", self._hold_lease), ("publish the log", self._publish_log)]
@@ -180,6 +180,9 @@ class EventRelay(Service):
                 delay = min(delay * 2, 5.0)
 
     async def _publish_while_held(self) -> None:
+        if not self._stream_ready:
+            await self._bus.start()  # here, not at start: the store stays the truth without NATS
+            self._stream_ready = True
         await self._load_checkpoint()
         async for batch in catch_up(
             self._store,
