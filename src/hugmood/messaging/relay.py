@@ -112,6 +112,7 @@ class EventRelay(Service):
         self._valid_until = 0.0
         self._lease_changed = asyncio.Event()
         self._stream_ready = False
+        self._advanced = asyncio.Event()
 
     @property
     def position(self) -> int:
@@ -122,6 +123,14 @@ class EventRelay(Service):
     def publishing(self) -> bool:
         """Whether this process holds the lease now (as of its last renewal)."""
         return asyncio.get_running_loop().time() < self._valid_until
+
+    async def wait_for(self, position: int, timeout_s: float) -> bool:
+        """Wait until this process has published up to `position`; False after `timeout_s`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._position < position:
+                    await self._advanced.wait()
+        return self._position >= position
 
     async def lag(self) -> int:
         """How many positions the bus is behind the log, as this process's checkpoint says."""
@@ -203,6 +212,8 @@ class EventRelay(Service):
         )
         if await self._db.apply([], guard=guard):
             self._position = position
+            self._advanced.set()
+            self._advanced = asyncio.Event()
             return True
         log.info("relay: the checkpoint moved under this process; reloading it")
         return False
