@@ -126,7 +126,7 @@ async def raw_rate(url: str, events: list[RecordedEvent], *, pipelined: bool) ->
 
 
 async def main(quick: bool, url: str) -> None:
-    count = 5_000 if quick else 50_000
+    count = 10_000 if quick else 50_000
     rounds = 1 if quick else 3
     store = await filled_store(count)
     events = await store.read_all(0, count)
@@ -171,7 +171,7 @@ async def main(quick: bool, url: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="5,000 events, one round")
+    parser.add_argument("--quick", action="store_true", help="10,000 events, one round")
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
     args = parser.parse_args()
     try:
