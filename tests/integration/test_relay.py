@@ -13,6 +13,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -29,11 +30,13 @@ from hugmood.bootstrap import open_hugmood
 from hugmood.config import Settings
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 from hugmood.eventstore.memory import InMemoryEventStore
+from hugmood.eventstore.sqlite import SqliteEventStore
 from hugmood.messaging.bus import Delivery, StreamSettings
 from hugmood.messaging.jetstream import JetStreamBus, NatsKvLease
 from hugmood.messaging.relay import POSITION_HEADER, EventRelay
 from hugmood.sql.sqlite import SqliteDatabase
 from tests.conftest import IN_CI, unique
+from tests.integration.relay_process import open_relay
 
 DEADLINE_S = 15.0
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -313,3 +316,44 @@ def _answers(port: int) -> bool:
             return s.recv(4) == b"INFO"
     except OSError:
         return False
+
+
+async def test_a_relay_killed_with_sigkill_is_replaced_and_nothing_is_stored_twice(
+    nats_url: str, tmp_path: Path
+) -> None:
+    async with deployment(nats_url) as d:
+        d.prefix = unique("k").replace("_", "")
+        store = await SqliteEventStore.open(tmp_path / "events.sqlite3")
+        try:
+            for n in range(200):
+                await store.append(f"mood-{n}", [new_event(n)])
+            victim = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.integration.relay_process",
+                *(nats_url, d.prefix, str(tmp_path), "victim"),
+                cwd=Path(__file__).parents[2],
+            )
+            try:
+                await eventually(lambda: _stored_at_least(d, 40), "the victim publishing")
+            finally:
+                victim.kill()  # SIGKILL: its lease is left to expire, its checkpoint wherever it was
+                await victim.wait()
+            for n in range(200, 300):
+                await store.append(f"mood-{n}", [new_event(n)])
+            events = await store.read_all(0, 1000)
+
+            async with await open_relay(nats_url, d.prefix, tmp_path, "successor") as relay:
+                assert await relay.wait_for(events[-1].position, DEADLINE_S)
+
+            assert await d.stored() == len(events) == 300
+            got = await d.read_stream(len(events))
+            assert [m.msg_id for m in got] == [str(e.event_id) for e in events]
+        finally:
+            await store.close()
+
+
+async def _stored_at_least(d: Deployment, count: int) -> bool:
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        return await d.stored() >= count
+    return False
