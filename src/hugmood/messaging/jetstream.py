@@ -149,18 +149,15 @@ class JetStreamBus:
         # Publish every message before waiting on any ack: one round trip for the batch rather
         # than one per message. They leave on one connection in this order, so the stream
         # stores them in this order; if any fails, the caller publishes the whole batch again
-        # and the message ids remove what was already stored.
+        # and the message ids remove what was already stored. No `wait_stall`: nats-py would
+        # then wrap each publish in `asyncio.wait_for`, which yields to the loop and so sends
+        # one socket write per message; the ack timeout below bounds the whole batch instead.
         futures: list[asyncio.Future[Any]] = []
         try:
             for message in messages:
                 headers = {**message.headers, MSG_ID_HEADER: message.msg_id}
                 futures.append(
-                    await self._js.publish_async(
-                        message.subject,
-                        message.data,
-                        wait_stall=self._ack_timeout_s,
-                        headers=headers,
-                    )
+                    await self._js.publish_async(message.subject, message.data, headers=headers)
                 )
             async with asyncio.timeout(self._ack_timeout_s):
                 acks = await asyncio.gather(*futures)
