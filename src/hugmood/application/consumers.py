@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hugmood.domain import boards, identity, moods
-from hugmood.domain import hugs as hg
+from hugmood.domain import hugs as hug_rules
 from hugmood.domain.common import DomainEvent
 
 
@@ -66,10 +66,10 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer(
         LIVE_RELAY,
         handles=_types(
-            hg.HugSent,
-            hg.HugDelivered,
-            hg.HugSeen,
-            hg.HugWithdrawn,
+            hug_rules.HugSent,
+            hug_rules.HugDelivered,
+            hug_rules.HugSeen,
+            hug_rules.HugWithdrawn,
             identity.SessionEnded,
             moods.MoodRecorded,
         ),

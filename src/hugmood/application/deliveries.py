@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.messagebus import MessageBus
-from hugmood.domain import hugs as hg
+from hugmood.domain import hugs as hug_rules
 from hugmood.domain.errors import HugMoodError
 from hugmood.ids import HugId, UserId
 from hugmood.services import Loop, Service
@@ -37,7 +37,7 @@ class DeliveryRecorder(Service):
         super().__init__()
         self._bus = bus
         self._in_flight = in_flight
-        self._queue: deque[hg.MarkHugDelivered] = deque()
+        self._queue: deque[hug_rules.MarkHugDelivered] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -45,7 +45,7 @@ class DeliveryRecorder(Service):
 
     def delivered(self, hug_id: HugId, recipient_id: UserId, device_id: str | None) -> None:
         """Note that the hug was shown on `device_id`; recorded shortly after."""
-        self._queue.append(hg.MarkHugDelivered(hug_id, recipient_id, device_id))
+        self._queue.append(hug_rules.MarkHugDelivered(hug_id, recipient_id, device_id))
         self._idle.clear()
         self._wake.set()
 
@@ -84,7 +84,7 @@ class DeliveryRecorder(Service):
         if not self._queue and not self._running:
             self._idle.set()
 
-    async def _record(self, command: hg.MarkHugDelivered) -> None:
+    async def _record(self, command: hug_rules.MarkHugDelivered) -> None:
         try:
             await self._bus.handle(
                 command, CommandContext(device_id=command.device_id), read_your_writes=False

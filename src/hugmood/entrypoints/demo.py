@@ -18,10 +18,10 @@ from hugmood.application.queries.identity import account_by_handle
 from hugmood.boards.model import item_count, items_of, note, sticker
 from hugmood.boards.store import AcceptedUpdate
 from hugmood.bootstrap import HugMood
-from hugmood.domain import boards as bd
-from hugmood.domain import hugs as hg
+from hugmood.domain import boards as board_rules
+from hugmood.domain import hugs as hug_rules
 from hugmood.domain import identity, moods
-from hugmood.domain import social as sc
+from hugmood.domain import social as social_rules
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
 from hugmood.realtime.hub import PresenceStatus
 
@@ -47,14 +47,14 @@ DEMO_USERS = (
 
 # (who acts, towards whom, what): the demo's social graph.
 _FRIENDSHIPS = (
-    ("alice", "bob", sc.RequestFriendship),
-    ("bob", "alice", sc.AcceptFriendship),
-    ("alice", "carol", sc.RequestFriendship),
-    ("carol", "alice", sc.AcceptFriendship),
-    ("carol", "erin", sc.RequestFriendship),
-    ("erin", "carol", sc.AcceptFriendship),
-    ("dan", "alice", sc.RequestFriendship),
-    ("erin", "dan", sc.BlockUser),
+    ("alice", "bob", social_rules.RequestFriendship),
+    ("bob", "alice", social_rules.AcceptFriendship),
+    ("alice", "carol", social_rules.RequestFriendship),
+    ("carol", "alice", social_rules.AcceptFriendship),
+    ("carol", "erin", social_rules.RequestFriendship),
+    ("erin", "carol", social_rules.AcceptFriendship),
+    ("dan", "alice", social_rules.RequestFriendship),
+    ("erin", "dan", social_rules.BlockUser),
 )
 
 # (sender, recipient, hug type, message): a few hugs, one already seen.
@@ -106,9 +106,11 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
     for sender, recipient, kind, message in _HUGS:
         hug_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         sender_id, recipient_id = identity.user_id_for(sender), identity.user_id_for(recipient)
-        await core.bus.handle(hg.SendHug(hug_id, sender_id, recipient_id, kind, message), context)
+        await core.bus.handle(
+            hug_rules.SendHug(hug_id, sender_id, recipient_id, kind, message), context
+        )
         if kind == "celebration":
-            await core.bus.handle(hg.MarkHugSeen(hug_id, recipient_id), context)
+            await core.bus.handle(hug_rules.MarkHugSeen(hug_id, recipient_id), context)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     words = list(MOODS.values())
     for user in DEMO_USERS:
@@ -175,11 +177,13 @@ async def seed_demo_board(core: HugMood, context: CommandContext, rng: random.Ra
     alice, bob, carol = (identity.user_id_for(h) for h in ("alice", "bob", "carol"))
     board_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     await core.bus.handle(
-        bd.CreateBoard(board_id, alice, "Our week", "Stickers and notes for how the week went"),
+        board_rules.CreateBoard(
+            board_id, alice, "Our week", "Stickers and notes for how the week went"
+        ),
         context,
     )
-    await core.bus.handle(bd.InviteMember(board_id, alice, bob, "editor"), context)
-    await core.bus.handle(bd.InviteMember(board_id, alice, carol, "viewer"), context)
+    await core.bus.handle(board_rules.InviteMember(board_id, alice, bob, "editor"), context)
+    await core.bus.handle(board_rules.InviteMember(board_id, alice, carol, "viewer"), context)
     docs: dict[str, Doc[Any]] = {"alice": Doc(), "bob": Doc()}
     for i, (who, kind, what, color, x, y) in enumerate(_ITEMS):
         doc = docs[who]

@@ -10,13 +10,13 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
-from hugmood.domain import hugs as hg
+from hugmood.domain import hugs as hug_rules
 from hugmood.domain import social
 from hugmood.domain.common import DomainEvent, canonical_id
 
 
 async def send_hug(
-    command: hg.SendHug, deps: Dependencies, context: CommandContext
+    command: hug_rules.SendHug, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Appended durably before the sender is answered; delivery follows from the event."""
     command = replace(command, hug_id=canonical_id(command.hug_id))
@@ -28,14 +28,14 @@ async def send_hug(
     )
     settings = await load(
         deps.store,
-        hg.hug_settings_stream(command.recipient_id),
-        hg.HugSettings(),
-        hg.evolve_settings,
+        hug_rules.hug_settings_stream(command.recipient_id),
+        hug_rules.HugSettings(),
+        hug_rules.evolve_settings,
     )
     are_friends = friendship.state.status is social.FriendshipStatus.FRIENDS
 
-    def decide(state: hg.Hug | None) -> list[DomainEvent]:
-        events = hg.decide_send(
+    def decide(state: hug_rules.Hug | None) -> list[DomainEvent]:
+        events = hug_rules.decide_send(
             state, command, are_friends=are_friends, recipient_settings=settings.state
         )
         if state is None:
@@ -46,9 +46,9 @@ async def send_hug(
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=hg.hug_stream(command.hug_id),
+        stream_id=hug_rules.hug_stream(command.hug_id),
         initial=None,
-        evolve=hg.evolve_hug,
+        evolve=hug_rules.evolve_hug,
         decide=decide,
         user_id=command.sender_id,
         context=context,
@@ -57,7 +57,7 @@ async def send_hug(
     return CommandResult(result.last_position if result else 0, command.hug_id)
 
 
-HugChange = hg.WithdrawHug | hg.MarkHugDelivered | hg.MarkHugSeen
+HugChange = hug_rules.WithdrawHug | hug_rules.MarkHugDelivered | hug_rules.MarkHugSeen
 
 
 async def change_hug(
@@ -66,18 +66,21 @@ async def change_hug(
     """Withdraw (by the sender), delivered or seen (for the recipient): one hug's stream."""
     command = replace(command, hug_id=canonical_id(command.hug_id))
     match command:
-        case hg.WithdrawHug():
-            actor, decide = command.sender_id, partial(hg.decide_withdraw, command=command)
-        case hg.MarkHugDelivered():
-            actor, decide = command.recipient_id, partial(hg.decide_delivered, command=command)
-        case hg.MarkHugSeen():
-            actor, decide = command.recipient_id, partial(hg.decide_seen, command=command)
+        case hug_rules.WithdrawHug():
+            actor, decide = command.sender_id, partial(hug_rules.decide_withdraw, command=command)
+        case hug_rules.MarkHugDelivered():
+            actor, decide = (
+                command.recipient_id,
+                partial(hug_rules.decide_delivered, command=command),
+            )
+        case hug_rules.MarkHugSeen():
+            actor, decide = command.recipient_id, partial(hug_rules.decide_seen, command=command)
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=hg.hug_stream(command.hug_id),
+        stream_id=hug_rules.hug_stream(command.hug_id),
         initial=None,
-        evolve=hg.evolve_hug,
+        evolve=hug_rules.evolve_hug,
         decide=decide,
         user_id=actor,
         context=context,
@@ -86,15 +89,15 @@ async def change_hug(
 
 
 async def change_settings(
-    command: hg.ChangeHugSettings, deps: Dependencies, context: CommandContext
+    command: hug_rules.ChangeHugSettings, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     result = await decide_and_append(
         deps.store,
         deps.clock,
-        stream_id=hg.hug_settings_stream(command.user_id),
-        initial=hg.HugSettings(),
-        evolve=hg.evolve_settings,
-        decide=lambda state: hg.decide_settings(state, command),
+        stream_id=hug_rules.hug_settings_stream(command.user_id),
+        initial=hug_rules.HugSettings(),
+        evolve=hug_rules.evolve_settings,
+        decide=lambda state: hug_rules.decide_settings(state, command),
         user_id=command.user_id,
         context=context,
     )

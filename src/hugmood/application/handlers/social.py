@@ -8,7 +8,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append
-from hugmood.domain import boards as bd
+from hugmood.domain import boards as board_rules
 from hugmood.domain import identity, social
 from hugmood.domain.errors import NotFound
 from hugmood.ids import UserId
@@ -53,10 +53,12 @@ async def part_on_boards(
         result = await decide_and_append(
             deps.store,
             deps.clock,
-            stream_id=bd.board_stream(board_id),
+            stream_id=board_rules.board_stream(board_id),
             initial=None,
-            evolve=bd.evolve_board,
-            decide=lambda state: bd.decide_parting(state, command.user_id, command.other_id),
+            evolve=board_rules.evolve_board,
+            decide=lambda state: board_rules.decide_parting(
+                state, command.user_id, command.other_id
+            ),
             user_id=command.user_id,
             context=context,
         )

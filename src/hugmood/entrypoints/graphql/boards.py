@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import identity as identity_queries
-from hugmood.domain import boards as bd
+from hugmood.domain import boards as board_rules
 from hugmood.domain.boards import BoardRole
 from hugmood.domain.common import canonical_id
 from hugmood.entrypoints.graphql import types as t
@@ -130,7 +130,7 @@ class BoardMutations:
     @strawberry.mutation(description="Create a board; you are its owner.")
     async def create_board(self, info: Ctx, input: CreateBoardInput) -> Board:
         me = await info.context.principal()
-        command = bd.CreateBoard(
+        command = board_rules.CreateBoard(
             board_id=str(input.id) if input.id else str(uuid.uuid4()),
             owner_id=me.user_id,
             title=input.title,
@@ -145,7 +145,7 @@ class BoardMutations:
     ) -> Board:
         me = await info.context.principal()
         member = await account_for(info, handle)
-        command = bd.InviteMember(str(board_id), me.user_id, member.user_id, role.value)
+        command = board_rules.InviteMember(str(board_id), me.user_id, member.user_id, role.value)
         result = await info.context.core.bus.handle(command, info.context.command)
         return await _board(info, result.value)
 
@@ -153,13 +153,13 @@ class BoardMutations:
     async def remove_from_board(self, info: Ctx, board_id: strawberry.ID, handle: str) -> bool:
         me = await info.context.principal()
         member = await account_for(info, handle)
-        command = bd.RemoveMember(str(board_id), me.user_id, member.user_id)
+        command = board_rules.RemoveMember(str(board_id), me.user_id, member.user_id)
         await info.context.core.bus.handle(command, info.context.command)
         return True
 
     @strawberry.mutation(description="Archive a board: read-only for everyone from now on.")
     async def archive_board(self, info: Ctx, board_id: strawberry.ID) -> Board:
         me = await info.context.principal()
-        command = bd.ArchiveBoard(str(board_id), me.user_id)
+        command = board_rules.ArchiveBoard(str(board_id), me.user_id)
         result = await info.context.core.bus.handle(command, info.context.command)
         return await _board(info, result.value)

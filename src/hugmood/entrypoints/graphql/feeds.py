@@ -15,7 +15,7 @@ from hugmood.application.queries import hugs as hug_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
-from hugmood.domain import hugs as hg
+from hugmood.domain import hugs as hug_rules
 from hugmood.domain.privacy import Relationship
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import RequestContext
@@ -70,7 +70,7 @@ class HugsReceived(Feed):
         found = await hug_queries.hug(db, str(message["hugId"]))
         if found is None or found.recipient_id != self.user_id:
             return None
-        if found.status is hg.HugStatus.SENT and found.hug_id in self._shown:
+        if found.status is hug_rules.HugStatus.SENT and found.hug_id in self._shown:
             return None  # already shown from the inbox, and announced live as well
         hugs = await hugs_of(db, [found])
         return hugs[0] if hugs else None

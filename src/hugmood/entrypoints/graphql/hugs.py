@@ -10,7 +10,7 @@ import strawberry
 from hugmood.application.queries import hugs as hug_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries.identity import AccountView
-from hugmood.domain import hugs as hg
+from hugmood.domain import hugs as hug_rules
 from hugmood.domain.errors import NotFound
 from hugmood.domain.hugs import HugStatus as HugStatus
 from hugmood.domain.hugs import HugType as HugType
@@ -104,7 +104,9 @@ async def _settings(info: Ctx, user_id: str) -> HugSettings:
         db, sorted(settings.muted_ids)
     )
     return HugSettings(
-        accepted_types=[HugType(h.value) for h in hg.HugType if h in settings.accepted_types],
+        accepted_types=[
+            HugType(h.value) for h in hug_rules.HugType if h in settings.accepted_types
+        ],
         muted=[t.Profile.of(a) for a in sorted(muted.values(), key=lambda a: a.handle)],
     )
 
@@ -114,8 +116,8 @@ class HugQueries:
     @strawberry.field(description="Every hug type and what it says.")
     def hug_types(self) -> list[HugTypeInfo]:
         return [
-            HugTypeInfo(hug_type=HugType(h.value), meaning=hg.HUG_TYPE_MEANINGS[h])
-            for h in hg.HugType
+            HugTypeInfo(hug_type=HugType(h.value), meaning=hug_rules.HUG_TYPE_MEANINGS[h])
+            for h in hug_rules.HugType
         ]
 
     @strawberry.field(description="Hugs you received, newest first (withdrawn ones are gone).")
@@ -164,7 +166,7 @@ class HugMutations:
         recipient = await account_for(info, input.to)
         hug_id = await _send(
             info,
-            hg.SendHug(
+            hug_rules.SendHug(
                 hug_id=str(input.id) if input.id else str(uuid.uuid4()),
                 sender_id=me.user_id,
                 recipient_id=recipient.user_id,
@@ -177,12 +179,12 @@ class HugMutations:
     @strawberry.mutation(description="Take back a hug you sent, until it has been seen.")
     async def withdraw_hug(self, info: Ctx, id: strawberry.ID) -> Hug:
         me = await info.context.principal()
-        return await _one(info, await _send(info, hg.WithdrawHug(str(id), me.user_id)))
+        return await _one(info, await _send(info, hug_rules.WithdrawHug(str(id), me.user_id)))
 
     @strawberry.mutation(description="Mark a hug in your inbox as seen (its sender is told).")
     async def mark_hug_seen(self, info: Ctx, id: strawberry.ID) -> Hug:
         me = await info.context.principal()
-        return await _one(info, await _send(info, hg.MarkHugSeen(str(id), me.user_id)))
+        return await _one(info, await _send(info, hug_rules.MarkHugSeen(str(id), me.user_id)))
 
     @strawberry.mutation(description="Choose which hug types you accept.")
     async def set_accepted_hug_types(
@@ -191,7 +193,9 @@ class HugMutations:
         hug_types: list[HugType],
     ) -> HugSettings:
         me = await info.context.principal()
-        command = hg.ChangeHugSettings(me.user_id, accepted_types=tuple(h.value for h in hug_types))
+        command = hug_rules.ChangeHugSettings(
+            me.user_id, accepted_types=tuple(h.value for h in hug_types)
+        )
         await info.context.core.bus.handle(command, info.context.command)
         return await _settings(info, me.user_id)
 
@@ -207,6 +211,8 @@ class HugMutations:
 async def _mute(info: Ctx, handle: str, *, mute: bool) -> HugSettings:
     me = await info.context.principal()
     ids = ((await account_for(info, handle)).user_id,)
-    command = hg.ChangeHugSettings(me.user_id, mute=ids if mute else (), unmute=() if mute else ids)
+    command = hug_rules.ChangeHugSettings(
+        me.user_id, mute=ids if mute else (), unmute=() if mute else ids
+    )
     await info.context.core.bus.handle(command, info.context.command)
     return await _settings(info, me.user_id)

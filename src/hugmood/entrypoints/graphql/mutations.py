@@ -14,8 +14,8 @@ import strawberry
 from hugmood.application.handlers.identity import NewSession
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
-from hugmood.domain import identity as idm
-from hugmood.domain import moods as md
+from hugmood.domain import identity as identity_rules
+from hugmood.domain import moods as mood_rules
 from hugmood.domain import social
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.entrypoints.graphql import types as t
@@ -58,7 +58,7 @@ class FriendshipPayload:
 
 async def _befriend(info: Ctx, handle: str, make: type) -> FriendshipPayload:
     me = await info.context.principal()
-    other_id = idm.user_id_for(handle)
+    other_id = identity_rules.user_id_for(handle)
     await _send(info, make(user_id=me.user_id, other_id=other_id))
     account = await account_for(info, handle)
     return FriendshipPayload(
@@ -70,7 +70,7 @@ async def _befriend(info: Ctx, handle: str, make: type) -> FriendshipPayload:
 class Mutation:
     @strawberry.mutation(description="Create an account. Then call logIn.")
     async def register(self, info: Ctx, input: RegisterInput) -> t.Profile:
-        command = idm.RegisterUser(
+        command = identity_rules.RegisterUser(
             input.handle,
             input.display_name,
             input.password,
@@ -103,7 +103,7 @@ class Mutation:
         if device_proof is not None and len(device_proof) > 200:
             device_proof = None  # not one of ours: counted as an unknown device
         result = await info.context.core.bus.handle(
-            idm.LogIn(handle, password, device, device_proof), info.context.command
+            identity_rules.LogIn(handle, password, device, device_proof), info.context.command
         )
         session: NewSession = result.value
         return t.SessionPayload(
@@ -119,7 +119,7 @@ class Mutation:
     )
     async def change_password(self, info: Ctx, current_password: str, new_password: str) -> int:
         me = await info.context.principal()
-        command = idm.ChangePassword(
+        command = identity_rules.ChangePassword(
             me.user_id, current_password, new_password, keep_session_id=me.session_id
         )
         result = await info.context.core.bus.handle(command, info.context.command)
@@ -128,7 +128,7 @@ class Mutation:
     @strawberry.mutation(description="End this session; its token stops working at once.")
     async def log_out(self, info: Ctx) -> bool:
         me = await info.context.principal()
-        await _send(info, idm.LogOut(me.user_id, me.session_id))
+        await _send(info, identity_rules.LogOut(me.user_id, me.session_id))
         return True
 
     @strawberry.mutation(
@@ -137,7 +137,7 @@ class Mutation:
     )
     async def log_out_everywhere(self, info: Ctx) -> int:
         me = await info.context.principal()
-        command = idm.LogOutEverywhere(me.user_id)
+        command = identity_rules.LogOutEverywhere(me.user_id)
         result = await info.context.core.bus.handle(command, info.context.command)
         return int(result.value)
 
@@ -146,7 +146,7 @@ class Mutation:
         me = await info.context.principal()
         await _send(
             info,
-            idm.UpdateProfile(
+            identity_rules.UpdateProfile(
                 me.user_id,
                 display_name=input.display_name,
                 bio=input.bio,
@@ -170,7 +170,7 @@ class Mutation:
     @strawberry.mutation(description="Change fields of one of your entries.")
     async def edit_mood(self, info: Ctx, input: EditMoodInput) -> t.MoodEntry:
         me = await info.context.principal()
-        command = md.EditMood(
+        command = mood_rules.EditMood(
             entry_id=str(input.id),
             user_id=me.user_id,
             mood_type=input.mood_type,
@@ -188,7 +188,7 @@ class Mutation:
     async def delete_mood(self, info: Ctx, id: strawberry.ID) -> strawberry.ID:
         me = await info.context.principal()
         result = await info.context.core.bus.handle(
-            md.DeleteMood(entry_id=str(id), user_id=me.user_id), info.context.command
+            mood_rules.DeleteMood(entry_id=str(id), user_id=me.user_id), info.context.command
         )
         return strawberry.ID(result.value)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 
 from hugmood.application.queries import identity as identity_queries
-from hugmood.domain import identity as idm
+from hugmood.domain import identity as identity_rules
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 
@@ -50,6 +50,6 @@ class SessionMutations:
     )
     async def log_out_session(self, info: Ctx, id: strawberry.ID) -> bool:
         me = await info.context.principal()
-        command = idm.LogOut(me.user_id, str(id)[:100])
+        command = identity_rules.LogOut(me.user_id, str(id)[:100])
         await info.context.core.bus.handle(command, info.context.command)
         return True

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from hugmood.application.handlers.moods import EntryOutcome
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
-from hugmood.domain import moods as md
+from hugmood.domain import moods as mood_rules
 from hugmood.domain.common import shown
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.entrypoints.graphql import types as t
@@ -99,7 +99,7 @@ def _cursor(after: str | None) -> int:
 @strawberry.type
 class SyncMutations:
     @strawberry.mutation(
-        description=f"Check in up to {md.MAX_BATCH} entries at once, each with a device-chosen "
+        description=f"Check in up to {mood_rules.MAX_BATCH} entries at once, each with a device-chosen "
         "id: a retried or repeated entry is stored once, and a refused one does not stop the "
         "others. One result per entry, in order."
     )
@@ -107,7 +107,7 @@ class SyncMutations:
         self, info: Ctx, entries: list[RecordMoodInput]
     ) -> list[RecordMoodResult]:
         me = await info.context.principal()
-        command = md.RecordMoods(
+        command = mood_rules.RecordMoods(
             me.user_id, tuple(e.to_command(me.user_id, new_id="") for e in entries)
         )
         result = await info.context.core.bus.handle(command, info.context.command)
