@@ -47,7 +47,9 @@ class _Delivery:
 
 class InMemoryBus:
     """The `EventBus` port in one process: a list, a de-duplication table by message id and
-    the durable consumers' places, woken by an event instead of polling."""
+    the durable consumers' places, woken by an event instead of polling. It keeps every
+    message for the life of the process (`max_age_s` is not applied): the embedded server does
+    not run a relay today, so nothing fills it but tests and tools."""
 
     def __init__(self, settings: StreamSettings, *, clock: Callable[[], float] | None = None):
         self._settings = settings
