@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hugmood.domain import boards, identity, moods
-from hugmood.domain import hugs as hug_rules
+from hugmood.domain import boards, hugs, identity, moods
 from hugmood.domain.common import DomainEvent
 
 
@@ -66,10 +65,10 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer(
         LIVE_RELAY,
         handles=_types(
-            hug_rules.HugSent,
-            hug_rules.HugDelivered,
-            hug_rules.HugSeen,
-            hug_rules.HugWithdrawn,
+            hugs.HugSent,
+            hugs.HugDelivered,
+            hugs.HugSeen,
+            hugs.HugWithdrawn,
             identity.SessionEnded,
             moods.MoodRecorded,
         ),
