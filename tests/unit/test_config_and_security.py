@@ -112,3 +112,11 @@ def test_a_known_device_that_guesses_wrong_locks_out_only_itself() -> None:
     with pytest.raises(RateLimited):
         throttle.check(stolen_phone)
     throttle.check(LoginAttempt("alice", "198.51.100.4"))
+
+
+@pytest.mark.parametrize("forged", ["0.\u0080", "nonce.\u00e9t\u00e9", "\u0080.abc", "."])
+def test_a_forged_device_proof_in_any_characters_is_an_unknown_device(forged: str) -> None:
+    throttle = InMemoryLoginThrottle(max_failures=3, secret=b"s" * 32)
+    attempt = LoginAttempt("alice", "192.0.2.1", forged)
+    throttle.check(attempt)  # no error: just not a device this server knows
+    assert throttle.succeeded(attempt) != forged

@@ -106,6 +106,11 @@ async def sync(
 async def _first_done(running: set[asyncio.Task[int]]) -> int:
     finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
     running.difference_update(finished)
+    # Every finished task's outcome is looked at, so that when two fail at once (the server
+    # went away) the second's error is not left "never retrieved"; the first is raised.
+    errors = [e for task in finished if (e := task.exception()) is not None]
+    if errors:
+        raise errors[0]
     return sum(task.result() for task in finished)
 
 

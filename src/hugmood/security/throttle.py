@@ -106,7 +106,10 @@ class InMemoryLoginThrottle:
         if attempt.device_proof is None:
             return None
         nonce, _, mac = attempt.device_proof.partition(".")
-        if not nonce or not hmac.compare_digest(mac, self._sign(attempt.handle, nonce)):
+        # Compared as bytes: `compare_digest` refuses str with non-ASCII characters (a
+        # forged proof may hold any), and a refusal must not become a server error.
+        expected = self._sign(attempt.handle, nonce).encode()
+        if not nonce or not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
             return None
         return nonce
 

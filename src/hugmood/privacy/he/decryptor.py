@@ -117,7 +117,10 @@ class DecryptionService:
 
     def _authenticate(self, request: dict[str, Any]) -> None:
         mac = request.get("mac")
-        if not isinstance(mac, str) or not hmac.compare_digest(mac, sign(self._secret, request)):
+        expected = sign(self._secret, request).encode()
+        if not isinstance(mac, str) or not hmac.compare_digest(
+            mac.encode("utf-8", "replace"), expected
+        ):
             raise NotAuthorised("only the aggregation job may ask for a decryption")
         request_id, sent_at = request.get("id"), request.get("at")
         now = time.time()
