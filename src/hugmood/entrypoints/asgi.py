@@ -28,10 +28,10 @@ from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
 from hugmood.entrypoints.heap import tune_collector
 from hugmood.entrypoints.http.age import MAX_BODY_BYTES as PRIVACY_MAX_BODY
-from hugmood.entrypoints.http.age import PrivacyEndpoint, PrivacyPaths, PrivacyServices
+from hugmood.entrypoints.http.age import PrivacyPaths, PrivacyServices, privacy_requests
 from hugmood.entrypoints.http.caller import bearer_token, command_context
 from hugmood.entrypoints.http.hotpaths import INTERNAL, HotPaths, own_stack
-from hugmood.entrypoints.http.images import BoardImagePaths, BoardImagesEndpoint
+from hugmood.entrypoints.http.images import BoardImagePaths, board_images
 from hugmood.entrypoints.http.middleware import (
     CLIENT_CLOSED_REQUEST,
     BodySizeLimitMiddleware,
@@ -200,7 +200,7 @@ def create_app(
     app.add_middleware(
         BoardImagePaths,
         images=own_stack(
-            BoardImagesEndpoint(),
+            request_response(board_images),
             metrics=metrics,
             max_bytes=settings.board_image_max_bytes,
             what="the image",
@@ -209,7 +209,9 @@ def create_app(
     # The privacy paths (age proofs are ~480 KB in base64) take their own stack too.
     app.add_middleware(
         PrivacyPaths,
-        privacy=own_stack(PrivacyEndpoint(), metrics=metrics, max_bytes=PRIVACY_MAX_BODY),
+        privacy=own_stack(
+            request_response(privacy_requests), metrics=metrics, max_bytes=PRIVACY_MAX_BODY
+        ),
     )
     # The browser app answers every path no route above claims: keep this mount last.
     app.mount("/", WebApp(WEB_DIST), name="web")

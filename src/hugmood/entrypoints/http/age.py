@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -118,49 +118,41 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
-class PrivacyEndpoint:
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self._answer(request)
-        except ClientDisconnect:
-            return
-        await response(scope, receive, send)
-
-    async def _answer(self, request: Request) -> Response:
-        routes = {
-            ("GET", PREFIX): _status,
-            ("POST", f"{PREFIX}/challenge"): _challenge,
-            ("POST", f"{PREFIX}/proof"): _proof,
-            ("PUT", "/privacy/sealed/key"): sealed.put_key,
-            ("POST", "/privacy/sealed/entries"): sealed.post_entry,
-            ("GET", "/privacy/sealed/history"): sealed.get_history,
-        }
-        handler = routes.get((request.method, request.url.path.rstrip("/")))
-        if handler is None:
-            return error(
-                404,
-                f"no such path; use GET {PREFIX} or POST {PREFIX}/challenge and {PREFIX}/proof",
-                "NOT_FOUND",
-            )
-        core: HugMood = request.app.state.core
-        age: PrivacyServices = request.app.state.age
-        try:
-            user_id = await signed_in(core, request)
-            return await handler(core, age, request, user_id)
-        except HugMoodError as e:
-            return refusal(e)
-        except VerifierUnavailable as e:
-            return error(503, str(e), "UNAVAILABLE")
-        except AgeVerificationError as e:
-            status, code = next((s, c) for kind, s, c in _STATUS if isinstance(e, kind))
-            return error(status, str(e), code, field="proof")
-        except (EventStoreUnavailable, DatabaseUnavailable):
-            return error(
-                503,
-                "HugMood's storage is unavailable right now; please try again shortly",
-                "UNAVAILABLE",
-            )
+async def privacy_requests(request: Request) -> Response:
+    """The `/privacy/…` paths: age proofs and sealed mode."""
+    routes = {
+        ("GET", PREFIX): _status,
+        ("POST", f"{PREFIX}/challenge"): _challenge,
+        ("POST", f"{PREFIX}/proof"): _proof,
+        ("PUT", "/privacy/sealed/key"): sealed.put_key,
+        ("POST", "/privacy/sealed/entries"): sealed.post_entry,
+        ("GET", "/privacy/sealed/history"): sealed.get_history,
+    }
+    handler = routes.get((request.method, request.url.path.rstrip("/")))
+    if handler is None:
+        return error(
+            404,
+            f"no such path; use GET {PREFIX} or POST {PREFIX}/challenge and {PREFIX}/proof",
+            "NOT_FOUND",
+        )
+    core: HugMood = request.app.state.core
+    age: PrivacyServices = request.app.state.age
+    try:
+        user_id = await signed_in(core, request)
+        return await handler(core, age, request, user_id)
+    except HugMoodError as e:
+        return refusal(e)
+    except VerifierUnavailable as e:
+        return error(503, str(e), "UNAVAILABLE")
+    except AgeVerificationError as e:
+        status, code = next((s, c) for kind, s, c in _STATUS if isinstance(e, kind))
+        return error(status, str(e), code, field="proof")
+    except (EventStoreUnavailable, DatabaseUnavailable):
+        return error(
+            503,
+            "HugMood's storage is unavailable right now; please try again shortly",
+            "UNAVAILABLE",
+        )
 
 
 async def _body(request: Request) -> Any:

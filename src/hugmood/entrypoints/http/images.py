@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -76,40 +76,32 @@ class BoardImagePaths:
         await self.app(scope, receive, send)
 
 
-class BoardImagesEndpoint:
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self._answer(request)
-        except ClientDisconnect:
-            return
-        await response(scope, receive, send)
-
-    async def _answer(self, request: Request) -> Response:
-        matched = PATH.match(request.url.path)
-        assert matched is not None  # `BoardImagePaths` sends only these paths here
-        board_id, blob_id = matched.groups()
-        allowed = "POST" if blob_id is None else "GET"
-        if request.method != allowed:
-            response = error(405, f"use {allowed} on this path", "VALIDATION")
-            response.headers["Allow"] = allowed
-            return response
-        core: HugMood = request.app.state.core
-        try:
-            user_id = await signed_in(core, request)
-            if blob_id is None:
-                return await _upload(core, request, board_id, user_id)
-            return await _download(core, request, board_id, parse_blob_id(blob_id), user_id)
-        except HugMoodError as e:
-            return refusal(e)
-        except ConcurrencyError:
-            return error(409, "the board changed meanwhile; send the image again", "CONFLICT")
-        except BackendUnavailable:
-            return error(
-                503,
-                "HugMood's storage is unavailable right now; please try again shortly",
-                "UNAVAILABLE",
-            )
+async def board_images(request: Request) -> Response:
+    """`POST /boards/<id>/images` and `GET /boards/<id>/images/<blobId>`."""
+    matched = PATH.match(request.url.path)
+    assert matched is not None  # `BoardImagePaths` sends only these paths here
+    board_id, blob_id = matched.groups()
+    allowed = "POST" if blob_id is None else "GET"
+    if request.method != allowed:
+        response = error(405, f"use {allowed} on this path", "VALIDATION")
+        response.headers["Allow"] = allowed
+        return response
+    core: HugMood = request.app.state.core
+    try:
+        user_id = await signed_in(core, request)
+        if blob_id is None:
+            return await _upload(core, request, board_id, user_id)
+        return await _download(core, request, board_id, parse_blob_id(blob_id), user_id)
+    except HugMoodError as e:
+        return refusal(e)
+    except ConcurrencyError:
+        return error(409, "the board changed meanwhile; send the image again", "CONFLICT")
+    except BackendUnavailable:
+        return error(
+            503,
+            "HugMood's storage is unavailable right now; please try again shortly",
+            "UNAVAILABLE",
+        )
 
 
 async def _upload(core: HugMood, request: Request, board_id: str, user_id: str) -> Response:
