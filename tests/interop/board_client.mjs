@@ -66,7 +66,11 @@ items.set(`done-${name}`, sticker(0, -1))
 const deadline = Date.now() + 30000
 while (!participants.every((p) => items.has(`done-${p}`))) {
   if (Date.now() > deadline) {
-    console.error(`timed out waiting for ${participants.filter((p) => !items.has(`done-${p}`))}`)
+    // What this replica saw, so a failure says whether the socket or the server lost it.
+    console.error(
+      `timed out waiting for ${participants.filter((p) => !items.has(`done-${p}`))}; ` +
+        `connected=${provider.wsconnected} synced=${provider.synced} items=${items.size}`,
+    )
     process.exit(2)
   }
   await sleep(20)
