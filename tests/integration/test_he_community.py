@@ -1,4 +1,5 @@
-"""Community averages: the decryption service as its own process, k, noise, budget, audit."""
+"""Community averages: the decryption service as its own process, k, noise, budget, audit, and
+contributions that cannot weigh more than one check-in each."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from hugmood.domain.vocabulary import MOODS
-from hugmood.privacy.he import audit
-from hugmood.privacy.he.community import CohortSums, contribute
+from hugmood.privacy.he import aggregate, audit
+from hugmood.privacy.he.community import (
+    COHORT_RECORD,
+    QUADRANTS,
+    TAG_BITS,
+    CohortContributions,
+    contribute,
+    contribution_check,
+)
 from hugmood.privacy.he.decryptor import SECRET_FILE, SOCKET, DecryptionClient
 from hugmood.privacy.he.errors import (
     BudgetExhausted,
@@ -52,16 +60,28 @@ def job(service_dir: Path) -> DecryptionClient:
     )
 
 
+def well_tagged(cohort: str, **raw: int) -> int:
+    """What a dishonest device could encrypt: any slot values, with a correct tag and check."""
+    slots = {"intensity": 0, "energy": 0, "pleasantness": 0, "count": 1, QUADRANTS[0].value: 1}
+    slots.update(raw)
+    record, shift = 0, 0
+    for spec in COHORT_RECORD.fields:
+        record |= slots.get(spec.name, 0) << shift
+        shift += spec.bits
+    tag = 12345
+    check = contribution_check(cohort, record, tag)
+    return record | tag << shift | check << (shift + TAG_BITS)
+
+
 async def fill(
-    sums: CohortSums, public_key: PublicKey, cohort: str, n: int
+    sums: CohortContributions, public_key: PublicKey, cohort: str, n: int
 ) -> list[tuple[str, float]]:
     sealer = Sealer(public_key)
     sealer.precompute(n)
     entries = [(WORDS[i % len(WORDS)], (i % 10) / 10) for i in range(n)]
-    for mood, intensity in entries:
-        sums.add(
-            cohort, contribute(sealer, mood_type=mood, intensity=intensity).to_wire(public_key)
-        )
+    for number, (mood, intensity) in enumerate(entries):
+        contribution = contribute(sealer, cohort, mood_type=mood, intensity=intensity)
+        sums.add(cohort, contribution.to_wire(public_key), member=f"person-{number}")
     return entries
 
 
@@ -69,10 +89,10 @@ async def test_a_cohort_of_k_is_released_with_noise_within_its_stated_scale(
     service_dir: Path, job: DecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortSums(public_key)
+    sums = CohortContributions(public_key)
     entries = await fill(sums, public_key, "eu-west/2026-12-04", 40)
-    product, contributions = sums.ready()["eu-west/2026-12-04"]
-    released = await job.release(public_key, "eu-west/2026-12-04", product, epsilon=1.0)
+    contributions = sums.get("eu-west/2026-12-04")
+    released = await job.release(public_key, "eu-west/2026-12-04", contributions, epsilon=1.0)
     true_sums = {
         "intensity": sum(i for _, i in entries),
         "energy": sum(MOODS[m].energy + 1 for m, _ in entries),
@@ -82,7 +102,7 @@ async def test_a_cohort_of_k_is_released_with_noise_within_its_stated_scale(
     for name, truth in true_sums.items():
         # Laplace noise exceeds 25 scales with probability e^-25: never, in practice.
         assert abs(released["sums"][name] - truth) <= 25 * released["noiseScale"][name], name
-    assert contributions == 40
+    assert len(contributions) == 40
     (entry,) = audit.read(service_dir / "audit.jsonl")
     assert (entry["outcome"], entry["contributions"], entry["epsilon"]) == ("released", 40, 1.0)
     assert "sums" not in entry  # the log records the decision, not the numbers
@@ -92,12 +112,11 @@ async def test_k_minus_one_contributions_are_never_decrypted(
     service_dir: Path, job: DecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortSums(public_key)
+    sums = CohortContributions(public_key)
     await fill(sums, public_key, "small", 19)
-    assert sums.ready() == {}
-    product, _ = sums.get("small")
-    with pytest.raises(CohortTooSmall, match="19 contributions; at least 20"):
-        await job.release(public_key, "small", product)
+    assert sums.sizes() == {"small": 19}
+    with pytest.raises(CohortTooSmall, match=r"19 valid contributions .*; at least 20"):
+        await job.release(public_key, "small", sums.get("small"))
     (entry,) = audit.read(service_dir / "audit.jsonl")
     assert (entry["outcome"], entry["contributions"]) == ("refused", 19)
 
@@ -106,9 +125,9 @@ async def test_only_the_aggregation_job_may_ask_and_the_budget_runs_out(
     service_dir: Path, job: DecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortSums(public_key)
+    sums = CohortContributions(public_key)
     await fill(sums, public_key, "c", 20)
-    product, _ = sums.get("c")
+    product = sums.get("c")
     intruder = DecryptionClient(service_dir, b"guessed", requester="web")
     with pytest.raises(NotAuthorised, match="only the aggregation job"):
         await intruder.release(public_key, "c", product)
@@ -126,16 +145,16 @@ async def test_bad_input_is_refused_and_the_service_keeps_serving(
 ) -> None:
     public_key = await job.public_key()
     other, _ = generate_keypair()
-    sums = CohortSums(public_key)
+    sums = CohortContributions(public_key)
     with pytest.raises(ForeignCiphertext):
-        sums.add("c", Sealer(other).seal(1).to_wire(other))
+        sums.add("c", Sealer(other).seal(1).to_wire(other), member="someone")
     reader, writer = await asyncio.open_unix_connection(service_dir / SOCKET)
     writer.write(b"this is not json\n")
     await writer.drain()
     assert json.loads(await reader.readline())["ok"] is False
     writer.close()
     with pytest.raises(HomomorphicError, match="out of range"):
-        await job.release(public_key, "c", public_key.nsquare + 5)
+        await job.release(public_key, "c", [public_key.nsquare + 5])
     assert await job.public_key() == public_key  # still answering
 
 
@@ -148,3 +167,46 @@ def test_an_edited_audit_line_breaks_the_chain(tmp_path: Path) -> None:
     (tmp_path / "audit.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(audit.AuditLogBroken, match="line 3"):
         audit.verify(tmp_path / "audit.jsonl")
+
+
+async def test_one_contribution_cannot_pass_for_a_cohort(
+    service_dir: Path, job: DecryptionClient
+) -> None:
+    """Decision 0020's attack: one person's contribution raised to the 20th power (count 20,
+    20 times their scores), or 20 re-randomised copies of it, or copies with the tag shifted,
+    used to pass the k check and release one person's scores with noise meant for one in 20."""
+    public_key = await job.public_key()
+    sealer = Sealer(public_key)
+    one = contribute(sealer, "target", mood_type="calm", intensity=0.9).value
+    nsquare = public_key.nsquare
+    raised = pow(one, 20, nsquare)
+    copies = [aggregate.add(nsquare, (one, sealer.seal(0).value)) for _ in range(20)]
+    shifted = [
+        aggregate.add(nsquare, (one, sealer.seal(n << COHORT_RECORD.record_bits).value))
+        for n in range(1, 20)
+    ]
+    for attempt, expected in (([raised], r"0 valid .*1 invalid"), (copies, r"1 valid .*19 copies")):
+        with pytest.raises(CohortTooSmall, match=expected):
+            await job.release(public_key, "target", attempt)
+    with pytest.raises(CohortTooSmall, match=r"1 valid .*19 invalid"):
+        await job.release(public_key, "target", [one, *shifted])
+    outcomes = [e["outcome"] for e in audit.read(service_dir / "audit.jsonl")]
+    assert outcomes == ["refused"] * 3
+
+
+async def test_out_of_range_contributions_are_dropped_and_do_not_skew(
+    service_dir: Path, job: DecryptionClient
+) -> None:
+    public_key = await job.public_key()
+    sums = CohortContributions(public_key)
+    entries = await fill(sums, public_key, "eu-west/2026-12-05", 20)
+    sealer = Sealer(public_key)
+    huge = sealer.seal(well_tagged("eu-west/2026-12-05", intensity=10**9)).value
+    negative = sealer.seal(public_key.n - 10**6).value  # -10^6: Paillier plaintexts wrap mod n
+    tagless = sealer.seal(1 << TAG_BITS).value
+    contributions = [*sums.get("eu-west/2026-12-05"), huge, negative, tagless]
+    released = await job.release(public_key, "eu-west/2026-12-05", contributions, epsilon=1.0)
+    truth = sum(i for _, i in entries)
+    assert abs(released["sums"]["intensity"] - truth) <= 25 * released["noiseScale"]["intensity"]
+    (entry,) = audit.read(service_dir / "audit.jsonl")
+    assert (entry["contributions"], entry["dropped"]) == (20, {"invalid": 3, "duplicates": 0})

@@ -1,30 +1,41 @@
-"""Community cohorts: devices' encrypted contributions, summed by the server, released noisy.
+"""Community cohorts: devices' encrypted contributions, checked one by one, released noisy.
 
-A contribution is one packed record under the decryption service's key: intensity, energy,
-pleasantness, a count of 1 and a one-hot mood quadrant. The server multiplies the
-ciphertexts of a cohort (region × day) and never holds a key. Only the decryption service
-can open a cohort sum, and it releases only sums of at least k contributions, with Laplace
-noise from OpenDP (`release`).
+A contribution is one record under the decryption service's key: intensity, energy,
+pleasantness, a count of 1, a one-hot mood quadrant, and a random tag with its SHA-256 check
+(`contribute`). The server holds no key: it keeps the ciphertexts of each cohort (region ×
+day). Only the decryption service opens them; it opens each contribution and keeps only the
+well-formed ones (`open_contribution`), at most one per tag, so a contribution cannot weigh
+more than one person's check-in, then releases sums of at least k valid contributions with
+Laplace noise from OpenDP (`release`). Why one by one and not the homomorphic sum: decision
+0020, "Bounded contributions".
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import opendp.prelude as dp
 
 from hugmood.domain.vocabulary import MOODS, Quadrant
-from hugmood.privacy.he import aggregate
 from hugmood.privacy.he.ciphertexts import Ciphertext, from_wire
-from hugmood.privacy.he.errors import SlotOverflow, ValueOutOfRange
+from hugmood.privacy.he.errors import (
+    InvalidContribution,
+    SlotOverflow,
+    ValueOutOfRange,
+)
 from hugmood.privacy.he.keys import PublicKey
 from hugmood.privacy.he.packing import FieldSpec, RecordLayout
 from hugmood.privacy.he.sealing import Sealer
 
 MIN_COHORT = 20
+MAX_CONTRIBUTIONS = 20_000
+"""The most contributions one release may carry (each is one decryption, ~5–10 ms)."""
 SCALE = 10_000
 QUADRANTS = tuple(Quadrant)
 COHORT_RECORD = RecordLayout(
@@ -36,57 +47,152 @@ COHORT_RECORD = RecordLayout(
         *(FieldSpec(q.value, 24, 1, 0.0, 1.0) for q in QUADRANTS),
     )
 )
+TAG_BITS = 128
+CHECK_BITS = 128
+_DOMAIN = b"hugmood/community-contribution/v1"
 
 
-def contribute(sealer: Sealer, *, mood_type: str, intensity: float) -> Ciphertext:
-    """A device's encrypted contribution of one check-in to its cohort."""
+def contribution_check(cohort: str, record: int, tag: int) -> int:
+    """SHA-256 over the cohort, the record and the tag, cut to CHECK_BITS."""
+    digest = hashlib.sha256(
+        b"\0".join(
+            (
+                _DOMAIN,
+                cohort.encode("utf-8"),
+                record.to_bytes((COHORT_RECORD.record_bits + 7) // 8, "big"),
+                tag.to_bytes(TAG_BITS // 8, "big"),
+            )
+        )
+    ).digest()
+    return int.from_bytes(digest[: CHECK_BITS // 8], "big")
+
+
+def contribution_plaintext(cohort: str, *, mood_type: str, intensity: float) -> int:
+    """The plaintext of one check-in's contribution: record | tag | check, lowest bits first."""
     word = MOODS.get(mood_type)
     if word is None:
         raise ValueOutOfRange(f"{mood_type!r} is not in the mood vocabulary")
     values: dict[str, float] = {q.value: 0 for q in QUADRANTS}
     values[word.quadrant.value] = 1
     values.update(intensity=intensity, energy=word.energy, pleasantness=word.pleasantness, count=1)
-    return sealer.seal(COHORT_RECORD.encode(values))
+    record = COHORT_RECORD.encode(values)
+    tag = secrets.randbits(TAG_BITS)
+    bits = COHORT_RECORD.record_bits
+    return record | tag << bits | contribution_check(cohort, record, tag) << (bits + TAG_BITS)
+
+
+def contribute(sealer: Sealer, cohort: str, *, mood_type: str, intensity: float) -> Ciphertext:
+    """A device's encrypted contribution of one check-in to `cohort`."""
+    return sealer.seal(contribution_plaintext(cohort, mood_type=mood_type, intensity=intensity))
+
+
+def open_contribution(cohort: str, plaintext: int) -> tuple[int, dict[str, int]]:
+    """(tag, raw slots) of one decrypted contribution, or InvalidContribution.
+
+    Valid means: nothing above the check, the check matches the cohort, record and tag, a
+    count of exactly 1, exactly one quadrant, and every score within its range. Paillier is
+    malleable: from a ciphertext it did not make, anyone can make the encryption of a·m + δ
+    for a and δ of their choosing (powers and products), but nothing else. a ≠ 1 gives a
+    count ≠ 1; δ ≠ 0 changes the record or the tag, and the check that goes with them is a
+    SHA-256 output of a random tag nobody but the device knew (a chance of 2^-128 to hit).
+    A contribution encrypted with a value out of range by its own device fails the range
+    checks. So what survives is an unaltered honest-format record; copies of it share a tag.
+    """
+    bits = COHORT_RECORD.record_bits
+    record = plaintext & ((1 << bits) - 1)
+    tag = (plaintext >> bits) & ((1 << TAG_BITS) - 1)
+    check = plaintext >> (bits + TAG_BITS)
+    if check != contribution_check(cohort, record, tag):
+        raise InvalidContribution("the contribution's check does not match (altered or forged)")
+    raw = COHORT_RECORD.decode(record)
+    if raw["count"] != 1:
+        raise InvalidContribution(f"a contribution counts 1, not {raw['count']}")
+    if sorted(raw[q.value] for q in QUADRANTS) != [0] * (len(QUADRANTS) - 1) + [1]:
+        raise InvalidContribution("a contribution names exactly one mood quadrant")
+    for spec in COHORT_RECORD.fields:
+        if raw[spec.name] > spec.max_encoded:
+            raise InvalidContribution(f"{spec.name} is out of range")
+    return tag, raw
+
+
+@dataclass(frozen=True, slots=True)
+class CohortTally:
+    """The clear sums of a cohort's valid contributions, and what was dropped and why."""
+
+    sums: dict[str, int]
+    valid: int
+    invalid: int
+    duplicates: int
+
+
+def tally(cohort: str, plaintexts: Iterable[int]) -> CohortTally:
+    """Sum the valid contributions, each tag once (copies of one contribution count once)."""
+    sums = {spec.name: 0 for spec in COHORT_RECORD.fields}
+    seen: set[int] = set()
+    invalid = duplicates = 0
+    for plaintext in plaintexts:
+        try:
+            tag, raw = open_contribution(cohort, plaintext)
+        except (InvalidContribution, SlotOverflow):
+            invalid += 1
+            continue
+        if tag in seen:
+            duplicates += 1
+            continue
+        seen.add(tag)
+        for name, value in raw.items():
+            sums[name] += value
+    return CohortTally(sums, len(seen), invalid, duplicates)
 
 
 @dataclass(slots=True)
 class _Cohort:
-    product: int = 1
-    contributions: int = 0
+    contributions: list[int] = field(default_factory=list)
+    members: set[str] = field(default_factory=set)
 
 
-class CohortSums:
-    """The server's running product per cohort; it keeps no single contribution."""
+class CohortContributions:
+    """The server's pending contributions per cohort: checked ciphertexts, one per member.
+
+    It never holds a key; the ciphertexts wait here until the aggregation job hands a
+    cohort to the decryption service (`take`).
+    """
 
     def __init__(self, public_key: PublicKey) -> None:
         self.public_key = public_key
         self._cohorts: dict[str, _Cohort] = {}
         self._lock = threading.Lock()
 
-    def add(self, cohort: str, wire: Any) -> int:
-        """Add one contribution (checked: the service's key, in range); the new count."""
+    def add(self, cohort: str, wire: Any, member: str) -> int:
+        """Add one contribution (the service's key, in range); the cohort's new size.
+
+        `member` is who contributed (kept only to allow one contribution each); a second one
+        from the same member replaces nothing and is refused as `ValueOutOfRange`.
+        """
         value = from_wire(self.public_key, wire).value
         with self._lock:
             state = self._cohorts.setdefault(cohort, _Cohort())
-            if state.contributions >= COHORT_RECORD.max_additions:
+            if member in state.members:
+                raise ValueOutOfRange(f"you already contributed to cohort {cohort!r}")
+            if len(state.contributions) >= MAX_CONTRIBUTIONS:
                 raise SlotOverflow(f"cohort {cohort!r} is full")
-            state.product = aggregate.add(self.public_key.nsquare, (state.product, value))
-            state.contributions += 1
-            return state.contributions
+            state.contributions.append(value)
+            state.members.add(member)
+            return len(state.contributions)
 
-    def ready(self, k: int = MIN_COHORT) -> dict[str, tuple[int, int]]:
-        """Cohorts with at least k contributions: name → (sum ciphertext, contributions)."""
+    def sizes(self) -> dict[str, int]:
         with self._lock:
-            return {
-                name: (c.product, c.contributions)
-                for name, c in self._cohorts.items()
-                if c.contributions >= k
-            }
+            return {name: len(c.contributions) for name, c in self._cohorts.items()}
 
-    def get(self, cohort: str) -> tuple[int, int]:
+    def get(self, cohort: str) -> list[int]:
         with self._lock:
-            state = self._cohorts.get(cohort, _Cohort())
-            return state.product, state.contributions
+            return list(self._cohorts.get(cohort, _Cohort()).contributions)
+
+    def take(self, cohort: str) -> list[int]:
+        """Remove a cohort and return its contributions (after a release or when expired)."""
+        with self._lock:
+            state = self._cohorts.pop(cohort, None)
+        return [] if state is None else state.contributions
 
 
 @dataclass(frozen=True, slots=True)

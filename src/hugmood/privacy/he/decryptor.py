@@ -3,9 +3,11 @@
 It holds the community key pair and answers two requests, one JSON line each, on a Unix
 socket created 0600 in its directory (on one machine that socket is the internal mesh):
 `public-key` (anyone on the socket: devices encrypt under it) and `release` (only the
-aggregation job, proven by an HMAC under the job secret). A release decrypts one cohort sum,
-refuses fewer than k contributions (counted from the decrypted count slot, not from what the
-caller claims), spends privacy budget, adds OpenDP noise and writes the audit log first.
+aggregation job, proven by an HMAC under the job secret). A release carries a cohort's
+contributions; the service opens each one, keeps the well-formed ones once each (so an
+altered, out-of-range or copied contribution cannot pass for several people: decision 0020),
+refuses fewer than k valid ones, spends privacy budget, adds OpenDP noise to the sums and
+writes the audit log first. Single contributions are never logged, kept or answered.
 
 Run it: `python -m hugmood.privacy.he.decryptor <directory>`.
 """
@@ -22,20 +24,21 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hugmood.privacy.he import audit
 from hugmood.privacy.he.ciphertexts import Ciphertext, from_wire
-from hugmood.privacy.he.community import COHORT_RECORD, MIN_COHORT, Release, release
+from hugmood.privacy.he.community import MAX_CONTRIBUTIONS, MIN_COHORT, Release, release, tally
 from hugmood.privacy.he.errors import (
     BudgetExhausted,
     CohortTooSmall,
     DecryptionServiceUnavailable,
     HomomorphicError,
     NotAuthorised,
+    ValueOutOfRange,
 )
 from hugmood.privacy.he.keys import (
     PrivateKey,
@@ -53,7 +56,8 @@ SOCKET = "decryptor.sock"
 KEY_FILE = "community-key.json"
 SECRET_FILE = "job-secret"  # noqa: S105 - a file name, not a secret
 AUDIT_FILE = "audit.jsonl"
-MAX_LINE = 64 * 1024
+MAX_LINE = 32 * 1024 * 1024
+"""A release of MAX_CONTRIBUTIONS contributions is ~21 MB of JSON."""
 MAX_CLOCK_SKEW_S = 60.0
 
 
@@ -149,19 +153,29 @@ class DecryptionService:
             )
             raise
         epsilon = float(request.get("epsilon", 1.0))
-        ciphertext: Ciphertext = from_wire(self.public_key, request.get("ciphertext"))
-        raw = COHORT_RECORD.decode(unseal(self.private_key, ciphertext))
+        wires = request.get("contributions")
+        if not isinstance(wires, list) or not 0 < len(wires) <= MAX_CONTRIBUTIONS:
+            raise ValueOutOfRange(
+                f"a release carries a list of 1 to {MAX_CONTRIBUTIONS} contributions"
+            )
+        ciphertexts: list[Ciphertext] = [from_wire(self.public_key, w) for w in wires]
+        # Each contribution is opened here, checked, added in clear and forgotten: only the
+        # tally leaves this function (decision 0020, "Bounded contributions").
+        counted = tally(cohort, (unseal(self.private_key, c) for c in ciphertexts))
         entry: dict[str, Any] = {
             "at": at,
             "cohort": cohort,
-            "contributions": raw["count"],
+            "contributions": counted.valid,
+            "dropped": {"invalid": counted.invalid, "duplicates": counted.duplicates},
             "requester": requester,
             "epsilon": epsilon,
         }
-        if raw["count"] < self.k:
+        if counted.valid < self.k:
             self._log.append({**entry, "outcome": "refused", "reason": f"fewer than k={self.k}"})
             raise CohortTooSmall(
-                f"cohort {cohort!r} has {raw['count']} contributions; at least {self.k} are needed"
+                f"cohort {cohort!r} has {counted.valid} valid contributions "
+                f"({counted.invalid} invalid, {counted.duplicates} copies dropped); "
+                f"at least {self.k} are needed"
             )
         spent = self._spent.get(cohort, 0.0)
         if spent + epsilon > self.budget + 1e-9:
@@ -169,7 +183,7 @@ class DecryptionService:
             raise BudgetExhausted(
                 f"cohort {cohort!r} has spent ε={spent:g} of {self.budget:g}; no further release"
             )
-        result = release(cohort, raw, epsilon)
+        result = release(cohort, counted.sums, epsilon)
         self._spent[cohort] = spent + epsilon
         self._log.append({**entry, "outcome": "released", "budgetSpent": spent + epsilon})
         return result
@@ -243,6 +257,7 @@ class DecryptionClient:
                 "CohortTooSmall": CohortTooSmall,
                 "NotAuthorised": NotAuthorised,
                 "BudgetExhausted": BudgetExhausted,
+                "ValueOutOfRange": ValueOutOfRange,
             }
             raise errors.get(answer.get("error", ""), HomomorphicError)(answer.get("message"))
         return answer
@@ -251,8 +266,17 @@ class DecryptionClient:
         return public_key_from_json((await self._ask({"op": "public-key"}))["publicKey"])
 
     async def release(
-        self, public_key: PublicKey, cohort: str, ciphertext: int, *, epsilon: float = 1.0
+        self,
+        public_key: PublicKey,
+        cohort: str,
+        contributions: Sequence[int],
+        *,
+        epsilon: float = 1.0,
     ) -> dict[str, Any]:
+        """Ask for one cohort's noisy sums; the contributions are sent in a shuffled order."""
+        key_id = fingerprint(public_key)
+        wires = [Ciphertext(key_id, c).to_wire(public_key) for c in contributions]
+        secrets.SystemRandom().shuffle(wires)
         request: dict[str, Any] = {
             "op": "release",
             "id": secrets.token_hex(16),
@@ -260,7 +284,7 @@ class DecryptionClient:
             "requester": self._requester,
             "cohort": cohort,
             "epsilon": epsilon,
-            "ciphertext": Ciphertext(fingerprint(public_key), ciphertext).to_wire(public_key),
+            "contributions": wires,
         }
         request["mac"] = sign(self._secret or b"", request)
         result: dict[str, Any] = (await self._ask(request))["release"]

@@ -31,6 +31,10 @@ class SlotOverflow(HomomorphicError):
     """So many additions that a slot could carry into its neighbour; the sum would be wrong."""
 
 
+class InvalidContribution(HomomorphicError):
+    """A decrypted community contribution that is not exactly one well-formed record."""
+
+
 class CohortTooSmall(HomomorphicError):
     """A cohort aggregate with fewer than k contributions: never decrypted."""
 
