@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
+from hugmood.entrypoints import cli_services
 
 app = typer.Typer(
     help="HugMood: check in your mood, share it as far as you choose, send hugs.",
@@ -169,6 +170,7 @@ def schema() -> None:
 
 
 _register_client_commands()
+cli_services.register(app)
 
 
 def main() -> None:

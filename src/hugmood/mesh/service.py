@@ -1,0 +1,194 @@
+"""Serving mesh requests: named, versioned services with endpoints on nats.micro, each request
+size-checked, its caller verified, its body parsed, and every failure answered as a specific
+error reply (code and description in nats.micro's error headers), never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from nats.aio.client import Client
+from nats.micro import add_service
+from nats.micro.request import Request, ServiceError
+from nats.micro.service import Service as MicroService
+
+from hugmood.domain.errors import HugMoodError
+from hugmood.mesh import errors as codes
+from hugmood.mesh.errors import Refused
+from hugmood.mesh.identity import Caller, RequestVerifier
+from hugmood.mesh.metrics import MeshMetrics
+from hugmood.messaging.relay import subject_token
+from hugmood.services import Service
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+Handler = Callable[[Caller, JsonObject], Awaitable[Any]]
+"""An endpoint's work: the verified caller and the request's JSON object → a JSON value."""
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+_DOMAIN_CODES = {
+    "VALIDATION": codes.BAD_REQUEST,
+    "UNAUTHENTICATED": codes.UNAUTHENTICATED,
+    "FORBIDDEN": codes.FORBIDDEN,
+    "NOT_FOUND": codes.NOT_FOUND,
+    "CONFLICT": codes.CONFLICT,
+    "RATE_LIMITED": codes.TOO_MANY,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MeshEndpoint:
+    name: str
+    handler: Handler
+    description: str
+    idempotent: bool = True
+    """Read-only (or otherwise safe to run twice): callers may retry it on another instance."""
+    needs_user: bool = True
+    """Asked on behalf of a user: a request that names none is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeshServiceSpec:
+    name: str
+    version: str
+    description: str
+    endpoints: tuple[MeshEndpoint, ...]
+
+
+def endpoint_subject(prefix: str, region: str, service: str, endpoint: str) -> str:
+    """`<prefix>.<region>.svc.<service>.<endpoint>`: one region's mesh never answers another's."""
+    tokens = (region, "svc", service, endpoint)
+    return ".".join([prefix, *map(subject_token, tokens)])
+
+
+class MeshServices(Service):
+    """Registers services on a NATS connection while entered; the connection is the caller's.
+
+    nats.micro runs one endpoint's requests one at a time in each instance (as NATS services
+    do in every language): more instances, not more tasks, serve more at once, and the queue
+    group spreads requests over them.
+    """
+
+    name = "service mesh"
+
+    def __init__(
+        self,
+        nc: Client,
+        specs: Sequence[MeshServiceSpec],
+        verifier: RequestVerifier,
+        *,
+        region: str,
+        subject_prefix: str,
+        process: str,
+        metrics: MeshMetrics | None = None,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        super().__init__()
+        self._nc = nc
+        self._specs = tuple(specs)
+        self._verifier = verifier
+        self._region = region
+        self._prefix = subject_prefix
+        self._process = process
+        self._metrics = metrics
+        self._max_request_bytes = max_request_bytes
+        self._registered: list[MicroService] = []
+
+    @property
+    def instances(self) -> dict[str, str]:
+        """Each registered service's name → this instance's id (as `$SRV.INFO` reports it)."""
+        return {s.info().name: s.id for s in self._registered}
+
+    async def starting(self) -> None:
+        metadata = {
+            "region": self._region,
+            "subject_prefix": self._prefix,
+            "process": self._process,
+        }
+        for spec in self._specs:
+            service = await add_service(
+                self._nc,
+                name=spec.name,
+                version=spec.version,
+                description=spec.description,
+                metadata=metadata,
+            )
+            self._registered.append(service)
+            for endpoint in spec.endpoints:
+                await service.add_endpoint(
+                    name=endpoint.name,
+                    subject=endpoint_subject(self._prefix, self._region, spec.name, endpoint.name),
+                    handler=self._handler(spec.name, endpoint),
+                    metadata={
+                        "description": endpoint.description,
+                        "idempotent": str(endpoint.idempotent).lower(),
+                        "needs_user": str(endpoint.needs_user).lower(),
+                    },
+                )
+        await self._nc.flush()
+
+    async def stopping(self) -> None:
+        # Stop answering first: requests still in flight at another instance are unaffected,
+        # and callers retry idempotent ones that this instance will now not answer.
+        registered, self._registered = self._registered, []
+        for service in registered:
+            await service.stop()
+
+    def _handler(
+        self, service: str, endpoint: MeshEndpoint
+    ) -> Callable[[Request], Awaitable[None]]:
+        async def handle(request: Request) -> None:
+            started = time.perf_counter()
+            code = "200"
+            try:
+                await request.respond(orjson.dumps(await self._answer(endpoint, request)))
+            except Refused as e:
+                code = e.code
+                raise ServiceError(e.code, e.description) from None
+            except Exception as e:
+                code = codes.INTERNAL
+                ref = uuid.uuid4().hex[:12]
+                log.exception("mesh %s.%s failed (ref %s)", service, endpoint.name, ref)
+                description = f"internal error in {service}.{endpoint.name} (logged as {ref})"
+                raise ServiceError(codes.INTERNAL, description) from e
+            finally:
+                if self._metrics is not None:
+                    elapsed = time.perf_counter() - started
+                    self._metrics.observe(service, endpoint.name, code, elapsed)
+
+        return handle
+
+    async def _answer(self, endpoint: MeshEndpoint, request: Request) -> Any:
+        size = len(request.data)
+        if size > self._max_request_bytes:
+            raise Refused(
+                codes.TOO_LARGE,
+                f"the request is {size} bytes; at most {self._max_request_bytes} are accepted",
+            )
+        caller = self._verifier.verify(request.subject, request.headers, request.data)
+        if endpoint.needs_user and caller.user_id is None:
+            raise Refused(
+                codes.UNAUTHENTICATED,
+                f"{endpoint.name} answers on behalf of a user and the request names none",
+            )
+        try:
+            payload = orjson.loads(request.data) if request.data else {}
+        except orjson.JSONDecodeError:
+            raise Refused(codes.BAD_REQUEST, "the body is not JSON") from None
+        if not isinstance(payload, dict):
+            raise Refused(codes.BAD_REQUEST, "the body must be a JSON object")
+        try:
+            return await endpoint.handler(caller, payload)
+        except HugMoodError as e:
+            code = _DOMAIN_CODES.get(e.code, codes.INTERNAL)
+            if code == codes.INTERNAL:
+                raise
+            where = f" ({e.field})" if e.field else ""
+            raise Refused(code, f"{e.message}{where}") from None
