@@ -95,6 +95,13 @@ class Settings:
     `<data_dir>/zk-circuits`."""
     zk_workers: int = 1
     """Processes verifying age proofs (each ~1.5 s of CPU), off the event loop."""
+    community_decryptor_dir: str = ""
+    """The decryption service's directory (its socket and the aggregation job's secret);
+    empty: no community averages (contributions are refused as unavailable)."""
+    community_epsilon: float = 1.0
+    """Differential-privacy budget spent on each cohort's one release (OpenDP Laplace)."""
+    community_check_s: float = 60.0
+    """How often the aggregation job looks for closed cohorts to release."""
     log_level: str = "INFO"
     log_json: bool | None = None
     """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
@@ -158,6 +165,11 @@ class Settings:
             raise ConfigError("HUGMOOD_AGE_REQUIRED must be 0 (off), 13, 16, 18 or 21")
         if self.zk_workers < 1:
             raise ConfigError("HUGMOOD_ZK_WORKERS must be 1 or more")
+        if not 0 < self.community_epsilon <= 3 or self.community_check_s <= 0:
+            raise ConfigError(
+                "HUGMOOD_COMMUNITY_EPSILON must be more than 0 and at most 3 (the decryption "
+                "service's budget per cohort) and HUGMOOD_COMMUNITY_CHECK_S more than 0"
+            )
         self._validate_nats()
 
     def _validate_nats(self) -> None:

@@ -26,10 +26,17 @@ from hugmood.application.age import record_age_verified, verified_age
 from hugmood.bootstrap import HugMood
 from hugmood.config import Settings
 from hugmood.domain.errors import HugMoodError
-from hugmood.entrypoints.http import sealed
+from hugmood.entrypoints.http import community, sealed
 from hugmood.entrypoints.http.caller import command_context, signed_in
 from hugmood.entrypoints.http.images import error, refusal
 from hugmood.eventstore.store import EventStoreUnavailable
+from hugmood.privacy.he.errors import (
+    DecryptionServiceUnavailable,
+    ForeignCiphertext,
+    HomomorphicError,
+    MalformedCiphertext,
+)
+from hugmood.privacy.he.job import CommunityJob
 from hugmood.privacy.zk.challenges import MemoryChallengeStore
 from hugmood.privacy.zk.errors import (
     AgeVerificationError,
@@ -59,8 +66,13 @@ _STATUS: tuple[tuple[type[AgeVerificationError], int, str], ...] = (
 
 
 class PrivacyServices:
-    """Age checks (trust list, one-time challenges, verifier workers) and a worker process
-    for sums on ciphertexts; both pools start on first use and stop with the app."""
+    """Age checks (trust list, one-time challenges, verifier workers), a worker process for
+    sums on ciphertexts (both pools start on first use and stop with the app), and the
+    community aggregation job when a decryption service is configured.
+
+    The job runs here, beside the HTTP paths that accept contributions, because the
+    contributions wait in this process (and its data directory) until their cohort closes.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.required = settings.age_required
@@ -77,6 +89,8 @@ class PrivacyServices:
         )
         self._stack = AsyncExitStack()
         self._compute: ProcessPoolExecutor | None = None
+        jobs = CommunityJob.open(settings)
+        self.community: CommunityJob | None = jobs[0] if jobs else None
 
     def compute(self) -> ProcessPoolExecutor:
         """The process that adds ciphertexts (gmpy2 holds the GIL: not on the loop)."""
@@ -89,6 +103,8 @@ class PrivacyServices:
 
     async def __aenter__(self) -> Self:
         await self._stack.enter_async_context(self.verifier)
+        if self.community is not None:
+            await self._stack.enter_async_context(self.community)
         return self
 
     async def __aexit__(
@@ -127,6 +143,9 @@ async def privacy_requests(request: Request) -> Response:
         ("PUT", "/privacy/sealed/key"): sealed.put_key,
         ("POST", "/privacy/sealed/entries"): sealed.post_entry,
         ("GET", "/privacy/sealed/history"): sealed.get_history,
+        ("GET", "/privacy/community"): community.get_community,
+        ("POST", "/privacy/community/contributions"): community.post_contribution,
+        ("GET", "/privacy/community/averages"): community.get_averages,
     }
     handler = routes.get((request.method, request.url.path.rstrip("/")))
     if handler is None:
@@ -142,8 +161,12 @@ async def privacy_requests(request: Request) -> Response:
         return await handler(core, age, request, user_id)
     except HugMoodError as e:
         return refusal(e)
-    except VerifierUnavailable as e:
+    except (VerifierUnavailable, DecryptionServiceUnavailable) as e:
         return error(503, str(e), "UNAVAILABLE")
+    except (ForeignCiphertext, MalformedCiphertext) as e:
+        return error(400, str(e), "VALIDATION", field="ciphertext")
+    except HomomorphicError as e:
+        return error(400, str(e), "VALIDATION", field="cohort")
     except AgeVerificationError as e:
         status, code = next((s, c) for kind, s, c in _STATUS if isinstance(e, kind))
         return error(status, str(e), code, field="proof")
