@@ -1,6 +1,7 @@
-"""Live hugs over graphql-transport-ws against the real server and a raw `websockets` relay:
-concurrent authenticated sockets, memory per idle socket, delivery latency at a fixed offered
-rate (open loop) and the most delivered hugs/s (closed loop).
+"""Live hugs over graphql-transport-ws against the real server and two raw `websockets`
+relays, one that keeps nothing and one that commits each hug to SQLite (`synchronous=FULL`)
+before forwarding it: concurrent authenticated sockets, memory per idle socket, delivery
+latency at a fixed offered rate (open loop) and the most delivered hugs/s (closed loop).
 
 Run: `.venv/bin/python bench/realtime.py [--quick]`; one JSON object a line.
 """
@@ -11,19 +12,19 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import math
+import sqlite3
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.protocol import State
 from websockets.typing import Subprotocol
@@ -38,9 +39,11 @@ from _common import (
     free_port,
     graphql,
     graphql_headers,
+    hugmood_env,
     hugmood_server,
     in_parallel,
     machine_params,
+    percentile,
     raise_fd_limit,
     register_and_log_in,
     run,
@@ -55,6 +58,11 @@ REQUEST = "mutation($h: String!) { requestFriendship(handle: $h) { status } }"
 ACCEPT = "mutation($h: String!) { acceptFriendship(handle: $h) { status } }"
 PASSWORD = "bench-password-1"  # noqa: S105  (throwaway accounts on a throwaway server)
 BASELINE = "raw websockets relay + raw HTTP: sockets by user, no auth, no persistence"
+PERSISTING_BASELINE = (
+    "raw websockets relay + raw HTTP + one sqlite3 INSERT committed per hug before it is "
+    "forwarded (WAL, synchronous=FULL, HugMood's stored bytes per hug); no auth"
+)
+RELAY_SCRIPT = Path(__file__).with_name("_ws_relay.py")
 TARGET_CONNECTIONS = 10_000
 TARGET_KB = 30.0
 TARGET_P99_MS = 100.0
@@ -77,6 +85,9 @@ class Shape:
     idle_s: float
     grace_s: float
     rate: float
+    rounds: int
+    """Sustained (closed-loop) rounds per server; HugMood and the persisting relay alternate."""
+    round_s: float
     connections: int
     """Keep-alive HTTP connections the senders share."""
 
@@ -409,9 +420,25 @@ class Findings:
     rss_after_kib: int | None = None
     idle_cpu_cores: float | None = None
     timed: Hugs = field(default_factory=Hugs)
-    sustained: Hugs = field(default_factory=Hugs)
+    rounds: list[Hugs] = field(default_factory=list)
+    """The sustained (closed-loop) rounds."""
     still_open: int = 0
     fd_limit: int | None = None
+
+    @property
+    def sustained(self) -> Hugs:
+        """All sustained rounds as one phase (for counts and CPU; rates come per round)."""
+        whole = Hugs()
+        for hugs in self.rounds:
+            whole.scheduled.update(hugs.scheduled)
+            whole.acked |= hugs.acked
+            whole.refused |= hugs.refused
+            whole.first_error = whole.first_error or hugs.first_error
+            whole.sending_s += hugs.sending_s
+            whole.client_cpu_s += hugs.client_cpu_s
+            if hugs.server_cpu_s is not None:
+                whole.server_cpu_s = (whole.server_cpu_s or 0.0) + hugs.server_cpu_s
+        return whole
 
     @property
     def kb_per_socket(self) -> float | None:
@@ -442,29 +469,48 @@ async def idle_cpu(server: ServerProcess, seconds: float) -> float | None:
     return None if before is None or after is None else (after - before) / seconds
 
 
-async def measure(target: Target, shape: Shape) -> Findings:
+@contextlib.asynccontextmanager
+async def measured(
+    target: Target, shape: Shape, *, idle: bool = True
+) -> AsyncIterator[tuple[Findings, Sender]]:
+    """Every phase but the sustained one against one server, whose sockets stay open for it
+    until the block ends; without `idle` the crowd connects but its memory and idle CPU are
+    not measured (they are the plain relay's)."""
     found = Findings(fd_limit=target.server.fd_limit())
     await connect_all(target, [(a, "phone") for a in target.active], read=True)
     try:
         sender = Sender(target, shape.connections)
         await closed_loop(target, sender, shape.warmup_s, shape.grace_s)
-        before, found.rss_before_kib = len(target.sockets), await settled(target.server)
+        before = len(target.sockets)
+        if idle:
+            found.rss_before_kib = await settled(target.server)
         plan = crowd_plan(target.crowd, shape.crowd)
         found.connect_s = await connect_all(target, plan, read=False)
-        found.rss_after_kib = await settled(target.server)
+        if idle:
+            found.rss_after_kib = await settled(target.server)
         found.established = len(target.sockets)
         found.idle_sockets = found.established - before
-        found.idle_cpu_cores = await idle_cpu(target.server, shape.idle_s)
+        if idle:
+            found.idle_cpu_cores = await idle_cpu(target.server, shape.idle_s)
         # Again, now that the server holds every socket: its first full garbage collection
         # since they connected, which takes long, falls here rather than in a timed phase.
         await closed_loop(target, sender, shape.warmup_s, shape.grace_s)
         with collector_paused():
             found.timed = await open_loop(target, sender, shape)
-            found.sustained = await closed_loop(target, sender, shape.seconds, shape.grace_s)
+        yield found, sender
         found.still_open = open_sockets(target)
     finally:
         abort_all(target)
-    return found
+
+
+async def sustained(runs: list[tuple[Target, Sender, Findings]], shape: Shape) -> None:
+    """Closed-loop rounds, the servers taking turns: a baseline bound by fsync latency moves
+    with the disk's load from other work, so both sides sample the same moments."""
+    with collector_paused():
+        for _ in range(shape.rounds):
+            for target, sender, found in runs:
+                hugs = await closed_loop(target, sender, shape.round_s, shape.grace_s)
+                found.rounds.append(hugs)
 
 
 # --- setup ----------------------------------------------------------------------------------
@@ -511,10 +557,15 @@ def relay_accounts(shape: Shape) -> tuple[list[Account], list[Account]]:
 
 async def main(shape: Shape, quick: bool) -> None:
     fd_limit = raise_fd_limit()  # the servers started below inherit it
-    if fd_limit < shape.sockets + 1000:
+    if fd_limit < 2 * shape.sockets + 1000:
         print(f"realtime bench: only {fd_limit} open files allowed", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="hugmood-bench-realtime-") as tmp:
         workdir = Path(tmp)
+        raw = relay_target("relay", workdir, shape, [])
+        with servers(raw.server):
+            await raw.server.wait_ready()
+            async with measured(raw, shape) as (raw_found, sender):
+                await sustained([(raw, sender, raw_found)], shape)
         ours = hugmood_server(
             workdir / "hugmood", workdir / "hugmood.log", hugs_per_minute="1000000"
         )
@@ -524,24 +575,57 @@ async def main(shape: Shape, quick: bool) -> None:
             active, crowd = await hugmood_accounts(ours.port, shape)
             setup_s = time.perf_counter() - started
             hug = Target("hugmood", ours, f"ws://{HOST}:{ours.port}/graphql", active, crowd)
-            hug_found = await measure(hug, shape)
+            async with measured(hug, shape) as (hug_found, hug_sender):
+                stored = stored_bytes_per_hug(workdir / "hugmood" / "events.sqlite3")
+                file = str(workdir / "relay-hugs.sqlite3")
+                flags = ["--persist", file, "--payload-bytes", str(stored)]
+                kept = relay_target("persisting relay", workdir, shape, flags)
+                with servers(kept.server):
+                    await kept.server.wait_ready()
+                    async with measured(kept, shape, idle=False) as (kept_found, kept_sender):
+                        await sustained(
+                            [(hug, hug_sender, hug_found), (kept, kept_sender, kept_found)],
+                            shape,
+                        )
             if hug_found.timed.refused or hug_found.sustained.refused or hug.connect_failures:
                 print(f"realtime bench: server log tail:\n{ours.output_tail()}", file=sys.stderr)
-        ws_port = free_port()
-        relay = ServerProcess(
-            "raw websockets relay",
-            [sys.executable, __file__, "--serve-relay", "{port}", str(ws_port)],
-            ours.env,
-            workdir / "relay.log",
-        )
-        with servers(relay):
-            await relay.wait_ready()
-            active, crowd = relay_accounts(shape)
-            raw = Target("relay", relay, f"ws://{HOST}:{ws_port}/graphql", active, crowd)
-            raw_found = await measure(raw, shape)
-    for target in (hug, raw):
-        explain(target, hug_found if target is hug else raw_found)
-    report(shape, quick, setup_s, (hug, hug_found), (raw, raw_found))
+    for target, found in ((hug, hug_found), (raw, raw_found), (kept, kept_found)):
+        explain(target, found)
+    report(
+        shape,
+        quick,
+        setup_s,
+        stored,
+        (hug, hug_found),
+        (raw, raw_found),
+        (kept, kept_found),
+    )
+
+
+def relay_target(name: str, workdir: Path, shape: Shape, flags: list[str]) -> Target:
+    """A baseline relay (`_ws_relay.py` with `flags`), not started yet, and its users."""
+    ws_port = free_port()
+    relay = ServerProcess(
+        name,
+        [sys.executable, str(RELAY_SCRIPT), "{port}", str(ws_port), *flags],
+        hugmood_env(workdir / "unused"),
+        workdir / f"{name.replace(' ', '-')}.log",
+    )
+    active, crowd = relay_accounts(shape)
+    return Target(name, relay, f"ws://{HOST}:{ws_port}/graphql", active, crowd)
+
+
+def stored_bytes_per_hug(events_file: Path) -> int:
+    """What HugMood stored per hug beyond its ids: the mean size of a `HugSent` event's data
+    and metadata columns (JSON, encrypted where the mapper encrypts) in its event store."""
+    conn = sqlite3.connect(f"file:{events_file}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT avg(length(data) + length(metadata)) FROM events WHERE event_type = 'HugSent'"
+        ).fetchone()
+    finally:
+        conn.close()
+    return round(row[0] or 0)
 
 
 def explain(target: Target, found: Findings) -> None:
@@ -558,22 +642,28 @@ def latencies(hugs: Hugs, inbox: Inbox) -> list[float]:
     return sent + [hugs.ended - due for due in hugs.unsent]
 
 
-def delivered_rate(hugs: Hugs, inbox: Inbox) -> float:
-    """Delivered hugs per second, from the first send to the last arrival."""
-    arrived = [inbox.arrivals[h] for h in inbox.delivered(hugs)]
-    if not arrived:
-        return 0.0
-    return len(arrived) / (max(arrived) - hugs.started)
+def delivered_rate(rounds: list[Hugs], inbox: Inbox) -> float:
+    """Delivered hugs per second: all rounds' deliveries over the sum of their durations, each
+    from its first send to its last arrival."""
+    delivered, seconds = 0, 0.0
+    for hugs in rounds:
+        arrived = [inbox.arrivals[h] for h in inbox.delivered(hugs)]
+        if arrived:
+            delivered += len(arrived)
+            seconds += max(arrived) - hugs.started
+    return delivered / seconds if seconds else 0.0
 
 
 def report(
     shape: Shape,
     quick: bool,
     setup_s: float,
+    stored: int,
     ours: tuple[Target, Findings],
     base: tuple[Target, Findings],
+    persisting: tuple[Target, Findings],
 ) -> None:
-    (hug, h), (raw, r) = ours, base
+    (hug, h), (raw, r), (kept, k) = ours, base, persisting
     common: dict[str, Any] = {
         "mode": "quick" if quick else "full",
         "server": "1 process each, 127.0.0.1; hugmood: SQLite WAL synchronous=FULL",
@@ -652,6 +742,10 @@ def report(
         "baseline_undelivered": raw.inbox.undelivered(r.timed),
         "unsent": len(h.timed.unsent),
         "baseline_unsent": len(r.timed.unsent),
+        **{
+            f"persisting_baseline_p{q}_ms": _ms(percentile(latencies(k.timed, kept.inbox), q))
+            for q in (50, 99)
+        },
     }
     emit_latencies(
         f"{BENCH}.delivery.at_{shape.rate:g}_per_s",
@@ -661,25 +755,50 @@ def report(
         timed_params,
         target_p99_ms=TARGET_P99_MS,
     )
-    ours_rate = delivered_rate(h.sustained, hug.inbox)
-    base_rate = delivered_rate(r.sustained, raw.inbox)
+    ours_rate = delivered_rate(h.rounds, hug.inbox)
+    sustained = {
+        **common,
+        "load": "closed loop; delivered hugs / (last arrival - first send)",
+        "rounds": shape.rounds,
+        "round_s": shape.round_s,
+        "http_connections": shape.connections,
+        "acked_per_s": _per_s(len(h.sustained.acked), h.sustained.sending_s),
+        "server_cpu_cores": _cores(h.sustained.server_cpu_s, h.sustained.sending_s),
+        "client_cpu_cores": _cores(h.sustained.client_cpu_s, h.sustained.sending_s),
+    }
+    kept_rate = delivered_rate(k.rounds, kept.inbox)
     emit(
         f"{BENCH}.delivery.sustained",
         "delivered_hugs_per_s",
         ours_rate,
         "1/s",
-        BASELINE,
-        base_rate,
+        PERSISTING_BASELINE,
+        kept_rate,
         {
-            **common,
-            "load": "closed loop; delivered hugs / (last arrival - first send)",
-            "seconds": shape.seconds,
-            "http_connections": shape.connections,
-            "acked_per_s": _per_s(len(h.sustained.acked), h.sustained.sending_s),
+            **sustained,
+            "stored_bytes_per_hug": stored,
+            "baseline_acked_per_s": _per_s(len(k.sustained.acked), k.sustained.sending_s),
+            "baseline_server_cpu_cores": _cores(k.sustained.server_cpu_s, k.sustained.sending_s),
+            "baseline_client_cpu_cores": _cores(k.sustained.client_cpu_s, k.sustained.sending_s),
+            "baseline_undelivered": kept.inbox.undelivered(k.sustained),
+            "baseline_send_errors": len(k.sustained.refused),
+            "target": f">= {TARGET_SHARE:.0%} of the persisting relay",
+            "meets_target": bool(kept_rate) and ours_rate >= TARGET_SHARE * kept_rate,
+        },
+    )
+    emit(
+        f"{BENCH}.delivery.sustained.vs_memory_relay",
+        "delivered_hugs_per_s",
+        ours_rate,
+        "1/s",
+        BASELINE,
+        delivered_rate(r.rounds, raw.inbox),
+        {
+            **sustained,
             "baseline_acked_per_s": _per_s(len(r.sustained.acked), r.sustained.sending_s),
-            **_cpu(h.sustained, r.sustained),
-            "target": f">= {TARGET_SHARE:.0%} of the relay",
-            "meets_target": bool(base_rate) and ours_rate >= TARGET_SHARE * base_rate,
+            "baseline_server_cpu_cores": _cores(r.sustained.server_cpu_s, r.sustained.sending_s),
+            "baseline_client_cpu_cores": _cores(r.sustained.client_cpu_s, r.sustained.sending_s),
+            "note": "issue 3's comparison: a relay that keeps nothing",
         },
     )
     counts = {
@@ -691,6 +810,10 @@ def report(
             len(h.timed.refused) + len(h.sustained.refused),
             len(r.timed.refused) + len(r.sustained.refused),
         ),
+    }
+    kept_counts = {
+        "undelivered_hugs": sum(kept.inbox.undelivered(p) for p in (k.timed, k.sustained)),
+        "send_errors": len(k.timed.refused) + len(k.sustained.refused),
     }
     for metric, (ours_count, base_count) in counts.items():
         emit(
@@ -708,11 +831,17 @@ def report(
                 "baseline_duplicates": raw.inbox.duplicates,
                 "unexpected_messages": hug.inbox.unexpected,
                 "baseline_unexpected_messages": raw.inbox.unexpected,
+                "persisting_baseline": kept_counts[metric],
+                "persisting_baseline_duplicates": kept.inbox.duplicates,
                 "target": "0",
             },
             comparable=False,
             digits=0,
         )
+
+
+def _ms(seconds: float) -> float | None:
+    return None if math.isnan(seconds) else round(seconds * 1000, 3)
 
 
 def _mb(kib: int | None) -> float | None:
@@ -737,117 +866,6 @@ def _cores(cpu_s: float | None, seconds: float) -> float | None:
     return None if cpu_s is None or not seconds else round(cpu_s / seconds, 2)
 
 
-# --- the baseline relay (runs in its own process) -------------------------------------------
-
-
-class Relay:
-    """Sockets by user; a hug is looked up by recipient and forwarded to each of their sockets."""
-
-    def __init__(self) -> None:
-        self.sockets: dict[str, dict[ServerConnection, str]] = {}
-
-    async def handle(self, ws: ServerConnection) -> None:
-        user: str | None = None
-        try:
-            async for raw in ws:
-                message = orjson.loads(raw)
-                kind = message.get("type")
-                if kind == "connection_init":
-                    user = str(message["payload"]["authorization"]).removeprefix("Bearer ")
-                    await ws.send('{"type":"connection_ack"}')
-                elif kind == "subscribe" and user is not None:
-                    self.sockets.setdefault(user, {})[ws] = str(message["id"])
-                    # A socket lives long: keep it out of the collector's full passes, which
-                    # over thousands of sockets pause the loop for hundreds of ms (HugMood
-                    # freezes its start-up state the same way).
-                    gc.freeze()
-                elif kind == "ping":
-                    await ws.send('{"type":"pong"}')
-        except ConnectionClosed:
-            pass
-        finally:
-            if user is not None:
-                self.sockets.get(user, {}).pop(ws, None)
-
-    async def send_hug(self, body: bytes) -> bytes:
-        hug = orjson.loads(body)["variables"]["input"]
-        sent = {"id": hug.get("id") or str(uuid.uuid4()), "sentAt": datetime.now(UTC).isoformat()}
-        for ws, op in list(self.sockets.get(hug["to"], {}).items()):
-            message = {"id": op, "type": "next", "payload": {"data": {"hugReceived": sent}}}
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(orjson.dumps(message).decode())
-        return orjson.dumps({"data": {"sendHug": sent}})
-
-
-class RelayHttp(asyncio.Protocol):
-    """Just enough HTTP/1.1 for keep-alive `POST /graphql` and `GET /healthz`."""
-
-    def __init__(self, relay: Relay) -> None:
-        self._relay = relay
-        self._buffer = bytearray()
-        self._transport: asyncio.Transport | None = None
-        self._busy: asyncio.Task[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if self._busy is None or self._busy.done():
-            self._busy = asyncio.create_task(self._serve())
-
-    async def _serve(self) -> None:
-        while (request := _request(self._buffer)) is not None and self._transport is not None:
-            method, path, body = request
-            if method == "POST" and path == "/graphql":
-                answer = await self._relay.send_hug(body)
-            else:
-                answer = b'{"status":"ok"}'
-            head = (
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            )
-            self._transport.write(head % len(answer) + answer)
-
-
-def _request(buffer: bytearray) -> tuple[str, str, bytes] | None:
-    """Take one complete request off the front of `buffer`, or None while it is incomplete."""
-    head_end = buffer.find(b"\r\n\r\n")
-    if head_end < 0:
-        return None
-    lines = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value)
-    end = head_end + 4 + length
-    if len(buffer) < end:
-        return None
-    body = bytes(buffer[head_end + 4 : end])
-    del buffer[:end]
-    return method, path, body
-
-
-async def serve_relay(http_port: int, ws_port: int) -> None:
-    relay = Relay()
-    loop = asyncio.get_running_loop()
-    http = await loop.create_server(lambda: RelayHttp(relay), HOST, http_port)
-    # Like HugMood, no permessage-deflate: its zlib state costs ~40 KB per idle socket.
-    async with (
-        serve(
-            relay.handle,
-            HOST,
-            ws_port,
-            subprotocols=[PROTOCOL],
-            compression=None,
-            max_size=65536,
-        ),
-        http,
-    ):
-        await http.serve_forever()
-
-
 # --- command line ---------------------------------------------------------------------------
 
 
@@ -862,6 +880,8 @@ def shape_for(quick: bool, sockets: int | None, rate: float | None) -> Shape:
             idle_s=1.0,
             grace_s=5.0,
             rate=500.0,
+            rounds=3,
+            round_s=1.0,
             connections=32,
         )
     else:
@@ -874,6 +894,8 @@ def shape_for(quick: bool, sockets: int | None, rate: float | None) -> Shape:
             idle_s=10.0,
             grace_s=10.0,
             rate=500.0,
+            rounds=5,
+            round_s=2.0,
             connections=64,
         )
     return replace(base, sockets=sockets or base.sockets, rate=rate or base.rate)
@@ -884,18 +906,8 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="1,000 sockets and short phases")
     parser.add_argument("--sockets", type=int, help="concurrent sockets (default 10,000)")
     parser.add_argument("--rate", type=float, help="offered hugs/s of the open loop (500)")
-    parser.add_argument(
-        "--serve-relay",
-        nargs=2,
-        type=int,
-        metavar=("HTTP_PORT", "WS_PORT"),
-        help=argparse.SUPPRESS,  # internal: how this script starts its baseline relay
-    )
     args = parser.parse_args()
-    if args.serve_relay:
-        run(serve_relay(*args.serve_relay))
-    else:
-        shape = shape_for(args.quick, args.sockets, args.rate)
-        if shape.crowd < 2 or shape.rate <= 0:
-            parser.error(f"--sockets must be above {shape.active + 1} and --rate above 0")
-        run(main(shape, args.quick))
+    shape = shape_for(args.quick, args.sockets, args.rate)
+    if shape.crowd < 2 or shape.rate <= 0:
+        parser.error(f"--sockets must be above {shape.active + 1} and --rate above 0")
+    run(main(shape, args.quick))

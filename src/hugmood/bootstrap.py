@@ -31,6 +31,7 @@ from hugmood.realtime.hub import RealtimeHub
 from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
+from hugmood.reminders.scheduler import ReminderScheduler, open_mailer
 from hugmood.security.passwords import Argon2idPasswordHasher
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
@@ -210,6 +211,8 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             blobs=blobs,
             session_ttl_hours=settings.session_ttl_hours,
             age_required=settings.age_required,
+            mailer=open_mailer(settings),
+            push_allow_loopback=settings.push_allow_loopback,
         )
         bus = MessageBus(deps, runner)
         presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
@@ -228,6 +231,7 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             presence,
             deliveries,
             boards,
+            ReminderScheduler.open(settings, bus, deps),
         ]
         relay = await open_relay(settings, store, readmodels, stack) if run_services else None
         if relay is not None:

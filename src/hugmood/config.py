@@ -110,6 +110,22 @@ class Settings:
     """Where the app points someone having a very hard time, per country: `GB=https://…;
     FR=https://…;*=https://…` (ISO country codes; `*` for every other). Unset or no match:
     an international directory of helplines (https://findahelpline.com/)."""
+    public_url: str = ""
+    """Where people open HugMood (links in e-mails); empty: `http://<host>:<port>`."""
+    smtp_host: str = ""
+    """Empty: no e-mail at all (no e-mail reminders, no password reset by e-mail)."""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    """`starttls` (port 587), `tls` (port 465) or `none` (a relay on this machine only)."""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "HugMood <hugmood@localhost>"
+    push_subject: str = "mailto:hugmood@localhost"
+    """The VAPID contact push services see: a `mailto:` or `https:` URL of the operator."""
+    push_allow_loopback: bool = False
+    """Tests only (refused in production): a push endpoint on 127.0.0.1 or ::1, over http."""
+    reminder_check_s: float = 30.0
+    """How often the reminder scheduler looks for reminders that are due."""
 
     @property
     def development(self) -> bool:
@@ -171,6 +187,27 @@ class Settings:
                 "service's budget per cohort) and HUGMOOD_COMMUNITY_CHECK_S more than 0"
             )
         self._validate_nats()
+        self._validate_mail()
+
+    def _validate_mail(self) -> None:
+        if self.smtp_security not in ("starttls", "tls", "none"):
+            raise ConfigError("HUGMOOD_SMTP_SECURITY must be starttls, tls or none")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError("HUGMOOD_SMTP_PORT must be between 1 and 65535")
+        if "@" not in self.mail_from:
+            raise ConfigError("HUGMOOD_MAIL_FROM must be an address, such as HugMood <a@b.org>")
+        if not self.push_subject.startswith(("mailto:", "https://")):
+            raise ConfigError("HUGMOOD_PUSH_SUBJECT must be a mailto: or https:// URL")
+        if self.push_allow_loopback and not self.development:
+            raise ConfigError("HUGMOOD_PUSH_ALLOW_LOOPBACK is for tests; not in production")
+        if self.reminder_check_s <= 0:
+            raise ConfigError("HUGMOOD_REMINDER_CHECK_S must be more than 0")
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ConfigError("HUGMOOD_PUBLIC_URL must be an http:// or https:// URL")
+
+    def app_url(self) -> str:
+        """Where people open HugMood, for links in e-mails."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/"
 
     def _validate_nats(self) -> None:
         if self.nats_url and not self.nats_url.startswith(("nats://", "tls://")):

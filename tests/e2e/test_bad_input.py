@@ -327,6 +327,43 @@ def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> I
     yield BadInput(
         "feed limit 0", op("{ friendsFeed(limit: 0) { id } }"), "VALIDATION", field="limit"
     )
+    remind = "mutation($i: SetReminderInput!) { setReminder(input: $i) { enabled } }"
+    for name, change, field in (
+        ("reminder at 25:61", {"time": "25:61"}, "time"),
+        ("reminder on funday", {"days": ["mon", "funday"]}, "days"),
+        ("reminder on no day", {"days": []}, "days"),
+        ("reminder in Mars/Base", {"timeZone": "Mars/Base"}, "timeZone"),
+    ):
+        yield BadInput(name, op(remind, i={"enabled": True, **change}), "VALIDATION", field=field)
+    subscribe = (
+        "mutation($i: PushSubscriptionInput!) { addPushSubscription(input: $i) { enabled } }"
+    )
+    keys = {"p256dh": "B" * 87, "auth": "A" * 22}
+    for endpoint in ("https://169.254.169.254/latest", "http://push.example.org/x", "x" * 3000):
+        yield BadInput(
+            f"push endpoint {endpoint[:30]}",
+            op(subscribe, i={"endpoint": endpoint, **keys}),
+            "VALIDATION",
+            field="endpoint",
+        )
+    yield BadInput(
+        "push key not base64url",
+        op(subscribe, i={"endpoint": "https://push.example.org/x", "p256dh": "!!", "auth": "A"}),
+        "VALIDATION",
+        field="p256dh",
+    )
+    yield BadInput(
+        "e-mail on a server without SMTP",
+        op('mutation { setEmailAddress(email: "ada@example.org") { email } }'),
+        "VALIDATION",
+        field="email",
+    )
+    yield BadInput(
+        "e-mail code with nothing waiting",
+        op('mutation { confirmEmailAddress(code: "123456") { email } }'),
+        "NOT_FOUND",
+        field="code",
+    )
 
 
 SHALLOW_FIELDS = ("id", "moodType", "intensity", "note", "privacy", "recordedAt", "updatedAt")

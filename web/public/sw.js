@@ -61,3 +61,35 @@ self.addEventListener("fetch", (event) => {
     );
   }
 });
+
+// Reminders (Web Push): the server encrypts each message for this browser's subscription; the
+// browser decrypts it and hands it here as JSON { title, body, url, tag }.
+self.addEventListener("push", (event) => {
+  let message = { title: "HugMood", body: "How are you feeling? A moment to check in.", url: "/", tag: "reminder" };
+  try {
+    if (event.data) message = { ...message, ...event.data.json() };
+  } catch {
+    // Not JSON: the default words serve.
+  }
+  event.waitUntil(
+    self.registration.showNotification(message.title, {
+      body: message.body,
+      tag: message.tag,
+      icon: "/icons/icon-192.png",
+      badge: "/icons/icon-192.png",
+      data: { url: message.url },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  if (target.origin !== self.location.origin) return;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+      return open ? open.focus() : self.clients.openWindow(target.href);
+    }),
+  );
+});

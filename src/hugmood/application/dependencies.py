@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hugmood.application.ports import (
     Clock,
     LoginThrottle,
+    Mailer,
     PasswordHasher,
     RateLimiter,
     SessionTokens,
@@ -29,3 +30,7 @@ class Dependencies:
     session_ttl_hours: float = 24 * 30
     age_required: int = 0
     """The verified age public check-ins and community features need (0: no check)."""
+    mailer: Mailer | None = None
+    """None: this server sends no e-mail (no SMTP server configured)."""
+    push_allow_loopback: bool = False
+    """Tests only: a push endpoint may be a local stand-in on 127.0.0.1 or ::1."""

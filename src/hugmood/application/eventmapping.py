@@ -13,7 +13,9 @@ from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
+from hugmood.domain.mail import EMAIL_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
+from hugmood.domain.reminders import REMINDER_EVENTS
 from hugmood.domain.sealed import SEALED_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
@@ -29,6 +31,8 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *BOARD_EVENTS,
         *AGE_EVENTS,
         *SEALED_EVENTS,
+        *REMINDER_EVENTS,
+        *EMAIL_EVENTS,
     )
 }
 

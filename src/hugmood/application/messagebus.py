@@ -11,7 +11,15 @@ from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.handlers import board_images, boards, hugs, identity, moods, social
+from hugmood.application.handlers import (
+    board_images,
+    boards,
+    hugs,
+    identity,
+    moods,
+    reminders,
+    social,
+)
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.results import CommandResult
 from hugmood.domain.board_images import UploadBoardImage
@@ -31,7 +39,14 @@ from hugmood.domain.identity import (
     RegisterUser,
     UpdateProfile,
 )
+from hugmood.domain.mail import ConfirmEmailAddress, RemoveEmailAddress, SetEmailAddress
 from hugmood.domain.moods import DeleteMood, EditMood, RecordMood, RecordMoods
+from hugmood.domain.reminders import (
+    AddPushSubscription,
+    MarkReminderSent,
+    RemovePushSubscription,
+    SetReminder,
+)
 from hugmood.domain.social import (
     AcceptFriendship,
     BlockUser,
@@ -70,6 +85,13 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     RemoveMember: boards.change_board,
     ArchiveBoard: boards.change_board,
     UploadBoardImage: board_images.upload_board_image,
+    SetReminder: reminders.change_reminder,
+    AddPushSubscription: reminders.change_reminder,
+    RemovePushSubscription: reminders.change_reminder,
+    MarkReminderSent: reminders.change_reminder,
+    SetEmailAddress: reminders.propose_email,
+    ConfirmEmailAddress: reminders.confirm_email,
+    RemoveEmailAddress: reminders.remove_email,
 }
 
 

@@ -65,6 +65,14 @@ class SessionTokens(Protocol):
         ...
 
 
+class Mailer(Protocol):
+    """Sends one plain-text message (reminders, address codes, password resets)."""
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        """Raise `MailUnavailable` (a `BackendUnavailable`) if the server would not take it."""
+        ...
+
+
 class ReadModelsProgress(Protocol):
     async def wait_for(self, position: int) -> None:
         """Return once every read model reflects the event at `position` (read-your-writes)."""

@@ -10,6 +10,7 @@ import { account, signOutLocally } from "../session";
 import { useSignal } from "../signal";
 import { ErrorText } from "./common";
 import { PrivacyChoice } from "./checkin";
+import { Reminders } from "./reminders";
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { ${ACCOUNT} } }`;
 
@@ -387,6 +388,7 @@ export function SettingsScreen() {
     <>
       <h1>Settings</h1>
       {me === null ? <p class="muted">Loading…</p> : <Profile key={me.id} me={me} />}
+      <Reminders />
       <AcceptedHugs />
       <Appearance />
       <ChangePassword />

@@ -21,6 +21,7 @@ from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
+from hugmood.entrypoints.graphql.reminders import ReminderMutations, ReminderQueries
 from hugmood.entrypoints.graphql.sessions import SessionMutations, SessionQueries
 from hugmood.entrypoints.graphql.subscriptions import Subscription
 from hugmood.entrypoints.graphql.sync import SyncMutations, SyncQueries
@@ -56,7 +57,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return HugMoodSchema(
         query=merge_types(
             "Query",
-            (Query, HugQueries, PresenceQueries, SyncQueries, BoardQueries, SessionQueries),
+            (
+                Query,
+                HugQueries,
+                PresenceQueries,
+                SyncQueries,
+                BoardQueries,
+                SessionQueries,
+                ReminderQueries,
+            ),
         ),
         mutation=merge_types(
             "Mutation",
@@ -67,6 +76,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 SyncMutations,
                 BoardMutations,
                 SessionMutations,
+                ReminderMutations,
             ),
         ),
         subscription=Subscription,

@@ -1,0 +1,207 @@
+"""Reminder settings, the browsers that get them, and each account's e-mail address (private to
+its owner): the tables, the projection that fills them, and the queries the scheduler and the
+settings screen read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from hugmood.eventstore.envelope import RecordedEvent
+from hugmood.ids import UserId
+from hugmood.sql.database import Row, SqlDatabase, Statement
+from hugmood.sql.migrations import Migration
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderView:
+    user_id: UserId
+    enabled: bool
+    time: str
+    days: tuple[str, ...]
+    time_zone: str
+    by_push: bool
+    by_email: bool
+    last_sent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailView:
+    address: str | None
+    """The verified address, if any."""
+    pending: str | None
+    """An address waiting for its code."""
+
+
+_COLUMNS = "user_id, enabled, time, days, time_zone, by_push, by_email, last_sent"
+
+
+def _reminder(row: Row) -> ReminderView:
+    return ReminderView(
+        user_id=row[0],
+        enabled=bool(row[1]),
+        time=row[2],
+        days=tuple(orjson.loads(row[3])),
+        time_zone=row[4],
+        by_push=bool(row[5]),
+        by_email=bool(row[6]),
+        last_sent=row[7],
+    )
+
+
+async def reminder(db: SqlDatabase, user_id: UserId) -> ReminderView | None:
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM rm_reminders WHERE user_id = $1", user_id)
+    return _reminder(row) if row else None
+
+
+async def enabled_reminders(db: SqlDatabase) -> list[ReminderView]:
+    """Every reminder that is on (the scheduler works out which are due)."""
+    rows = await db.fetch(f"SELECT {_COLUMNS} FROM rm_reminders WHERE enabled = 1")
+    return [_reminder(r) for r in rows]
+
+
+async def push_targets(db: SqlDatabase, user_id: UserId) -> list[PushTarget]:
+    rows = await db.fetch(
+        "SELECT endpoint, p256dh, auth FROM rm_push_subscriptions WHERE user_id = $1"
+        " ORDER BY endpoint",
+        user_id,
+    )
+    return [PushTarget(r[0], r[1], r[2]) for r in rows]
+
+
+async def email(db: SqlDatabase, user_id: UserId) -> EmailView:
+    row = await db.fetchrow("SELECT address, pending FROM rm_email WHERE user_id = $1", user_id)
+    return EmailView(row[0], row[1]) if row else EmailView(None, None)
+
+
+async def users_with_address(db: SqlDatabase, address: str) -> list[UserId]:
+    """The accounts that proved this address (compared without regard to case)."""
+    rows = await db.fetch(
+        "SELECT user_id FROM rm_email WHERE address_key = $1 ORDER BY user_id", address.lower()
+    )
+    return [UserId(r[0]) for r in rows]
+
+
+async def checked_in_between(db: SqlDatabase, user_id: UserId, start_ms: int, end_ms: int) -> bool:
+    """Whether the person checked in for, or during, this stretch of time."""
+    row = await db.fetchrow(
+        "SELECT 1 FROM rm_mood_entries WHERE user_id = $1 AND ((recorded_at_ms >= $2 AND"
+        " recorded_at_ms < $3) OR (created_at_ms >= $2 AND created_at_ms < $3)) LIMIT 1",
+        user_id,
+        start_ms,
+        end_ms,
+    )
+    return row is not None
+
+
+# --- the tables, and the projection that fills them from the log ---------------------------
+
+REMINDERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rm_reminders (
+    user_id TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    days TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    by_push INTEGER NOT NULL,
+    by_email INTEGER NOT NULL,
+    last_sent TEXT
+);
+CREATE INDEX IF NOT EXISTS rm_reminders_enabled ON rm_reminders (enabled);
+CREATE TABLE IF NOT EXISTS rm_push_subscriptions (
+    user_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    PRIMARY KEY (user_id, endpoint)
+);
+CREATE TABLE IF NOT EXISTS rm_email (
+    user_id TEXT PRIMARY KEY,
+    address TEXT,
+    address_key TEXT,
+    pending TEXT
+);
+CREATE INDEX IF NOT EXISTS rm_email_address ON rm_email (address_key);
+"""
+
+
+class RemindersProjection:
+    name: str = "reminders"
+    tables: tuple[str, ...] = ("rm_reminders", "rm_push_subscriptions", "rm_email")
+    migrations: tuple[Migration, ...] = (Migration(1, "tables", REMINDERS_SCHEMA),)
+
+    def statements(self, event: RecordedEvent) -> list[Statement]:
+        d = event.data
+        match event.event_type:
+            case "ReminderSet":
+                return [
+                    (
+                        "INSERT INTO rm_reminders (user_id, enabled, time, days, time_zone,"
+                        " by_push, by_email) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                        " ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled,"
+                        " time = excluded.time, days = excluded.days,"
+                        " time_zone = excluded.time_zone, by_push = excluded.by_push,"
+                        " by_email = excluded.by_email",
+                        (
+                            d["userId"],
+                            int(d["enabled"]),
+                            d["time"],
+                            orjson.dumps(d["days"]).decode(),
+                            d["timeZone"],
+                            int(d["byPush"]),
+                            int(d["byEmail"]),
+                        ),
+                    )
+                ]
+            case "ReminderSent":
+                return [
+                    (
+                        "UPDATE rm_reminders SET last_sent = $2 WHERE user_id = $1",
+                        (d["userId"], d["localDate"]),
+                    )
+                ]
+            case "PushSubscriptionAdded":
+                return [
+                    (
+                        "INSERT INTO rm_push_subscriptions (user_id, endpoint, p256dh, auth)"
+                        " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, endpoint) DO UPDATE SET"
+                        " p256dh = excluded.p256dh, auth = excluded.auth",
+                        (d["userId"], d["endpoint"], d["p256dh"], d["auth"]),
+                    )
+                ]
+            case "PushSubscriptionRemoved":
+                return [
+                    (
+                        "DELETE FROM rm_push_subscriptions WHERE user_id = $1 AND endpoint = $2",
+                        (d["userId"], d["endpoint"]),
+                    )
+                ]
+            case "EmailAddressProposed":
+                return [
+                    (
+                        "INSERT INTO rm_email (user_id, pending) VALUES ($1, $2)"
+                        " ON CONFLICT (user_id) DO UPDATE SET pending = excluded.pending",
+                        (d["userId"], d["address"]),
+                    )
+                ]
+            case "EmailAddressVerified":
+                return [
+                    (
+                        "INSERT INTO rm_email (user_id, address, address_key, pending)"
+                        " VALUES ($1, $2, $3, NULL) ON CONFLICT (user_id) DO UPDATE SET"
+                        " address = excluded.address, address_key = excluded.address_key,"
+                        " pending = NULL",
+                        (d["userId"], d["address"], d["address"].lower()),
+                    )
+                ]
+            case "EmailAddressRemoved":
+                return [("DELETE FROM rm_email WHERE user_id = $1", (d["userId"],))]
+        return []

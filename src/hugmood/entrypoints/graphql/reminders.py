@@ -1,0 +1,156 @@
+"""GraphQL for daily reminders: when and how, the browsers that get them by push, and your
+e-mail address (yours alone to see: no other query shows it)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hugmood.application.queries import reminders as reminder_queries
+from hugmood.domain import mail as mail_rules
+from hugmood.domain import reminders as reminder_rules
+from hugmood.entrypoints.graphql.context import Ctx
+from hugmood.reminders.scheduler import ReminderScheduler
+
+
+@strawberry.type(description="Your daily check-in reminder and where it reaches you.")
+class ReminderSettings:
+    enabled: bool
+    time: str = strawberry.field(description="HH:MM, on a 24-hour clock, in timeZone.")
+    days: list[str] = strawberry.field(description="Among mon, tue, wed, thu, fri, sat, sun.")
+    time_zone: str = strawberry.field(description="An IANA time zone, such as Europe/Paris.")
+    by_push: bool
+    by_email: bool
+    push_endpoints: list[str] = strawberry.field(
+        description="The push endpoints of your browsers that get reminders."
+    )
+    push_public_key: str = strawberry.field(
+        description="The server's VAPID key: the applicationServerKey to subscribe with."
+    )
+    email: str | None = strawberry.field(description="Your confirmed address, if any.")
+    email_pending: str | None = strawberry.field(
+        description="An address waiting for the code mailed to it."
+    )
+    email_available: bool = strawberry.field(
+        description="Whether this server sends e-mail at all (its operator configured SMTP)."
+    )
+
+
+@strawberry.input
+class SetReminderInput:
+    enabled: bool
+    time: str = "20:00"
+    days: list[str] = strawberry.field(default_factory=lambda: list(reminder_rules.DAYS))
+    time_zone: str = "UTC"
+    by_push: bool = True
+    by_email: bool = False
+
+
+@strawberry.input(description="A browser's PushSubscription, as its toJSON() gives it.")
+class PushSubscriptionInput:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def _scheduler(info: Ctx) -> ReminderScheduler:
+    for service in info.context.core.services:
+        if isinstance(service, ReminderScheduler):
+            return service
+    raise LookupError("the reminder scheduler is not wired (bootstrap)")
+
+
+async def _settings(info: Ctx, user_id: str) -> ReminderSettings:
+    db = info.context.core.readmodels
+    found = await reminder_queries.reminder(db, user_id)
+    current = found or reminder_queries.ReminderView(
+        user_id, False, "20:00", reminder_rules.DAYS, "UTC", True, False, None
+    )
+    address = await reminder_queries.email(db, user_id)
+    targets = await reminder_queries.push_targets(db, user_id)
+    return ReminderSettings(
+        enabled=current.enabled,
+        time=current.time,
+        days=list(current.days),
+        time_zone=current.time_zone,
+        by_push=current.by_push,
+        by_email=current.by_email,
+        push_endpoints=[p.endpoint for p in targets],
+        push_public_key=_scheduler(info).public_key,
+        email=address.address,
+        email_pending=address.pending,
+        email_available=info.context.core.deps.mailer is not None,
+    )
+
+
+async def _send(info: Ctx, command: object) -> None:
+    await info.context.core.bus.handle(command, info.context.command)
+
+
+@strawberry.type
+class ReminderQueries:
+    @strawberry.field(description="Your reminder settings (defaults if you never set one).")
+    async def reminder_settings(self, info: Ctx) -> ReminderSettings:
+        me = await info.context.principal()
+        return await _settings(info, me.user_id)
+
+
+@strawberry.type
+class ReminderMutations:
+    @strawberry.mutation(
+        description="Set your daily reminder: sent at `time` in `timeZone` on `days`, unless "
+        "you have already checked in that day. VALIDATION names the field that is wrong."
+    )
+    async def set_reminder(self, info: Ctx, input: SetReminderInput) -> ReminderSettings:
+        me = await info.context.principal()
+        command = reminder_rules.SetReminder(
+            me.user_id,
+            enabled=input.enabled,
+            time=input.time[:100],
+            days=tuple(d[:100] for d in input.days[:20]),
+            time_zone=input.time_zone[:100],
+            by_push=input.by_push,
+            by_email=input.by_email,
+        )
+        await _send(info, command)
+        return await _settings(info, me.user_id)
+
+    @strawberry.mutation(
+        description="Let this browser get reminders by Web Push. The endpoint must be an "
+        "https URL of a public push service."
+    )
+    async def add_push_subscription(
+        self, info: Ctx, input: PushSubscriptionInput
+    ) -> ReminderSettings:
+        me = await info.context.principal()
+        command = reminder_rules.AddPushSubscription(
+            me.user_id, input.endpoint[:2000], input.p256dh[:200], input.auth[:200]
+        )
+        await _send(info, command)
+        return await _settings(info, me.user_id)
+
+    @strawberry.mutation(description="Stop push reminders to one browser.")
+    async def remove_push_subscription(self, info: Ctx, endpoint: str) -> ReminderSettings:
+        me = await info.context.principal()
+        await _send(info, reminder_rules.RemovePushSubscription(me.user_id, endpoint[:2000]))
+        return await _settings(info, me.user_id)
+
+    @strawberry.mutation(
+        description="Add (or change) your e-mail address: a six-digit code is mailed to it; "
+        "confirm it with confirmEmailAddress before it is used."
+    )
+    async def set_email_address(self, info: Ctx, email: str) -> ReminderSettings:
+        me = await info.context.principal()
+        await _send(info, mail_rules.SetEmailAddress(me.user_id, email[:400]))
+        return await _settings(info, me.user_id)
+
+    @strawberry.mutation(description="Confirm your e-mail address with the code mailed to it.")
+    async def confirm_email_address(self, info: Ctx, code: str) -> ReminderSettings:
+        me = await info.context.principal()
+        await _send(info, mail_rules.ConfirmEmailAddress(me.user_id, code[:20]))
+        return await _settings(info, me.user_id)
+
+    @strawberry.mutation(description="Forget your e-mail address (e-mail reminders stop).")
+    async def remove_email_address(self, info: Ctx) -> ReminderSettings:
+        me = await info.context.principal()
+        await _send(info, mail_rules.RemoveEmailAddress(me.user_id))
+        return await _settings(info, me.user_id)

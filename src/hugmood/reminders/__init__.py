@@ -1,0 +1,1 @@
+"""Reminders and mail: the scheduler service, Web Push (VAPID) and SMTP delivery."""
