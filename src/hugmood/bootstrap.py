@@ -9,11 +9,22 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from hugmood.application.consumers import EVENT_CONSUMERS
+from hugmood.application.consumers import (
+    BOARD_ROOMS,
+    EVENT_CONSUMERS,
+    LIVE_RELAY,
+    READ_MODELS,
+    EventConsumer,
+    Placement,
+    known_event_types,
+)
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.messagebus import MessageBus
+from hugmood.application.ports import ReadModelsProgress
 from hugmood.blobs.memory import InMemoryBlobStore
 from hugmood.blobs.store import BlobStore
 from hugmood.boards.rooms import BoardRooms
@@ -23,8 +34,12 @@ from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
+from hugmood.messaging.bus import StreamSettings
+from hugmood.messaging.consumer import OrderedConsumer
+from hugmood.messaging.relay import EventRelay, subject_token
 from hugmood.private_files import private_dir
 from hugmood.projections.catalog import all_projections
+from hugmood.projections.progress import CheckpointWatcher
 from hugmood.projections.runner import ProjectionRunner
 from hugmood.projections.schema import prepare_read_models
 from hugmood.realtime.hub import RealtimeHub
@@ -41,10 +56,41 @@ from hugmood.sql.database import SqlDatabase
 from hugmood.sql.postgres import PostgresDatabase
 from hugmood.sql.sqlite import SqliteDatabase
 
+if TYPE_CHECKING:
+    from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    """What a process runs (`hugmood serve`, `hugmood serve --edge-only`, `hugmood worker`)."""
+
+    ALL = "all"
+    """Everything: the API and sockets, and every consumer (the embedded default)."""
+    EDGE = "edge"
+    """HTTP, GraphQL and sockets, with the consumers that push to its own sockets; the read
+    models and the relay run in workers."""
+    WORKER = "worker"
+    """The relay and the consumers that may run anywhere (the read models), no sockets."""
+
+
+def _runs(role: Role, entry: EventConsumer, only: frozenset[str] | None) -> bool:
+    if entry.runs is Placement.WITH_SOCKETS:
+        return role is not Role.WORKER
+    return role is not Role.EDGE and (only is None or entry.name in only)
+
+
+@dataclass(frozen=True, slots=True)
+class Nats:
+    """This process's connection to the distributed log: the bus and its parked messages."""
+
+    bus: JetStreamBus
+    parking: JetStreamParking
+    subjects: str
+    """The subjects of this region's events (`<prefix>.<region>.events.>`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +112,23 @@ class HugMood:
     """This process's open board rooms (Yjs), following the log for other processes' edits."""
     services: tuple[Service, ...]
     """Every long-lived service, in the order they start (and stop in reverse)."""
+    role: Role = Role.ALL
+    progress: ProjectionRunner | CheckpointWatcher | None = None
+    """Where the read models are (`projections`, or their checkpoint on an edge)."""
+    nats: Nats | None = None
+    relay: EventRelay | None = None
+    """The relay to JetStream, in a process that runs one."""
+
+    @property
+    def consumers(self) -> tuple[OrderedConsumer, ...]:
+        """The durable consumers on the bus that this process runs."""
+        return tuple(s for s in self.services if isinstance(s, OrderedConsumer))
+
+    async def read_models_position(self) -> int:
+        """The position every read model reflects, as this process knows it."""
+        if isinstance(self.progress, CheckpointWatcher):
+            return await self.progress.refresh()
+        return self.projections.position
 
 
 def upcasters() -> Upcasters:
@@ -132,20 +195,17 @@ async def open_blob_store(settings: Settings) -> BlobStore:
     return await PostgresBlobStore.open(settings.database_url, schema=settings.postgres_schema)
 
 
-async def open_relay(
-    settings: Settings, store: EventStore, readmodels: SqlDatabase, stack: AsyncExitStack
-) -> Service | None:
-    """With NATS configured, the relay that publishes the log to JetStream; else None (the
-    embedded bus is the store itself: consumers follow it in this process)."""
+async def open_nats(settings: Settings, stack: AsyncExitStack) -> Nats | None:
+    """With NATS configured, the JetStream bus (connected, its stream set up later by whoever
+    publishes); else None (the embedded bus is the store itself: consumers follow it)."""
     if not settings.nats_url:
         return None
-    from hugmood.messaging.bus import StreamSettings
-    from hugmood.messaging.jetstream import JetStreamBus, NatsKvLease
-    from hugmood.messaging.relay import EventRelay, subject_token
+    from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking
 
+    region = f"{settings.nats_subject_prefix}.{subject_token(settings.region)}"
     stream = StreamSettings(
         name=settings.nats_stream,
-        subjects=(f"{settings.nats_subject_prefix}.{subject_token(settings.region)}.events.>",),
+        subjects=(f"{region}.events.>",),
         storage="memory" if settings.nats_storage == "memory" else "file",
         replicas=settings.nats_replicas,
         max_age_s=settings.nats_max_age_s,
@@ -153,34 +213,61 @@ async def open_relay(
     )
     bus = await JetStreamBus.connect(settings.nats_url, stream)
     stack.push_async_callback(bus.close)
+    parking = JetStreamParking(
+        bus.jetstream, f"{settings.nats_stream}_PARKED", region, settings.nats_replicas
+    )
+    return Nats(bus, parking, f"{region}.events.>")
+
+
+def open_relay(
+    settings: Settings, store: EventStore, readmodels: SqlDatabase, nats: Nats
+) -> EventRelay:
+    """The relay that publishes the log to JetStream, under a lease in NATS KV."""
+    from hugmood.messaging.jetstream import NatsKvLease
+
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     lease = NatsKvLease(
-        bus.jetstream, f"{settings.nats_stream}_leases", "relay", holder, settings.relay_lease_ttl_s
+        nats.bus.jetstream,
+        f"{settings.nats_stream}_leases",
+        "relay",
+        holder,
+        settings.relay_lease_ttl_s,
     )
     return EventRelay(
         store,
         readmodels,
-        bus,
+        nats.bus,
         lease,
         region=settings.region,
         subject_prefix=settings.nats_subject_prefix,
     )
 
 
-def check_consumers(services: list[Service]) -> None:
-    """Every entry of the event table has its service, and no service claims to be an entry
-    that is not there."""
+def check_consumers(
+    services: list[Service], role: Role = Role.ALL, only: frozenset[str] | None = None
+) -> None:
+    """Every entry of the event table this process runs has its service."""
     names = {s.name for s in services}
-    missing = [c.name for c in EVENT_CONSUMERS if c.name not in names]
+    unknown = sorted((only or set()) - {c.name for c in EVENT_CONSUMERS})
+    if unknown:
+        raise LookupError(f"no event consumers named {unknown}")
+    missing = [c.name for c in EVENT_CONSUMERS if _runs(role, c, only) and c.name not in names]
     if missing:
         raise LookupError(f"no service implements the event consumers {missing}")
 
 
 @asynccontextmanager
-async def open_hugmood(settings: Settings, *, run_services: bool = True) -> AsyncIterator[HugMood]:
-    """Open every backend and start every service (with `run_services` off, as one-off
-    commands do, the read models are only read); close it all on the way out."""
+async def open_hugmood(
+    settings: Settings,
+    *,
+    run_services: bool = True,
+    consumers: frozenset[str] | None = None,
+) -> AsyncIterator[HugMood]:
+    """Open every backend and start the services of `role` (with `run_services` off, as
+    one-off commands do, the read models are only read); close it all on the way out.
+    `consumers` limits a worker to the named entries of the event table."""
     settings = settings.with_secret()
+    role = Role(settings.role)
     async with AsyncExitStack() as stack:
         store = await open_event_store(settings, upcasters())
         stack.push_async_callback(store.close)
@@ -214,7 +301,14 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             mailer=open_mailer(settings),
             push_allow_loopback=settings.push_allow_loopback,
         )
-        bus = MessageBus(deps, runner)
+        # Read-your-writes: from the runner where this process applies the read models, from
+        # their committed checkpoint where workers do.
+        progress: ReadModelsProgress = runner
+        if role is Role.EDGE and run_services:
+            watcher = CheckpointWatcher(readmodels)
+            stack.push_async_callback(watcher.close)
+            progress = watcher
+        bus = MessageBus(deps, progress)
         presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
         deliveries = DeliveryRecorder(bus)
         content = BoardContentStore(store, readmodels, deps.clock, origin=uuid.uuid4().hex)
@@ -225,18 +319,35 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             rebase_min_bytes=settings.board_rebase_min_bytes,
             session_check_s=settings.ws_session_check_s,
         )
-        services: list[Service] = [
-            runner,
-            LiveRelay(store, readmodels, runner, live),
-            presence,
-            deliveries,
-            boards,
-            ReminderScheduler.open(settings, bus, deps),
-        ]
-        relay = await open_relay(settings, store, readmodels, stack) if run_services else None
-        if relay is not None:
+        nats = await open_nats(settings, stack) if run_services else None
+        runs = {c.name for c in EVENT_CONSUMERS if _runs(role, c, consumers)}
+        by_name: dict[str, Service] = {
+            READ_MODELS: runner,
+            LIVE_RELAY: LiveRelay(store, readmodels, progress, live),
+            BOARD_ROOMS: boards,
+        }
+        if nats is not None:
+            # With NATS, the read models hear of new events from the bus (shared by every
+            # process that runs them) instead of each following the store.
+            by_name[READ_MODELS] = OrderedConsumer(
+                READ_MODELS,
+                store,
+                nats.bus,
+                nats.parking,
+                runner,
+                filter_subject=nats.subjects,
+                known_types=known_event_types(),
+            )
+        services: list[Service] = [by_name[name] for name in by_name if name in runs]
+        if role is not Role.WORKER:
+            services += [presence, deliveries]
+        if role is not Role.EDGE:
+            services.append(ReminderScheduler.open(settings, bus, deps))
+        relay = None
+        if nats is not None and role is not Role.EDGE:
+            relay = open_relay(settings, store, readmodels, nats)
             services.append(relay)
-        check_consumers(services)
+        check_consumers(services, role, consumers)
         if run_services:
             for service in services:
                 await stack.enter_async_context(service)
@@ -252,4 +363,8 @@ async def open_hugmood(settings: Settings, *, run_services: bool = True) -> Asyn
             deliveries,
             boards,
             tuple(services),
+            role,
+            progress if isinstance(progress, CheckpointWatcher) else runner,
+            nats,
+            relay,
         )

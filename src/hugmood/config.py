@@ -67,6 +67,9 @@ class Settings:
     """A republished event (same `Nats-Msg-Id`) within this window is stored once."""
     relay_lease_ttl_s: float = 5.0
     """A relay process that dies is replaced by another within about this long."""
+    role: str = "all"
+    """What this process runs: `all`, `edge` (API and sockets; the read models and the relay
+    run in workers) or `worker` (`hugmood serve --edge-only` and `hugmood worker` set it)."""
     ws_allowed_origins: str = ""
     """Comma-separated browser origins allowed to open WebSockets (exact match); the server's
     own origin is always allowed. Clients that send no Origin (CLI, SDK) are not browsers."""
@@ -210,6 +213,13 @@ class Settings:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/"
 
     def _validate_nats(self) -> None:
+        if self.role not in ("all", "edge", "worker"):
+            raise ConfigError("HUGMOOD_ROLE must be all, edge or worker")
+        if self.role != "all" and self.database_url in ("memory", "sqlite"):
+            raise ConfigError(
+                "edges and workers share the log and the read models: set HUGMOOD_DATABASE_URL "
+                "to a postgresql:// URL to run them apart"
+            )
         if self.nats_url and not self.nats_url.startswith(("nats://", "tls://")):
             raise ConfigError("HUGMOOD_NATS_URL must be empty or a nats:// or tls:// URL")
         if self.nats_storage not in ("file", "memory"):

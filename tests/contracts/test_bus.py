@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats
 import pytest
@@ -92,7 +93,7 @@ def message(prefix: str, what: str, n: int, msg_id: str | None = None) -> Outgoi
 
 
 async def pull_until(
-    bus: EventBus, consumer: str, count: int, *, filter_subject: str | None = None, **kw: float
+    bus: EventBus, consumer: str, count: int, *, filter_subject: str | None = None, **kw: Any
 ) -> list[Delivery]:
     """Pull (acking nothing) until `count` deliveries came, or fail at the deadline."""
     got: list[Delivery] = []

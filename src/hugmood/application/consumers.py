@@ -100,3 +100,11 @@ def consumer(name: str) -> EventConsumer:
         if entry.name == name:
             return entry
     raise LookupError(f"no event consumer named {name!r}")
+
+
+def known_event_types() -> frozenset[str]:
+    """Every event type this version writes: the domain's and the board rooms' content."""
+    from hugmood.application.eventmapping import EVENT_CLASSES
+
+    content = (boards.BoardContentUpdated, boards.BoardContentCompacted, boards.BoardContentRebased)
+    return frozenset(EVENT_CLASSES) | _types(*content)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
-from hugmood.entrypoints import cli_services
+from hugmood.entrypoints import cli_services, cli_workers
 
 app = typer.Typer(
     help="HugMood: check in your mood, share it as far as you choose, send hugs.",
@@ -40,6 +40,14 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Seed demo users and a month of moods if absent.")
     ] = False,
+    edge_only: Annotated[
+        bool,
+        typer.Option(
+            "--edge-only",
+            help="Only the API and sockets: the read models and the relay run in "
+            "`hugmood worker` processes (needs PostgreSQL).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the GraphQL API at /graphql (GraphiQL in development), /healthz and /metrics."""
     import uvicorn
@@ -49,6 +57,13 @@ def serve(
 
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    if edge_only:
+        settings = replace(settings, role="edge")
+        try:
+            settings.validate()
+        except ConfigError as e:
+            console.print(f"[red]configuration error:[/red] {e}")
+            raise typer.Exit(2) from None
     # Bind before anything else: "HugMood is up" is only said once the port is ours.
     listener = _listen(settings.host, settings.port)
     configure_logging(settings.log_level, json=settings.log_json)
@@ -171,6 +186,7 @@ def schema() -> None:
 
 _register_client_commands()
 cli_services.register(app)
+cli_workers.register(app, _settings, _listen)
 
 
 def main() -> None:

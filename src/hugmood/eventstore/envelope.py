@@ -97,3 +97,33 @@ def record(event: NewEvent, *, stream_id: str, stream_version: int, position: in
         stream_version=stream_version,
         position=position,
     )
+
+
+def from_envelope(envelope: Mapping[str, JSONValue]) -> RecordedEvent:
+    """The inverse of `RecordedEvent.to_envelope`, for events that travelled as JSON; raises
+    KeyError, TypeError or ValueError (naming the field) when it is not one."""
+
+    def field_of(name: str, kind: type | tuple[type, ...]) -> Any:
+        value = envelope[name]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise TypeError(f"{name} has the wrong type")
+        return value
+
+    user_id = envelope.get("userId")
+    if user_id is not None and not isinstance(user_id, str):
+        raise TypeError("userId has the wrong type")
+    position = field_of("position", int)
+    if position < 1:
+        raise ValueError("position must be at least 1")
+    return RecordedEvent(
+        event_id=UUID(field_of("eventId", str)),
+        event_type=field_of("eventType", str),
+        version=field_of("version", int),
+        timestamp=datetime.fromisoformat(field_of("timestamp", str)),
+        user_id=user_id,
+        data=field_of("data", dict),
+        metadata=field_of("metadata", dict),
+        stream_id=field_of("streamId", str),
+        stream_version=field_of("streamVersion", int),
+        position=position,
+    )

@@ -89,8 +89,9 @@ class Delivery(Protocol):
         """Done with it: it is not delivered to this consumer again."""
         ...
 
-    async def nak(self) -> None:
-        """Not done: deliver it again (to this or another puller of the same consumer)."""
+    async def nak(self, delay_s: float | None = None) -> None:
+        """Not done: deliver it again (to this or another puller of the same consumer), after
+        `delay_s` if given."""
         ...
 
 
@@ -119,6 +120,7 @@ class EventBus(Protocol):
         max_messages: int = 100,
         timeout: float = 1.0,
         ack_wait_s: float = 30.0,
+        max_ack_pending: int | None = None,
     ) -> list[Delivery]:
         """Up to `max_messages` for the durable consumer named `consumer`, waiting up to
         `timeout` for the first (an empty list when none came).
@@ -127,7 +129,10 @@ class EventBus(Protocol):
         matching `filter_subject`, NATS wildcards `*` and `>`, with `ack_wait_s`); it keeps its
         place across processes and restarts. Messages come in stream order; one not
         acknowledged within `ack_wait_s`, or nak'd, is delivered again with a higher
-        `attempt`. Pullers sharing a consumer share its messages: each goes to one of them."""
+        `attempt`. Pullers sharing a consumer share its messages: each goes to one of them.
+        With `max_ack_pending`, no more than that many are out unacknowledged at once, across
+        all pullers (a consumer that must apply in order sets it to its batch size, so one
+        puller holds a batch at a time and the others stand by)."""
         ...
 
     async def close(self) -> None: ...

@@ -28,6 +28,13 @@ from hugmood.messaging.bus import (
     Published,
     StreamSettings,
 )
+from hugmood.messaging.parking import (
+    ParkedMessage,
+    UnknownParked,
+    parked_message,
+    parking_headers,
+)
+from hugmood.messaging.relay import subject_token
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +92,9 @@ class _JetStreamDelivery:
         except NATS_ERRORS as e:
             raise BusUnavailable(f"the ack of message {self.sequence} was not confirmed") from e
 
-    async def nak(self) -> None:
+    async def nak(self, delay_s: float | None = None) -> None:
         try:
-            await self._msg.nak()
+            await self._msg.nak(delay=delay_s)
         except NATS_ERRORS as e:
             raise BusUnavailable(f"the nak of message {self.sequence} was not sent") from e
 
@@ -175,6 +182,7 @@ class JetStreamBus:
         max_messages: int = 100,
         timeout: float = 1.0,
         ack_wait_s: float = 30.0,
+        max_ack_pending: int | None = None,
     ) -> list[Delivery]:
         try:
             puller = self._pullers.get(consumer)
@@ -187,12 +195,15 @@ class JetStreamBus:
                         ack_policy=AckPolicy.EXPLICIT,
                         deliver_policy=DeliverPolicy.ALL,
                         ack_wait=ack_wait_s,
+                        max_ack_pending=max_ack_pending,
                     ),
                 )
                 self._pullers[consumer] = puller
             try:
                 msgs = await puller.fetch(max_messages, timeout=timeout)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):
+                # Nothing came in time; nats-py raises either one, depending on where in
+                # its fetch the deadline passed.
                 return []
         except NATS_ERRORS as e:
             raise BusUnavailable(f"pulling for the consumer {consumer} failed") from e
@@ -285,3 +296,88 @@ class NatsKvLease:
                     bucket=self._bucket, ttl=self.ttl_s, history=1, storage=StorageType.FILE
                 )
         return self._kv
+
+
+class JetStreamParking:
+    """Parked messages in a stream of their own (file storage, kept until retried or
+    discarded), on subjects `<prefix>.parked.<consumer>`."""
+
+    def __init__(self, js: JetStreamContext, stream: str, subject_prefix: str, replicas: int = 1):
+        self._js = js
+        self._stream = stream
+        self._prefix = subject_prefix
+        self._replicas = replicas
+        self._ready = False
+
+    async def park(self, consumer: str, delivery: Delivery, reason: str) -> None:
+        await self._ensure()
+        headers = parking_headers(consumer, delivery, reason)
+        try:
+            await self._js.publish(
+                f"{self._prefix}.parked.{subject_token(consumer)}", delivery.data, headers=headers
+            )
+        except NATS_ERRORS as e:
+            raise BusUnavailable(f"parking a message of {consumer} was not acknowledged") from e
+
+    async def list(self, *, limit: int = 100) -> list[ParkedMessage]:
+        await self._ensure()
+        found: list[ParkedMessage] = []
+        sequence = 1
+        try:
+            while len(found) < limit:
+                try:
+                    raw = await self._js.get_msg(
+                        self._stream, seq=sequence, subject=f"{self._prefix}.parked.>", next=True
+                    )
+                except nats.js.errors.NotFoundError:
+                    break
+                found.append(parked_message(int(raw.seq or 0), raw.data or b"", raw.headers or {}))
+                sequence = int(raw.seq or 0) + 1
+        except NATS_ERRORS as e:
+            raise BusUnavailable("the parked messages could not be read") from e
+        return found
+
+    async def count(self) -> int:
+        await self._ensure()
+        try:
+            info = await self._js.stream_info(self._stream)
+        except NATS_ERRORS as e:
+            raise BusUnavailable("the parked messages could not be counted") from e
+        return int(info.state.messages)
+
+    async def get(self, sequence: int) -> ParkedMessage:
+        await self._ensure()
+        try:
+            raw = await self._js.get_msg(self._stream, seq=sequence)
+        except nats.js.errors.NotFoundError:
+            raise UnknownParked(f"no parked message number {sequence}") from None
+        except NATS_ERRORS as e:
+            raise BusUnavailable(f"parked message {sequence} could not be read") from e
+        return parked_message(sequence, raw.data or b"", raw.headers or {})
+
+    async def discard(self, sequence: int) -> None:
+        await self.get(sequence)
+        try:
+            await self._js.delete_msg(self._stream, sequence)
+        except nats.js.errors.NotFoundError:
+            raise UnknownParked(f"no parked message number {sequence}") from None
+        except NATS_ERRORS as e:
+            raise BusUnavailable(f"parked message {sequence} could not be removed") from e
+
+    async def _ensure(self) -> None:
+        if self._ready:
+            return
+        config = StreamConfig(
+            name=self._stream,
+            subjects=[f"{self._prefix}.parked.>"],
+            storage=StorageType.FILE,
+            num_replicas=self._replicas,
+        )
+        try:
+            try:
+                await self._js.stream_info(self._stream)
+            except nats.js.errors.NotFoundError:
+                await self._js.add_stream(config)
+        except NATS_ERRORS as e:
+            raise BusUnavailable(f"the parking stream {self._stream} could not be set up") from e
+        self._ready = True

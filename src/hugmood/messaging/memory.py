@@ -22,6 +22,7 @@ from hugmood.messaging.bus import (
 class _Consumer:
     filter_subject: str | None
     ack_wait_s: float
+    max_ack_pending: int | None = None
     next_index: int = 0
     """Index in the stream of the first message never delivered to this consumer."""
     pending: dict[int, tuple[float, int]] = field(default_factory=dict)
@@ -36,13 +37,13 @@ class _Delivery:
     msg_id: str
     sequence: int
     attempt: int
-    _settle: Callable[[int, bool], None]
+    _settle: Callable[[int, bool, float], None]
 
     async def ack(self) -> None:
-        self._settle(self.sequence, True)
+        self._settle(self.sequence, True, 0.0)
 
-    async def nak(self) -> None:
-        self._settle(self.sequence, False)
+    async def nak(self, delay_s: float | None = None) -> None:
+        self._settle(self.sequence, False, delay_s or 0.0)
 
 
 class InMemoryBus:
@@ -89,9 +90,12 @@ class InMemoryBus:
         max_messages: int = 100,
         timeout: float = 1.0,
         ack_wait_s: float = 30.0,
+        max_ack_pending: int | None = None,
     ) -> list[Delivery]:
         self._check_open()
-        state = self._consumers.setdefault(consumer, _Consumer(filter_subject, ack_wait_s))
+        state = self._consumers.setdefault(
+            consumer, _Consumer(filter_subject, ack_wait_s, max_ack_pending)
+        )
         deadline = self._clock() + timeout
         while True:
             batch = self._take(state, max_messages)
@@ -118,6 +122,9 @@ class InMemoryBus:
             if len(batch) < limit and after <= now:
                 state.pending[sequence] = (now + state.ack_wait_s, attempts + 1)
                 batch.append(self._delivery(state, sequence, attempts + 1))
+        if state.max_ack_pending is not None:
+            # Redeliveries are pending already; new messages only while there is room.
+            limit = min(limit, len(batch) + state.max_ack_pending - len(state.pending))
         while len(batch) < limit and state.next_index < len(self._messages):
             message = self._messages[state.next_index]
             state.next_index += 1
@@ -130,14 +137,14 @@ class InMemoryBus:
     def _delivery(self, state: _Consumer, sequence: int, attempt: int) -> _Delivery:
         message = self._messages[sequence - 1]
 
-        def settle(seq: int, done: bool) -> None:
+        def settle(seq: int, done: bool, delay_s: float) -> None:
             if seq not in state.pending:
                 return
             if done:
                 del state.pending[seq]
             else:
-                state.pending[seq] = (self._clock(), state.pending[seq][1])
-                self._wake()
+                state.pending[seq] = (self._clock() + delay_s, state.pending[seq][1])
+            self._wake()
 
         return _Delivery(
             message.subject,

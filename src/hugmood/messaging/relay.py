@@ -120,6 +120,8 @@ class EventRelay(Service):
         self._lease_changed = asyncio.Event()
         self._stream_ready = False
         self._advanced = asyncio.Event()
+        self.bus_ok = True
+        """Whether the bus answered the last publish or lease renewal (for `/healthz`)."""
 
     @property
     def position(self) -> int:
@@ -162,8 +164,10 @@ class EventRelay(Service):
             asked_at = clock()
             try:
                 held = await (self._lease.renew() if self._lease.held else self._lease.acquire())
+                self.bus_ok = True
             except BusUnavailable as e:
                 log.warning("relay lease: %s", e)
+                self.bus_ok = False
                 held = False
             was = self.publishing
             # Trust the lease for two thirds of its life from when it was asked for: the
@@ -191,6 +195,7 @@ class EventRelay(Service):
                 await self._publish_while_held()
                 delay = 0.1
             except BusUnavailable as e:
+                self.bus_ok = False
                 log.warning("relay: %s; publishing again from %s", e, self._position + 1)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -237,6 +242,7 @@ class EventRelay(Service):
         )
         if await self._db.apply([], guard=guard):
             self._position = position
+            self.bus_ok = True
             self._advanced.set()
             self._advanced = asyncio.Event()
             return True

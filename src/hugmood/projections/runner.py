@@ -70,7 +70,7 @@ class ProjectionRunner(Service):
         return tuple(t for p in self._projections for t in p.tables)
 
     async def starting(self) -> None:
-        await self._load_checkpoint()
+        await self.load_checkpoint()
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
         return [("follow the log", self._run)]
@@ -102,16 +102,16 @@ class ProjectionRunner(Service):
         self._set_position(0)
         replayed = 0
         while batch := await self._store.read_all(self._position, self._batch_size):
-            await self._apply(batch)
+            await self.apply(batch)
             replayed += len(batch)
         return replayed
 
     async def catch_up_now(self) -> int:
         """Apply everything appended so far without a background task (used by the CLI)."""
-        await self._load_checkpoint()
+        await self.load_checkpoint()
         applied = 0
         while batch := await self._store.read_all(self._position, self._batch_size):
-            await self._apply(batch)
+            await self.apply(batch)
             applied += len(batch)
         return applied
 
@@ -121,7 +121,7 @@ class ProjectionRunner(Service):
             " ON CONFLICT (projection) DO NOTHING"
         )
 
-    async def _load_checkpoint(self) -> None:
+    async def load_checkpoint(self) -> None:
         await self._db.apply([(self._upsert_checkpoint_sql(), (CHECKPOINT, 0))])
         row = await self._db.fetchrow(
             "SELECT position FROM rm_checkpoints WHERE projection = $1", CHECKPOINT
@@ -143,7 +143,7 @@ class ProjectionRunner(Service):
                     batch_size=self._batch_size,
                     safety_poll_s=self._safety_poll_s,
                 ):
-                    if not await self._apply(batch):
+                    if not await self.apply(batch):
                         break  # another process moved the checkpoint: resume from its position
                     delay = 0.1
             except asyncio.CancelledError:
@@ -153,9 +153,9 @@ class ProjectionRunner(Service):
                 log.exception("projection batch failed after position %s; retrying", self._position)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-                await self._load_checkpoint()
+                await self.load_checkpoint()
 
-    async def _apply(self, batch: list[RecordedEvent]) -> bool:
+    async def apply(self, batch: list[RecordedEvent]) -> bool:
         statements: list[Statement] = []
         for event in batch:
             if event.position <= self._position:
@@ -170,5 +170,5 @@ class ProjectionRunner(Service):
         if await self._db.apply(statements, guard=guard):
             self._set_position(new_position)
             return True
-        await self._load_checkpoint()
+        await self.load_checkpoint()
         return False

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hugmood.bootstrap import HugMood
+from hugmood.observability.bus import bus_degraded, bus_health, observe_bus
 from hugmood.observability.metrics import Metrics
 from hugmood.unavailable import BackendUnavailable
 
@@ -21,15 +22,19 @@ async def healthz(request: Request) -> JSONResponse:
     try:
         log_position = await core.store.last_position()
         await core.readmodels.fetchrow("SELECT 1")
+        read_position = await core.read_models_position()
     except BackendUnavailable as e:
         return JSONResponse({"status": "unavailable", "reason": str(e)}, status_code=503)
-    read_position = core.projections.position
     return JSONResponse(
         {
-            "status": "ok",
+            # The store is the truth: without the bus, commands are still taken and the
+            # consumers follow the store, so a bus that is away only degrades.
+            "status": "degraded" if bus_degraded(core) else "ok",
+            "role": core.role.value,
             "eventLogPosition": log_position,
             "readModelsPosition": read_position,
             "readModelsLag": max(0, log_position - read_position),
+            **bus_health(core, log_position),
         }
     )
 
@@ -39,6 +44,8 @@ async def metrics(request: Request) -> Response:
     core: HugMood = request.app.state.core
     registry: Metrics = request.app.state.metrics
     with contextlib.suppress(BackendUnavailable):
-        registry.log_position.set(await core.store.last_position())
-    registry.projection_position.set(core.projections.position)
+        log_position = await core.store.last_position()
+        registry.log_position.set(log_position)
+        registry.projection_position.set(await core.read_models_position())
+        await observe_bus(registry, core, log_position)
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
