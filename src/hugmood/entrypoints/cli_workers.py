@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, TypeVar
@@ -75,6 +77,56 @@ def register(
             timeout_graceful_shutdown=10,
         )
         uvicorn.Server(config).run(sockets=[listener])
+
+    @app.command()
+    def distributed(
+        edges: Annotated[int, typer.Option(min=1, max=8, help="Edge processes.")] = 2,
+        workers: Annotated[int, typer.Option(min=1, max=8, help="Worker processes.")] = 2,
+        port: Annotated[
+            int, typer.Option(min=1, max=65000, help="The first edge's port; the rest follow.")
+        ] = 8000,
+        demo: Annotated[bool, typer.Option("--demo", help="Seed the demo users.")] = False,
+    ) -> None:
+        """Run a local distributed HugMood: edges and workers as separate processes on
+        PostgreSQL, Redis and NATS (HUGMOOD_DATABASE_URL, HUGMOOD_REDIS_URL, HUGMOOD_NATS_URL;
+        the local services by default). Ctrl+C stops them all."""
+        from pathlib import Path
+
+        from hugmood.entrypoints.distributed import ProcessDied, Topology, topology_env
+
+        env = topology_env({"HUGMOOD_LOG_JSON": "true"})
+        _checked(replace(Settings.from_env(env), role="edge"))
+        logs = Path(env.get("HUGMOOD_DATA_DIR", ".hugmood")) / "distributed"
+        topology = Topology(
+            env,
+            logs,
+            edge_ports=[port + n for n in range(edges)],
+            worker_ports=[port + 100 + n for n in range(workers)],
+            demo=demo,
+        )
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt  # SIGTERM stops every process too, as Ctrl+C does
+
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            topology.start()
+        except ProcessDied as e:
+            topology.stop()
+            console.print(f"[red]HugMood did not start:[/red] {e}")
+            raise typer.Exit(1) from None
+        for process in topology.processes:
+            console.print(f"{process.name:>9}  {process.url}  log: {process.log_path}")
+        console.print(f"open {topology.edges[0].url}/ (Ctrl+C stops every process)")
+        try:
+            while all(
+                p.process is not None and p.process.poll() is None for p in topology.processes
+            ):
+                time.sleep(0.5)
+            console.print("[red]a process exited[/red]; stopping the others")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            topology.stop()
 
     def with_parking(job: Callable[[Parking, Settings], Awaitable[T]]) -> T:
         configured = _checked(settings())
