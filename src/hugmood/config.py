@@ -182,6 +182,11 @@ class Settings:
             raise ConfigError("HUGMOOD_BOARD_IMAGE_MAX_BYTES must be 1 or more")
         if self.age_required not in (0, 13, 16, 18, 21):
             raise ConfigError("HUGMOOD_AGE_REQUIRED must be 0 (off), 13, 16, 18 or 21")
+        if self.age_required and not self.development and not self.zk_trusted_issuers.strip():
+            raise ConfigError(
+                "HUGMOOD_AGE_REQUIRED needs HUGMOOD_ZK_TRUSTED_ISSUERS in production: with no "
+                "trusted issuer nobody could verify, and every age-gated feature would be shut"
+            )
         if self.zk_workers < 1:
             raise ConfigError("HUGMOOD_ZK_WORKERS must be 1 or more")
         if not 0 < self.community_epsilon <= 3 or self.community_check_s <= 0:

@@ -69,6 +69,13 @@ def test_a_public_check_in_waits_for_a_verified_age_from_the_cli(
     ann.api("mutation { updateProfile(input: {defaultVisibility: PUBLIC}) { handle } }")
     with age_api(server, ann) as http:
         assert http.get("").json()["verifiedAge"] == 16
+    # The community gate opens too (this server has no decryption service: 503, not 403).
+    community = httpx.get(
+        f"{server.url}/privacy/community",
+        headers={"authorization": f"Bearer {ann.api.token}"},
+        timeout=30,
+    )
+    assert community.status_code == 503, community.text
     # The credential stays in the vault: proving 18 later needs no birth date again.
     assert "Verified: age 18 or over" in flat(ok(cli("verify-age", "--threshold", "18")))
     # The server kept the outcome, never the birth date (scan its data directory).

@@ -27,6 +27,15 @@ def test_settings_come_from_hugmood_variables() -> None:
         ({"HUGMOOD_COLOUR": "blue"}, "unknown setting HUGMOOD_COLOUR"),
         ({"HUGMOOD_DATABASE_URL": "mysql://x"}, "HUGMOOD_DATABASE_URL"),
         ({"HUGMOOD_ENV": "production"}, "HUGMOOD_SECRET_KEY"),
+        (
+            {
+                "HUGMOOD_ENV": "production",
+                "HUGMOOD_SECRET_KEY": "k" * 32,
+                "HUGMOOD_AGE_REQUIRED": "16",
+            },
+            "HUGMOOD_AGE_REQUIRED needs HUGMOOD_ZK_TRUSTED_ISSUERS",
+        ),
+        ({"HUGMOOD_COMMUNITY_EPSILON": "5"}, "HUGMOOD_COMMUNITY_EPSILON"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
