@@ -37,7 +37,7 @@ from _common import (
     ServerProcess,
     emit,
     graphql_headers,
-    hugmood_server,
+    hugmood_env,
     machine_params,
     run,
 )
@@ -104,6 +104,8 @@ class Edges:
     inbox: Inbox
     rounds: list[Hugs]
     edge_cpu_s: list[float]
+    workers: list[ServerProcess]
+    worker_cpu_s: float = 0.0
     machine_busy_s: float = 0.0
     sending_s: float = 0.0
     client_cpu_s: float = 0.0
@@ -115,9 +117,14 @@ class Edges:
 @contextlib.asynccontextmanager
 async def deployment(
     workdir: Path, services: Services, *, with_nats: bool, edges: int = 2
-) -> AsyncIterator[list[ServerProcess]]:
-    """`edges` `hugmood serve` processes on a fresh schema, Redis prefix (and NATS stream),
-    started one after the other (the first creates the schema); all removed at the end."""
+) -> AsyncIterator[tuple[list[ServerProcess], list[ServerProcess]]]:
+    """Its edges and its workers, on a fresh schema and Redis prefix; all removed at the end.
+
+    Without NATS: `edges` `hugmood serve` processes, each running every consumer too (the log
+    on PostgreSQL is the only link). With NATS: one `hugmood worker` (read models, the relay to
+    JetStream) and `edges` `hugmood serve --edge-only` (API, sockets, pushes), on a stream of
+    their own. Started one after the other: the first creates the schema.
+    """
     tag = uuid.uuid4().hex[:10]
     settings = {
         "database_url": services.postgres_url,
@@ -134,19 +141,26 @@ async def deployment(
             "nats_stream": stream,
             "nats_subject_prefix": f"bench{tag}",
         }
+    env = hugmood_env(workdir / f"data-{tag}", **settings)
+    serve = [sys.executable, "-m", "hugmood", "serve", "--host", HOST, "--port", "{port}"]
+    workers = []
+    if with_nats:
+        worker = [sys.executable, "-m", "hugmood", "worker", "--host", HOST, "--port", "{port}"]
+        workers = [ServerProcess("worker", worker, env, workdir / f"worker-{tag}.log")]
+        serve.append("--edge-only")
     processes = [
-        hugmood_server(workdir / f"edge-{tag}-{i}", workdir / f"edge-{tag}-{i}.log", **settings)
+        ServerProcess(f"edge {i + 1}", serve, env, workdir / f"edge-{tag}-{i}.log")
         for i in range(edges)
     ]
     try:
-        for process in processes:
+        for process in [*workers, *processes]:
             process.start()
             await process.wait_ready()
-        yield processes
+        yield processes, workers
     finally:
-        for process in processes:
+        for process in [*processes, *workers]:
             process.stop()
-        await remove(services, settings, stream if "nats_url" in settings else None)
+        await remove(services, settings, stream if with_nats else None)
 
 
 async def remove(services: Services, settings: dict[str, str], stream: str | None) -> None:
@@ -226,6 +240,7 @@ async def one_round(layout: Edges, active: list[Account], load: Load, counter: l
                     hugs.acked.add(hug_id)
 
     cpu_before = [edge.cpu_seconds() or 0.0 for edge in layout.edges]
+    worker_before = sum(w.cpu_seconds() or 0.0 for w in layout.workers)
     busy_before, client_before = machine_busy_s(), time.process_time()
     try:
         with collector_paused():
@@ -243,6 +258,7 @@ async def one_round(layout: Edges, active: list[Account], load: Load, counter: l
     layout.sending_s += hugs.sending_s
     layout.client_cpu_s += time.process_time() - client_before
     layout.machine_busy_s += machine_busy_s() - busy_before
+    layout.worker_cpu_s += sum(w.cpu_seconds() or 0.0 for w in layout.workers) - worker_before
     for i, edge in enumerate(layout.edges):
         layout.edge_cpu_s[i] += (edge.cpu_seconds() or 0.0) - cpu_before[i]
     layout.rounds.append(hugs)
@@ -263,12 +279,12 @@ async def compare(
 ) -> None:
     """One deployment of two edges; rounds alternate between all clients on the first edge
     and the clients split over both."""
-    async with deployment(workdir, services, with_nats=with_nats) as edges:
+    async with deployment(workdir, services, with_nats=with_nats) as (edges, workers):
         started = time.perf_counter()
         active, _ = await hugmood_accounts(edges[0].port, load.shape())
         setup_s = time.perf_counter() - started
-        one = Edges("one edge", edges[:1], Inbox(), [], [0.0])
-        two = Edges("two edges", edges, Inbox(), [], [0.0, 0.0])
+        one = Edges("one edge", edges[:1], Inbox(), [], [0.0], workers)
+        two = Edges("two edges", edges, Inbox(), [], [0.0, 0.0], workers)
         counter = [0]
         # A short warm-up on each layout, not counted: first connections, caches, the JIT-less
         # but cold paths of a fresh process.
@@ -277,6 +293,7 @@ async def compare(
             layout.rounds.clear()
             layout.edge_cpu_s = [0.0] * len(layout.edges)
             layout.sending_s = layout.client_cpu_s = layout.machine_busy_s = 0.0
+            layout.worker_cpu_s = 0.0
         for _ in range(load.rounds):
             for layout in (one, two):
                 await one_round(layout, active, load, counter)
@@ -296,8 +313,12 @@ def report(
     )
     params: dict[str, Any] = {
         "mode": "quick" if quick else "full",
-        "deployment": "hugmood serve processes (web + consumers each; no edge-only mode yet) "
-        "on PostgreSQL + Redis" + (" + NATS JetStream relay" if with_nats else ""),
+        "deployment": (
+            "edges: hugmood serve --edge-only; 1 hugmood worker (read models, relay to "
+            "JetStream); PostgreSQL + Redis + NATS JetStream"
+            if with_nats
+            else "edges: hugmood serve (each also runs every consumer); PostgreSQL + Redis"
+        ),
         "client": "one process; closed loop over keep-alive HTTP, sockets over websockets",
         "friend_pairs": load.pairs,
         "http_connections": load.connections,
@@ -323,6 +344,7 @@ def layout_params(prefix: str, layout: Edges) -> dict[str, Any]:
     found = {
         f"{prefix}_edge_cpu_cores": [round(c / seconds, 2) for c in layout.edge_cpu_s],
         f"{prefix}_client_cpu_cores": round(layout.client_cpu_s / seconds, 2),
+        f"{prefix}_worker_cpu_cores": round(layout.worker_cpu_s / seconds, 2),
         f"{prefix}_machine_busy_cores": round(layout.machine_busy_s / seconds, 2),
         f"{prefix}_hugs_sent": len(whole.scheduled),
         f"{prefix}_send_errors": len(whole.refused),
