@@ -300,6 +300,7 @@ async def open_hugmood(
             age_required=settings.age_required,
             mailer=open_mailer(settings),
             push_allow_loopback=settings.push_allow_loopback,
+            reset_limiter=SlidingWindowLimiter(limit=5, window_s=3600, what="reset requests"),
         )
         # Read-your-writes: from the runner where this process applies the read models, from
         # their committed checkpoint where workers do.

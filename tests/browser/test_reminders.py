@@ -93,3 +93,45 @@ def test_the_service_worker_shows_a_pushed_reminder(new_person: NewPerson) -> No
     source = page.request.get(person.server.url + "/sw.js").text()
     assert 'addEventListener("push"' in source
     assert "showNotification" in source
+
+
+def test_i_forgot_my_password_and_reset_it_with_the_mailed_link(
+    new_person: NewPerson, smtp_inbox: Inbox
+) -> None:
+    person = new_person(width=375)
+    handle = unique("forgot")
+    person.sign_up(handle, "Forgot")
+    address = f"{handle}@example.org"
+    person.api("mutation($e: String!) { setEmailAddress(email: $e) { email } }", {"e": address})
+    code = mailed_code(smtp_inbox, address)
+    person.api("mutation($c: String!) { confirmEmailAddress(code: $c) { email } }", {"c": code})
+    person.go("Settings")
+    person.page.get_by_role("button", name="Log out", exact=True).click()
+
+    page = person.page
+    page.get_by_role("button", name="Forgot your password?").click()
+    form = page.get_by_role("form", name="Reset password")
+    form.get_by_label("E-mail address").fill(address)
+    form.get_by_role("button", name="Send me a link").click()
+    expect(form.get_by_role("status")).to_contain_text("If an account confirmed this address")
+
+    deadline = time.monotonic() + 10
+    while not [m for m in smtp_inbox.to(address) if "reset" in m["Subject"].lower()]:
+        assert time.monotonic() < deadline, "no reset link was mailed"
+        time.sleep(0.05)
+    (mail,) = [m for m in smtp_inbox.to(address) if "reset" in m["Subject"].lower()]
+    link = re.search(r"http\S+/reset-password#token=\S+", mail.get_content())
+    assert link
+    path = link.group(0).split("/", 3)[3]
+    person.open("/" + path)
+    assert "token" not in page.url  # taken off the address bar at once
+    new = page.get_by_role("form", name="Choose a new password")
+    new.get_by_label("New password").fill("a fresh password here")
+    new.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Handle").fill(handle)
+    page.get_by_label("Password").fill("a fresh password here")
+    page.get_by_role("button", name="Log in").click()
+    person.wait_for_check_in()

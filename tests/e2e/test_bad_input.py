@@ -359,6 +359,18 @@ def bad_inputs(server: HugMoodServer, ann: User, ben: User, ann_entry: str) -> I
         field="email",
     )
     yield BadInput(
+        "password reset on a server without SMTP",
+        op('mutation { requestPasswordReset(email: "ada@example.org") }', anonymous),
+        "VALIDATION",
+        field="email",
+    )
+    yield BadInput(
+        "password reset with a made-up token",
+        op('mutation { resetPassword(token: "abc", newPassword: "a new password") }', anonymous),
+        "VALIDATION",
+        field="token",
+    )
+    yield BadInput(
         "e-mail code with nothing waiting",
         op('mutation { confirmEmailAddress(code: "123456") { email } }'),
         "NOT_FOUND",

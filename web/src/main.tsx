@@ -11,6 +11,7 @@ import { signal, useSignal } from "./signal";
 import { go, route, type Route } from "./router";
 import { account, loadAccount, signOutLocally } from "./session";
 import { AuthScreen } from "./screens/auth";
+import { ResetPasswordScreen, resetToken } from "./screens/reset";
 import { CheckInScreen } from "./screens/checkin";
 import { HistoryScreen } from "./screens/history";
 import { FriendsScreen } from "./screens/friends";
@@ -160,6 +161,7 @@ function App() {
     void loadAccount();
   }, [signedIn]);
   useEffect(() => account.subscribe((value) => setSignedIn(value !== null || token() !== null)), []);
+  if (resetToken()) return <ResetPasswordScreen />;
   if (!signedIn) return <AuthScreen onSignedIn={() => setSignedIn(true)} />;
   if (me === null && token() === null) return null;
   return <Shell />;

@@ -34,3 +34,5 @@ class Dependencies:
     """None: this server sends no e-mail (no SMTP server configured)."""
     push_allow_loopback: bool = False
     """Tests only: a push endpoint may be a local stand-in on 127.0.0.1 or ::1."""
+    reset_limiter: RateLimiter | None = None
+    """Password reset requests per address and per source, and reset attempts per source."""

@@ -15,6 +15,7 @@ from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.mail import EMAIL_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
+from hugmood.domain.password_reset import PASSWORD_RESET_EVENTS
 from hugmood.domain.reminders import REMINDER_EVENTS
 from hugmood.domain.sealed import SEALED_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
@@ -33,6 +34,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *SEALED_EVENTS,
         *REMINDER_EVENTS,
         *EMAIL_EVENTS,
+        *PASSWORD_RESET_EVENTS,
     )
 }
 

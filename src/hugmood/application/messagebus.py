@@ -17,6 +17,7 @@ from hugmood.application.handlers import (
     hugs,
     identity,
     moods,
+    password_reset,
     reminders,
     social,
 )
@@ -41,6 +42,7 @@ from hugmood.domain.identity import (
 )
 from hugmood.domain.mail import ConfirmEmailAddress, RemoveEmailAddress, SetEmailAddress
 from hugmood.domain.moods import DeleteMood, EditMood, RecordMood, RecordMoods
+from hugmood.domain.password_reset import IssueResetToken, RequestPasswordReset, ResetPassword
 from hugmood.domain.reminders import (
     AddPushSubscription,
     MarkReminderSent,
@@ -92,6 +94,9 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     SetEmailAddress: reminders.propose_email,
     ConfirmEmailAddress: reminders.confirm_email,
     RemoveEmailAddress: reminders.remove_email,
+    RequestPasswordReset: password_reset.request_password_reset,
+    IssueResetToken: password_reset.issue_reset_token,
+    ResetPassword: password_reset.reset_password,
 }
 
 

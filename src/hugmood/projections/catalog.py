@@ -8,6 +8,7 @@ from hugmood.application.queries.boards import BoardsProjection
 from hugmood.application.queries.hugs import HugsProjection
 from hugmood.application.queries.identity import AccountsProjection, SessionsProjection
 from hugmood.application.queries.moods import MoodEntriesProjection
+from hugmood.application.queries.password_resets import PasswordResetsProjection
 from hugmood.application.queries.reminders import RemindersProjection
 from hugmood.application.queries.social import FriendshipsProjection
 from hugmood.projections.projection import Projection
@@ -22,4 +23,5 @@ def all_projections() -> list[Projection]:
         HugsProjection(),
         BoardsProjection(),
         RemindersProjection(),
+        PasswordResetsProjection(),
     ]

@@ -1,7 +1,8 @@
 """The reminder scheduler: a long-lived service that, every little while, finds the people whose
 reminder time has come in their own time zone and who have not checked in that day, claims
 the day for each (an event, so several server processes send one reminder, not several) and
-sends it by Web Push and/or e-mail."""
+sends it by Web Push and/or e-mail. It also mails password-reset links: a request is answered
+at once, alike for known and unknown addresses, and its link goes out from here."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ import orjson
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.messagebus import MessageBus
-from hugmood.application.ports import Clock, Mailer
+from hugmood.application.ports import Clock, Mailer, SessionTokens
+from hugmood.application.queries import password_resets as reset_queries
 from hugmood.application.queries import reminders as reminder_queries
 from hugmood.application.queries.reminders import ReminderView
 from hugmood.config import Settings
+from hugmood.domain.password_reset import TOKEN_TTL_MS, IssueResetToken
 from hugmood.domain.reminders import MarkReminderSent, RemovePushSubscription, due_date
 from hugmood.private_files import private_dir
 from hugmood.reminders.mail import SmtpMailer
@@ -30,6 +33,8 @@ from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
+RESET_CHECK_S = 1.0
+"""Reset links are awaited by someone at their inbox: looked for every second."""
 PUSH_TITLE = "HugMood"
 REMINDER_TEXT = "How are you feeling? A moment to check in."
 
@@ -79,6 +84,7 @@ class ReminderScheduler(Service):
         *,
         app_url: str,
         check_s: float = 30.0,
+        tokens: SessionTokens | None = None,
     ) -> None:
         super().__init__()
         self._bus = bus
@@ -88,6 +94,7 @@ class ReminderScheduler(Service):
         self._mailer = mailer
         self._app_url = app_url
         self._check_s = check_s
+        self._tokens = tokens
 
     @classmethod
     def open(cls, settings: Settings, bus: MessageBus, deps: Dependencies) -> ReminderScheduler:
@@ -104,6 +111,7 @@ class ReminderScheduler(Service):
             deps.mailer,
             app_url=settings.app_url(),
             check_s=settings.reminder_check_s,
+            tokens=deps.tokens,
         )
 
     @property
@@ -112,7 +120,10 @@ class ReminderScheduler(Service):
         return self.push.keys.public_key
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
-        return (("due reminders", self._every_while),)
+        loops: list[tuple[str, Loop]] = [("due reminders", self._every_while)]
+        if self._mailer is not None and self._tokens is not None:
+            loops.append(("password reset links", self._reset_links))
+        return loops
 
     async def stopped(self) -> None:
         await self.push.close()
@@ -121,6 +132,40 @@ class ReminderScheduler(Service):
         while True:
             await self.run_once()
             await asyncio.sleep(self._check_s)
+
+    async def _reset_links(self) -> None:
+        while True:
+            await self.send_reset_links()
+            await asyncio.sleep(RESET_CHECK_S)
+
+    async def send_reset_links(self) -> list[str]:
+        """Mail a link for each request waiting for one (claimed first, so once); the
+        request ids mailed."""
+        if self._mailer is None or self._tokens is None:
+            return []
+        mailed: list[str] = []
+        for pending in await reset_queries.waiting_for_mail(self._db):
+            token = self._tokens.new_token()
+            expires = int(self._clock.now().timestamp() * 1000) + TOKEN_TTL_MS
+            claim = IssueResetToken(pending.request_id, self._tokens.digest(token), expires)
+            if not (await self._bus.handle(claim, read_your_writes=False)).value:
+                continue
+            found = await reminder_queries.email(self._db, pending.user_id)
+            if found.address is None:
+                continue  # the address was removed since: the link goes nowhere
+            try:
+                await self._mailer.send(
+                    found.address,
+                    "Reset your HugMood password",
+                    "Someone (we hope you) asked to reset the password of your HugMood "
+                    "account. Open this link within 30 minutes to choose a new one; it works "
+                    f"once:\n\n{self._app_url}reset-password#token={token}\n\n"
+                    "If you did not ask, ignore this message: your password stays as it is.\n",
+                )
+                mailed.append(pending.request_id)
+            except BackendUnavailable as e:
+                log.warning("reset link for %s not sent: %s", pending.user_id, e)
+        return mailed
 
     async def run_once(self, now: datetime | None = None) -> list[Sent]:
         """Send every reminder due at `now` (the clock's time if None); what was sent."""

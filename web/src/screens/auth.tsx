@@ -7,6 +7,7 @@ import { account, signedOutReason } from "../session";
 import { useSignal } from "../signal";
 import { PrivacyChoice } from "./checkin";
 import { ErrorText } from "./common";
+import { ForgotPassword } from "./reset";
 
 const REGIONS: [string, string][] = [
   ["eu-west", "Europe (west)"],
@@ -150,6 +151,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
           {busy ? "One moment…" : signup ? "Create my account" : "Log in"}
         </button>
       </form>
+      {!signup && <ForgotPassword />}
     </main>
   );
 }

@@ -1,5 +1,5 @@
-"""GraphQL for daily reminders: when and how, the browsers that get them by push, and your
-e-mail address (yours alone to see: no other query shows it)."""
+"""GraphQL for daily reminders: when and how, the browsers that get them by push, your e-mail
+address (yours alone to see: no other query shows it), and password reset by e-mail."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import strawberry
 
 from hugmood.application.queries import reminders as reminder_queries
 from hugmood.domain import mail as mail_rules
+from hugmood.domain import password_reset as reset_rules
 from hugmood.domain import reminders as reminder_rules
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.reminders.scheduler import ReminderScheduler
@@ -154,3 +155,31 @@ class ReminderMutations:
         me = await info.context.principal()
         await _send(info, mail_rules.RemoveEmailAddress(me.user_id))
         return await _settings(info, me.user_id)
+
+
+RESET_ANSWER = (
+    "If an account confirmed this address, a link to reset its password is on its way; it "
+    "works once, for 30 minutes."
+)
+
+
+@strawberry.type
+class PasswordResetMutations:
+    @strawberry.mutation(
+        description="Ask for a password-reset link by e-mail (no session needed). The answer "
+        "is the same whether or not the address belongs to an account; RATE_LIMITED after a "
+        "few requests for one address or from one place."
+    )
+    async def request_password_reset(self, info: Ctx, email: str) -> str:
+        command = reset_rules.RequestPasswordReset(email[:400])
+        await info.context.core.bus.handle(command, info.context.command, read_your_writes=False)
+        return RESET_ANSWER
+
+    @strawberry.mutation(
+        description="Choose a new password with the token from the reset link; every session "
+        "of the account ends. VALIDATION (token) if the link is used, expired or wrong."
+    )
+    async def reset_password(self, info: Ctx, token: str, new_password: str) -> bool:
+        command = reset_rules.ResetPassword(token[:300], new_password[:1000])
+        await info.context.core.bus.handle(command, info.context.command)
+        return True

@@ -21,7 +21,11 @@ from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
-from hugmood.entrypoints.graphql.reminders import ReminderMutations, ReminderQueries
+from hugmood.entrypoints.graphql.reminders import (
+    PasswordResetMutations,
+    ReminderMutations,
+    ReminderQueries,
+)
 from hugmood.entrypoints.graphql.sessions import SessionMutations, SessionQueries
 from hugmood.entrypoints.graphql.subscriptions import Subscription
 from hugmood.entrypoints.graphql.sync import SyncMutations, SyncQueries
@@ -77,6 +81,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 BoardMutations,
                 SessionMutations,
                 ReminderMutations,
+                PasswordResetMutations,
             ),
         ),
         subscription=Subscription,
