@@ -257,6 +257,10 @@ class OrderedConsumer(Service):
         if deliveries:
             target = max((e.position for _, e in events), default=0)
         else:
+            # Quiet, or another process holds the batch: learn where the shared checkpoint
+            # is, and apply from the store only what nobody has (the bus lost it, or the
+            # process holding it died).
+            await self._effect.load_checkpoint()
             target = await self._store.last_position()
         traceparent = next(
             (d.headers[TRACEPARENT_HEADER] for d, _ in events if TRACEPARENT_HEADER in d.headers),
