@@ -35,7 +35,7 @@ from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
 from hugmood.messaging.bus import StreamSettings
-from hugmood.messaging.consumer import OrderedConsumer
+from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.relay import EventRelay, subject_token
 from hugmood.private_files import private_dir
 from hugmood.projections.catalog import all_projections
@@ -120,9 +120,9 @@ class HugMood:
     """The relay to JetStream, in a process that runs one."""
 
     @property
-    def consumers(self) -> tuple[OrderedConsumer, ...]:
+    def consumers(self) -> tuple[BusConsumer, ...]:
         """The durable consumers on the bus that this process runs."""
-        return tuple(s for s in self.services if isinstance(s, OrderedConsumer))
+        return tuple(s for s in self.services if isinstance(s, BusConsumer))
 
     async def read_models_position(self) -> int:
         """The position every read model reflects, as this process knows it."""
@@ -348,6 +348,15 @@ async def open_hugmood(
         if nats is not None and role is not Role.EDGE:
             relay = open_relay(settings, store, readmodels, nats)
             services.append(relay)
+        if nats is not None:
+            from hugmood.mesh.start import open_mesh
+
+            # The service mesh (decision 0015): this process's read side and its status.
+            kind = "server" if role is Role.ALL else role.value
+            mesh = await open_mesh(
+                settings, stack, kind=kind, store=store, deps=deps, boards=boards, services=services
+            )
+            services.append(mesh)
         check_consumers(services, role, consumers)
         if run_services:
             for service in services:

@@ -1,7 +1,8 @@
-"""The ordered consumer on the in-process bus: it applies the store's events up to what the
+"""Durable consumers on the in-process bus. The ordered one: it applies the store's events up to what the
 messages name (so a message the bus lost is read from the store), acknowledges only after the
 effect committed, changes nothing on a redelivery, parks what is not an event, and keeps up
-with the store when the bus is quiet or away."""
+with the store when the bus is quiet or away. Parallel ones split the messages, apply each
+event once, and audit the store for what the bus lost."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ import pytest
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.messaging.bus import BusUnavailable, Delivery, OutgoingMessage, StreamSettings
-from hugmood.messaging.consumer import EffectFailed, OrderedConsumer
+from hugmood.messaging.consumer import BusConsumer, EffectFailed, OrderedConsumer
 from hugmood.messaging.memory import InMemoryBus
+from hugmood.messaging.parallel import ParallelConsumer
 from hugmood.messaging.parking import InMemoryParking
 from hugmood.messaging.relay import POSITION_HEADER, event_message
+from hugmood.sql.sqlite import SqliteDatabase
 
 SUBJECTS = "hm.eu.events.>"
 
@@ -84,7 +87,7 @@ async def publish(bus: InMemoryBus, store: InMemoryEventStore, positions: Sequen
     await bus.publish([event_message("hm", "eu", events[p]) for p in positions])
 
 
-async def pull(bus: InMemoryBus, consumer: OrderedConsumer) -> list[Delivery]:
+async def pull(bus: InMemoryBus, consumer: BusConsumer) -> list[Delivery]:
     return await bus.pull(consumer.durable, filter_subject=SUBJECTS, timeout=0.05)
 
 
@@ -194,3 +197,50 @@ async def test_the_consumer_follows_the_store_while_the_bus_is_away() -> None:
 
     assert effect.applied == [1, 2, 3]
     assert not consumer.bus_ok
+
+
+class CountingEffect:
+    """A per-event effect: one row per event in `effects` (applying twice would add two)."""
+
+    async def statements(self, event: RecordedEvent) -> list[tuple[str, tuple[object, ...]]]:
+        return [("INSERT INTO effects (position) VALUES ($1)", (event.position,))]
+
+
+async def test_parallel_consumers_split_the_messages_apply_each_once_and_audit_gaps() -> None:
+    store = InMemoryEventStore()
+    for n in range(40):
+        await store.append(f"mood-{n}", [event(n)])
+    db = SqliteDatabase(None)
+    await db.apply([("CREATE TABLE effects (position BIGINT NOT NULL)", ())])
+    bus = InMemoryBus(StreamSettings("T", (SUBJECTS,)))
+    await publish(bus, store, [p for p in range(1, 41) if p != 17])  # the bus lost 17
+
+    def worker() -> ParallelConsumer:
+        return ParallelConsumer(
+            "insights",
+            store,
+            db,
+            bus,
+            InMemoryParking(),
+            CountingEffect(),
+            types=frozenset({"MoodRecorded"}),
+            filter_subject=SUBJECTS,
+            known_types={"MoodRecorded"},
+            batch_size=5,
+            audit_s=0.05,
+            quiet_s=0.02,
+        )
+
+    one, two = worker(), worker()
+    async with one, two:
+        for _ in range(200):
+            rows = await db.fetch("SELECT position FROM effects")
+            if len(rows) >= 40 and one.position >= 40:
+                break
+            await asyncio.sleep(0.02)
+        await one.take(await pull(bus, one))  # nothing left for anyone
+
+    positions = sorted(int(r[0]) for r in await db.fetch("SELECT position FROM effects"))
+    assert positions == list(range(1, 41)), "every event once, 17 from the store"
+    assert one.stats.applied > 0 and two.stats.applied > 0, "both workers took a share"
+    assert one.stats.applied + two.stats.applied == 40

@@ -2,10 +2,12 @@
 (`application.consumers`) as a JetStream pull consumer, shared by every process that runs it
 (workers, or a web process that is not edge-only).
 
-The store is the truth and the bus is how a consumer hears of it. A batch of messages names
-positions; the consumer applies the store's events up to the highest of them, in order, each
-batch committed with its checkpoint (compare-and-set), and only then acknowledges the
-messages. So a message the bus lost (a gap in positions) is read from the store, a message
+The store is the truth and the bus is how a consumer hears of it. Two kinds share what is
+here (`BusConsumer`): an *ordered* consumer (`OrderedConsumer`, the read models) and a
+*parallel* one (`parallel.ParallelConsumer`, per-event effects that workers split). A batch
+of messages names positions; the ordered consumer applies the store's events up to the
+highest of them, in order, each batch committed with its checkpoint (compare-and-set), and
+only then acknowledges the messages. So a message the bus lost (a gap in positions) is read from the store, a message
 delivered twice changes nothing, and a worker killed mid-batch leaves its messages to be
 delivered again to another. When the bus is quiet, or away, the consumer still catches up
 with the store's end: nothing the store holds waits for NATS.
@@ -25,7 +27,7 @@ import logging
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -57,7 +59,7 @@ class OrderedEffect(Protocol):
         ...
 
 
-def _contradiction(event: RecordedEvent, stored: dict[int, uuid.UUID]) -> str:
+def contradiction(event: RecordedEvent, stored: dict[int, uuid.UUID]) -> str:
     """Why the store disagrees with a message's event, or '' if it holds exactly it."""
     if event.position not in stored:
         return f"position {event.position} is not in the event store"
@@ -127,12 +129,13 @@ def backoff_s(attempt: int) -> float:
     return float(min(30.0, 0.5 * 2 ** max(0, attempt - 1)))
 
 
-class OrderedConsumer(Service):
-    """A durable, ordered consumer of the log through the bus (see the module's docstring).
+class BusConsumer(Service):
+    """What every durable consumer on the bus shares: pulling (and standing in for the bus
+    when it is away), decoding and checking messages, parking, back-off, draining on SIGTERM.
+    Subclasses say what a batch of messages does (`take`)."""
 
-    Every process running it pulls from the same JetStream consumer, which lets one batch be
-    out at a time (`max_ack_pending`): the others stand by and take over when its ack wait
-    ends, or sooner from the store when their pull comes back empty."""
+    max_ack_pending: int | None = None
+    """Messages out unacknowledged at once across every process (None: no limit)."""
 
     def __init__(
         self,
@@ -140,7 +143,6 @@ class OrderedConsumer(Service):
         store: EventStore,
         bus: EventBus,
         parking: Parking,
-        effect: OrderedEffect,
         *,
         filter_subject: str,
         known_types: Collection[str],
@@ -155,7 +157,6 @@ class OrderedConsumer(Service):
         self._store = store
         self._bus = bus
         self._parking = parking
-        self._effect = effect
         self._filter = filter_subject
         self._known = frozenset(known_types)
         self._batch_size = batch_size
@@ -164,24 +165,24 @@ class OrderedConsumer(Service):
         self._quiet_s = quiet_s
         self.bus_ok = True
         """Whether the last pull reached the bus (the health endpoint reports it)."""
+        self.caught_up = False
+        """Whether its last pull came back empty: the bus has nothing more for it now."""
         self._draining = False
         self._idle = asyncio.Event()
         self._idle.set()
 
     @property
+    def position(self) -> int:
+        """Every event up to here is applied (for lag: `/healthz`, `/metrics`)."""
+        raise NotImplementedError
+
+    async def take(self, deliveries: Sequence[Delivery]) -> None:
+        raise NotImplementedError
+
+    @property
     def durable(self) -> str:
         """The JetStream consumer's name: the table's name as one subject token."""
         return "hugmood_" + "".join(c if c.isalnum() else "_" for c in self.name)
-
-    @property
-    def position(self) -> int:
-        return self._effect.position
-
-    async def lag(self) -> int:
-        return max(0, await self._store.last_position() - self._effect.position)
-
-    async def starting(self) -> None:
-        await self._effect.load_checkpoint()
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
         return [("consume the bus", self._consume)]
@@ -199,7 +200,9 @@ class OrderedConsumer(Service):
         while not self._draining:
             self._idle.clear()
             try:
-                await self.take(await self._pull())
+                deliveries = await self._pull()
+                self.caught_up = not deliveries
+                await self.take(deliveries)
                 failures = 0
             except BusUnavailable as e:
                 log.warning("%s: %s; carrying on", self.name, e)
@@ -222,7 +225,7 @@ class OrderedConsumer(Service):
                 max_messages=self._batch_size,
                 timeout=self._quiet_s,
                 ack_wait_s=self._ack_wait_s,
-                max_ack_pending=self._batch_size,
+                max_ack_pending=self.max_ack_pending,
             )
         except BusUnavailable as e:
             if self.bus_ok:
@@ -235,9 +238,9 @@ class OrderedConsumer(Service):
         self.bus_ok = True
         return deliveries
 
-    async def take(self, deliveries: Sequence[Delivery]) -> None:
-        """Apply what `deliveries` name (or, with none, whatever the store holds beyond the
-        checkpoint), then acknowledge, park or nak each of them."""
+    async def _events(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, RecordedEvent]]:
+        """The deliveries that carry events of known types; the others are settled here
+        (parked with the reason, or acked and counted when the type is unknown)."""
         events: list[tuple[Delivery, RecordedEvent]] = []
         for delivery in deliveries:
             self.stats.delivered += 1
@@ -254,6 +257,65 @@ class OrderedConsumer(Service):
                 await delivery.ack()
                 continue
             events.append((delivery, event))
+        return events
+
+    async def _stored_ids(self, positions: list[int]) -> dict[int, uuid.UUID]:
+        """The store's event id at each of `positions` (one read when they are close)."""
+        if not positions:
+            return {}
+        low, high = min(positions), max(positions)
+        if high - low < 4 * self._batch_size:
+            found = await self._store.read_all(low - 1, high - low + 1)
+        else:
+            found = [e for p in set(positions) for e in await self._store.read_all(p - 1, 1)]
+        return {e.position: e.event_id for e in found}
+
+    async def _retry_later(self, delivery: Delivery, error: str) -> None:
+        if delivery.attempt >= self._max_deliver:
+            await self._park(delivery, f"failed {delivery.attempt} times: {error}")
+        else:
+            await delivery.nak(backoff_s(delivery.attempt))
+
+    async def _park(self, delivery: Delivery, reason: str) -> None:
+        await self._parking.park(self.name, delivery, reason)
+        self.stats.parked += 1
+        log.warning("%s parked message %s: %s", self.name, delivery.sequence, reason[:200])
+        await delivery.ack()
+
+
+class OrderedConsumer(BusConsumer):
+    """A durable, ordered consumer of the log through the bus (see the module's docstring).
+
+    Every process running it pulls from the same JetStream consumer, which lets one batch be
+    out at a time (`max_ack_pending`): the others stand by and take over when its ack wait
+    ends, or sooner from the store when their pull comes back empty."""
+
+    def __init__(
+        self,
+        name: str,
+        store: EventStore,
+        bus: EventBus,
+        parking: Parking,
+        effect: OrderedEffect,
+        *,
+        batch_size: int = 500,
+        **settings: Any,
+    ) -> None:
+        super().__init__(name, store, bus, parking, batch_size=batch_size, **settings)
+        self._effect = effect
+        self.max_ack_pending = batch_size
+
+    @property
+    def position(self) -> int:
+        return self._effect.position
+
+    async def starting(self) -> None:
+        await self._effect.load_checkpoint()
+
+    async def take(self, deliveries: Sequence[Delivery]) -> None:
+        """Apply what `deliveries` name (or, with none, whatever the store holds beyond the
+        checkpoint), then acknowledge, park or nak each of them."""
+        events = await self._events(deliveries)
         if deliveries:
             target = max((e.position for _, e in events), default=0)
         else:
@@ -279,8 +341,8 @@ class OrderedConsumer(Service):
                 await self._retry_later(delivery, failed.reason)
             elif failed is not None and event.position > failed.position:
                 await delivery.nak(backoff_s(delivery.attempt))  # waits behind the failure
-            elif contradiction := _contradiction(event, stored):
-                await self._park(delivery, contradiction)
+            elif reason := contradiction(event, stored):
+                await self._park(delivery, reason)
             else:
                 await delivery.ack()
         if failed is not None:
@@ -313,26 +375,3 @@ class OrderedConsumer(Service):
             except Exception as e:
                 raise EffectFailed(event.position, f"{type(e).__name__}: {e}") from e
         return True
-
-    async def _stored_ids(self, positions: list[int]) -> dict[int, uuid.UUID]:
-        """The store's event id at each of `positions` (one read when they are close)."""
-        if not positions:
-            return {}
-        low, high = min(positions), max(positions)
-        if high - low < 4 * self._batch_size:
-            found = await self._store.read_all(low - 1, high - low + 1)
-        else:
-            found = [e for p in set(positions) for e in await self._store.read_all(p - 1, 1)]
-        return {e.position: e.event_id for e in found}
-
-    async def _retry_later(self, delivery: Delivery, error: str) -> None:
-        if delivery.attempt >= self._max_deliver:
-            await self._park(delivery, f"failed {delivery.attempt} times: {error}")
-        else:
-            await delivery.nak(backoff_s(delivery.attempt))
-
-    async def _park(self, delivery: Delivery, reason: str) -> None:
-        await self._parking.park(self.name, delivery, reason)
-        self.stats.parked += 1
-        log.warning("%s parked message %s: %s", self.name, delivery.sequence, reason[:200])
-        await delivery.ack()
