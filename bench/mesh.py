@@ -22,12 +22,10 @@ import nats
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from prometheus_client import CollectorRegistry
 
 from _common import emit, machine_params, percentile, run
 from hugmood.mesh.client import MeshClient
 from hugmood.mesh.identity import Caller, RequestSigner, RequestVerifier, mesh_key
-from hugmood.mesh.metrics import MeshMetrics
 from hugmood.mesh.service import JsonObject, MeshEndpoint, MeshServices, MeshServiceSpec
 
 BENCH = "mesh"
@@ -92,7 +90,6 @@ async def main(quick: bool, url: str) -> None:
         region=REGION,
         subject_prefix=prefix,
         process="bench",
-        metrics=MeshMetrics(CollectorRegistry()),
     )
     client = MeshClient(
         caller, RequestSigner(key, "bench:client"), region=REGION, subject_prefix=prefix

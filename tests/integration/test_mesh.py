@@ -26,7 +26,7 @@ import orjson
 import pytest
 from nats.aio.client import Client
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 
 from hugmood.application.queries import moods as mq
 from hugmood.bootstrap import HugMood, open_hugmood
@@ -39,10 +39,10 @@ from hugmood.domain.history import Aggregation
 from hugmood.mesh.client import MeshClient
 from hugmood.mesh.errors import NoInstance, OutcomeUnknown, Refused
 from hugmood.mesh.identity import USER_HEADER, RequestSigner, mesh_key
-from hugmood.mesh.metrics import MeshMetrics
 from hugmood.mesh.readside import NO_SUCH_BOARD, NO_SUCH_USER
 from hugmood.mesh.service import MeshServices, endpoint_subject
 from hugmood.mesh.start import start_mesh_services
+from hugmood.observability.metrics import Metrics
 from tests.conftest import unique
 from tests.integration.mesh_process import REGION, ledger_service, serve
 
@@ -238,7 +238,7 @@ async def test_history_and_snapshots_are_answered_only_as_graphql_would(
     settings = Settings(
         database_url="memory", data_dir=tmp_path, secret_key=SECRET, nats_subject_prefix=prefix
     )
-    registry = CollectorRegistry()
+    app_metrics = Metrics()
     async with open_hugmood(settings) as core, connected(nats_url) as nc:
         ann, ben, cat, dan = await people(core, "ann", "ben", "cat", "dan")
         await core.bus.handle(sc.RequestFriendship(ann, ben))
@@ -253,7 +253,8 @@ async def test_history_and_snapshots_are_answered_only_as_graphql_would(
         board_id = (await core.bus.handle(bd.CreateBoard(str(uuid.uuid4()), ann, "Week 12"))).value
         await core.bus.handle(bd.InviteMember(board_id, ann, ben, "viewer"))
 
-        async with start_mesh_services(core, nc, kind="worker", metrics=MeshMetrics(registry)):
+        async with start_mesh_services(core, nc, kind="worker") as mesh:
+            app_metrics.watch_services([mesh])
             client = MeshClient(nc, signer(), region=REGION, subject_prefix=prefix)
             now = datetime.now(UTC)
             span = {
@@ -303,7 +304,7 @@ async def test_history_and_snapshots_are_answered_only_as_graphql_would(
             no_board = await refusal(snapshot(ben, str(uuid.uuid4())))
             not_an_id = await refusal(snapshot(ben, "not-a-board"))
             status = await client.request("worker", "status", {}, user_id=None, idempotent=True)
-        metrics = generate_latest(registry).decode()
+        metrics = generate_latest(app_metrics.registry).decode()
 
     assert seen[ann] == set(entries.values())
     assert seen[ben] == {entries["friends-only"], entries["public"]}
@@ -323,6 +324,53 @@ async def test_history_and_snapshots_are_answered_only_as_graphql_would(
         in metrics
     )
     assert 'hugmood_mesh_request_seconds_count{endpoint="history",service="moods"} 6.0' in metrics
+
+
+async def delete_streams(url: str, prefix: str) -> None:
+    """The streams (and KV buckets) a server configured with `prefix` created."""
+    async with connected(url) as nc:
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            name = info.config.name or ""
+            if name.startswith((prefix.upper(), f"KV_{prefix.upper()}")):
+                await js.delete_stream(name)
+
+
+async def test_a_server_configured_with_nats_serves_the_mesh_and_exports_its_metrics(
+    nats_url: str, tmp_path: Path
+) -> None:
+    prefix = unique("mesh").replace("_", "")
+    settings = Settings(
+        database_url="memory",
+        data_dir=tmp_path,
+        secret_key=SECRET,
+        nats_url=nats_url,
+        nats_stream=prefix.upper(),
+        nats_subject_prefix=prefix,
+        nats_storage="memory",
+    )
+    app_metrics = Metrics()
+    try:
+        async with open_hugmood(settings) as core, connected(nats_url) as nc:
+            app_metrics.watch_services(core.services)
+            client = MeshClient(nc, signer(), region=REGION, subject_prefix=prefix)
+            found = await client.discover()
+            status = await client.request("server", "status", {}, user_id=None, idempotent=True)
+    finally:
+        await delete_streams(nats_url, prefix)
+    metrics = generate_latest(app_metrics.registry).decode()
+
+    assert sorted({i.name for i in found}) == ["boards", "moods", "server"]
+    assert status["kind"] == "server"
+    assert {"read models", "event relay", "service mesh"} <= {s["name"] for s in status["services"]}
+    assert (
+        'hugmood_mesh_requests_total{code="200",endpoint="status",service="server"} 1.0' in metrics
+    )
+
+
+async def test_the_embedded_default_serves_no_mesh(tmp_path: Path) -> None:
+    async with open_hugmood(Settings(database_url="memory", data_dir=tmp_path)) as core:
+        assert not [s for s in core.services if isinstance(s, MeshServices)]
 
 
 # --- identity that cannot be forged, replayed or moved ------------------------------------

@@ -1,15 +1,21 @@
-"""Per-service request counts and latencies of the mesh, on the app's Prometheus registry."""
+"""Per-service request counts and latencies of the mesh, exported with the process's other
+services' metrics at `/metrics` (`observability.metrics.Metrics.watch_services`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.metrics_core import Metric
 
 
 class MeshMetrics:
     """`hugmood_mesh_requests_total{service,endpoint,code}` and
     `hugmood_mesh_request_seconds{service,endpoint}`, as this process served them."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        registry = self.registry
         self.requests = Counter(
             "hugmood_mesh_requests",
             "Mesh requests this process answered, by service, endpoint and reply code",
@@ -27,3 +33,7 @@ class MeshMetrics:
     def observe(self, service: str, endpoint: str, code: str, seconds: float) -> None:
         self.requests.labels(service, endpoint, code).inc()
         self.latency.labels(service, endpoint).observe(seconds)
+
+    def metric_families(self) -> Iterable[Metric]:
+        """Both metrics as they stand now, for a collector of another registry."""
+        return self.registry.collect()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from nats.micro import add_service
 from nats.micro.request import Request, ServiceError
 from nats.micro.service import Service as MicroService
+from prometheus_client.metrics_core import Metric
 
 from hugmood.domain.errors import HugMoodError
 from hugmood.mesh import errors as codes
@@ -87,7 +88,6 @@ class MeshServices(Service):
         region: str,
         subject_prefix: str,
         process: str,
-        metrics: MeshMetrics | None = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         super().__init__()
@@ -97,9 +97,14 @@ class MeshServices(Service):
         self._region = region
         self._prefix = subject_prefix
         self._process = process
-        self._metrics = metrics
+        self.metrics = MeshMetrics()
+        """This instance's request counts and latencies (`/metrics` exports them)."""
         self._max_request_bytes = max_request_bytes
         self._registered: list[MicroService] = []
+
+    def metric_families(self) -> Iterable[Metric]:
+        """Request counts and latencies per service and endpoint, for `/metrics`."""
+        return self.metrics.metric_families()
 
     @property
     def instances(self) -> dict[str, str]:
@@ -159,9 +164,8 @@ class MeshServices(Service):
                 description = f"internal error in {service}.{endpoint.name} (logged as {ref})"
                 raise ServiceError(codes.INTERNAL, description) from e
             finally:
-                if self._metrics is not None:
-                    elapsed = time.perf_counter() - started
-                    self._metrics.observe(service, endpoint.name, code, elapsed)
+                elapsed = time.perf_counter() - started
+                self.metrics.observe(service, endpoint.name, code, elapsed)
 
         return handle
 

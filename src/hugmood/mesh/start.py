@@ -1,11 +1,12 @@
 """Wiring the mesh into a process: the services every `hugmood serve` and `hugmood worker`
-registers, and a client signing as that process; both on a NATS connection the caller owns."""
+registers (`open_mesh`, from the composition root), and a client signing as that process."""
 
 from __future__ import annotations
 
 import os
 import socket
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from typing import Protocol
 
 from nats.aio.client import Client
@@ -15,7 +16,6 @@ from hugmood.config import Settings
 from hugmood.eventstore.store import EventStore
 from hugmood.mesh.client import MeshClient
 from hugmood.mesh.identity import RequestSigner, RequestVerifier, mesh_key
-from hugmood.mesh.metrics import MeshMetrics
 from hugmood.mesh.readside import BoardSnapshots, boards_service, moods_service
 from hugmood.mesh.service import MeshServices
 from hugmood.mesh.status import Supervised, kind_service
@@ -45,25 +45,64 @@ def process_name(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
-def start_mesh_services(
-    core: MeshCore, nc: Client, *, kind: str, metrics: MeshMetrics | None = None
+def mesh_services(
+    settings: Settings,
+    nc: Client,
+    *,
+    kind: str,
+    store: EventStore,
+    deps: Dependencies,
+    boards: BoardSnapshots,
+    services: Sequence[Supervised],
 ) -> MeshServices:
-    """The read side's services (`moods`, `boards`) and this process's `<kind>` service, to
-    enter as a service (`async with`): registered while entered, gone when left."""
-    settings = core.settings
+    """The read side's services (`moods`, `boards`) and this process's `<kind>` service (which
+    reports on `services`), to enter as a service: registered while entered, gone when left."""
     process = process_name(kind)
     return MeshServices(
         nc,
         (
-            moods_service(core.deps),
-            boards_service(core.deps, core.boards),
-            kind_service(kind, process, core.store, core.services),
+            moods_service(deps),
+            boards_service(deps, boards),
+            kind_service(kind, process, store, services),
         ),
         RequestVerifier(mesh_key(settings.secret_key, settings.region)),
         region=settings.region,
         subject_prefix=settings.nats_subject_prefix,
         process=process,
-        metrics=metrics,
+    )
+
+
+def start_mesh_services(core: MeshCore, nc: Client, *, kind: str) -> MeshServices:
+    """`mesh_services` for a running HugMood, on a connection the caller owns."""
+    return mesh_services(
+        core.settings,
+        nc,
+        kind=kind,
+        store=core.store,
+        deps=core.deps,
+        boards=core.boards,
+        services=core.services,
+    )
+
+
+async def open_mesh(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    kind: str,
+    store: EventStore,
+    deps: Dependencies,
+    boards: BoardSnapshots,
+    services: Sequence[Supervised],
+) -> MeshServices:
+    """`mesh_services` on a NATS connection of their own (closed by `stack`), so that mesh
+    requests never queue behind the bus's JetStream traffic; `BusUnavailable` if NATS is away."""
+    from hugmood.messaging.jetstream import connect
+
+    nc = await connect(settings.nats_url, name=f"hugmood mesh {kind}")
+    stack.push_async_callback(nc.close)
+    return mesh_services(
+        settings, nc, kind=kind, store=store, deps=deps, boards=boards, services=services
     )
 
 

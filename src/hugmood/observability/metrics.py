@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 
@@ -17,6 +18,14 @@ class Supervised(Protocol):
 
     name: str
     crashes: int
+
+
+@runtime_checkable
+class Exporting(Protocol):
+    """A service that keeps metrics of its own (the service mesh's requests and latencies),
+    exported beside its crash count."""
+
+    def metric_families(self) -> Iterable[Metric]: ...
 
 
 @dataclass
@@ -49,8 +58,9 @@ class Metrics:
         )
 
     def watch_services(self, services: Sequence[Supervised]) -> Collector:
-        """Export each service's crash count (`hugmood_service_crashes_total{service}`);
-        unregister the collector returned when they stop."""
+        """Export each service's crash count (`hugmood_service_crashes_total{service}`) and
+        the metrics of those that keep their own (`Exporting`); unregister the collector
+        returned when they stop."""
         collector = _ServiceCrashes(services)
         self.registry.register(collector)
         return collector
@@ -60,7 +70,7 @@ class _ServiceCrashes(Collector):
     def __init__(self, services: Iterable[Supervised]) -> None:
         self._services = tuple(services)
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "hugmood_service_crashes",
             "Crashes of a long-lived service's loop (each was restarted)",
@@ -69,3 +79,6 @@ class _ServiceCrashes(Collector):
         for service in self._services:
             family.add_metric([service.name], service.crashes)
         yield family
+        for service in self._services:
+            if isinstance(service, Exporting):
+                yield from service.metric_families()
