@@ -442,6 +442,10 @@ async def test_bad_input_gets_a_specific_error_and_the_service_keeps_serving(
             "too long": await send(orjson.dumps({"ticket": "x" * 1000})),
             "huge": await send(orjson.dumps({"ticket": "x" * 100_000})),
         }
+        # Published, not requested: there is no one to answer, so it is not run either.
+        one_way = orjson.dumps({"ticket": "one-way"})
+        await nc.publish(record, one_way, headers=sign.headers(record, one_way, user_id=USER))
+        await nc.publish(record, b"\x00 garbage with no reply subject")
         client = MeshClient(nc, sign, region=REGION, subject_prefix=prefix)
         after = await client.request("ledger", "record", {"ticket": "after"}, user_id=USER)
         no_user = client.request("ledger", "record", {"ticket": "anonymous"}, user_id=None)

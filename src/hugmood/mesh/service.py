@@ -152,6 +152,14 @@ class MeshServices(Service):
         async def handle(request: Request) -> None:
             started = time.perf_counter()
             code = "200"
+            # nats.micro's Request does not expose the reply subject; a message published
+            # without one cannot be answered, so it is not run (nor answered with an error).
+            if not request._msg.reply:
+                log.warning(
+                    "mesh %s.%s: a message with no reply subject, ignored", service, endpoint.name
+                )
+                self.metrics.observe(service, endpoint.name, codes.BAD_REQUEST, 0.0)
+                return
             try:
                 await request.respond(orjson.dumps(await self._answer(endpoint, request)))
             except Refused as e:
