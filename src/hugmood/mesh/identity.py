@@ -29,6 +29,7 @@ MAX_REMEMBERED = 500_000
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.:@-]{1,200}")
 _REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
 
 
 def mesh_key(secret_key: str, region: str) -> bytes:
@@ -126,7 +127,7 @@ class RequestVerifier:
             raise Refused(UNAUTHENTICATED, "the caller or user header is malformed")
         if not _REQUEST_ID.fullmatch(request_id):
             raise Refused(UNAUTHENTICATED, "the request id must be 32 lower-case hex digits")
-        if not timestamp.isdigit() or len(timestamp) > 15:
+        if not _TIMESTAMP.fullmatch(timestamp):
             raise Refused(UNAUTHENTICATED, "the timestamp must be milliseconds since the epoch")
         now = self._clock()
         if abs(now - int(timestamp) / 1000) > self._max_skew_s:
