@@ -1,6 +1,9 @@
-"""Relay throughput: the event relay publishing the store's log to NATS JetStream (read a
-batch, encode, publish with acks, move the checkpoint) against raw nats-py JetStream
-publishing of the same payloads with acks, in the same run and on the same server.
+"""The distributed log. Relay throughput: the event relay publishing the store's log to NATS
+JetStream (read a batch, encode, publish with acks, move the checkpoint) against raw nats-py
+JetStream publishing of the same payloads with acks, in the same run and on the same server.
+Then the durable consumers (`_bus_consumers.py`): end-to-end lag at 1,000 events/s against
+the embedded path, a CPU-bound consumer in two workers against one, and recovery after a
+worker is SIGKILLed (PostgreSQL and Redis needed for the last two).
 
 Run: `.venv/bin/python bench/bus.py [--quick] [--nats-url URL]`; one JSON object a line. Each
 measurement publishes into a fresh file-backed stream of its own, deleted afterwards.
@@ -18,6 +21,7 @@ from datetime import UTC, datetime
 import nats
 from nats.js.api import StorageType
 
+from _bus_consumers import measure_lag, measure_recovery, measure_scaling
 from _common import emit, machine_params, run
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
 from hugmood.eventstore.memory import InMemoryEventStore
@@ -167,6 +171,9 @@ async def main(quick: bool, url: str) -> None:
         max(sequential),
         {**params, "baseline_events": count // 5},
     )
+    await measure_lag(url, quick)
+    await measure_scaling(url, quick)
+    await asyncio.to_thread(measure_recovery, url, quick)
 
 
 if __name__ == "__main__":

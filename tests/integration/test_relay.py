@@ -119,10 +119,11 @@ class Deployment:
     async def read_stream(self, count: int) -> list[Delivery]:
         bus = await self.bus()
         got: list[Delivery] = []
+        reader = unique("reader")  # a consumer of its own, from the stream's start
         deadline = asyncio.get_running_loop().time() + DEADLINE_S
         while len(got) < count:
             assert asyncio.get_running_loop().time() < deadline, f"{len(got)} of {count} came"
-            got += await bus.pull(unique("reader"), max_messages=count - len(got), timeout=0.5)
+            got += await bus.pull(reader, max_messages=count - len(got), timeout=0.5)
         return got
 
 

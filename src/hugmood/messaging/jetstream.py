@@ -5,6 +5,7 @@ that lets exactly one relay publish at a time (a key in a NATS KV bucket with a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from hugmood.messaging.relay import subject_token
 
 log = logging.getLogger(__name__)
 
+MORE_WAIT_S = 0.005
+"""After the first message of a pull, how long to wait for more that are not there yet."""
 NATS_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, OSError, TimeoutError)
 """What nats-py raises when the server is away, slow or refuses: all become `BusUnavailable`."""
 
@@ -87,10 +90,12 @@ class _JetStreamDelivery:
         return int(self._msg.metadata.num_delivered)
 
     async def ack(self) -> None:
+        # Not confirmed (`ack_sync` would be a round trip per message): an ack that is lost
+        # only means the message comes again, which every consumer takes as a duplicate.
         try:
-            await self._msg.ack_sync()
+            await self._msg.ack()
         except NATS_ERRORS as e:
-            raise BusUnavailable(f"the ack of message {self.sequence} was not confirmed") from e
+            raise BusUnavailable(f"the ack of message {self.sequence} was not sent") from e
 
     async def nak(self, delay_s: float | None = None) -> None:
         try:
@@ -199,12 +204,18 @@ class JetStreamBus:
                     ),
                 )
                 self._pullers[consumer] = puller
+            # nats-py's fetch of a batch, when nothing is there yet, waits until the whole
+            # batch came or the timeout passed: a trickle of messages would each wait the
+            # full timeout. So wait for one, then take whatever else is there already.
             try:
-                msgs = await puller.fetch(max_messages, timeout=timeout)
+                msgs = await puller.fetch(1, timeout=timeout)
             except (nats.errors.TimeoutError, TimeoutError):
                 # Nothing came in time; nats-py raises either one, depending on where in
                 # its fetch the deadline passed.
                 return []
+            if max_messages > 1:
+                with contextlib.suppress(nats.errors.TimeoutError, TimeoutError):
+                    msgs += await puller.fetch(max_messages - 1, timeout=MORE_WAIT_S)
         except NATS_ERRORS as e:
             raise BusUnavailable(f"pulling for the consumer {consumer} failed") from e
         return [_JetStreamDelivery(m) for m in msgs]
