@@ -16,7 +16,8 @@ from hugmood.domain.privacy import Privacy, Relationship, may_view
 @pytest.mark.parametrize(
     ("relationship", "visible"),
     [
-        (Relationship.SELF, {Privacy.PRIVATE, Privacy.FRIENDS_ONLY, Privacy.PUBLIC}),
+        (Relationship.SELF, set(Privacy)),
+        (Relationship.CLOSE_FRIEND, {Privacy.CLOSE_FRIENDS, Privacy.FRIENDS_ONLY, Privacy.PUBLIC}),
         (Relationship.FRIEND, {Privacy.FRIENDS_ONLY, Privacy.PUBLIC}),
         (Relationship.STRANGER, {Privacy.PUBLIC}),
         (Relationship.BLOCKED, set()),

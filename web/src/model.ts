@@ -1,6 +1,6 @@
 // The shapes the app reads from HugMood's GraphQL API (docs/schema.graphql), and shared labels.
 
-export type Privacy = "PRIVATE" | "FRIENDS_ONLY" | "PUBLIC";
+export type Privacy = "PRIVATE" | "CLOSE_FRIENDS" | "FRIENDS_ONLY" | "PUBLIC";
 export type PresenceStatus = "ONLINE" | "AWAY" | "OFFLINE";
 export type Relationship = "SELF" | "FRIENDS" | "REQUESTED" | "INCOMING" | "BLOCKED" | "NONE";
 export type HugStatus = "SENT" | "DELIVERED" | "SEEN" | "WITHDRAWN";
@@ -31,6 +31,7 @@ export const HUG_LABEL: Record<HugType, string> = {
 
 export const PRIVACY_LABEL: Record<Privacy, string> = {
   PRIVATE: "Only me",
+  CLOSE_FRIENDS: "Close friends",
   FRIENDS_ONLY: "Friends",
   PUBLIC: "Everyone",
 };

@@ -10,6 +10,7 @@ from typing import Any
 from hugmood import __version__
 from hugmood.domain.age import AGE_EVENTS
 from hugmood.domain.boards import BOARD_EVENTS
+from hugmood.domain.close_friends import CLOSE_FRIEND_EVENTS
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
@@ -35,6 +36,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *REMINDER_EVENTS,
         *EMAIL_EVENTS,
         *PASSWORD_RESET_EVENTS,
+        *CLOSE_FRIEND_EVENTS,
     )
 }
 

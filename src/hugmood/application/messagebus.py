@@ -25,6 +25,7 @@ from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.results import CommandResult
 from hugmood.domain.board_images import UploadBoardImage
 from hugmood.domain.boards import ArchiveBoard, CreateBoard, InviteMember, RemoveMember
+from hugmood.domain.close_friends import AddCloseFriend, RemoveCloseFriend
 from hugmood.domain.hugs import (
     ChangeHugSettings,
     MarkHugDelivered,
@@ -77,6 +78,8 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     RemoveFriend: social.change_friendship,
     BlockUser: social.change_friendship,
     UnblockUser: social.change_friendship,
+    AddCloseFriend: social.change_close_friends,
+    RemoveCloseFriend: social.change_close_friends,
     SendHug: hugs.send_hug,
     WithdrawHug: hugs.change_hug,
     MarkHugDelivered: hugs.change_hug,

@@ -24,7 +24,12 @@ from hugmood.client.errors import ApiError, NotLoggedIn, Offline
 from hugmood.client.ws import subscribe
 
 JSON = dict[str, Any]
-PRIVACY_ENUM = {"private": "PRIVATE", "friends-only": "FRIENDS_ONLY", "public": "PUBLIC"}
+PRIVACY_ENUM = {
+    "private": "PRIVATE",
+    "close-friends": "CLOSE_FRIENDS",
+    "friends-only": "FRIENDS_ONLY",
+    "public": "PUBLIC",
+}
 
 
 @dataclass(frozen=True, slots=True)

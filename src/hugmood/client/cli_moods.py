@@ -89,7 +89,10 @@ def add(
         ),
     ] = None,
     privacy: Annotated[
-        str | None, typer.Option(help="private, friends-only or public (default: your account's).")
+        str | None,
+        typer.Option(
+            help="private, close-friends, friends-only or public (default: your account's)."
+        ),
     ] = None,
     at: Annotated[
         str | None,

@@ -27,7 +27,8 @@ class LocalEntry:
     note: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     privacy: str | None = None
-    """`private`, `friends-only`, `public`, or `None` for the account's default."""
+    """`private`, `close-friends`, `friends-only`, `public`, or `None` for the account's
+    default."""
     insights: Insights | None = None
     origin: str = "this-device"
     status: str = "pending"
@@ -94,7 +95,7 @@ class LocalEntry:
             return None
         if share_notes == "public":
             return self.note
-        return self.note if self.privacy in ("private", "friends-only") else None
+        return self.note if self.privacy in ("private", "close-friends", "friends-only") else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,12 @@ from hugmood.client.errors import ApiError
 from hugmood.client.records import Insights, LocalEntry, OutboxItem
 from hugmood.client.vault import Vault
 
-PRIVACY_VALUE = {"PRIVATE": "private", "FRIENDS_ONLY": "friends-only", "PUBLIC": "public"}
+PRIVACY_VALUE = {
+    "PRIVATE": "private",
+    "CLOSE_FRIENDS": "close-friends",
+    "FRIENDS_ONLY": "friends-only",
+    "PUBLIC": "public",
+}
 RETRY_LATER = frozenset({"UNAVAILABLE", "RATE_LIMITED"})
 DOWNLOAD_PAGE = 500
 MAX_UPLOAD_BYTES = 80_000

@@ -12,6 +12,8 @@ class Privacy(StrEnum):
     """A mood entry's audience, chosen per entry (with a per-user default)."""
 
     PRIVATE = "private"
+    CLOSE_FRIENDS = "close-friends"
+    """Only the friends on the owner's close-friends list."""
     FRIENDS_ONLY = "friends-only"
     PUBLIC = "public"
 
@@ -30,6 +32,8 @@ class Relationship(StrEnum):
     """How a viewer stands to an owner, from the viewer's side."""
 
     SELF = "self"
+    CLOSE_FRIEND = "close-friend"
+    """A friend the owner put on their close-friends list."""
     FRIEND = "friend"
     STRANGER = "stranger"
     BLOCKED = "blocked"
@@ -38,6 +42,9 @@ class Relationship(StrEnum):
 
 _VISIBLE: dict[Relationship, frozenset[Privacy]] = {
     Relationship.SELF: frozenset(Privacy),
+    Relationship.CLOSE_FRIEND: frozenset(
+        {Privacy.CLOSE_FRIENDS, Privacy.FRIENDS_ONLY, Privacy.PUBLIC}
+    ),
     Relationship.FRIEND: frozenset({Privacy.FRIENDS_ONLY, Privacy.PUBLIC}),
     Relationship.STRANGER: frozenset({Privacy.PUBLIC}),
     Relationship.BLOCKED: frozenset(),
@@ -51,3 +58,8 @@ def visible_privacies(relationship: Relationship) -> frozenset[Privacy]:
 
 def may_view(relationship: Relationship, privacy: Privacy) -> bool:
     return privacy in _VISIBLE[relationship]
+
+
+def is_friend(relationship: Relationship) -> bool:
+    """Friends, close or not (what presence and hugs go by)."""
+    return relationship in (Relationship.FRIEND, Relationship.CLOSE_FRIEND)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from hugmood.application.consumers import LIVE_RELAY, consumer
 from hugmood.application.ports import ReadModelsProgress
-from hugmood.application.queries.social import friend_ids
+from hugmood.application.queries.social import close_friend_ids, friend_ids
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import LogConsumer
@@ -73,5 +73,8 @@ class LiveRelay(LogConsumer):
                 await self._local.publish(SESSIONS_ENDED, {"sessionId": d["sessionId"]})
             case "MoodRecorded" if d.get("privacy") != "private":
                 await self._progress.wait_for(event.position)
-                for friend_id in await friend_ids(self._readmodels, d["ownerId"]):
+                # Close-friends entries are announced to close friends only (each feed checks
+                # again what its subscriber may see, as every query does).
+                audience = close_friend_ids if d.get("privacy") == "close-friends" else friend_ids
+                for friend_id in await audience(self._readmodels, d["ownerId"]):
                     await self._local.publish(friend_moods(friend_id), {"entryId": d["entryId"]})

@@ -1,4 +1,5 @@
-// Friends: find someone by handle, answer requests, see who is around, remove or block.
+// Friends: find someone by handle, answer requests, see who is around, choose close friends
+// (who see check-ins shared with close friends only), remove or block.
 
 import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
@@ -26,6 +27,7 @@ const CONNECTIONS = `{
   requested: connections(status: REQUESTED) { profile { ${PROFILE} } status since }
   blocked: connections(status: BLOCKED) { profile { ${PROFILE} } status since }
   friendsPresence { profile { handle } status }
+  closeFriends { handle }
 }`;
 
 type Action = "requestFriendship" | "acceptFriendship" | "declineFriendship" | "removeFriend" | "blockUser" | "unblockUser";
@@ -102,7 +104,42 @@ function Actions({ handle, relationship, onDone }: { handle: string; relationshi
   );
 }
 
-function Person({ profile, relationship, status, onDone }: { profile: Profile; relationship: Relationship; status?: PresenceStatus; onDone: (m: string) => void }) {
+/** On or off the close-friends list; nobody is told either way. */
+function CloseFriend({ handle, close, onDone }: { handle: string; close: boolean; onDone: (m: string) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  async function toggle(on: boolean) {
+    setError(null);
+    try {
+      await gql(`mutation($handle: String!) { ${on ? "addCloseFriend" : "removeCloseFriend"}(handle: $handle) { handle } }`, { handle });
+      onDone(on ? `@${handle} is now a close friend.` : `@${handle} is no longer a close friend.`);
+    } catch (e) {
+      setError(describe(e));
+    }
+  }
+  return (
+    <>
+      <label class="inline-check">
+        <input type="checkbox" name="closeFriend" checked={close} onChange={(e) => void toggle(e.currentTarget.checked)} />
+        Close friend <span class="muted small">(sees check-ins you share with close friends)</span>
+      </label>
+      <ErrorText error={error} />
+    </>
+  );
+}
+
+function Person({
+  profile,
+  relationship,
+  status,
+  close,
+  onDone,
+}: {
+  profile: Profile;
+  relationship: Relationship;
+  status?: PresenceStatus;
+  close?: boolean;
+  onDone: (m: string) => void;
+}) {
   const [moods, setMoods] = useState<MoodEntry[] | null>(null);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -143,6 +180,7 @@ function Person({ profile, relationship, status, onDone }: { profile: Profile; r
           )}
         </div>
       )}
+      {close !== undefined && <CloseFriend handle={profile.handle} close={close} onDone={onDone} />}
       <Actions handle={profile.handle} relationship={relationship} onDone={onDone} />
     </li>
   );
@@ -154,15 +192,24 @@ export function FriendsScreen() {
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<UserPage | null>(null);
   const [lists, setLists] = useState<Record<"friends" | "incoming" | "requested" | "blocked", Connection[]> | null>(null);
+  const [close, setClose] = useState<Set<string>>(new Set());
   const [initialPresence, setInitialPresence] = useState<Record<string, PresenceStatus>>({});
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
 
   useEffect(() => {
-    gql<{ friends: Connection[]; incoming: Connection[]; requested: Connection[]; blocked: Connection[]; friendsPresence: { profile: { handle: string }; status: PresenceStatus }[] }>(CONNECTIONS)
+    gql<{
+      friends: Connection[];
+      incoming: Connection[];
+      requested: Connection[];
+      blocked: Connection[];
+      friendsPresence: { profile: { handle: string }; status: PresenceStatus }[];
+      closeFriends: { handle: string }[];
+    }>(CONNECTIONS)
       .then((data) => {
         setLists(data);
+        setClose(new Set(data.closeFriends.map((p) => p.handle)));
         friendsAre(data.friends.map((c) => c.profile.handle));
         setInitialPresence(Object.fromEntries(data.friendsPresence.map((p) => [p.profile.handle, p.status])));
       })
@@ -235,7 +282,16 @@ export function FriendsScreen() {
               <Empty>No friends here yet. Find someone by their handle above and send a request.</Empty>
             ) : (
               <ul class="people" data-testid="friends-list">
-                {lists.friends.map((c) => <Person key={c.profile.handle} profile={c.profile} relationship="FRIENDS" status={statusOf(c.profile.handle)} onDone={done} />)}
+                {lists.friends.map((c) => (
+                  <Person
+                    key={c.profile.handle}
+                    profile={c.profile}
+                    relationship="FRIENDS"
+                    status={statusOf(c.profile.handle)}
+                    close={close.has(c.profile.handle)}
+                    onDone={done}
+                  />
+                ))}
               </ul>
             )}
           </section>

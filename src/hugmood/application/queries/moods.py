@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from hugmood.application.queries.social import friend_ids, relationship
+from hugmood.application.queries.social import close_to, friend_ids, relationship
 from hugmood.domain.common import shown
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.history import Aggregation, bucket_start
@@ -76,10 +76,14 @@ def _entry(row: Row) -> MoodEntryView:
     )
 
 
-def _privacy_params(allowed: frozenset[Privacy]) -> tuple[str, str, str]:
-    """Always three parameters for `privacy IN ($a, $b, $c)`; absent ones match nothing."""
-    a, b, c, *_ = [*sorted(p.value for p in allowed), "-", "-", "-"]
-    return a, b, c
+PRIVACY_SLOTS = len(Privacy)
+
+
+def _privacy_params(allowed: frozenset[Privacy]) -> tuple[str, ...]:
+    """Always one parameter per privacy setting, for `privacy IN ($a, $b, $c, $d)`; absent
+    ones match nothing."""
+    values = sorted(p.value for p in allowed)
+    return (*values, *["-"] * (PRIVACY_SLOTS - len(values)))
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -113,7 +117,7 @@ async def mood_history(
     if aggregation is Aggregation.NONE:
         rows = await db.fetch(
             f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE user_id = $1"
-            " AND recorded_at_ms >= $2 AND recorded_at_ms < $3 AND privacy IN ($4, $5, $6)"
+            " AND recorded_at_ms >= $2 AND recorded_at_ms < $3 AND privacy IN ($4, $5, $6, $7)"
             f" ORDER BY recorded_at_ms DESC LIMIT {MAX_ENTRIES}",
             owner_id,
             start_ms,
@@ -123,7 +127,7 @@ async def mood_history(
         return [_entry(r) for r in rows]
     rows = await db.fetch(
         "SELECT recorded_at_ms, mood_type, intensity FROM rm_mood_entries WHERE user_id = $1"
-        " AND recorded_at_ms >= $2 AND recorded_at_ms < $3 AND privacy IN ($4, $5, $6)"
+        " AND recorded_at_ms >= $2 AND recorded_at_ms < $3 AND privacy IN ($4, $5, $6, $7)"
         " ORDER BY recorded_at_ms",
         owner_id,
         start_ms,
@@ -191,22 +195,32 @@ async def mood_entry(
 async def friends_feed(
     db: SqlDatabase, *, viewer_id: UserId, before_ms: int | None, limit: int
 ) -> list[MoodEntryView]:
-    """Friends' entries the viewer may see (friends-only and public), newest first."""
+    """Friends' entries the viewer may see (friends-only and public; close-friends ones from
+    friends who put the viewer on their list), newest first."""
     if not 1 <= limit <= MAX_FEED:
         raise ValidationFailed(f"limit must be between 1 and {MAX_FEED}", field="limit")
     friend_may_see = _privacy_params(visible_privacies(Relationship.FRIEND))
     friends = await friend_ids(db, viewer_id)
     if not friends:
         return []
-    marks = ", ".join(f"${i + 6}" for i in range(len(friends)))
+    listed_by = set(await close_to(db, viewer_id))
+    closer = [f for f in friends if f in listed_by]
+    ask = [*friend_may_see, Privacy.CLOSE_FRIENDS.value, limit, *friends, *closer]
+    first = 2 + len(friend_may_see) + 2  # $1 is the time bound
+    marks = ", ".join(f"${first + i}" for i in range(len(friends)))
+    close_marks = ", ".join(f"${first + len(friends) + i}" for i in range(len(closer)))
+    # The close-friends value is always a parameter of the statement (PostgreSQL must see
+    # every parameter it is given), matching nothing when no friend listed the viewer.
+    only_close = f"user_id IN ({close_marks})" if closer else "1 = 0"
+    only_close = f" OR (privacy = ${first - 2} AND {only_close})"
+    slots = ", ".join(f"${2 + i}" for i in range(len(friend_may_see)))
     rows = await db.fetch(
         f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries"
-        f" WHERE user_id IN ({marks}) AND recorded_at_ms < $1 AND privacy IN ($2, $3, $4)"
-        " ORDER BY recorded_at_ms DESC LIMIT $5",
+        f" WHERE user_id IN ({marks}) AND recorded_at_ms < $1"
+        f" AND (privacy IN ({slots}){only_close})"
+        f" ORDER BY recorded_at_ms DESC LIMIT ${first - 1}",
         before_ms if before_ms is not None else 2**62,
-        *friend_may_see,
-        limit,
-        *friends,
+        *ask,
     )
     return [_entry(r) for r in rows]
 
@@ -219,7 +233,7 @@ async def recent_visible(
         return []
     rows = await db.fetch(
         f"SELECT {_ENTRY_COLUMNS} FROM rm_mood_entries WHERE user_id = $1"
-        " AND privacy IN ($2, $3, $4) ORDER BY recorded_at_ms DESC LIMIT $5",
+        " AND privacy IN ($2, $3, $4, $5) ORDER BY recorded_at_ms DESC LIMIT $6",
         owner_id,
         *_privacy_params(allowed),
         limit,

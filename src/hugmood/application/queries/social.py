@@ -20,7 +20,8 @@ async def relationship(db: SqlDatabase, viewer_id: UserId, owner_id: UserId) -> 
         "SELECT"
         " (SELECT COUNT(*) FROM rm_blocks WHERE (blocker_id = $1 AND blocked_id = $2)"
         "   OR (blocker_id = $2 AND blocked_id = $1)),"
-        " (SELECT status FROM rm_friendships WHERE user_id = $1 AND other_id = $2)",
+        " (SELECT status FROM rm_friendships WHERE user_id = $1 AND other_id = $2),"
+        " (SELECT COUNT(*) FROM rm_close_friends WHERE owner_id = $2 AND friend_id = $1)",
         viewer_id,
         owner_id,
     )
@@ -28,7 +29,29 @@ async def relationship(db: SqlDatabase, viewer_id: UserId, owner_id: UserId) -> 
         return Relationship.STRANGER
     if row[0]:
         return Relationship.BLOCKED
-    return Relationship.FRIEND if row[1] == "friends" else Relationship.STRANGER
+    if row[1] != "friends":
+        # A close-friends row outliving its friendship (it is removed with it) shows nothing.
+        return Relationship.STRANGER
+    return Relationship.CLOSE_FRIEND if row[2] else Relationship.FRIEND
+
+
+async def close_to(db: SqlDatabase, friend_id: UserId) -> list[str]:
+    """The owners who put `friend_id` on their close-friends list."""
+    rows = await db.fetch(
+        "SELECT owner_id FROM rm_close_friends WHERE friend_id = $1 ORDER BY owner_id", friend_id
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def close_friend_ids(db: SqlDatabase, user_id: UserId) -> list[str]:
+    """The friends on the user's close-friends list who are still friends."""
+    rows = await db.fetch(
+        "SELECT c.friend_id FROM rm_close_friends c JOIN rm_friendships f"
+        " ON f.user_id = c.owner_id AND f.other_id = c.friend_id AND f.status = 'friends'"
+        " WHERE c.owner_id = $1 ORDER BY c.since_ms, c.friend_id",
+        user_id,
+    )
+    return [str(r[0]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +127,17 @@ CREATE TABLE IF NOT EXISTS rm_blocks (
 CREATE INDEX IF NOT EXISTS rm_blocks_blocked ON rm_blocks (blocked_id);
 """
 
+CLOSE_FRIENDS_SCHEMA = """
+-- Who each owner put on their close-friends list (only while they are friends).
+CREATE TABLE IF NOT EXISTS rm_close_friends (
+    owner_id TEXT NOT NULL,
+    friend_id TEXT NOT NULL,
+    since_ms BIGINT NOT NULL,
+    PRIMARY KEY (owner_id, friend_id)
+);
+CREATE INDEX IF NOT EXISTS rm_close_friends_friend ON rm_close_friends (friend_id);
+"""
+
 
 _UPSERT = (
     "INSERT INTO rm_friendships (user_id, other_id, status, since_ms) VALUES ($1, $2, $3, $4)"
@@ -114,12 +148,19 @@ _DELETE_PAIR = (
     "DELETE FROM rm_friendships WHERE (user_id = $1 AND other_id = $2)"
     " OR (user_id = $2 AND other_id = $1)"
 )
+_DELETE_CLOSE_PAIR = (
+    "DELETE FROM rm_close_friends WHERE (owner_id = $1 AND friend_id = $2)"
+    " OR (owner_id = $2 AND friend_id = $1)"
+)
 
 
 class FriendshipsProjection:
     name: str = "friendships"
-    tables: tuple[str, ...] = ("rm_friendships", "rm_blocks")
-    migrations: tuple[Migration, ...] = (Migration(1, "tables", FRIENDSHIPS_SCHEMA),)
+    tables: tuple[str, ...] = ("rm_friendships", "rm_blocks", "rm_close_friends")
+    migrations: tuple[Migration, ...] = (
+        Migration(1, "tables", FRIENDSHIPS_SCHEMA),
+        Migration(2, "close friends", CLOSE_FRIENDS_SCHEMA),
+    )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
         d, at = event.data, to_epoch_ms(event.timestamp)
@@ -133,16 +174,33 @@ class FriendshipsProjection:
             case "FriendRequestDeclined" | "FriendRequestWithdrawn":
                 return [(_DELETE_PAIR, (d["requesterId"], d["addresseeId"]))]
             case "FriendRemoved":
-                return [(_DELETE_PAIR, (d["removerId"], d["removedId"]))]
+                pair = (d["removerId"], d["removedId"])
+                return [(_DELETE_PAIR, pair), (_DELETE_CLOSE_PAIR, pair)]
             case "UserBlocked":
                 a, b = d["blockerId"], d["blockedId"]
                 return [
                     (_DELETE_PAIR, (a, b)),
+                    (_DELETE_CLOSE_PAIR, (a, b)),
                     (
                         "INSERT INTO rm_blocks (blocker_id, blocked_id, since_ms) VALUES ($1, $2, $3)"
                         " ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
                         (a, b, at),
                     ),
+                ]
+            case "CloseFriendAdded":
+                return [
+                    (
+                        "INSERT INTO rm_close_friends (owner_id, friend_id, since_ms)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (owner_id, friend_id) DO NOTHING",
+                        (d["userId"], d["friendId"], at),
+                    )
+                ]
+            case "CloseFriendRemoved":
+                return [
+                    (
+                        "DELETE FROM rm_close_friends WHERE owner_id = $1 AND friend_id = $2",
+                        (d["userId"], d["friendId"]),
+                    )
                 ]
             case "UserUnblocked":
                 return [

@@ -16,7 +16,7 @@ from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
 from hugmood.domain import hugs as hug_rules
-from hugmood.domain.privacy import Relationship
+from hugmood.domain.privacy import is_friend
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.hugs import Hug, HugStatus, hugs_of
@@ -124,7 +124,7 @@ class FriendPresenceFeed(Feed):
         db = self.context.core.readmodels
         # Checked at every push, as the query side does: a friend who blocked or unfriended
         # the subscriber since it subscribed is no longer shown.
-        if await social_queries.relationship(db, self.user_id, user_id) is not Relationship.FRIEND:
+        if not is_friend(await social_queries.relationship(db, self.user_id, user_id)):
             return None
         status = PresenceStatus(str(message["status"]))
         view = message.get("view")

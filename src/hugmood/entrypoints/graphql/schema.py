@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 
 from hugmood.config import Settings
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
+from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, CloseFriendQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
@@ -69,6 +70,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 BoardQueries,
                 SessionQueries,
                 ReminderQueries,
+                CloseFriendQueries,
             ),
         ),
         mutation=merge_types(
@@ -82,6 +84,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 SessionMutations,
                 ReminderMutations,
                 PasswordResetMutations,
+                CloseFriendMutations,
             ),
         ),
         subscription=Subscription,
