@@ -23,6 +23,7 @@ from hugmood.application.consumers import (
 )
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
+from hugmood.application.heavy_reads import HeavyReads, LocalReads
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.blobs.memory import InMemoryBlobStore
@@ -118,6 +119,13 @@ class HugMood:
     nats: Nats | None = None
     relay: EventRelay | None = None
     """The relay to JetStream, in a process that runs one."""
+    reads: HeavyReads | None = None
+    """Where the heavier queries run when not here: an edge's, in the workers over the mesh."""
+
+    @property
+    def heavy_reads(self) -> HeavyReads:
+        """Mood history and board snapshots: over the mesh on an edge, else in this process."""
+        return self.reads if self.reads is not None else LocalReads(self.readmodels, self.boards)
 
     @property
     def consumers(self) -> tuple[BusConsumer, ...]:
@@ -348,8 +356,9 @@ async def open_hugmood(
         if nats is not None and role is not Role.EDGE:
             relay = open_relay(settings, store, readmodels, nats)
             services.append(relay)
+        reads: HeavyReads | None = None
         if nats is not None:
-            from hugmood.mesh.start import open_mesh
+            from hugmood.mesh.start import edge_reads, open_mesh
 
             # The service mesh (decision 0015): this process's read side and its status.
             kind = "server" if role is Role.ALL else role.value
@@ -357,6 +366,8 @@ async def open_hugmood(
                 settings, stack, kind=kind, store=store, deps=deps, boards=boards, services=services
             )
             services.append(mesh)
+            if role is Role.EDGE:
+                reads = edge_reads(settings, mesh, LocalReads(readmodels, boards))
         check_consumers(services, role, consumers)
         if run_services:
             for service in services:
@@ -377,4 +388,5 @@ async def open_hugmood(
             progress if isinstance(progress, CheckpointWatcher) else runner,
             nats,
             relay,
+            reads,
         )

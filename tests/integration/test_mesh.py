@@ -28,6 +28,7 @@ from nats.aio.client import Client
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER
 from prometheus_client import generate_latest
 
+from hugmood.application.heavy_reads import LocalReads
 from hugmood.application.queries import moods as mq
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
@@ -35,13 +36,14 @@ from hugmood.domain import boards as bd
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as md
 from hugmood.domain import social as sc
+from hugmood.domain.errors import NotFound
 from hugmood.domain.history import Aggregation
 from hugmood.mesh.client import MeshClient
 from hugmood.mesh.errors import NoInstance, OutcomeUnknown, Refused
 from hugmood.mesh.identity import USER_HEADER, RequestSigner, mesh_key
 from hugmood.mesh.readside import NO_SUCH_BOARD, NO_SUCH_USER
 from hugmood.mesh.service import MeshServices, endpoint_subject
-from hugmood.mesh.start import start_mesh_services
+from hugmood.mesh.start import edge_reads, start_mesh_services
 from hugmood.observability.metrics import Metrics
 from tests.conftest import unique
 from tests.integration.mesh_process import REGION, ledger_service, serve
@@ -324,6 +326,73 @@ async def test_history_and_snapshots_are_answered_only_as_graphql_would(
         in metrics
     )
     assert 'hugmood_mesh_request_seconds_count{endpoint="history",service="moods"} 6.0' in metrics
+
+
+class CountingReads(LocalReads):
+    """The edge's own answers, counted: how often the mesh could not answer."""
+
+    calls = 0
+
+    async def mood_history(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        return await super().mood_history(**kwargs)
+
+    async def board_snapshot(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        return await super().board_snapshot(**kwargs)
+
+
+async def test_an_edge_reads_through_the_workers_as_it_would_locally_and_alone_when_none_are_up(
+    nats_url: str, tmp_path: Path
+) -> None:
+    prefix = unique("mesh")
+    settings = Settings(
+        database_url="memory", data_dir=tmp_path, secret_key=SECRET, nats_subject_prefix=prefix
+    )
+    async with open_hugmood(settings) as core, connected(nats_url) as nc:
+        ann, ben, cat = await people(core, "ann", "ben", "cat")
+        await core.bus.handle(sc.RequestFriendship(ann, ben))
+        await core.bus.handle(sc.AcceptFriendship(ben, ann))
+        for n, privacy in enumerate(("private", "friends-only", "public", "friends-only")):
+            entry = md.RecordMood(
+                str(uuid.uuid4()), ann, ("calm", "happy")[n % 2], 0.5, privacy=privacy
+            )
+            await core.bus.handle(entry)
+        board_id = (await core.bus.handle(bd.CreateBoard(str(uuid.uuid4()), ann, "Week 12"))).value
+        await core.bus.handle(bd.InviteMember(board_id, ann, ben, "editor"))
+        local = LocalReads(core.readmodels, core.boards)
+        edge_local = CountingReads(core.readmodels, core.boards)
+        now = datetime.now(UTC)
+        asks: list[dict[str, Any]] = [
+            {
+                "viewer_id": viewer,
+                "owner_id": ann,
+                "start": now - timedelta(days=2),
+                "end": now + timedelta(days=1),
+                "aggregation": aggregation,
+                "zone": mq.time_zone("Europe/Paris"),
+            }
+            for viewer in (ann, ben, cat)
+            for aggregation in (Aggregation.NONE, Aggregation.DAY)
+        ]
+
+        async with start_mesh_services(core, nc, kind="worker") as worker:
+            reads = edge_reads(settings, worker, edge_local)
+            remote = [await reads.mood_history(**ask) for ask in asks]
+            remote_board = await reads.board_snapshot(viewer_id=ben, board_id=board_id)
+            with pytest.raises(NotFound, match="not a member"):
+                await reads.board_snapshot(viewer_id=cat, board_id=board_id)
+            answered_here_while_up = edge_local.calls
+        alone = await reads.mood_history(**asks[2])
+
+        expected = [await local.mood_history(**ask) for ask in asks]
+        expected_board = await local.board_snapshot(viewer_id=ben, board_id=board_id)
+
+    assert answered_here_while_up == 0, "the edge answered itself though a worker was up"
+    assert remote == expected, "the workers' answers differ from the query's"
+    assert [len(r) for r in remote[::2]] == [4, 3, 1]
+    assert remote_board == expected_board
+    assert alone == expected[2] and edge_local.calls == 1
 
 
 async def delete_streams(url: str, prefix: str) -> None:

@@ -3,10 +3,9 @@ snapshot, each authorised by the service itself with the rules the GraphQL path 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.handlers.boards import load_board
+from hugmood.application.heavy_reads import BoardSnapshots
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries.social import relationship
@@ -21,12 +20,6 @@ from hugmood.mesh.service import JsonObject, MeshEndpoint, MeshServiceSpec
 VERSION = "1.0.0"
 NO_SUCH_USER = "there is no such user, or you may not see their history"
 NO_SUCH_BOARD = "there is no such board, or you are not a member"
-
-
-class BoardSnapshots(Protocol):
-    """What the board service needs of `boards.rooms.BoardRooms`."""
-
-    async def snapshot(self, board_id: str) -> dict[str, Any]: ...
 
 
 def _viewer(caller: Caller) -> str:

@@ -102,6 +102,11 @@ class MeshServices(Service):
         self._max_request_bytes = max_request_bytes
         self._registered: list[MicroService] = []
 
+    @property
+    def connection(self) -> Client:
+        """The NATS connection the services answer on (a client may ask on it too)."""
+        return self._nc
+
     def metric_families(self) -> Iterable[Metric]:
         """Request counts and latencies per service and endpoint, for `/metrics`."""
         return self.metrics.metric_families()

@@ -12,11 +12,13 @@ from typing import Protocol
 from nats.aio.client import Client
 
 from hugmood.application.dependencies import Dependencies
+from hugmood.application.heavy_reads import BoardSnapshots, HeavyReads
 from hugmood.config import Settings
 from hugmood.eventstore.store import EventStore
 from hugmood.mesh.client import MeshClient
 from hugmood.mesh.identity import RequestSigner, RequestVerifier, mesh_key
-from hugmood.mesh.readside import BoardSnapshots, boards_service, moods_service
+from hugmood.mesh.reads import MeshReads
+from hugmood.mesh.readside import boards_service, moods_service
 from hugmood.mesh.service import MeshServices
 from hugmood.mesh.status import Supervised, kind_service
 
@@ -112,3 +114,21 @@ def mesh_client(settings: Settings, nc: Client, *, kind: str) -> MeshClient:
     return MeshClient(
         nc, signer, region=settings.region, subject_prefix=settings.nats_subject_prefix
     )
+
+
+EDGE_ATTEMPT_TIMEOUT_S = 2.5
+"""A heavy query (a year of days) may take a while on a busy worker: asked again after this."""
+
+
+def edge_reads(settings: Settings, mesh: MeshServices, local: HeavyReads) -> MeshReads:
+    """An edge's heavier queries, asked of the workers on the mesh's connection; answered by
+    `local` when no worker can."""
+    signer = RequestSigner(mesh_key(settings.secret_key, settings.region), process_name("edge"))
+    client = MeshClient(
+        mesh.connection,
+        signer,
+        region=settings.region,
+        subject_prefix=settings.nats_subject_prefix,
+        attempt_timeout_s=EDGE_ATTEMPT_TIMEOUT_S,
+    )
+    return MeshReads(client, local)

@@ -69,7 +69,9 @@ class Board:
         " addedBy, addedAt}], itemCount, invalid}; see the README's document model."
     )
     async def snapshot(self, info: Ctx) -> JSON:
-        return JSON(await info.context.core.boards.snapshot(str(self.id)))
+        me = await info.context.principal()
+        reads = info.context.core.heavy_reads
+        return JSON(await reads.board_snapshot(viewer_id=me.user_id, board_id=str(self.id)))
 
 
 async def _board(info: Ctx, board_id: str) -> Board:

@@ -67,8 +67,7 @@ class Query:
         for name, value in (("from", start), ("to", end)):
             if value.tzinfo is None:
                 raise ValidationFailed(f"{name} must include a time zone offset", field=name)
-        result = await mood_queries.mood_history(
-            info.context.core.readmodels,
+        result = await info.context.core.heavy_reads.mood_history(
             viewer_id=me.user_id,
             owner_id=owner.user_id,
             start=start,
