@@ -65,7 +65,7 @@ class Settings:
     """How long the stream keeps a message (0: forever); the event store keeps every event."""
     nats_duplicate_window_s: float = 120.0
     """A republished event (same `Nats-Msg-Id`) within this window is stored once."""
-    relay_lease_ttl_s: float = 5.0
+    relay_lease_ttl_s: float = 3.0
     """A relay process that dies is replaced by another within about this long."""
     role: str = "all"
     """What this process runs: `all`, `edge` (API and sockets; the read models and the relay
