@@ -47,6 +47,9 @@ class RecordingEffect:
         return True
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
 def event(n: int) -> NewEvent:
     return NewEvent(
         event_id=uuid.uuid4(),
@@ -55,6 +58,7 @@ def event(n: int) -> NewEvent:
         timestamp=datetime(2026, 5, 1, tzinfo=UTC),
         user_id="u1",
         data={"n": n},
+        metadata={"traceparent": TRACEPARENT},
     )
 
 

@@ -54,3 +54,22 @@ def test_a_terminal_gets_readable_lines(monkeypatch: pytest.MonkeyPatch) -> None
     assert "Started server process [42]" in out
     assert not out.lstrip().startswith("{")
     assert "color_message" not in out
+
+
+async def test_a_consumers_log_lines_carry_the_events_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.unit.test_bus_consumer import TRACEPARENT, RecordingEffect, publish, pull, setup
+
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    configure_logging("INFO", json=True)
+    store, bus, _, _, consumer = await setup(2, RecordingEffect(fail_at=2))
+    await publish(bus, store, [1, 2])
+
+    with pytest.raises(Exception, match="failed at position 2"):
+        await consumer.take(await pull(bus, consumer))
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines, "the failure was logged"
+    assert all(line.get("traceparent") == TRACEPARENT for line in lines), lines

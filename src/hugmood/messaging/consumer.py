@@ -75,10 +75,11 @@ class EffectFailed(Exception):
     """The consumer's effect failed on the event at `position` (everything before it is
     applied)."""
 
-    def __init__(self, position: int, reason: str) -> None:
+    def __init__(self, position: int, reason: str, traceparent: str | None = None) -> None:
         super().__init__(f"the effect failed at position {position}: {reason}")
         self.position = position
         self.reason = reason
+        self.traceparent = traceparent
 
 
 class NotAnEvent(ValueError):
@@ -207,11 +208,13 @@ class BusConsumer(Service):
             except BusUnavailable as e:
                 log.warning("%s: %s; carrying on", self.name, e)
                 await asyncio.sleep(self._quiet_s)
-            except Exception:
-                # The effect failed: its messages were nak'd (or parked); wait, then the
-                # store's events are tried again whether or not the bus redelivers them.
+            except Exception as e:
+                # The effect failed (logged with the event's trace where it is known): its
+                # messages were nak'd or parked; wait, then the store's events are tried
+                # again whether or not the bus redelivers them.
                 failures += 1
-                log.exception("%s: applying failed at position %s", self.name, self.position + 1)
+                if not isinstance(e, EffectFailed):
+                    log.exception("%s failed after position %s", self.name, self.position)
                 self._idle.set()  # nothing in hand while it waits
                 await asyncio.sleep(backoff_s(failures))
             finally:
@@ -335,6 +338,8 @@ class OrderedConsumer(BusConsumer):
                 await self._apply_up_to(target)
         except EffectFailed as e:
             failed = e
+            with structlog.contextvars.bound_contextvars(traceparent=e.traceparent):
+                log.error("%s: %s", self.name, e)
         stored = await self._stored_ids([e.position for _, e in events])
         for delivery, event in events:
             if failed is not None and event.position == failed.position:
@@ -373,5 +378,10 @@ class OrderedConsumer(BusConsumer):
                 if not await self._effect.apply([event]):
                     return False
             except Exception as e:
-                raise EffectFailed(event.position, f"{type(e).__name__}: {e}") from e
+                trace = event.metadata.get(TRACEPARENT_HEADER)
+                raise EffectFailed(
+                    event.position,
+                    f"{type(e).__name__}: {e}",
+                    trace if isinstance(trace, str) else None,
+                ) from e
         return True

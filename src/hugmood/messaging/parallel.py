@@ -15,11 +15,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import structlog
+
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.messaging.bus import Delivery, EventBus
 from hugmood.messaging.consumer import BusConsumer, contradiction
 from hugmood.messaging.parking import Parking
+from hugmood.messaging.relay import TRACEPARENT_HEADER
 from hugmood.services import Loop
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration, apply_migrations
@@ -106,12 +109,15 @@ class ParallelConsumer(BusConsumer):
             if reason := contradiction(event, stored):
                 await self._park(delivery, reason)
                 continue
-            try:
-                await self.apply(event)
-            except Exception as e:
-                log.exception("%s failed on the event at %s", self.name, event.position)
-                await self._retry_later(delivery, f"{type(e).__name__}: {e}")
-                continue
+            # Every log line about this event carries its trace (`traceparent` header).
+            trace = delivery.headers.get(TRACEPARENT_HEADER)
+            with structlog.contextvars.bound_contextvars(traceparent=trace):
+                try:
+                    await self.apply(event)
+                except Exception as e:
+                    log.exception("%s failed on the event at %s", self.name, event.position)
+                    await self._retry_later(delivery, f"{type(e).__name__}: {e}")
+                    continue
             await delivery.ack()
 
     async def apply(self, event: RecordedEvent) -> bool:
