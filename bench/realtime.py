@@ -778,6 +778,7 @@ def report(
         "acked_per_s": _per_s(len(h.sustained.acked), h.sustained.sending_s),
         "server_cpu_cores": _cores(h.sustained.server_cpu_s, h.sustained.sending_s),
         "client_cpu_cores": _cores(h.sustained.client_cpu_s, h.sustained.sending_s),
+        "server_cpu_ms_per_hug": _cpu_ms_per_hug(h.sustained),
     }
     kept_rate = delivered_rate(k.rounds, kept.inbox)
     emit(
@@ -793,6 +794,7 @@ def report(
             "baseline_sockets": k.established,
             "baseline_acked_per_s": _per_s(len(k.sustained.acked), k.sustained.sending_s),
             "baseline_server_cpu_cores": _cores(k.sustained.server_cpu_s, k.sustained.sending_s),
+            "baseline_server_cpu_ms_per_hug": _cpu_ms_per_hug(k.sustained),
             "baseline_client_cpu_cores": _cores(k.sustained.client_cpu_s, k.sustained.sending_s),
             "baseline_undelivered": kept.inbox.undelivered(k.sustained),
             "baseline_send_errors": len(k.sustained.refused),
@@ -874,6 +876,14 @@ def _cpu(ours: Hugs, base: Hugs) -> dict[str, float | None]:
         "baseline_server_cpu_cores": _cores(base.server_cpu_s, base.sending_s),
         "baseline_client_cpu_cores": _cores(base.client_cpu_s, base.sending_s),
     }
+
+
+def _cpu_ms_per_hug(hugs: Hugs) -> float | None:
+    """Server CPU per answered hug: what the server's work costs, whatever else waits (an
+    fsync, a busy machine)."""
+    if hugs.server_cpu_s is None or not hugs.acked:
+        return None
+    return round(hugs.server_cpu_s * 1000 / len(hugs.acked), 3)
 
 
 def _cores(cpu_s: float | None, seconds: float) -> float | None:
