@@ -221,6 +221,43 @@ async def test_an_instance_killed_mid_stream_answers_or_fails_each_request_and_r
     assert reads_before_end > 0 and {"victim", "survivor"} <= set(reads)
 
 
+async def test_an_instance_stopped_mid_request_finishes_it_and_sends_the_rest_elsewhere(
+    nats_url: str, tmp_path: Path
+) -> None:
+    prefix = unique("mesh")
+    ledgers = {name: tmp_path / name for name in ("one", "two")}
+    async with contextlib.AsyncExitStack() as stack, connected(nats_url) as nc:
+        instances = {name: contextlib.AsyncExitStack() for name in ledgers}
+        for name, instance in instances.items():
+            await instance.enter_async_context(
+                ledger_instance(nats_url, prefix, name, ledgers[name])
+            )
+            stack.push_async_callback(instance.aclose)
+        client = MeshClient(nc, signer(), region=REGION, subject_prefix=prefix, deadline_s=4.0)
+        first = asyncio.create_task(
+            client.request("ledger", "record", {"ticket": "first"}, user_id=USER)
+        )
+
+        async def running_somewhere() -> bool:
+            return any("first" in lines(ledger) for ledger in ledgers.values())
+
+        await eventually(running_somewhere, "the first request to start")
+        [busy] = [name for name, ledger in ledgers.items() if "first" in lines(ledger)]
+        stopped = asyncio.create_task(instances[busy].aclose())
+        later = [
+            await client.request("ledger", "record", {"ticket": f"later-{i}"}, user_id=USER)
+            for i in range(4)
+        ]
+        answered = await first
+        await stopped
+
+    [other] = set(ledgers) - {busy}
+    assert answered == {"ticket": "first", "instance": busy}, "the in-flight request was dropped"
+    assert {a["instance"] for a in later} == {other}
+    executions = Counter(lines(ledgers["one"]) + lines(ledgers["two"]))
+    assert executions == Counter(["first", "later-0", "later-1", "later-2", "later-3"])
+
+
 # --- authorisation by the service itself -------------------------------------------------
 
 

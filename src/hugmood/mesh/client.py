@@ -105,7 +105,15 @@ class MeshClient:
                 raise Refused(codes.TOO_LARGE, f"the {what} request is over NATS's limit") from None
             except (nats.errors.ConnectionClosedError, nats.errors.ConnectionDrainingError) as e:
                 raise MeshError(f"the NATS connection is closed; {what} was not sent") from e
-            return _answer(what, reply.headers, reply.data)
+            try:
+                return _answer(what, reply.headers, reply.data)
+            except Refused as e:
+                if e.code != codes.UNAVAILABLE:
+                    raise
+                # A 503 says the instance did not run it (it is stopping, or cannot keep
+                # track of replays): safe to send again to another, even if not idempotent.
+                log.info("mesh %s: %s; asking again", what, e.description)
+                await asyncio.sleep(min(NO_RESPONDERS_PAUSE_S, max(0.0, remaining)))
         raise NoInstance(
             f"no instance of {service} answered {endpoint} within the deadline "
             f"({attempts} attempt{'s' if attempts != 1 else ''})"

@@ -4,6 +4,7 @@ error reply (code and description in nats.micro's error headers), never a stack 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -33,6 +34,11 @@ Handler = Callable[[Caller, JsonObject], Awaitable[Any]]
 """An endpoint's work: the verified caller and the request's JSON object → a JSON value."""
 
 MAX_REQUEST_BYTES = 64 * 1024
+DRAIN_S = 10.0
+"""How long a stopping instance waits for the requests it is running to finish."""
+
+STOPPING = "this instance is stopping and did not run the request; ask another"
+"""A 503 from a service always means the request was not run (callers may send it again)."""
 
 _DOMAIN_CODES = {
     "VALIDATION": codes.BAD_REQUEST,
@@ -101,6 +107,10 @@ class MeshServices(Service):
         """This instance's request counts and latencies (`/metrics` exports them)."""
         self._max_request_bytes = max_request_bytes
         self._registered: list[MicroService] = []
+        self._stopping = False
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def connection(self) -> Client:
@@ -110,11 +120,6 @@ class MeshServices(Service):
     def metric_families(self) -> Iterable[Metric]:
         """Request counts and latencies per service and endpoint, for `/metrics`."""
         return self.metrics.metric_families()
-
-    @property
-    def instances(self) -> dict[str, str]:
-        """Each registered service's name → this instance's id (as `$SRV.INFO` reports it)."""
-        return {s.info().name: s.id for s in self._registered}
 
     async def starting(self) -> None:
         metadata = {
@@ -145,8 +150,18 @@ class MeshServices(Service):
         await self._nc.flush()
 
     async def stopping(self) -> None:
-        # Stop answering first: requests still in flight at another instance are unaffected,
-        # and callers retry idempotent ones that this instance will now not answer.
+        # Drain: what is running finishes and is answered; what arrives from now on is
+        # answered 503 without running (callers send it to another instance, whatever it
+        # is); then the subscriptions go, and the server stops routing here. A request the
+        # server routed here in between is lost with the subscription: its caller times out.
+        self._stopping = True
+        try:
+            async with asyncio.timeout(DRAIN_S):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning(
+                "mesh: %d requests still running after %.0f s; stopping", self._running, DRAIN_S
+            )
         registered, self._registered = self._registered, []
         for service in registered:
             await service.stop()
@@ -165,6 +180,11 @@ class MeshServices(Service):
                 )
                 self.metrics.observe(service, endpoint.name, codes.BAD_REQUEST, 0.0)
                 return
+            if self._stopping:
+                self.metrics.observe(service, endpoint.name, codes.UNAVAILABLE, 0.0)
+                raise ServiceError(codes.UNAVAILABLE, STOPPING)
+            self._running += 1
+            self._idle.clear()
             try:
                 await request.respond(orjson.dumps(await self._answer(endpoint, request)))
             except Refused as e:
@@ -179,6 +199,9 @@ class MeshServices(Service):
             finally:
                 elapsed = time.perf_counter() - started
                 self.metrics.observe(service, endpoint.name, code, elapsed)
+                self._running -= 1
+                if not self._running:
+                    self._idle.set()
 
         return handle
 
