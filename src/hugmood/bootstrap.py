@@ -328,7 +328,9 @@ async def open_hugmood(
             rebase_min_bytes=settings.board_rebase_min_bytes,
             session_check_s=settings.ws_session_check_s,
         )
-        nats = await open_nats(settings, stack) if run_services else None
+        # An edge needs no bus: it takes commands into the store whether or not NATS is up.
+        uses_bus = run_services and role is not Role.EDGE
+        nats = await open_nats(settings, stack) if uses_bus else None
         runs = {c.name for c in EVENT_CONSUMERS if _runs(role, c, consumers)}
         by_name: dict[str, Service] = {
             READ_MODELS: runner,

@@ -30,7 +30,8 @@ def bus_degraded(core: HugMood) -> bool:
 def bus_health(core: HugMood, log_position: int) -> dict[str, object]:
     """`/healthz`'s view of the bus: which parts are up and how far behind each is."""
     if core.nats is None:
-        return {"bus": "embedded"}
+        # An edge leaves the bus to the workers: it only writes to the store.
+        return {"bus": "in the workers" if core.settings.nats_url else "embedded"}
     health: dict[str, object] = {"bus": "nats"}
     if core.relay is not None:
         health["relay"] = {
