@@ -80,6 +80,8 @@ export interface MoodEntry {
   recordedAt: string;
   /** Only for your own entries: set when a device analysed a note it kept to itself. */
   insights?: { sentiment: number } | null;
+  /** Where its photo is (fetched with the session), seen by whoever may see the entry. */
+  photo?: string | null;
 }
 
 export interface MoodSeries {
@@ -110,7 +112,7 @@ export interface Connection {
 export const PROFILE = "handle displayName bio";
 export const ACCOUNT = "id handle displayName bio defaultVisibility appearOffline memberSince";
 export const ENTRY = `id author { ${PROFILE} } moodType intensity note privacy recordedAt
-  contextFactors { location weather socialContext tags } insights { sentiment }`;
+  contextFactors { location weather socialContext tags } insights { sentiment } photo`;
 export const HUG = `id sender { ${PROFILE} } recipient { ${PROFILE} } hugType message status sentAt`;
 
 /** Quadrant colours (mood-meter convention), each readable with dark text. */

@@ -15,6 +15,7 @@ from hugmood.domain.common import DomainEvent
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.mail import EMAIL_EVENTS
+from hugmood.domain.mood_photos import MOOD_PHOTO_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
 from hugmood.domain.password_reset import PASSWORD_RESET_EVENTS
 from hugmood.domain.reminders import REMINDER_EVENTS
@@ -37,6 +38,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *EMAIL_EVENTS,
         *PASSWORD_RESET_EVENTS,
         *CLOSE_FRIEND_EVENTS,
+        *MOOD_PHOTO_EVENTS,
     )
 }
 

@@ -16,6 +16,7 @@ from hugmood.application.handlers import (
     boards,
     hugs,
     identity,
+    mood_photos,
     moods,
     password_reset,
     reminders,
@@ -42,6 +43,7 @@ from hugmood.domain.identity import (
     UpdateProfile,
 )
 from hugmood.domain.mail import ConfirmEmailAddress, RemoveEmailAddress, SetEmailAddress
+from hugmood.domain.mood_photos import AttachMoodPhoto, RemoveMoodPhoto
 from hugmood.domain.moods import DeleteMood, EditMood, RecordMood, RecordMoods
 from hugmood.domain.password_reset import IssueResetToken, RequestPasswordReset, ResetPassword
 from hugmood.domain.reminders import (
@@ -72,6 +74,8 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     RecordMoods: moods.record_moods,
     EditMood: moods.edit_mood,
     DeleteMood: moods.delete_mood,
+    AttachMoodPhoto: mood_photos.attach_mood_photo,
+    RemoveMoodPhoto: mood_photos.remove_mood_photo,
     RequestFriendship: social.change_friendship,
     AcceptFriendship: social.change_friendship,
     DeclineFriendship: social.change_friendship,

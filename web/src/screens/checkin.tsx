@@ -14,6 +14,7 @@ import {
   type Privacy,
 } from "../model";
 import { keep } from "../outbox";
+import { uploadPhoto } from "../photos";
 import { account } from "../session";
 import { signal, useSignal } from "../signal";
 import { Empty, ErrorText } from "./common";
@@ -162,6 +163,8 @@ export function CheckInScreen() {
   const [note, setNote] = useState("");
   const [context, setContext] = useState<ContextValues>(NO_CONTEXT);
   const [privacy, setPrivacy] = useState<Privacy | null>(null);
+  const [photo, setPhoto] = useState<File | null>(null);
+  const [photoField, setPhotoField] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -194,12 +197,24 @@ export function CheckInScreen() {
       setNote("");
       setContext(NO_CONTEXT);
       setPrivacy(null);
+      setPhoto(null);
+      setPhotoField((n) => n + 1);
     };
     setBusy(true);
     try {
       if (!navigator.onLine) throw new NetworkError();
       await gql("mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }", { input });
-      setDone(`Checked in: ${mood}. Thank you for noticing how you feel.`);
+      if (photo) {
+        try {
+          await uploadPhoto(input.id, photo);
+        } catch (e) {
+          setDone(`Checked in: ${mood}, without the photo.`);
+          setError(describe(e));
+          reset();
+          return;
+        }
+      }
+      setDone(`Checked in: ${mood}${photo ? " with a photo" : ""}. Thank you for noticing how you feel.`);
       if (veryLow(words.find((w) => w.word === mood), intensity)) showOffer(true);
       reset();
     } catch (e) {
@@ -232,6 +247,18 @@ export function CheckInScreen() {
           <ContextFields values={context} onChange={setContext} idPrefix="checkin" />
         </details>
         <PrivacyChoice value={chosenPrivacy} onChange={setPrivacy} name="privacy" />
+        <label>
+          <span>
+            Photo <span class="muted">(optional; seen by whoever sees this check-in; needs a connection)</span>
+          </span>
+          <input
+            key={photoField}
+            type="file"
+            name="photo"
+            accept="image/png,image/jpeg,image/gif,image/webp"
+            onChange={(e) => setPhoto(e.currentTarget.files?.[0] ?? null)}
+          />
+        </label>
         <ErrorText error={error} />
         {done && <p class="success" role="status">{done}</p>}
         <button class="primary" type="submit" disabled={busy}>

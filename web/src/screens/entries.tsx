@@ -1,11 +1,35 @@
 // One mood entry as a card; your own can be edited or deleted in place.
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
+import { photoUrl } from "../photos";
 import { ENTRY, PRIVACY_LABEL, QUADRANT_COLOUR, when, type MoodEntry, type MoodWord, type Privacy } from "../model";
 import { ErrorText } from "./common";
 import { Intensity, PrivacyChoice } from "./checkin";
 import { ContextFields, contextInput, contextOf, MAX_NOTE, recordedAt, type ContextValues } from "./context";
+
+/** A check-in's photo, fetched with the session and let go when the card goes. */
+function Photo({ path }: { path: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let made: string | null = null;
+    let gone = false;
+    photoUrl(path)
+      .then((u) => {
+        made = u;
+        if (gone) URL.revokeObjectURL(u);
+        else setUrl(u);
+      })
+      .catch(() => setFailed(true));
+    return () => {
+      gone = true;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [path]);
+  if (failed) return <p class="muted small">The photo is not available right now.</p>;
+  return url ? <img class="entry-photo" src={url} alt="The photo of this check-in" /> : null;
+}
 
 export function MoodCard({
   entry,
@@ -54,6 +78,7 @@ export function MoodCard({
           <span class="muted">{Math.round(entry.intensity * 100)}%</span>
         </p>
         {entry.note && <p class="note">{entry.note}</p>}
+        {entry.photo && <Photo path={entry.photo} />}
         {entry.note === null && entry.insights && (
           <p class="muted small" data-testid="note-elsewhere">
             The note is kept on the device that wrote it (only what it found in the note was shared).

@@ -41,6 +41,8 @@ class MoodEntryView:
     updated_at_ms: int
     insights: MoodInsights | None = None
     """Derived on the owner's device; shown to the owner only (see the GraphQL type)."""
+    photo_blob_id: str | None = None
+    """The entry's photo, served to whoever may see the entry (`mood_photo`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,8 @@ class MoodBucket:
 
 _ENTRY_COLUMNS = (
     "entry_id, user_id, mood_type, intensity, note, context_factors, privacy, recorded_at_ms,"
-    " created_at_ms, updated_at_ms, insights"
+    " created_at_ms, updated_at_ms, insights,"
+    " (SELECT blob_id FROM rm_mood_photos p WHERE p.entry_id = rm_mood_entries.entry_id)"
 )
 
 
@@ -73,6 +76,7 @@ def _entry(row: Row) -> MoodEntryView:
         created_at_ms=int(row[8]),
         updated_at_ms=int(row[9]),
         insights=MoodInsights.from_data(orjson.loads(row[10])) if row[10] else None,
+        photo_blob_id=row[11],
     )
 
 
@@ -192,6 +196,25 @@ async def mood_entry(
     return entry if entry.privacy in allowed else None
 
 
+@dataclass(frozen=True, slots=True)
+class MoodPhoto:
+    blob_id: str
+    content_type: str
+    bytes: int
+
+
+async def mood_photo(db: SqlDatabase, *, viewer_id: UserId, entry_id: EntryId) -> MoodPhoto | None:
+    """The entry's photo, only if the viewer may see the entry (`mood_entry` decides)."""
+    entry = await mood_entry(db, viewer_id=viewer_id, entry_id=entry_id)
+    if entry is None or entry.photo_blob_id is None:
+        return None
+    row = await db.fetchrow(
+        "SELECT blob_id, content_type, bytes FROM rm_mood_photos WHERE entry_id = $1",
+        entry.entry_id,
+    )
+    return MoodPhoto(str(row[0]), str(row[1]), int(row[2])) if row else None
+
+
 async def friends_feed(
     db: SqlDatabase, *, viewer_id: UserId, before_ms: int | None, limit: int
 ) -> list[MoodEntryView]:
@@ -271,7 +294,7 @@ async def my_mood_changes(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    cursor = int(rows[-1][11]) if rows else after
+    cursor = int(rows[-1][12]) if rows else after
     upper = cursor if has_more else 2**62
     deleted = await db.fetch(
         "SELECT entry_id, deleted_position FROM rm_mood_tombstones"
@@ -318,10 +341,24 @@ CREATE INDEX IF NOT EXISTS rm_mood_tombstones_user
 """
 
 
+MOOD_PHOTOS_SCHEMA = """
+-- The photo on a check-in (at most one); gone with the entry.
+CREATE TABLE IF NOT EXISTS rm_mood_photos (
+    entry_id TEXT PRIMARY KEY,
+    blob_id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    bytes BIGINT NOT NULL
+);
+"""
+
+
 class MoodEntriesProjection:
     name: str = "mood_entries"
-    tables: tuple[str, ...] = ("rm_mood_entries", "rm_mood_tombstones")
-    migrations: tuple[Migration, ...] = (Migration(1, "tables", MOOD_ENTRIES_SCHEMA),)
+    tables: tuple[str, ...] = ("rm_mood_entries", "rm_mood_tombstones", "rm_mood_photos")
+    migrations: tuple[Migration, ...] = (
+        Migration(1, "tables", MOOD_ENTRIES_SCHEMA),
+        Migration(2, "photos", MOOD_PHOTOS_SCHEMA),
+    )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
         d, at = event.data, to_epoch_ms(event.timestamp)
@@ -372,12 +409,25 @@ class MoodEntriesProjection:
                 # The tombstone lets the owner's other devices learn of the delete (sync).
                 return [
                     ("DELETE FROM rm_mood_entries WHERE entry_id = $1", (d["entryId"],)),
+                    ("DELETE FROM rm_mood_photos WHERE entry_id = $1", (d["entryId"],)),
                     (
                         "INSERT INTO rm_mood_tombstones (entry_id, user_id, deleted_position)"
                         " VALUES ($1, $2, $3) ON CONFLICT (entry_id) DO NOTHING",
                         (d["entryId"], event.user_id or "", event.position),
                     ),
                 ]
+            case "MoodPhotoAttached":
+                return [
+                    (
+                        "INSERT INTO rm_mood_photos (entry_id, blob_id, content_type, bytes)"
+                        " VALUES ($1, $2, $3, $4) ON CONFLICT (entry_id) DO UPDATE SET"
+                        " blob_id = excluded.blob_id, content_type = excluded.content_type,"
+                        " bytes = excluded.bytes",
+                        (d["entryId"], d["blobId"], d["contentType"], int(d["bytes"])),
+                    )
+                ]
+            case "MoodPhotoRemoved":
+                return [("DELETE FROM rm_mood_photos WHERE entry_id = $1", (d["entryId"],))]
         return []
 
 

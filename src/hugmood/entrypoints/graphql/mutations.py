@@ -15,6 +15,7 @@ from hugmood.application.handlers.identity import NewSession
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.domain import identity as identity_rules
+from hugmood.domain import mood_photos as photo_rules
 from hugmood.domain import moods as mood_rules
 from hugmood.domain import social
 from hugmood.domain.errors import NotFound, ValidationFailed
@@ -191,6 +192,13 @@ class Mutation:
             mood_rules.DeleteMood(entry_id=str(id), user_id=me.user_id), info.context.command
         )
         return strawberry.ID(result.value)
+
+    @strawberry.mutation(description="Take the photo off one of your entries; the entry.")
+    async def remove_mood_photo(self, info: Ctx, id: strawberry.ID) -> t.MoodEntry:
+        me = await info.context.principal()
+        command = photo_rules.RemoveMoodPhoto(entry_id=str(id)[:100], user_id=me.user_id)
+        await _send(info, command)
+        return await _entry(info, me.user_id, str(id)[:100])
 
     @strawberry.mutation(description="Ask to be friends (accepts theirs if they asked first).")
     async def request_friendship(self, info: Ctx, handle: str) -> FriendshipPayload:

@@ -122,6 +122,11 @@ class MoodEntry:
     recorded_at: datetime
     created_at: datetime
     updated_at: datetime
+    photo: str | None = strawberry.field(
+        default=None,
+        description="Where the check-in's photo is (GET it with your session); seen by "
+        "whoever may see the check-in. Add one with POST /moods/<id>/photo.",
+    )
     owner_id: strawberry.Private[str] = ""
     insight_view: strawberry.Private[InsightsView | None] = None
 
@@ -157,6 +162,7 @@ class MoodEntry:
             recorded_at=ms_to_datetime(e.recorded_at_ms),
             created_at=ms_to_datetime(e.created_at_ms),
             updated_at=ms_to_datetime(e.updated_at_ms),
+            photo=f"/moods/{e.entry_id}/photos/{e.photo_blob_id}" if e.photo_blob_id else None,
             owner_id=e.user_id,
             insight_view=e.insights,
         )

@@ -1,6 +1,8 @@
 """Board images over plain HTTP: `POST /boards/{id}/images` stores one, `GET
 /boards/{id}/images/{blobId}` serves it, with the session token as `Authorization: Bearer`.
 
+Photos on check-ins (`entrypoints/http/mood_photos.py`) share this stack and its limit.
+
 These paths are dispatched ahead of the app's general stack, as `/graphql` is in `hotpaths`:
 that stack refuses bodies over `HUGMOOD_MAX_REQUEST_BYTES` (100 kB, sized for GraphQL), and
 an image may be up to `HUGMOOD_BOARD_IMAGE_MAX_BYTES`. The same `BodySizeLimitMiddleware`
@@ -29,6 +31,7 @@ from hugmood.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from hugmood.entrypoints.http import mood_photos
 from hugmood.entrypoints.http.caller import command_context, signed_in
 from hugmood.eventstore.store import ConcurrencyError
 from hugmood.unavailable import BackendUnavailable
@@ -70,24 +73,31 @@ class BoardImagePaths:
         self.images = images
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and PATH.match(scope.get("path", "")):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (PATH.match(path) or mood_photos.PATH.match(path)):
             await self.images(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
 
 async def board_images(request: Request) -> Response:
-    """`POST /boards/<id>/images` and `GET /boards/<id>/images/<blobId>`."""
+    """`POST /boards/<id>/images` and `GET /boards/<id>/images/<blobId>`; and the photos on
+    check-ins (`mood_photos`)."""
     matched = PATH.match(request.url.path)
-    assert matched is not None  # `BoardImagePaths` sends only these paths here
-    board_id, blob_id = matched.groups()
-    allowed = "POST" if blob_id is None else "GET"
-    if request.method != allowed:
-        response = error(405, f"use {allowed} on this path", "VALIDATION")
-        response.headers["Allow"] = allowed
+    if matched is None:
+        methods = mood_photos.allowed_methods(request.url.path)
+        board_id, blob_id = "", None
+    else:
+        board_id, blob_id = matched.groups()
+        methods = ("POST",) if blob_id is None else ("GET",)
+    if request.method not in methods:
+        response = error(405, f"use {' or '.join(methods)} on this path", "VALIDATION")
+        response.headers["Allow"] = ", ".join(methods)
         return response
     core: HugMood = request.app.state.core
     try:
+        if matched is None:
+            return await mood_photos.mood_photo(core, request)
         user_id = await signed_in(core, request)
         if blob_id is None:
             return await _upload(core, request, board_id, user_id)
