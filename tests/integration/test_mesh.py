@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -628,3 +629,22 @@ async def test_hugmood_services_lists_each_instance_with_its_endpoints_and_count
     assert sum(e["requests"] for e in endpoints if e["name"] == "read") == 6
     assert sum(e["errors"] for e in endpoints if e["name"] == "record") == 1
     assert any("ticket" in e["last_error"] for e in endpoints)
+
+
+async def test_hugmood_services_says_when_nats_cannot_be_reached() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUGMOOD_")}
+    env["HUGMOOD_NATS_URL"] = f"nats://127.0.0.1:{port}"
+    command = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "hugmood", "services"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await command.communicate()
+
+    assert command.returncode == 1
+    assert f"NATS at nats://127.0.0.1:{port} could not be reached" in " ".join(err.decode().split())
+    assert "Traceback" not in err.decode() and out == b""

@@ -38,12 +38,12 @@ def services(
             "the service mesh runs on NATS: set HUGMOOD_NATS_URL (e.g. nats://127.0.0.1:4222)"
         )
         raise typer.Exit(2)
-    from hugmood.messaging.bus import BusUnavailable
+    import nats.errors
 
     try:
         instances = asyncio.run(_instances(settings, wait))
-    except BusUnavailable as e:
-        console.print(f"[red]{e}[/red]")
+    except (nats.errors.Error, OSError, TimeoutError) as e:
+        console.print(f"[red]NATS at {settings.nats_url} could not be reached:[/red] {e}")
         raise typer.Exit(1) from None
     if as_json:
         for instance in instances:
@@ -58,10 +58,24 @@ def services(
 
 async def _instances(settings: Settings, wait_s: float) -> list[dict[str, Any]]:
     """INFO and STATS of every instance, joined on the instance id."""
-    from hugmood.mesh.client import gather
-    from hugmood.messaging.jetstream import connect
+    import nats
 
-    nc = await connect(settings.nats_url, name="hugmood services")
+    from hugmood.mesh.client import gather
+
+    async def quiet(error: Exception) -> None:
+        """nats-py logs each failed attempt with a stack trace; the command says it once."""
+
+    nc = await nats.connect(
+        settings.nats_url,
+        name="hugmood services",
+        connect_timeout=3,
+        # nats-py's first connect tries forever unless attempts are bounded (0 and -1 both
+        # mean "no bound" there): one retry, then NoServersError.
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.2,
+        error_cb=quiet,
+    )
     try:
         where = {"region": settings.region, "subject_prefix": settings.nats_subject_prefix}
         infos, stats = await asyncio.gather(
