@@ -103,8 +103,12 @@ class MeshClient:
                 continue
             except nats.errors.MaxPayloadError:
                 raise Refused(codes.TOO_LARGE, f"the {what} request is over NATS's limit") from None
-            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionDrainingError) as e:
-                raise MeshError(f"the NATS connection is closed; {what} was not sent") from e
+            except (
+                nats.errors.ConnectionClosedError,
+                nats.errors.ConnectionDrainingError,
+                nats.errors.OutboundBufferLimitError,
+            ) as e:
+                raise MeshError(f"{what} was not sent ({e})") from e
             try:
                 return _answer(what, reply.headers, reply.data)
             except Refused as e:
@@ -123,7 +127,11 @@ class MeshClient:
         """Every instance in this region's mesh that answers a ping (of `service`, or all)."""
         replies = await self.gather("PING", service)
         return sorted(
-            (Instance(r["name"], r["id"], r["version"], r.get("metadata") or {}) for r in replies),
+            (
+                Instance(r["name"], r["id"], r["version"], r["metadata"])
+                for r in replies
+                if all(isinstance(r.get(k), str) for k in ("name", "id", "version"))
+            ),
             key=lambda i: (i.name, i.id),
         )
 
