@@ -111,6 +111,63 @@ function freeSpot(taken: Rect[], w: number, h: number): [number, number] {
 
 /** Canvas zoom steps (canvas pixels per unit); a phone starts zoomed in and pans. */
 const ZOOMS = [0.5, 0.75, 1, 1.25, 1.5];
+/** How far two fingers may zoom the canvas. */
+const PINCH_MIN = 0.3;
+const PINCH_MAX = 2.5;
+
+/** Two-finger pinch zoom on the board's viewport (one finger still pans by scrolling): the
+ * point between the fingers stays under them. Touch events, not pointer events: the browser
+ * would take a two-finger gesture over as its own pan and cancel the pointers. */
+function usePinchZoom(
+  viewport: HTMLDivElement | null,
+  canvas: { current: HTMLDivElement | null },
+  zoom: number | null,
+  setZoom: (zoom: number) => void,
+) {
+  const current = useRef(zoom);
+  current.current = zoom;
+  useEffect(() => {
+    if (!viewport) return;
+    let start: { spread: number; zoom: number; x: number; y: number } | null = null;
+    const spread = (t: TouchList) => Math.hypot(t[0]!.clientX - t[1]!.clientX, t[0]!.clientY - t[1]!.clientY);
+    const middle = (t: TouchList) => {
+      const box = viewport.getBoundingClientRect();
+      return { x: (t[0]!.clientX + t[1]!.clientX) / 2 - box.left, y: (t[0]!.clientY + t[1]!.clientY) / 2 - box.top };
+    };
+    const begin = (event: TouchEvent) => {
+      if (event.touches.length !== 2) return;
+      const width = canvas.current?.getBoundingClientRect().width ?? WIDTH;
+      const m = middle(event.touches);
+      // Where the fingers meet, in canvas pixels at the zoom the pinch starts from.
+      start = { spread: spread(event.touches) || 1, zoom: current.current ?? width / WIDTH, x: viewport.scrollLeft + m.x, y: viewport.scrollTop + m.y };
+    };
+    const move = (event: TouchEvent) => {
+      if (!start || event.touches.length !== 2) return;
+      event.preventDefault();
+      const next = Math.min(PINCH_MAX, Math.max(PINCH_MIN, (start.zoom * spread(event.touches)) / start.spread));
+      const ratio = next / start.zoom;
+      const m = middle(event.touches);
+      setZoom(next);
+      requestAnimationFrame(() => {
+        viewport.scrollLeft = start ? start.x * ratio - m.x : viewport.scrollLeft;
+        viewport.scrollTop = start ? start.y * ratio - m.y : viewport.scrollTop;
+      });
+    };
+    const end = (event: TouchEvent) => {
+      if (event.touches.length < 2) start = null;
+    };
+    viewport.addEventListener("touchstart", begin, { passive: true });
+    viewport.addEventListener("touchmove", move, { passive: false });
+    viewport.addEventListener("touchend", end);
+    viewport.addEventListener("touchcancel", end);
+    return () => {
+      viewport.removeEventListener("touchstart", begin);
+      viewport.removeEventListener("touchmove", move);
+      viewport.removeEventListener("touchend", end);
+      viewport.removeEventListener("touchcancel", end);
+    };
+  }, [viewport, canvas, setZoom]);
+}
 
 function useLiveBoard(boardId: string, socketPath: string | null, name: string, userId: string) {
   const [live, setLive] = useState<LiveBoard | null>(null);
@@ -249,6 +306,8 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
   // null: the canvas fits the screen's width; a number: canvas pixels per unit, panned by
   // scrolling (or a finger). Phones start at 0.75 so notes stay readable.
   const [zoom, setZoom] = useState<number | null>(() => (window.matchMedia("(max-width: 600px)").matches ? 0.75 : null));
+  const [viewport, setViewport] = useState<HTMLDivElement | null>(null);
+  usePinchZoom(viewport, area, zoom, setZoom);
   const step = (direction: 1 | -1) => {
     const width = area.current?.getBoundingClientRect().width ?? WIDTH;
     const current = zoom ?? width / WIDTH;
@@ -376,7 +435,7 @@ function Canvas({ board, live, words }: { board: Board; live: LiveBoard; words: 
           Fit
         </button>
       </div>
-      <div class="board-viewport" data-testid="board-viewport">
+      <div class="board-viewport" data-testid="board-viewport" ref={setViewport}>
       <div
         class="board-canvas"
         style={zoom === null ? undefined : { width: `${WIDTH * zoom}px` }}
