@@ -582,6 +582,9 @@ async def test_a_request_with_no_instance_fails_clearly_within_its_deadline(nats
         # (safe to try again later), not as "outcome unknown".
         with pytest.raises(NoInstance):
             await client.request("ledger", "record", {"ticket": "t"}, user_id=USER, deadline_s=0.5)
+        # A caller that can do without is told at once.
+        with pytest.raises(NoInstance, match="no instance of ledger is running"):
+            await client.request("ledger", "read", {}, user_id=USER, wait_for_instance=False)
 
 
 # --- the operator's view ----------------------------------------------------------------

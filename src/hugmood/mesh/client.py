@@ -67,6 +67,7 @@ class MeshClient:
         user_id: str | None,
         idempotent: bool = False,
         deadline_s: float | None = None,
+        wait_for_instance: bool = True,
     ) -> Any:
         """The endpoint's JSON answer, asked on behalf of `user_id` (None: the process itself).
 
@@ -74,6 +75,8 @@ class MeshClient:
         and `OutcomeUnknown` if a non-idempotent request went unanswered by an instance that
         received it (it is never sent twice). An idempotent request is sent again after each
         unanswered attempt, to whichever instance the queue group picks, until the deadline.
+        With `wait_for_instance` off, finding no instance at all is `NoInstance` at once
+        instead of asking again until one appears (for a caller that can do without).
         """
         subject = endpoint_subject(self._prefix, self._region, service, endpoint)
         body = orjson.dumps(payload)
@@ -91,6 +94,8 @@ class MeshClient:
             except nats.errors.NoRespondersError:
                 # The server had no subscriber to give it to: nothing received it, so even a
                 # non-idempotent request is safe to send again once an instance is back.
+                if not wait_for_instance:
+                    raise NoInstance(f"no instance of {service} is running") from None
                 await asyncio.sleep(min(NO_RESPONDERS_PAUSE_S, max(0.0, remaining)))
                 continue
             except nats.errors.TimeoutError:

@@ -74,7 +74,12 @@ class MeshReads:
         a domain error when the service refused the request for what it asks."""
         try:
             return await self._client.request(
-                service, endpoint, payload, user_id=viewer_id, idempotent=True
+                service,
+                endpoint,
+                payload,
+                user_id=viewer_id,
+                idempotent=True,
+                wait_for_instance=False,  # no worker running: answer here at once
             )
         except Refused as e:
             if e.code == codes.NOT_FOUND:
