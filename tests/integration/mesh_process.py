@@ -48,9 +48,7 @@ def ledger_service(name: str, ledger: Path | None) -> MeshServiceSpec:
     )
 
 
-def serve(
-    nc: Client, prefix: str, secret: str, spec: MeshServiceSpec, name: str
-) -> MeshServices:
+def serve(nc: Client, prefix: str, secret: str, spec: MeshServiceSpec, name: str) -> MeshServices:
     return MeshServices(
         nc,
         [spec],
