@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -35,7 +36,7 @@ from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
-from hugmood.messaging.bus import StreamSettings
+from hugmood.messaging.bus import BusUnavailable, StreamSettings
 from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.relay import EventRelay, subject_token
 from hugmood.private_files import private_dir
@@ -56,6 +57,8 @@ from hugmood.services import Service
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.postgres import PostgresDatabase
 from hugmood.sql.sqlite import SqliteDatabase
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking
@@ -328,9 +331,16 @@ async def open_hugmood(
             rebase_min_bytes=settings.board_rebase_min_bytes,
             session_check_s=settings.ws_session_check_s,
         )
-        # An edge needs no bus: it takes commands into the store whether or not NATS is up.
-        uses_bus = run_services and role is not Role.EDGE
-        nats = await open_nats(settings, stack) if uses_bus else None
+        nats = None
+        if run_services:
+            try:
+                nats = await open_nats(settings, stack)
+            except BusUnavailable as e:
+                if role is not Role.EDGE:
+                    raise
+                # An edge takes commands into the store whether or not NATS is up: without
+                # it, it answers the heavier queries itself instead of over the mesh.
+                log.warning("starting without NATS (%s): the mesh is not used by this edge", e)
         runs = {c.name for c in EVENT_CONSUMERS if _runs(role, c, consumers)}
         by_name: dict[str, Service] = {
             READ_MODELS: runner,

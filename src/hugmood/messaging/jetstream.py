@@ -49,16 +49,42 @@ async def connect(url: str, *, name: str = "hugmood", timeout_s: float = 5.0) ->
     """A connection that reconnects by itself for as long as the process runs; `BusUnavailable`
     if the server cannot be reached now."""
     try:
-        return await nats.connect(
-            url,
-            name=name,
-            connect_timeout=timeout_s,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            allow_reconnect=True,
-        )
+        # nats-py retries a first connection as it would a reconnection (forever, with these
+        # settings): a server that is not there now is an error, bounded here.
+        async with asyncio.timeout(timeout_s):
+            return await nats.connect(
+                url,
+                name=name,
+                connect_timeout=timeout_s,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+                error_cb=_connection_error,
+                disconnected_cb=_disconnected,
+                reconnected_cb=_reconnected,
+            )
     except NATS_ERRORS as e:
-        raise BusUnavailable(f"NATS at {url} could not be reached: {e}") from e
+        raise BusUnavailable(f"NATS at {url} could not be reached: {e or type(e).__name__}") from e
+
+
+_last_error_logged = 0.0
+
+
+async def _connection_error(error: Exception) -> None:
+    """One line (no traceback) at most every ten seconds while NATS stays away."""
+    global _last_error_logged
+    now = asyncio.get_running_loop().time()
+    if now - _last_error_logged >= 10:
+        _last_error_logged = now
+        log.warning("NATS: %s", error or type(error).__name__)
+
+
+async def _disconnected() -> None:
+    log.warning("NATS: disconnected; reconnecting")
+
+
+async def _reconnected() -> None:
+    log.info("NATS: reconnected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +155,11 @@ class JetStreamBus:
     @property
     def jetstream(self) -> JetStreamContext:
         return self._js
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up now (it reconnects by itself)."""
+        return bool(self._nc.is_connected)
 
     async def start(self) -> None:
         wanted = self._stream_config()

@@ -22,6 +22,8 @@ PARKED_COUNT_TIMEOUT_S = 0.5
 
 def bus_degraded(core: HugMood) -> bool:
     """Whether a part of the distributed log this process uses is away."""
+    if core.nats is None and core.settings.nats_url:
+        return True
     return any(not c.bus_ok for c in core.consumers) or (
         core.relay is not None and not core.relay.bus_ok
     )
@@ -30,9 +32,9 @@ def bus_degraded(core: HugMood) -> bool:
 def bus_health(core: HugMood, log_position: int) -> dict[str, object]:
     """`/healthz`'s view of the bus: which parts are up and how far behind each is."""
     if core.nats is None:
-        # An edge leaves the bus to the workers: it only writes to the store.
-        return {"bus": "in the workers" if core.settings.nats_url else "embedded"}
-    health: dict[str, object] = {"bus": "nats"}
+        # An edge started while NATS was away: it writes to the store and reads locally.
+        return {"bus": "unreachable at start" if core.settings.nats_url else "embedded"}
+    health: dict[str, object] = {"bus": "nats" if core.nats.bus.connected else "reconnecting"}
     if core.relay is not None:
         health["relay"] = {
             "reachable": core.relay.bus_ok,
