@@ -266,6 +266,15 @@ def test_check_ins_and_hugs_through_both_edges_reach_the_read_models_through_wor
     )
     workers = [d.health(i) for i in range(2)]
     assert [w["relay"]["publishing"] for w in workers].count(True) == 1, "one relay publishes"
+    metrics = httpx.get(f"{d.topology.workers[0].url}/metrics", timeout=5).text
+    for name in (
+        'hugmood_bus_consumer_lag{consumer="read models"}',
+        "hugmood_bus_consumer_redeliveries",
+        "hugmood_bus_parked_messages",
+        "hugmood_bus_relay_lag",
+        "hugmood_mesh_requests_total",
+    ):
+        assert name in metrics, f"{name} is not in a worker's /metrics"
     assert d.health(2)["role"] == "edge" and d.health(2)["bus"] == "nats"
 
 

@@ -248,3 +248,36 @@ async def test_parallel_consumers_split_the_messages_apply_each_once_and_audit_g
     assert positions == list(range(1, 41)), "every event once, 17 from the store"
     assert one.stats.applied > 0 and two.stats.applied > 0, "both workers took a share"
     assert one.stats.applied + two.stats.applied == 40
+
+
+class SlowEffect(RecordingEffect):
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+
+    async def apply(self, batch: list[RecordedEvent]) -> bool:
+        self.started.set()
+        await asyncio.sleep(0.3)
+        return await super().apply(batch)
+
+
+async def test_stopping_lets_the_batch_in_hand_commit_and_be_acknowledged() -> None:
+    store, bus, _, _, _ = await setup(4)
+    effect = SlowEffect()
+    consumer = OrderedConsumer(
+        "read models",
+        store,
+        bus,
+        InMemoryParking(),
+        effect,
+        filter_subject=SUBJECTS,
+        known_types={"MoodRecorded"},
+        quiet_s=0.05,
+    )
+    await publish(bus, store, [1, 2, 3, 4])
+
+    async with consumer:
+        await effect.started.wait()  # SIGTERM arrives mid-batch
+
+    assert effect.applied == [1, 2, 3, 4], "the batch in hand was committed"
+    assert await pull(bus, consumer) == [], "and acknowledged before the worker stopped"
