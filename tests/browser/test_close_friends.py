@@ -29,6 +29,7 @@ def test_a_close_friend_sees_a_check_in_shared_with_close_friends(
     friend.get_by_label("Close friend").check()
     expect(ada.page.get_by_role("status")).to_contain_text(f"@{ben.handle} is now a close friend")
     assert ada.api("{ closeFriends { handle } }")["closeFriends"] == [{"handle": ben.handle}]
+    ada.screenshot("close-friends")
 
     ben.go("Check in")
     ada.go("Check in")

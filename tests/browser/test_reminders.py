@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.app import SCREENSHOTS
 from tests.browser.conftest import NewPerson
 from tests.conftest import unique
 from tests.e2e.server import HugMoodServer
@@ -73,6 +74,8 @@ def test_i_confirm_my_address_and_get_a_daily_reminder_by_e_mail(
     form.get_by_label(re.compile("An e-mail to")).check()
     form.get_by_role("button", name="Turn on reminder").click()
     expect(form.get_by_role("status")).to_contain_text("You'll be reminded at 07:30")
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "reminder.png", animations="disabled")
 
     stored = person.api("{ reminderSettings { enabled time days byPush byEmail email } }")
     assert stored["reminderSettings"] == {
