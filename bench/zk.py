@@ -1,9 +1,11 @@
-"""Zero-knowledge age checks (Longfellow via pylongfellow): proving, verifying, proof size, and
-ordinary `recordMood` latency while ten proofs are verified by the same server.
+"""Zero-knowledge age checks (Longfellow via pylongfellow): proving, verifying, proof size,
+how long the verifier's event loop is held while its workers start and ten proofs are
+verified, and ordinary `recordMood` latency while ten proofs are verified by the same server.
 
 Run: `.venv/bin/python bench/zk.py [--quick]`; one JSON object a line. Baselines, measured in
-the same run: pylongfellow's own `prove` and `verify` called directly in this process, and
-`recordMood` latency on the same server with no verification running. The circuit is read
+the same run: pylongfellow's own `prove` and `verify` called directly in this process, the
+loop's lag with nothing running, and `recordMood` latency on the same server with no
+verification running. The circuit is read
 from HUGMOOD_ZK_CIRCUIT_DIR (default ~/.cache/hugmood/zk-circuits), generated if missing.
 """
 
@@ -17,6 +19,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,6 +122,66 @@ async def prove_and_verify(rounds: int, params: dict[str, Any]) -> None:
     )
 
 
+async def _lags(done: Callable[[], bool]) -> list[float]:
+    """How late each 2 ms sleep of the event loop wakes up, until `done()`: a stall of the
+    loop shows as one long lag."""
+    lags: list[float] = []
+    while not done():
+        started = time.perf_counter()
+        await asyncio.sleep(0.002)
+        lags.append(max(time.perf_counter() - started - 0.002, 0.0))
+    return lags
+
+
+async def loop_lag(quick: bool, params: dict[str, Any]) -> None:
+    """The verifier's own event loop while its workers start and the proofs are checked."""
+    verifications = 3 if quick else 10
+    longfellow = load_longfellow(CACHE)
+    now = datetime.now(UTC).replace(microsecond=0)
+    credential = issue_test_credential(date(1990, 5, 1), now=now)
+    store = MemoryChallengeStore()
+    proofs = []
+    for _ in range(verifications):  # proven before anything is timed (the store, not the
+        challenge = store.issue("bench", 18, now)  # verifier, so no worker starts yet)
+        proofs.append(
+            prove_age(
+                longfellow,
+                credential,
+                threshold=18,
+                nonce=challenge.nonce,
+                audience=AUDIENCE,
+                now=challenge.issued_at,
+            )
+        )
+    trust = TrustList.parse("", include_test_issuer=True)
+    async with AgeVerifier(trust, store, cache_dir=CACHE, audience=AUDIENCE) as verifier:
+
+        async def start_and_verify() -> float:
+            started = time.monotonic()
+            await verifier.prepare()
+            await asyncio.gather(*(verifier.verify("bench", p, now) for p in proofs))
+            return time.monotonic() - started
+
+        work = asyncio.ensure_future(start_and_verify())
+        busy = await _lags(work.done)
+        span = await work
+    deadline = time.monotonic() + span
+    quiet = await _lags(lambda: time.monotonic() >= deadline)
+    p = {**params, "verifications": verifications, "zk_workers": 1, "span_s": round(span, 1)}
+    emit_latencies("zk.loop_lag_during_worker_start_and_verifications", busy, "idle loop", quiet, p)
+    emit(
+        "zk.loop_lag_during_worker_start_and_verifications",
+        "max_ms",
+        max(busy) * 1000,
+        "ms",
+        "idle loop",
+        max(quiet) * 1000,
+        p,
+        lower_is_better=True,
+        digits=3,
+    )
+
+
 async def record_latencies(conn: HttpConnection, token: str, seconds: float) -> list[float]:
     head = conn.head("POST", "/graphql", graphql_headers(token))
     recorded_at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
@@ -215,6 +278,7 @@ async def under_verification(quick: bool, params: dict[str, Any]) -> None:
 async def main(quick: bool) -> None:
     params = {**machine_params(), "quick": quick}
     await prove_and_verify(1 if quick else 5, params)
+    await loop_lag(quick, params)
     await under_verification(quick, params)
 
 

@@ -9,8 +9,8 @@ the same middleware with `MAX_BODY_BYTES` instead (`asgi.create_app`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -37,6 +37,7 @@ from hugmood.privacy.he.errors import (
     MalformedCiphertext,
 )
 from hugmood.privacy.he.job import CommunityJob
+from hugmood.privacy.workers import open_pool
 from hugmood.privacy.zk.challenges import MemoryChallengeStore
 from hugmood.privacy.zk.errors import (
     AgeVerificationError,
@@ -89,16 +90,17 @@ class PrivacyServices:
         )
         self._stack = AsyncExitStack()
         self._compute: ProcessPoolExecutor | None = None
+        self._compute_lock = asyncio.Lock()
         jobs = CommunityJob.open(settings)
         self.community: CommunityJob | None = jobs[0] if jobs else None
 
-    def compute(self) -> ProcessPoolExecutor:
-        """The process that adds ciphertexts (gmpy2 holds the GIL: not on the loop)."""
-        if self._compute is None:
-            self._compute = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("forkserver")
-            )
-            self._stack.callback(self._compute.shutdown, wait=True, cancel_futures=True)
+    async def compute(self) -> ProcessPoolExecutor:
+        """The process that adds ciphertexts (gmpy2 holds the GIL: not on the loop), started
+        on first use in a thread (`privacy.workers`)."""
+        async with self._compute_lock:
+            if self._compute is None:
+                self._compute = await open_pool(1)
+                self._stack.callback(self._compute.shutdown, wait=True, cancel_futures=True)
         return self._compute
 
     async def __aenter__(self) -> Self:

@@ -88,7 +88,7 @@ async def get_history(
         ) from None
     history = await sealed_history(
         core.deps,
-        services.compute(),
+        await services.compute(),
         user_id=user_id,
         start=_moment(query.get("from"), "from"),
         end=_moment(query.get("to"), "to"),

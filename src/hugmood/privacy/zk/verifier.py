@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +27,7 @@ from typing import Self
 from pylongfellow import Pylongfellow
 from pylongfellow.mdoc import PublicKey, VerifierError
 
+from hugmood.privacy.workers import open_pool
 from hugmood.privacy.zk.challenges import Challenge, ChallengeStore
 from hugmood.privacy.zk.circuits import load_or_generate
 from hugmood.privacy.zk.credentials import DOCTYPE
@@ -97,16 +97,6 @@ class AgeVerifier:
         self._pool: ProcessPoolExecutor | None = None
         self._ready: asyncio.Task[ProcessPoolExecutor] | None = None
 
-    def _start_pool(self) -> ProcessPoolExecutor:
-        # forkserver: the server has threads (the SQLite writer, uvloop), and forking a
-        # threaded process can copy a held lock into the child.
-        return ProcessPoolExecutor(
-            self._workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_init_worker,
-            initargs=(str(self._cache_dir),),
-        )
-
     def prepare(self) -> asyncio.Task[ProcessPoolExecutor]:
         """Start (once) readying the circuit and the workers, in the background.
 
@@ -119,9 +109,17 @@ class AgeVerifier:
         return self._ready
 
     async def _start(self) -> ProcessPoolExecutor:
-        # Generate or check the cached circuit once, off the loop, so workers only read it.
+        # Generate or check the cached circuit once, off the loop, so workers only read it;
+        # then start the workers (each loads the circuit) in a thread, before any proof
+        # arrives: neither the process start nor the circuit load is paid on the loop or by
+        # the first person to prove.
         await asyncio.to_thread(load_or_generate, self._cache_dir)
-        self._pool = self._start_pool()
+        try:
+            self._pool = await open_pool(
+                self._workers, initializer=_init_worker, initargs=(str(self._cache_dir),)
+            )
+        except BrokenProcessPool as e:
+            raise CircuitUnavailable(f"the verification workers did not start: {e}") from e
         return self._pool
 
     async def __aenter__(self) -> Self:
@@ -152,6 +150,7 @@ class AgeVerifier:
         try:
             await asyncio.shield(self.prepare())
         except CircuitUnavailable as e:
+            self._ready = None  # the next request tries again
             raise VerifierUnavailable(f"age verification cannot start: {e}") from e
         pool = self._pool
         if pool is None:
@@ -169,8 +168,10 @@ class AgeVerifier:
                 submission.proof,
             )
         except BrokenProcessPool as e:
-            # A worker died (e.g. killed): replace the pool so later requests are served.
-            self._pool = self._start_pool()
+            # A worker died (e.g. killed): the next verification starts a new pool (in a
+            # thread, as the first one was), so later requests are served.
+            if self._pool is pool:
+                self._pool, self._ready = None, None
             pool.shutdown(wait=False, cancel_futures=True)
             raise VerifierUnavailable("an age-verification worker stopped; try again") from e
         if reason is not None:
