@@ -39,6 +39,7 @@ from hugmood.eventstore.upcasting import Upcasters
 from hugmood.messaging.bus import BusUnavailable, StreamSettings
 from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.relay import EventRelay, subject_token
+from hugmood.privacy.he.job import CommunityJob
 from hugmood.private_files import private_dir
 from hugmood.projections.catalog import all_projections
 from hugmood.projections.progress import CheckpointWatcher
@@ -361,7 +362,7 @@ async def open_hugmood(
             )
         services: list[Service] = [by_name[name] for name in by_name if name in runs]
         if role is not Role.WORKER:
-            services += [presence, deliveries]
+            services += [presence, deliveries, *CommunityJob.open(settings)]
         if role is not Role.EDGE:
             services.append(ReminderScheduler.open(settings, bus, deps))
         relay = None

@@ -36,7 +36,6 @@ from hugmood.privacy.he.errors import (
     HomomorphicError,
     MalformedCiphertext,
 )
-from hugmood.privacy.he.job import CommunityJob
 from hugmood.privacy.workers import open_pool
 from hugmood.privacy.zk.challenges import MemoryChallengeStore
 from hugmood.privacy.zk.errors import (
@@ -67,13 +66,8 @@ _STATUS: tuple[tuple[type[AgeVerificationError], int, str], ...] = (
 
 
 class PrivacyServices:
-    """Age checks (trust list, one-time challenges, verifier workers), a worker process for
-    sums on ciphertexts (both pools start on first use and stop with the app), and the
-    community aggregation job when a decryption service is configured.
-
-    The job runs here, beside the HTTP paths that accept contributions, because the
-    contributions wait in this process (and its data directory) until their cohort closes.
-    """
+    """Age checks (trust list, one-time challenges, verifier workers) and a worker process for
+    sums on ciphertexts; both pools start on first use and stop with the app."""
 
     def __init__(self, settings: Settings) -> None:
         self.required = settings.age_required
@@ -91,8 +85,6 @@ class PrivacyServices:
         self._stack = AsyncExitStack()
         self._compute: ProcessPoolExecutor | None = None
         self._compute_lock = asyncio.Lock()
-        jobs = CommunityJob.open(settings)
-        self.community: CommunityJob | None = jobs[0] if jobs else None
 
     async def compute(self) -> ProcessPoolExecutor:
         """The process that adds ciphertexts (gmpy2 holds the GIL: not on the loop), started
@@ -105,8 +97,6 @@ class PrivacyServices:
 
     async def __aenter__(self) -> Self:
         await self._stack.enter_async_context(self.verifier)
-        if self.community is not None:
-            await self._stack.enter_async_context(self.community)
         return self
 
     async def __aexit__(

@@ -29,19 +29,22 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
-def _job(services: PrivacyServices) -> CommunityJob:
-    if services.community is None:
+def _job(core: HugMood) -> CommunityJob:
+    """The aggregation job among this process's services (`bootstrap` starts it beside the
+    HTTP paths, where contributions arrive and wait for their cohort to close)."""
+    job = next((s for s in core.services if isinstance(s, CommunityJob)), None)
+    if job is None:
         raise DecryptionServiceUnavailable(
             "community averages are not set up on this server (HUGMOOD_COMMUNITY_DECRYPTOR_DIR)"
         )
-    return services.community
+    return job
 
 
 async def get_community(
     core: HugMood, services: PrivacyServices, request: Request, user_id: str
 ) -> Response:
     await AgeGate(core.deps, user_id).require(COMMUNITY_AVERAGES)
-    return _json(await _job(services).describe())
+    return _json(await _job(core).describe())
 
 
 async def post_contribution(
@@ -58,7 +61,7 @@ async def post_contribution(
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
     cohort = body.get("cohort")
-    await _job(services).accept(cohort, body.get("ciphertext"), user_id)
+    await _job(core).accept(cohort, body.get("ciphertext"), user_id)
     return _json({"cohort": cohort, "accepted": True}, 201)
 
 
@@ -80,5 +83,5 @@ async def get_averages(
     start = _day(request.query_params.get("from"), end - timedelta(days=30), "from")
     if not timedelta(0) <= end - start <= timedelta(days=MAX_DAYS):
         raise ValidationFailed(f"from must be before to, at most {MAX_DAYS} days", field="from")
-    job = _job(services)
+    job = _job(core)
     return _json({"k": job.k, "releases": job.releases(start, end)})
