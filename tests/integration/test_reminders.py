@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from py_vapid import Vapid02
@@ -19,7 +20,8 @@ from hugmood.domain import identity as idm
 from hugmood.domain import mail as mail_rules
 from hugmood.domain import moods as mood_rules
 from hugmood.domain import reminders as rr
-from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.errors import RateLimited, ValidationFailed
+from hugmood.entrypoints.graphql.reminders import kept_public_key
 from hugmood.reminders.scheduler import ReminderScheduler
 from tests.conftest import unique
 from tests.mailpush import Inbox, PushService, push_service, smtp_inbox
@@ -113,7 +115,7 @@ async def test_a_due_reminder_is_pushed_and_mailed_once_a_day_and_not_after_a_ch
 
 
 async def test_a_browser_the_push_service_forgot_stops_getting_reminders(
-    smtp_inbox: Inbox, push_service: PushService, tmp_path: object
+    smtp_inbox: Inbox, push_service: PushService
 ) -> None:
     settings = with_delivery(Settings(database_url="memory"), smtp_inbox)
     async with open_hugmood(settings) as core:
@@ -178,3 +180,29 @@ async def test_push_endpoints_that_could_reach_inside_the_network_are_refused(
         with pytest.raises(ValidationFailed, match=why) as e:
             await core.bus.handle(rr.AddPushSubscription(user, endpoint, "B" * 87, "A" * 22))
         assert e.value.field == "endpoint"
+
+
+async def test_address_codes_are_limited_so_nobody_is_mailed_over_and_over(
+    smtp_inbox: Inbox,
+) -> None:
+    settings = with_delivery(Settings(database_url="memory"), smtp_inbox)
+    async with open_hugmood(settings) as core:
+        user = await person(core)
+        for _ in range(5):
+            await core.bus.handle(mail_rules.SetEmailAddress(user, "victim@example.org"))
+        with pytest.raises(RateLimited):
+            await core.bus.handle(mail_rules.SetEmailAddress(user, "victim@example.org"))
+        assert len(smtp_inbox.to("victim@example.org")) == 5
+
+
+async def test_every_process_on_one_data_folder_subscribes_browsers_with_one_vapid_key(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(database_url="sqlite", data_dir=tmp_path)
+    async with open_hugmood(settings) as core:
+        key = scheduler(core).public_key
+    assert (tmp_path / "vapid-private.pem").stat().st_mode & 0o777 == 0o600
+    # An edge runs no scheduler: it reads the key the workers keep.
+    assert kept_public_key(settings) == key
+    async with open_hugmood(settings) as again:
+        assert scheduler(again).public_key == key

@@ -35,4 +35,5 @@ class Dependencies:
     push_allow_loopback: bool = False
     """Tests only: a push endpoint may be a local stand-in on 127.0.0.1 or ::1."""
     reset_limiter: RateLimiter | None = None
-    """Password reset requests per address and per source, and reset attempts per source."""
+    """Mail anyone can cause: password reset requests per address and per source, reset
+    attempts per source, e-mail address codes per account and per address."""

@@ -82,6 +82,11 @@ async def propose_email(
     """Keep the code's keyed hash, then mail the code (the caller passes no code of its own)."""
     mailer = mailer_of(deps, field="email")
     address = mail_rules.check_address(command.address)
+    if deps.reset_limiter is not None:
+        # Codes go to any address typed: limited per account and per address, so nobody
+        # can make this server mail someone over and over.
+        deps.reset_limiter.hit(f"code-account:{command.user_id}")
+        deps.reset_limiter.hit(f"code-address:{address.lower()}")
     code = new_code()
     command = replace(
         command,

@@ -3,14 +3,17 @@ address (yours alone to see: no other query shows it), and password reset by e-m
 
 from __future__ import annotations
 
+from functools import cache
+
 import strawberry
 
 from hugmood.application.queries import reminders as reminder_queries
+from hugmood.config import Settings
 from hugmood.domain import mail as mail_rules
 from hugmood.domain import password_reset as reset_rules
 from hugmood.domain import reminders as reminder_rules
 from hugmood.entrypoints.graphql.context import Ctx
-from hugmood.reminders.scheduler import ReminderScheduler
+from hugmood.reminders.scheduler import ReminderScheduler, vapid_keys
 
 
 @strawberry.type(description="Your daily check-in reminder and where it reaches you.")
@@ -53,11 +56,18 @@ class PushSubscriptionInput:
     auth: str
 
 
-def _scheduler(info: Ctx) -> ReminderScheduler:
+def _public_key(info: Ctx) -> str:
+    """The VAPID key of this process's scheduler; an edge runs none (workers send), so it
+    reads the key they share from the data folder."""
     for service in info.context.core.services:
         if isinstance(service, ReminderScheduler):
-            return service
-    raise LookupError("the reminder scheduler is not wired (bootstrap)")
+            return service.public_key
+    return kept_public_key(info.context.core.settings)
+
+
+@cache
+def kept_public_key(settings: Settings) -> str:
+    return vapid_keys(settings).public_key
 
 
 async def _settings(info: Ctx, user_id: str) -> ReminderSettings:
@@ -76,7 +86,7 @@ async def _settings(info: Ctx, user_id: str) -> ReminderSettings:
         by_push=current.by_push,
         by_email=current.by_email,
         push_endpoints=[p.endpoint for p in targets],
-        push_public_key=_scheduler(info).public_key,
+        push_public_key=_public_key(info),
         email=address.address,
         email_pending=address.pending,
         email_available=info.context.core.deps.mailer is not None,
