@@ -80,7 +80,7 @@ async def _connection_error(error: Exception) -> None:
 
 
 async def _disconnected() -> None:
-    log.warning("NATS: disconnected; reconnecting")
+    log.info("NATS: disconnected (it reconnects by itself unless closed)")
 
 
 async def _reconnected() -> None:

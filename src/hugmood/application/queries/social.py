@@ -106,6 +106,41 @@ async def friend_count(db: SqlDatabase, user_id: UserId) -> int:
     return int(row[0]) if row else 0
 
 
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    account: AccountView
+    mutual_friends: int
+
+
+_FRIENDS_OF_FRIENDS = """
+WITH RECURSIVE reach (person, depth, via) AS (
+    SELECT other_id, 1, other_id FROM rm_friendships WHERE user_id = $1 AND status = 'friends'
+    UNION ALL
+    SELECT f.other_id, reach.depth + 1, reach.via
+    FROM reach JOIN rm_friendships f ON f.user_id = reach.person AND f.status = 'friends'
+    WHERE reach.depth < 2
+)
+SELECT person, COUNT(DISTINCT via) AS mutual FROM reach
+WHERE depth = 2 AND person <> $1
+  AND NOT EXISTS (SELECT 1 FROM rm_friendships o WHERE o.user_id = $1 AND o.other_id = person)
+  AND NOT EXISTS (
+      SELECT 1 FROM rm_blocks b
+      WHERE (b.blocker_id = $1 AND b.blocked_id = person)
+         OR (b.blocker_id = person AND b.blocked_id = $1))
+GROUP BY person
+ORDER BY mutual DESC, person
+LIMIT $2
+"""
+
+
+async def people_you_may_know(db: SqlDatabase, user_id: UserId, limit: int) -> list[Suggestion]:
+    """Friends of friends (depth two), most mutual friends first; never a friend, someone
+    with a request pending either way, or someone blocked in either direction."""
+    rows = await db.fetch(_FRIENDS_OF_FRIENDS, user_id, limit)
+    accounts = await accounts_by_ids(db, [str(r[0]) for r in rows])
+    return [Suggestion(accounts[r[0]], int(r[1])) for r in rows if r[0] in accounts]
+
+
 # --- the tables, and the projection that fills them from the log ---------------------------
 
 FRIENDSHIPS_SCHEMA = """

@@ -21,6 +21,8 @@ from hugmood.entrypoints.graphql.readback import (
     visible_account,
 )
 
+MAX_SUGGESTIONS = 50
+
 
 @strawberry.type
 class Query:
@@ -121,6 +123,20 @@ class Query:
             friend_count=await social_queries.friend_count(db, account.user_id),
             recent_moods=[t.MoodEntry.of(v, account) for v in views],
         )
+
+    @strawberry.field(
+        description="People you may know: friends of your friends, most mutual friends first "
+        "(never a friend, someone with a request pending either way, or a block either way). "
+        "`limit` is 1 to 50."
+    )
+    async def people_you_may_know(self, info: Ctx, limit: int = 10) -> list[t.Suggestion]:
+        if not 1 <= limit <= MAX_SUGGESTIONS:
+            raise ValidationFailed(f"limit must be 1 to {MAX_SUGGESTIONS}", field="limit")
+        me = await info.context.principal()
+        found = await social_queries.people_you_may_know(
+            info.context.core.readmodels, me.user_id, limit
+        )
+        return [t.Suggestion.of(s) for s in found]
 
     @strawberry.field(description="Your friends, your sent and received requests, or blocks.")
     async def connections(

@@ -11,6 +11,7 @@ from hugmood.application.queries.identity import AccountView
 from hugmood.application.queries.moods import MoodBucket as BucketView
 from hugmood.application.queries.moods import MoodEntryView
 from hugmood.application.queries.social import Connection as ConnectionView
+from hugmood.application.queries.social import Suggestion as SuggestionView
 from hugmood.domain.history import Aggregation as Aggregation
 from hugmood.domain.moods import MoodInsights as InsightsView
 from hugmood.domain.privacy import Privacy as Privacy
@@ -238,6 +239,16 @@ class Connection:
             status=RelationshipStatus(c.status),
             since=ms_to_datetime(c.since_ms),
         )
+
+
+@strawberry.type(description="Someone you may know, and how many friends you have in common.")
+class Suggestion:
+    profile: Profile
+    mutual_friends: int
+
+    @classmethod
+    def of(cls, s: SuggestionView) -> Suggestion:
+        return cls(profile=Profile.of(s.account), mutual_friends=s.mutual_friends)
 
 
 @strawberry.type(description="A user's public profile with the entries the viewer may see.")
