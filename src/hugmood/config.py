@@ -129,6 +129,10 @@ class Settings:
     """Tests only (refused in production): a push endpoint on 127.0.0.1 or ::1, over http."""
     reminder_check_s: float = 30.0
     """How often the reminder scheduler looks for reminders that are due."""
+    vapid_key_file: str = ""
+    """The Web Push (VAPID) private key, made there once (0600) if missing; empty:
+    `<data_dir>/vapid-private.pem`. Every process of one deployment must use the same key,
+    or browsers subscribed through one are refused pushes from another."""
 
     @property
     def development(self) -> bool:

@@ -206,3 +206,16 @@ async def test_every_process_on_one_data_folder_subscribes_browsers_with_one_vap
     assert kept_public_key(settings) == key
     async with open_hugmood(settings) as again:
         assert scheduler(again).public_key == key
+
+
+async def test_processes_apart_share_the_vapid_key_file_they_are_given(tmp_path: Path) -> None:
+    shared = tmp_path / "shared" / "vapid.pem"
+    keys = set()
+    for n in range(2):
+        settings = Settings(
+            database_url="memory", data_dir=tmp_path / f"p{n}", vapid_key_file=str(shared)
+        )
+        async with open_hugmood(settings) as core:
+            keys.add(scheduler(core).public_key)
+    assert len(keys) == 1
+    assert shared.stat().st_mode & 0o777 == 0o600

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -64,8 +65,11 @@ def open_mailer(settings: Settings) -> Mailer | None:
 
 
 def vapid_keys(settings: Settings) -> VapidKeys:
-    """Kept in the data folder (one key for every process that shares it); in memory mode
-    nothing is kept, so a fresh key serves until the process ends."""
+    """Kept in `HUGMOOD_VAPID_KEY_FILE` or the data folder (one key for every process that
+    shares it); in memory mode, unless a file is named, nothing is kept and a fresh key
+    serves until the process ends."""
+    if settings.vapid_key_file:
+        return VapidKeys.load_or_create(Path(settings.vapid_key_file).expanduser())
     if settings.database_url == "memory":
         return VapidKeys.generate()
     return VapidKeys.load_or_create(private_dir(settings.data_dir) / "vapid-private.pem")
