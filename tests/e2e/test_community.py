@@ -60,6 +60,11 @@ def test_a_device_contributes_once_to_the_open_cohort_and_bad_ones_are_refused(
         assert about.status_code == 200, about.text
         key, cohort = public_key_from_json(about.json()["publicKey"]), about.json()["cohort"]
         assert cohort.startswith("eu-west/") and about.json()["k"] == 20
+    status = httpx.get(
+        f"{server.url}/privacy/age", headers={"authorization": f"Bearer {ann.api.token}"}
+    ).json()
+    assert status["communityAverages"] is True  # what the web app's Settings asks
+    with community_api(server, ann) as http:
         sealer = Sealer(key)
         wire = contribute(sealer, cohort, mood_type="calm", intensity=0.4).to_wire(key)
         accepted = http.post("/contributions", json={"cohort": cohort, "ciphertext": wire})

@@ -10,6 +10,7 @@ import { account, signOutLocally } from "../session";
 import { useSignal } from "../signal";
 import { ErrorText } from "./common";
 import { PrivacyChoice } from "./checkin";
+import { PrivacyCards } from "./privacy";
 import { Reminders } from "./reminders";
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { ${ACCOUNT} } }`;
@@ -389,6 +390,7 @@ export function SettingsScreen() {
       <h1>Settings</h1>
       {me === null ? <p class="muted">Loading…</p> : <Profile key={me.id} me={me} />}
       <Reminders />
+      <PrivacyCards />
       <AcceptedHugs />
       <Appearance />
       <ChangePassword />

@@ -186,6 +186,7 @@ async def _status(core: HugMood, age: PrivacyServices, request: Request, user_id
             "verifiedAge": await verified_age(core.deps.store, user_id),
             "required": age.required,
             "trustedIssuers": sorted(age.trust.issuers),
+            "communityAverages": community.available(core),
         }
     )
 

@@ -29,6 +29,11 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
+def available(core: HugMood) -> bool:
+    """Whether this server collects and releases community averages."""
+    return any(isinstance(s, CommunityJob) for s in core.services)
+
+
 def _job(core: HugMood) -> CommunityJob:
     """The aggregation job among this process's services (`bootstrap` starts it beside the
     HTTP paths, where contributions arrive and wait for their cohort to close)."""
