@@ -90,6 +90,7 @@ def test_a_device_contributes_once_to_the_open_cohort_and_bad_ones_are_refused(
         averages = http.get("/averages")
         assert averages.status_code == 200 and averages.json()["releases"] == []
         assert code(http.get("/averages", params={"from": "yesterday"})) == (400, "VALIDATION")
+        assert http.get("/averages", params={"to": "0001-01-01"}).json()["releases"] == []
         assert code(http.get("/averages", params={"from": "2026-01-01", "to": "2025-01-01"})) == (
             400,
             "VALIDATION",

@@ -85,7 +85,8 @@ async def get_averages(
     await AgeGate(core.deps, user_id).require(COMMUNITY_AVERAGES)
     today = datetime.now(UTC).date()
     end = _day(request.query_params.get("to"), today, "to")
-    start = _day(request.query_params.get("from"), end - timedelta(days=30), "from")
+    month_before = end - timedelta(days=30) if end > date.min + timedelta(days=30) else date.min
+    start = _day(request.query_params.get("from"), month_before, "from")
     if not timedelta(0) <= end - start <= timedelta(days=MAX_DAYS):
         raise ValidationFailed(f"from must be before to, at most {MAX_DAYS} days", field="from")
     job = _job(core)
