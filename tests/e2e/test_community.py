@@ -17,6 +17,7 @@ from hugmood.privacy.he.sealing import Sealer
 from tests.e2e.client import User, sign_up
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
+from tests.e2e.test_client_cli import cli_for, client_env, flat, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +108,18 @@ def test_without_a_decryption_service_the_community_paths_say_so(
         assert code(http.post("/contributions", json={})) == (503, "UNAVAILABLE")
     anonymous = httpx.get(f"{server.url}/privacy/community", timeout=30)
     assert anonymous.status_code == 401
+
+
+def test_the_cli_contributes_once_a_day_and_lists_the_averages(
+    start_server: StartServer, decryptor: Path, tmp_path: Path
+) -> None:
+    server = start_server({"HUGMOOD_COMMUNITY_DECRYPTOR_DIR": str(decryptor)})
+    dan = sign_up(server, "dan")
+    cli = cli_for(client_env(server, tmp_path / "vault.sqlite"))
+    ok(cli("login", "--handle", dan.handle))
+    assert "Contributed to eu-west/" in flat(ok(cli("community", "contribute", "-m", "calm")))
+    again = cli("community", "contribute", "-m", "calm", "-i", "0.2")
+    assert again.returncode == 2 and "already contributed" in flat(again.stderr)
+    wrong = cli("community", "contribute", "-m", "not-a-mood")
+    assert wrong.returncode == 2 and "not in the mood vocabulary" in flat(wrong.stderr)
+    assert "No community averages released" in flat(ok(cli("community", "averages")))
