@@ -11,15 +11,21 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
+from hugmood.analytics.community import CommunityMoodConsumer
+from hugmood.analytics.minds import SimilarMinds
 from hugmood.application.consumers import (
     BOARD_ROOMS,
+    COMMUNITY_MOOD,
     EVENT_CONSUMERS,
     LIVE_RELAY,
     READ_MODELS,
+    SIMILAR_MINDS,
     EventConsumer,
     Placement,
+    consumer,
     known_event_types,
 )
 from hugmood.application.deliveries import DeliveryRecorder
@@ -60,6 +66,7 @@ from hugmood.sql.postgres import PostgresDatabase
 from hugmood.sql.sqlite import SqliteDatabase
 
 log = logging.getLogger(__name__)
+_S = TypeVar("_S", bound=Service)
 
 if TYPE_CHECKING:
     from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking
@@ -125,6 +132,10 @@ class HugMood:
     """The relay to JetStream, in a process that runs one."""
     reads: HeavyReads | None = None
     """Where the heavier queries run when not here: an edge's, in the workers over the mesh."""
+    community: CommunityMoodConsumer | None = None
+    """The analytics column store's consumer, where this process runs it."""
+    minds: SimilarMinds | None = None
+    """This process's similar-minds index, where it answers queries."""
 
     @property
     def heavy_reads(self) -> HeavyReads:
@@ -255,6 +266,17 @@ def open_relay(
     )
 
 
+def analytics_path(settings: Settings) -> Path | None:
+    """The DuckDB file of community mood: in the data dir, or in memory with the memory store."""
+    if settings.database_url == "memory":
+        return None
+    return settings.data_dir / "analytics" / "community.duckdb"
+
+
+def _service(services: list[Service], kind: type[_S]) -> _S | None:
+    return next((s for s in services if isinstance(s, kind)), None)
+
+
 def check_consumers(
     services: list[Service], role: Role = Role.ALL, only: frozenset[str] | None = None
 ) -> None:
@@ -347,6 +369,8 @@ async def open_hugmood(
             READ_MODELS: runner,
             LIVE_RELAY: LiveRelay(store, readmodels, progress, live),
             BOARD_ROOMS: boards,
+            COMMUNITY_MOOD: CommunityMoodConsumer(store, readmodels, analytics_path(settings)),
+            SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
         }
         if nats is not None:
             # With NATS, the read models hear of new events from the bus (shared by every
@@ -402,4 +426,6 @@ async def open_hugmood(
             nats,
             relay,
             reads,
+            _service(services, CommunityMoodConsumer),
+            _service(services, SimilarMinds),
         )

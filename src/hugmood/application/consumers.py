@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hugmood.domain import boards, hugs, identity, moods
+from hugmood.domain import boards, discovery, hugs, identity, moods
 from hugmood.domain.common import DomainEvent
 
 
@@ -53,6 +53,8 @@ def _types(*events: type[DomainEvent]) -> frozenset[str]:
 READ_MODELS = "read models"
 LIVE_RELAY = "live relay"
 BOARD_ROOMS = "board rooms"
+COMMUNITY_MOOD = "community mood"
+SIMILAR_MINDS = "similar minds"
 
 EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer(
@@ -90,6 +92,27 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
         resume=Resume.FROM_NOW,
         runs=Placement.WITH_SOCKETS,
         purpose="other processes' board edits, rebases, roles and logouts to open board rooms",
+    ),
+    EventConsumer(
+        COMMUNITY_MOOD,
+        handles=_types(moods.MoodRecorded, moods.MoodEdited, moods.MoodDeleted),
+        resume=Resume.CHECKPOINT,
+        runs=Placement.ANYWHERE,
+        purpose="de-identified check-ins into the DuckDB column store (`analytics/`) for"
+        " community mood; one process writes its file",
+    ),
+    EventConsumer(
+        SIMILAR_MINDS,
+        handles=_types(
+            moods.MoodRecorded,
+            moods.MoodEdited,
+            moods.MoodDeleted,
+            discovery.DiscoverabilityChanged,
+        ),
+        resume=Resume.FROM_NOW,
+        runs=Placement.WITH_SOCKETS,
+        purpose="the in-memory similar-minds index of each process that answers queries"
+        " (loaded from the read models at start)",
     ),
 )
 

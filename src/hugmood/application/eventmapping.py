@@ -12,6 +12,7 @@ from hugmood.domain.age import AGE_EVENTS
 from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.close_friends import CLOSE_FRIEND_EVENTS
 from hugmood.domain.common import DomainEvent
+from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.mail import EMAIL_EVENTS
@@ -39,6 +40,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *PASSWORD_RESET_EVENTS,
         *CLOSE_FRIEND_EVENTS,
         *MOOD_PHOTO_EVENTS,
+        *DISCOVERY_EVENTS,
     )
 }
 

@@ -14,6 +14,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers import (
     board_images,
     boards,
+    discovery,
     hugs,
     identity,
     mood_photos,
@@ -27,6 +28,7 @@ from hugmood.application.results import CommandResult
 from hugmood.domain.board_images import UploadBoardImage
 from hugmood.domain.boards import ArchiveBoard, CreateBoard, InviteMember, RemoveMember
 from hugmood.domain.close_friends import AddCloseFriend, RemoveCloseFriend
+from hugmood.domain.discovery import SetDiscoverable
 from hugmood.domain.hugs import (
     ChangeHugSettings,
     MarkHugDelivered,
@@ -104,6 +106,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     RequestPasswordReset: password_reset.request_password_reset,
     IssueResetToken: password_reset.issue_reset_token,
     ResetPassword: password_reset.reset_password,
+    SetDiscoverable: discovery.set_discoverable,
 }
 
 

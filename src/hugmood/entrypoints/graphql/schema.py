@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from hugmood.config import Settings
+from hugmood.entrypoints.graphql.analytics import AnalyticsMutations, AnalyticsQueries
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, CloseFriendQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
@@ -71,6 +72,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 SessionQueries,
                 ReminderQueries,
                 CloseFriendQueries,
+                AnalyticsQueries,
             ),
         ),
         mutation=merge_types(
@@ -85,6 +87,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 ReminderMutations,
                 PasswordResetMutations,
                 CloseFriendMutations,
+                AnalyticsMutations,
             ),
         ),
         subscription=Subscription,

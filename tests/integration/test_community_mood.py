@@ -1,0 +1,174 @@
+"""Community mood on every backend: check-ins reach the DuckDB column store de-identified, a
+cohort of k − 1 people answers nothing, k people get a noisy release whose budget is
+accounted, and a person can be forgotten."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hugmood.analytics import release
+from hugmood.analytics.community import CommunityMoodConsumer
+from hugmood.analytics.pseudonyms import iso_week
+from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.bootstrap import HugMood, open_hugmood
+from hugmood.config import Settings
+from hugmood.domain import identity as idm
+from hugmood.domain import moods as mood_rules
+from hugmood.domain.errors import ValidationFailed
+from tests.conftest import unique
+
+LAST_WEEK = datetime.now(UTC) - timedelta(days=7)
+NOTE = "a very private note about my sister"
+
+
+async def registered(core: HugMood, prefix: str, region: str = "eu-west") -> tuple[str, str]:
+    """A person registered straight into the log (no Argon2id: these tests need many)."""
+    handle = unique(prefix)
+    user_id = idm.user_id_for(handle)
+    event = idm.UserRegistered(user_id, handle, prefix, region, "not-a-real-hash")
+    new = to_new_event(event, user_id=user_id, context=CommandContext(), now=datetime.now(UTC))
+    await core.store.append(idm.user_stream(user_id), [new], expected_version=0)
+    return user_id, handle
+
+
+async def check_in(
+    core: HugMood, user_id: str, mood: str = "calm", when: datetime = LAST_WEEK
+) -> str:
+    entry_id = str(uuid.uuid4())
+    await core.bus.handle(
+        mood_rules.RecordMood(
+            entry_id, user_id, mood, 0.5, note=NOTE, recorded_at=when, privacy="private"
+        )
+    )
+    return entry_id
+
+
+async def caught_up(core: HugMood) -> CommunityMoodConsumer:
+    community = core.community
+    assert community is not None
+    await community.wait_for(await core.store.last_position())
+    return community
+
+
+async def ask(
+    core: HugMood, region: str = "eu-west", week: str | None = None
+) -> release.CommunityMood:
+    community = await caught_up(core)
+    return await release.community_mood(
+        core.readmodels,
+        community.columns,
+        region,
+        week or iso_week(LAST_WEEK.date()),
+        datetime.now(UTC),
+    )
+
+
+async def test_k_minus_one_people_get_no_number_and_k_get_a_noisy_release(
+    settings: Settings,
+) -> None:
+    async with open_hugmood(settings) as core:
+        people = [await registered(core, f"p{i}") for i in range(release.MIN_PEOPLE)]
+        for user_id, _ in people[:-1]:
+            await check_in(core, user_id, "calm")
+            await check_in(core, user_id, "happy")  # two check-ins still count one person
+        await registered(core, "elsewhere", "us-east")
+
+        small = await ask(core)
+        assert not small.released
+        assert small.people is None and small.mean_pleasantness is None
+        assert small.quadrant_shares == {} and small.epsilon == 0
+
+        await check_in(core, people[-1][0], "joyful")
+        first = await ask(core)
+        assert first.released
+        assert first.people is not None and first.mean_pleasantness is not None
+        assert -1 <= first.mean_pleasantness <= 1
+        assert first.epsilon == release.RELEASE_EPSILON
+        assert first.budget_spent == release.RELEASE_EPSILON
+        assert first.budget_total == release.MAX_RELEASES * release.RELEASE_EPSILON
+        assert set(first.quadrant_shares) == set(
+            (
+                "high-energy-unpleasant",
+                "high-energy-pleasant",
+                "low-energy-unpleasant",
+                "low-energy-pleasant",
+            )
+        )
+        # Asking again serves the same release and spends nothing more.
+        assert await ask(core) == first
+        # Another region's cohort is empty.
+        assert not (await ask(core, "us-east")).released
+
+
+async def test_the_column_store_holds_no_id_handle_or_note(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        user_id, handle = await registered(core, "quiet")
+        entry = await check_in(core, user_id, "anxious")
+        community = await caught_up(core)
+        rows = await community.columns.dump()
+        assert len(rows) == 1
+        text = repr(rows)
+        for secret in (user_id, handle, entry, NOTE, "sister"):
+            assert secret not in text
+        assert rows[0]["mood"] == "anxious" and rows[0]["region"] == "eu-west"
+
+
+async def test_edits_and_deletes_reach_the_column_store(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        user_id, _ = await registered(core, "editor")
+        kept = await check_in(core, user_id, "sad")
+        gone = await check_in(core, user_id, "tired")
+        await core.bus.handle(
+            mood_rules.EditMood(kept, user_id, "happy", 0.9, recorded_at=LAST_WEEK)
+        )
+        await core.bus.handle(mood_rules.DeleteMood(gone, user_id))
+        community = await caught_up(core)
+        rows = await community.columns.dump()
+        assert [(r["mood"], r["intensity"]) for r in rows] == [("happy", 0.9)]
+
+
+async def test_forgetting_a_person_deletes_their_rows_in_every_week(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        gone, _ = await registered(core, "gone")
+        stays, _ = await registered(core, "stays")
+        await check_in(core, gone, "calm", LAST_WEEK)
+        await check_in(core, gone, "calm", LAST_WEEK - timedelta(days=14))
+        await check_in(core, stays, "calm", LAST_WEEK)
+        community = await caught_up(core)
+        assert await community.forget(gone) == 2
+        assert len(await community.columns.dump()) == 1
+
+
+async def test_a_person_has_one_pseudonym_a_week_and_another_the_next(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        user_id, _ = await registered(core, "weekly")
+        await check_in(core, user_id, "calm", LAST_WEEK)
+        await check_in(core, user_id, "calm", LAST_WEEK + timedelta(minutes=1))
+        await check_in(core, user_id, "calm", LAST_WEEK - timedelta(days=7))
+        rows = await (await caught_up(core)).columns.dump()
+        by_week: dict[str, set[str]] = {}
+        for row in rows:
+            by_week.setdefault(str(row["week"]), set()).add(str(row["pseudonym"]))
+        assert sorted(len(p) for p in by_week.values()) == [1, 1]
+        assert len(set.union(*by_week.values())) == 2
+
+
+@pytest.mark.parametrize(
+    ("region", "week", "field"),
+    [
+        ("atlantis", "2026-W01", "region"),
+        ("eu-west", "last week", "week"),
+        ("eu-west", "2021-W53", "week"),
+        ("eu-west", "2999-W01", "week"),
+        ("eu-west", "1999-W10", "week"),
+    ],
+)
+async def test_bad_cohorts_are_refused_with_the_field(region: str, week: str, field: str) -> None:
+    settings = Settings(database_url="memory")
+    async with open_hugmood(settings) as core:
+        with pytest.raises(ValidationFailed) as refused:
+            await ask(core, region, week)
+        assert refused.value.field == field

@@ -1,0 +1,94 @@
+"""Similar minds on every backend: only for a discoverable caller, never showing anyone not
+discoverable or blocked in either direction, nearest patterns first, and the index rebuilt
+from the read models after a restart."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from hugmood.application.queries import minds as mq
+from hugmood.bootstrap import HugMood, open_hugmood
+from hugmood.config import Settings
+from hugmood.domain import moods as mood_rules
+from hugmood.domain import social as sc
+from hugmood.domain.discovery import SetDiscoverable
+from hugmood.domain.errors import ValidationFailed
+from tests.integration.test_community_mood import registered
+
+CALM = ("calm", "relaxed", "content", "calm", "peaceful", "calm")
+STORMY = ("angry", "stressed", "anxious", "angry", "frustrated", "angry")
+
+
+async def person(core: HugMood, prefix: str, moods: tuple[str, ...], discoverable: bool) -> str:
+    user_id, _ = await registered(core, prefix)
+    for mood in moods:
+        await core.bus.handle(mood_rules.RecordMood(str(uuid.uuid4()), user_id, mood, 0.6))
+    if discoverable:
+        await core.bus.handle(SetDiscoverable(user_id, True))
+    return user_id
+
+
+async def similar(core: HugMood, viewer: str, limit: int = 5) -> list[str]:
+    minds = core.minds
+    assert minds is not None
+    await minds.refresh(await core.read_models_position())
+    found = await mq.similar_minds(core.readmodels, minds, viewer, limit)
+    return [p.display_name for p in found.people]
+
+
+async def test_nearest_patterns_first_and_only_the_discoverable(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        me = await person(core, "me", CALM, True)
+        await person(core, "twin", CALM, True)
+        await person(core, "storm", STORMY, True)
+        await person(core, "hidden", CALM, False)
+
+        assert await similar(core, me) == ["twin", "storm"]
+        assert await similar(core, me, limit=1) == ["twin"]
+
+
+async def test_blocks_either_way_and_opting_out_remove_people(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        me = await person(core, "me", CALM, True)
+        blocked = await person(core, "blocked", CALM, True)
+        blocker = await person(core, "blocker", CALM, True)
+        leaver = await person(core, "leaver", CALM, True)
+        await person(core, "stays", STORMY, True)
+        assert sorted(await similar(core, me)) == ["blocked", "blocker", "leaver", "stays"]
+
+        await core.bus.handle(sc.BlockUser(me, blocked))
+        await core.bus.handle(sc.BlockUser(blocker, me))
+        await core.bus.handle(SetDiscoverable(leaver, False))
+        assert await similar(core, me) == ["stays"]
+        # Nor does the blocked person see the one who blocked them.
+        assert "me" not in await similar(core, blocked)
+
+
+async def test_only_a_discoverable_caller_with_enough_check_ins_is_answered(
+    settings: Settings,
+) -> None:
+    async with open_hugmood(settings) as core:
+        shy = await person(core, "shy", CALM, False)
+        new = await person(core, "new", CALM[:2], True)
+        minds = core.minds
+        assert minds is not None
+        with pytest.raises(mq.NotDiscoverable):
+            await mq.similar_minds(core.readmodels, minds, shy, 5)
+        await minds.refresh(await core.read_models_position())
+        found = await mq.similar_minds(core.readmodels, minds, new, 5)
+        assert found.people == [] and found.check_ins_needed == mq.MIN_CHECK_INS - 2
+        for bad in (0, 21, -1):
+            with pytest.raises(ValidationFailed):
+                await mq.similar_minds(core.readmodels, minds, new, bad)
+
+
+async def test_the_index_is_rebuilt_from_the_read_models_after_a_restart(
+    durable_settings: Settings,
+) -> None:
+    async with open_hugmood(durable_settings) as core:
+        me = await person(core, "me", CALM, True)
+        await person(core, "twin", CALM, True)
+    async with open_hugmood(durable_settings) as core:
+        assert await similar(core, me) == ["twin"]
