@@ -20,6 +20,7 @@ from hugmood.application.consumers import (
     BOARD_ROOMS,
     COMMUNITY_MOOD,
     EVENT_CONSUMERS,
+    INSIGHTS,
     LIVE_RELAY,
     READ_MODELS,
     SIMILAR_MINDS,
@@ -42,8 +43,10 @@ from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
+from hugmood.insights.service import Insights, InsightsEffect, InsightsService
 from hugmood.messaging.bus import BusUnavailable, StreamSettings
 from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
+from hugmood.messaging.parallel import ParallelConsumer
 from hugmood.messaging.relay import EventRelay, subject_token
 from hugmood.privacy.he.job import CommunityJob
 from hugmood.private_files import private_dir
@@ -338,8 +341,9 @@ async def open_hugmood(
         )
         # Read-your-writes: from the runner where this process applies the read models, from
         # their committed checkpoint where workers do.
+        runs = {c.name for c in EVENT_CONSUMERS if _runs(role, c, consumers)}
         progress: ReadModelsProgress = runner
-        if role is Role.EDGE and run_services:
+        if READ_MODELS not in runs and run_services:
             watcher = CheckpointWatcher(readmodels)
             stack.push_async_callback(watcher.close)
             progress = watcher
@@ -364,13 +368,14 @@ async def open_hugmood(
                 # An edge takes commands into the store whether or not NATS is up: without
                 # it, it answers the heavier queries itself instead of over the mesh.
                 log.warning("starting without NATS (%s): the mesh is not used by this edge", e)
-        runs = {c.name for c in EVENT_CONSUMERS if _runs(role, c, consumers)}
+        insights = Insights(readmodels, bus)
         by_name: dict[str, Service] = {
             READ_MODELS: runner,
             LIVE_RELAY: LiveRelay(store, readmodels, progress, live),
             BOARD_ROOMS: boards,
             COMMUNITY_MOOD: CommunityMoodConsumer(store, readmodels, analytics_path(settings)),
             SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
+            INSIGHTS: InsightsService(store, readmodels, insights, progress),
         }
         if nats is not None:
             # With NATS, the read models hear of new events from the bus (shared by every
@@ -381,6 +386,18 @@ async def open_hugmood(
                 nats.bus,
                 nats.parking,
                 runner,
+                filter_subject=nats.subjects,
+                known_types=known_event_types(),
+            )
+            # Insights are per person: the workers share them out.
+            by_name[INSIGHTS] = ParallelConsumer(
+                INSIGHTS,
+                store,
+                readmodels,
+                nats.bus,
+                nats.parking,
+                InsightsEffect(insights, progress),
+                types=consumer(INSIGHTS).handles,
                 filter_subject=nats.subjects,
                 known_types=known_event_types(),
             )

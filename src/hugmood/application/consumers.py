@@ -53,6 +53,7 @@ def _types(*events: type[DomainEvent]) -> frozenset[str]:
 READ_MODELS = "read models"
 LIVE_RELAY = "live relay"
 BOARD_ROOMS = "board rooms"
+INSIGHTS = "insights"
 COMMUNITY_MOOD = "community mood"
 SIMILAR_MINDS = "similar minds"
 
@@ -92,6 +93,13 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
         resume=Resume.FROM_NOW,
         runs=Placement.WITH_SOCKETS,
         purpose="other processes' board edits, rebases, roles and logouts to open board rooms",
+    ),
+    EventConsumer(
+        INSIGHTS,
+        handles=_types(moods.MoodRecorded, moods.MoodEdited, moods.MoodDeleted),
+        resume=Resume.CHECKPOINT,
+        runs=Placement.ANYWHERE,
+        purpose="what a person's check-ins say about them, told when enough changed",
     ),
     EventConsumer(
         COMMUNITY_MOOD,

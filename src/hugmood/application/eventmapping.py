@@ -15,6 +15,7 @@ from hugmood.domain.common import DomainEvent
 from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
+from hugmood.domain.insights import INSIGHT_EVENTS
 from hugmood.domain.mail import EMAIL_EVENTS
 from hugmood.domain.mood_photos import MOOD_PHOTO_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
@@ -41,6 +42,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *CLOSE_FRIEND_EVENTS,
         *MOOD_PHOTO_EVENTS,
         *DISCOVERY_EVENTS,
+        *INSIGHT_EVENTS,
     )
 }
 

@@ -17,6 +17,7 @@ from hugmood.application.handlers import (
     discovery,
     hugs,
     identity,
+    insights,
     mood_photos,
     moods,
     password_reset,
@@ -44,6 +45,7 @@ from hugmood.domain.identity import (
     RegisterUser,
     UpdateProfile,
 )
+from hugmood.domain.insights import DismissInsight, MarkInsightHelpful, TellInsight
 from hugmood.domain.mail import ConfirmEmailAddress, RemoveEmailAddress, SetEmailAddress
 from hugmood.domain.mood_photos import AttachMoodPhoto, RemoveMoodPhoto
 from hugmood.domain.moods import DeleteMood, EditMood, RecordMood, RecordMoods
@@ -107,6 +109,9 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     IssueResetToken: password_reset.issue_reset_token,
     ResetPassword: password_reset.reset_password,
     SetDiscoverable: discovery.set_discoverable,
+    TellInsight: insights.tell_insight,
+    MarkInsightHelpful: insights.answer_insight,
+    DismissInsight: insights.answer_insight,
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from hugmood.application.queries.boards import BoardsProjection
 from hugmood.application.queries.hugs import HugsProjection
 from hugmood.application.queries.identity import AccountsProjection, SessionsProjection
+from hugmood.application.queries.insights import InsightsProjection
 from hugmood.application.queries.minds import DiscoverableProjection
 from hugmood.application.queries.moods import MoodEntriesProjection
 from hugmood.application.queries.password_resets import PasswordResetsProjection
@@ -26,4 +27,5 @@ def all_projections() -> list[Projection]:
         RemindersProjection(),
         PasswordResetsProjection(),
         DiscoverableProjection(),
+        InsightsProjection(),
     ]

@@ -19,6 +19,7 @@ from hugmood.entrypoints.graphql.analytics import AnalyticsMutations, AnalyticsQ
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, CloseFriendQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
+from hugmood.entrypoints.graphql.insights import InsightMutations, InsightQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
@@ -73,6 +74,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 ReminderQueries,
                 CloseFriendQueries,
                 AnalyticsQueries,
+                InsightQueries,
             ),
         ),
         mutation=merge_types(
@@ -88,6 +90,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 PasswordResetMutations,
                 CloseFriendMutations,
                 AnalyticsMutations,
+                InsightMutations,
             ),
         ),
         subscription=Subscription,
