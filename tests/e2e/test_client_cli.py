@@ -165,6 +165,7 @@ COMMANDS = [
     ("friends", "accept"), ("friends", "decline"), ("friends", "remove"), ("friends", "block"),
     ("friends", "unblock"), ("hug",), ("hug", "send"), ("vault",), ("vault", "change-passphrase"),
     ("vault", "status"), ("vault", "retry-refused"), ("settings",), ("settings", "share-notes"),
+    ("insights",),
 ]  # fmt: skip
 
 

@@ -241,7 +241,14 @@ def share_notes(
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the `hugmood` command."""
-    from hugmood.client import cli_age, cli_community, cli_moods, cli_sealed, cli_social
+    from hugmood.client import (
+        cli_age,
+        cli_community,
+        cli_insights,
+        cli_moods,
+        cli_sealed,
+        cli_social,
+    )
 
     app.command()(login)
     app.command()(logout)
@@ -255,3 +262,4 @@ def register(app: typer.Typer) -> None:
     cli_age.register(app)
     cli_sealed.register(app)
     cli_community.register(app)
+    cli_insights.register(app)

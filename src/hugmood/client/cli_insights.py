@@ -1,0 +1,82 @@
+"""`hugmood insights`: what your check-ins say about you, from the server (it analyses only
+what you shared with it: never a note's text, only the sentiment your device derived);
+`--helpful` / `--dismiss` answer one."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from hugmood.client.cli_common import (
+    DEFAULT_VAULT,
+    VaultOption,
+    clear_errors,
+    open_device,
+    out,
+    run,
+)
+from hugmood.client.device import Device
+
+INSIGHTS = """
+query($n: Int!) { insights(limit: $n) { id kind sentence numbers generatedAt helpful } }"""
+ANSWERS = {
+    "helpful": "mutation($i: ID!) { markInsightHelpful(id: $i) { id } }",
+    "dismiss": "mutation($i: ID!) { dismissInsight(id: $i) { id } }",
+}
+EMPTY = (
+    "Nothing to say yet. Insights come once there is enough to tell noise from a pattern: "
+    "a place, weather, company or tag needs at least 3 days with it and 3 without, a "
+    "weekday pattern a few weeks of check-ins, a trend four weeks."
+)
+
+
+def insights(
+    helpful: Annotated[
+        str | None, typer.Option("--helpful", help="Mark the insight with this id helpful.")
+    ] = None,
+    dismiss: Annotated[
+        str | None, typer.Option("--dismiss", help="Dismiss the insight with this id.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """What your check-ins say about you: what goes with your better days, weekday and
+    time-of-day patterns, trends, each with the numbers behind it."""
+
+    async def fetch(device: Device) -> list[dict[str, Any]]:
+        async with device.client() as api:
+            for action, insight_id in (("helpful", helpful), ("dismiss", dismiss)):
+                if insight_id is not None:
+                    await api.execute(ANSWERS[action], i=insight_id)
+            found: list[dict[str, Any]] = (await api.execute(INSIGHTS, n=50))["insights"]
+            return found
+
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            found = run(fetch(device))
+        finally:
+            device.vault.close()
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        out.print(EMPTY)
+        return
+    table = Table(title=f"insights ({len(found)})")
+    table.add_column("id")
+    table.add_column("what your check-ins say")
+    table.add_column("helpful")
+    for insight in found:
+        table.add_row(
+            str(insight["id"])[:8], str(insight["sentence"]), "yes" if insight["helpful"] else ""
+        )
+    out.print(table)
+    out.print("Answer with --helpful <id> or --dismiss <id> (the full id: see --json).")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(insights)
