@@ -100,11 +100,14 @@ class CommunityMoodConsumer(Service):
         return [("follow the log", self._run)] if self._columns is not None else []
 
     async def wait_for(self, position: int, timeout_s: float = 10.0) -> bool:
-        """Until the store reflects `position` (tests, the CLI); False on timeout."""
-        async with asyncio.timeout(timeout_s):
-            while self._position < position:
-                advanced = self._advanced
-                await advanced.wait()
+        """Until the store reflects `position`; False if it did not within `timeout_s`."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self._position < position:
+                    advanced = self._advanced
+                    await advanced.wait()
+        except TimeoutError:
+            return False
         return True
 
     async def catch_up_now(self) -> int:

@@ -62,11 +62,13 @@ class SimilarMinds(LogConsumer):
         if user:
             self._stale[user] = event.position
 
-    async def refresh(self, read_models_at: int) -> None:
-        """Recompute the vectors of people marked by events the read models reflect."""
+    async def refresh(self, read_models_at: int, *, also: tuple[str, ...] = ()) -> None:
+        """Recompute the vectors of people marked by events the read models reflect, and of
+        `also` (the person asking, whose own latest check-ins should count at once)."""
         if not self._loaded:
             await self.load()
         due = [u for u, at in self._stale.items() if at <= read_models_at]
+        due += [u for u in also if u not in due]
         if not due:
             return
         counts = await queries.mood_counts(self._db, due)

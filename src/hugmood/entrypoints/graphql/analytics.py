@@ -13,6 +13,7 @@ from hugmood.application.queries import minds as mind_queries
 from hugmood.domain.discovery import SetDiscoverable
 from hugmood.entrypoints.graphql.context import Ctx
 
+WAIT_S = 2.0
 DISCOVERABLE = (
     "Whether HugMood may suggest you as a similar mind to other discoverable people. Off "
     "until you turn it on. What is compared: how your check-ins spread over the mood words, "
@@ -99,9 +100,13 @@ class AnalyticsQueries:
         community = info.context.core.community
         if community is None:
             raise AnalyticsUnavailable("community mood is not kept by this process")
+        columns = community.columns
+        # Read-your-writes, within reason: what was logged before the question counts if the
+        # consumer gets to it soon; a lagging consumer answers from what it has.
+        await community.wait_for(await info.context.core.store.last_position(), WAIT_S)
         answer = await release.community_mood(
             info.context.core.readmodels,
-            community.columns,
+            columns,
             region[:40],
             week[:40],
             datetime.now(UTC),
@@ -125,7 +130,7 @@ class AnalyticsQueries:
         core = info.context.core
         if core.minds is None:
             raise AnalyticsUnavailable("similar minds are not kept by this process")
-        await core.minds.refresh(await core.read_models_position())
+        await core.minds.refresh(await core.read_models_position(), also=(me.user_id,))
         found = await mind_queries.similar_minds(core.readmodels, core.minds, me.user_id, limit)
         return SimilarMinds(
             people=[
