@@ -82,6 +82,7 @@ _NOTES = {
     ),
 }
 _TAGS = ("work", "exercise", "family", "sleep", "music", "outdoors", "reading", "cooking")
+_INDOOR_TAGS = tuple(t for t in _TAGS if t != "outdoors")
 
 
 async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
@@ -116,8 +117,11 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
     for user in DEMO_USERS:
         user_id = identity.user_id_for(user.handle)
         for day in range(days, 0, -1):
+            # Days spent outdoors lift the demo people's mood, so their insights have
+            # something true to find ("what goes with your better days").
+            outdoors = rng.random() < 0.4
             for _ in range(rng.randint(1, 3)):
-                pleasant = rng.gauss(user.bias, 0.5)
+                pleasant = rng.gauss(user.bias + (1.2 if outdoors else 0.0), 0.5)
                 word = min(words, key=lambda w: abs(w.pleasantness - pleasant) + rng.random() * 0.6)
                 at = now - timedelta(days=day, hours=rng.randint(0, 14), minutes=rng.randint(0, 59))
                 await core.bus.handle(
@@ -133,7 +137,8 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                             location=rng.choice(("home", "work", "park", "café", None)),
                             weather=rng.choice(sorted(WEATHER)),
                             social_context=rng.choice(sorted(SOCIAL_CONTEXTS)),
-                            tags=tuple(rng.sample(_TAGS, rng.randint(0, 2))),
+                            tags=tuple(rng.sample(_INDOOR_TAGS, rng.randint(0, 2)))
+                            + (("outdoors",) if outdoors else ()),
                         ),
                         privacy=rng.choices(("private", "friends-only", "public"), (2, 5, 3))[0],
                         recorded_at=at,
