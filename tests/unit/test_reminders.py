@@ -121,3 +121,28 @@ def test_the_vapid_key_is_made_once_and_kept_private(tmp_path: Any) -> None:
     first = VapidKeys.load_or_create(path)
     assert path.stat().st_mode & 0o777 == 0o600
     assert VapidKeys.load_or_create(path).public_key == first.public_key
+
+
+async def test_the_sender_follows_no_redirect_from_a_push_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    requests: list[httpx.Request] = []
+
+    async def resolves_public(host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    def redirect(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(307, headers={"Location": "http://169.254.169.254/latest"})
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolves_public)
+    sender = PushSender(
+        VapidKeys.generate(),
+        subject="mailto:ops@example.org",
+        transport=httpx.MockTransport(redirect),
+    )
+    browser = BrowserSubscription("https://push.example.org/abc")
+    target = PushTarget(browser.endpoint, browser.p256dh, browser.auth)
+    assert await sender.send(target, b"{}") is PushOutcome.FAILED
+    assert [r.url.host for r in requests] == ["93.184.215.14"]
+    await sender.close()

@@ -141,9 +141,13 @@ class PushSender:
         if extensions:
             headers["Host"] = urlsplit(target.endpoint).netloc
         try:
-            response = await self._http().post(
-                url, content=body, headers=headers, extensions=extensions
+            # Streamed and never read: only the status matters, and an endpoint that answers
+            # with an endless body costs nothing.
+            request = self._http().build_request(
+                "POST", url, content=body, headers=headers, extensions=extensions
             )
+            response = await self._http().send(request, stream=True)
+            await response.aclose()
         except httpx.HTTPError as e:
             log.warning("push to %s failed: %s", urlsplit(target.endpoint).hostname, e)
             return PushOutcome.FAILED
