@@ -104,6 +104,7 @@ def register(
             worker_ports=[port + 100 + n for n in range(workers)],
             demo=demo,
         )
+
         def interrupt(signum: int, frame: object) -> None:
             raise KeyboardInterrupt  # SIGTERM stops every process too, as Ctrl+C does
 
