@@ -114,6 +114,22 @@ async def content_position(db: SqlDatabase, board_id: BoardId) -> tuple[int, int
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+async def shared_boards(
+    db: SqlDatabase, user_id: UserId, other_id: UserId
+) -> list[tuple[str, str]]:
+    """(board id, title) of the boards both are members of, not archived, newest activity
+    first."""
+    rows = await db.fetch(
+        "SELECT b.board_id, b.title FROM rm_boards b"
+        " JOIN rm_board_members m1 ON m1.board_id = b.board_id AND m1.user_id = $1"
+        " JOIN rm_board_members m2 ON m2.board_id = b.board_id AND m2.user_id = $2"
+        " WHERE b.archived = 0 ORDER BY b.last_activity_ms DESC LIMIT 20",
+        user_id,
+        other_id,
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
 # --- the tables, and the projection that fills them from the log ---------------------------
 
 BOARDS_SCHEMA = """

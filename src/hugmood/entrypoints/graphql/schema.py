@@ -22,6 +22,7 @@ from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.insights import InsightMutations, InsightQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
 from hugmood.entrypoints.graphql.mutations import Mutation
+from hugmood.entrypoints.graphql.overview import OverviewQueries
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
 from hugmood.entrypoints.graphql.queries import Query
 from hugmood.entrypoints.graphql.reminders import (
@@ -75,6 +76,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 CloseFriendQueries,
                 AnalyticsQueries,
                 InsightQueries,
+                OverviewQueries,
             ),
         ),
         mutation=merge_types(
