@@ -14,6 +14,7 @@ import { AuthScreen } from "./screens/auth";
 import { ResetPasswordScreen, resetToken } from "./screens/reset";
 import { CheckInScreen } from "./screens/checkin";
 import { HistoryScreen } from "./screens/history";
+import { InsightsScreen } from "./screens/insights";
 import { FriendsScreen } from "./screens/friends";
 import { HugsScreen, HugArrival } from "./screens/hugs";
 import { SettingsScreen } from "./screens/settings";
@@ -22,6 +23,7 @@ import { BoardsScreen } from "./screens/boards";
 const NAV: [Route, string, string][] = [
   ["/checkin", "Check in", "✏️"],
   ["/history", "History", "📈"],
+  ["/insights", "Insights", "💡"],
   ["/friends", "Friends", "👥"],
   ["/hugs", "Hugs", "🤗"],
   ["/boards", "Boards", "🧩"],
@@ -88,6 +90,8 @@ function Shell() {
     switch (current) {
       case "/history":
         return <HistoryScreen />;
+      case "/insights":
+        return <InsightsScreen />;
       case "/friends":
         return <FriendsScreen />;
       case "/hugs":

@@ -2,9 +2,9 @@
 
 import { signal } from "./signal";
 
-export type Route = "/" | "/checkin" | "/history" | "/friends" | "/hugs" | "/boards" | "/settings";
+export type Route = "/" | "/checkin" | "/history" | "/insights" | "/friends" | "/hugs" | "/boards" | "/settings";
 
-const ROUTES: Route[] = ["/", "/checkin", "/history", "/friends", "/hugs", "/boards", "/settings"];
+const ROUTES: Route[] = ["/", "/checkin", "/history", "/insights", "/friends", "/hugs", "/boards", "/settings"];
 
 function current(): Route {
   const path = location.pathname.replace(/\/+$/, "") || "/";

@@ -11,6 +11,7 @@ import { Empty, ErrorText, PresenceDot } from "./common";
 import { MoodCard } from "./entries";
 import { useVocabulary } from "./checkin";
 import { hugTarget } from "./hugs";
+import { PeopleYouMayKnow } from "./suggestions";
 
 interface UserPage {
   profile: Profile;
@@ -295,6 +296,7 @@ export function FriendsScreen() {
               </ul>
             )}
           </section>
+          <PeopleYouMayKnow version={version} onDone={done} />
           {lists.requested.length > 0 && (
             <section aria-labelledby="requested-title">
               <h2 id="requested-title">Requests you sent</h2>
