@@ -53,6 +53,8 @@ def test_each_part_is_what_the_viewer_may_see(start_server: StartServer) -> None
     assert own["connections"]["relationship"] == "SELF"
     assert [p["profile"]["handle"] for p in own["connections"]["peopleYouMayKnow"]] == [dan.handle]
     assert own["insights"] == []
+    assert own["similarMinds"] is None, "not discoverable: nothing, and not an outage"
+    assert own["unavailable"] == []
 
     dan.api("mutation($h: String!) { blockUser(handle: $h) { status } }", h=ann.handle)
     assert ann.api.failure(OVERVIEW, h=dan.handle).code == "NOT_FOUND"

@@ -166,7 +166,10 @@ class OverviewQueries:
 
             if not mine or core.minds is None:
                 return None
-            found = await mind_queries.similar_minds(db, core.minds, me.user_id, 5)
+            try:
+                found = await mind_queries.similar_minds(db, core.minds, me.user_id, 5)
+            except mind_queries.NotDiscoverable:
+                return None  # not an outage: you have not opted in
             return [p.handle for p in found.people]
 
         results = await asyncio.gather(
