@@ -43,7 +43,7 @@ function EffectChart({ difference, low, high }: { difference: number; low: numbe
     `Difference ${signed(difference)}, interval ${plain(low)} to ${plain(high)}, ` +
     `on a scale from ${signed(-m)} to ${signed(m)} around no difference.`;
   return (
-    <div class="chart insight-chart" role="img" aria-label={label} data-testid="insight-chart">
+    <div class="insight-chart" role="img" aria-label={label} data-testid="insight-chart">
       <svg viewBox={`0 0 ${W} 58`} aria-hidden="true" focusable="false">
         <rect x={from} y={10} width={Math.max(1, to - from)} height={18} rx={3} class={difference >= 0 ? "bar up" : "bar down"} />
         <line x1={x(0)} x2={x(0)} y1={2} y2={38} class="zero" />
@@ -73,7 +73,7 @@ function PatternChart({ best, worst, bestMean, worstMean }: { best: string; wors
     );
   };
   return (
-    <div class="chart insight-chart" role="img" aria-label={`Mean ${best} ${signed(bestMean)}, ${worst} ${signed(worstMean)}, on a scale from ${signed(-m)} to ${signed(m)}.`} data-testid="insight-chart">
+    <div class="insight-chart" role="img" aria-label={`Mean ${best} ${signed(bestMean)}, ${worst} ${signed(worstMean)}, on a scale from ${signed(-m)} to ${signed(m)}.`} data-testid="insight-chart">
       <svg viewBox={`0 0 ${W} 74`} aria-hidden="true" focusable="false">
         {row(best, bestMean, 4, "up")}
         {row(worst, worstMean, 26, "down")}
@@ -102,6 +102,7 @@ function InsightCard({ insight, onChanged }: { insight: Insight; onChanged: (lis
       onChanged(data[mutation] ?? [], mutation === "dismissInsight" ? "Dismissed: you won't see that one again." : "Thanks: marked as helpful.");
     } catch (e) {
       setError(describe(e));
+    } finally {
       setBusy(false);
     }
   }

@@ -41,7 +41,9 @@ function MindsList() {
     <ul class="people" data-testid="similar-minds">
       {minds.people.map((p) => (
         <li key={p.handle} class="person">
-          <strong>{p.displayName}</strong> <span class="muted">@{p.handle}</span>
+          <div>
+            <strong>{p.displayName}</strong> <span class="muted">@{p.handle}</span>
+          </div>
         </li>
       ))}
     </ul>
