@@ -172,3 +172,21 @@ async def test_bad_cohorts_are_refused_with_the_field(region: str, week: str, fi
         with pytest.raises(ValidationFailed) as refused:
             await ask(core, region, week)
         assert refused.value.field == field
+
+
+async def test_check_ins_after_a_restart_count_once_whatever_came_between(
+    durable_settings: Settings,
+) -> None:
+    # Events that are not check-ins (here, people registering) move the consumer's checkpoint
+    # on disk only now and then; after a restart it reads them again and applies nothing twice.
+    async with open_hugmood(durable_settings) as core:
+        user_id, _ = await registered(core, "before")
+        await check_in(core, user_id, "calm")
+        await caught_up(core)
+        for i in range(3):
+            await registered(core, f"between{i}")
+        await caught_up(core)
+    async with open_hugmood(durable_settings) as core:
+        await check_in(core, user_id, "happy")
+        rows = await (await caught_up(core)).columns.dump()
+        assert sorted(r["mood"] for r in rows) == ["calm", "happy"]

@@ -28,6 +28,10 @@ from hugmood.sql.database import SqlDatabase
 log = logging.getLogger(__name__)
 
 CHECK_IN_EVENTS = frozenset({"MoodRecorded", "MoodEdited", "MoodDeleted"})
+CHECKPOINT_LAG = 1000
+"""A batch without check-ins moves the checkpoint on disk only once it is this many positions
+behind: every other event (a hug, a login) would otherwise cost a DuckDB transaction. After a
+restart the events since are read again and, holding no check-in, skipped again."""
 
 
 class AnalyticsUnavailable(HugMoodError):
@@ -60,6 +64,8 @@ class CommunityMoodConsumer(Service):
         self._safety_poll_s = safety_poll_s
         self._regions: dict[str, str] = {}
         self._position = 0
+        self._stored = 0
+        """The checkpoint on disk: `_position` or behind it by batches without check-ins."""
         self._advanced = asyncio.Event()
 
     @property
@@ -90,7 +96,7 @@ class CommunityMoodConsumer(Service):
             # runs without it, and its community-mood queries say so.
             log.warning("community mood store not opened (%s): another process keeps it", e)
             return
-        self._position = await self._columns.position(self.name)
+        self._position = self._stored = await self._columns.position(self.name)
 
     async def stopped(self) -> None:
         if self._columns is not None:
@@ -137,7 +143,7 @@ class CommunityMoodConsumer(Service):
                 log.exception("community mood failed after position %s; retrying", self._position)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-                self._position = await self.columns.position(self.name)
+                self._position = self._stored = await self.columns.position(self.name)
 
     async def apply(self, batch: list[RecordedEvent]) -> None:
         rows: dict[str, CheckInRow | None] = {}
@@ -147,7 +153,9 @@ class CommunityMoodConsumer(Service):
             key = await self._salts.row_key(str(event.data["entryId"]))
             rows[key] = await self._row(event, key)
         added = [r for r in rows.values() if r is not None]
-        await self.columns.apply(self.name, batch[-1].position, list(rows), added)
+        if rows or batch[-1].position - self._stored >= CHECKPOINT_LAG:
+            await self.columns.apply(self.name, batch[-1].position, list(rows), added)
+            self._stored = batch[-1].position
         self._position = batch[-1].position
         self._advanced.set()
         self._advanced = asyncio.Event()

@@ -36,6 +36,10 @@ MAX_TOLD = 8
 """At most this many findings are told at a time, the strongest first."""
 EFFECT_STEP = 0.05
 """A finding is told again only when its effect moved by at least this much (or flipped)."""
+CHECKPOINT_LAG = 1000
+"""A batch without check-ins moves the checkpoint only once it is this many positions behind:
+every other event (a hug, a login) would otherwise cost a write. After a restart the events
+since are read again and, holding no check-in, skipped again."""
 
 CHECKPOINT_MIGRATIONS = (
     Migration(
@@ -167,7 +171,8 @@ class InsightsService(Service):
                 await self._progress.wait_for(batch[-1].position)
             for owner in owners:
                 await self._insights.refresh(owner)
-            await self._advance(batch[-1].position)
+            if owners or batch[-1].position - self._position >= CHECKPOINT_LAG:
+                await self._advance(batch[-1].position)
 
     async def _advance(self, position: int) -> None:
         guard: Statement = (
