@@ -1,6 +1,7 @@
 """Issue 14 in the web app, on a phone-sized screen: six weeks of check-ins where walks lift
 the day become an insight card with its numbers and chart, answered and dismissed; the
-similar-minds opt-in stays as set; a friend of a friend is suggested and asked in a tap."""
+similar-minds opt-in stays as set; a friend of a friend is suggested and asked in a tap, and
+a friend's page (the profile overview) shows what they share."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.browser.app import Person
 from tests.browser.conftest import NewPerson
 from tests.browser.test_quality import check_screen
 from tests.conftest import unique
-from tests.e2e.client import befriend, sign_up
+from tests.e2e.client import befriend, record_mood, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -98,13 +99,17 @@ def test_walks_become_an_insight_card_to_answer_and_similar_minds_stay_opted_in(
     assert ada.api("{ discoverable }")["discoverable"] is True
 
 
-def test_a_friend_of_a_friend_is_suggested_and_asked_from_friends(new_person: NewPerson) -> None:
+def test_a_friend_of_a_friend_is_suggested_and_asked_and_a_friends_page_shows_what_they_share(
+    new_person: NewPerson,
+) -> None:
     ada = new_person(width=375, height=740)
     ada.sign_up(unique("ada"), "Ada")
     ben, cy = sign_up(ada.server, "ben"), sign_up(ada.server, "cy")
     ada.api("mutation($h: String!) { requestFriendship(handle: $h) { status } }", {"h": ben.handle})
     ben.api("mutation($h: String!) { acceptFriendship(handle: $h) { status } }", h=ada.handle)
     befriend(ben, cy)
+    record_mood(ben, moodType="calm", intensity=0.6, privacy="FRIENDS_ONLY", note="a quiet day")
+    record_mood(ben, moodType="anxious", intensity=0.4, privacy="PRIVATE", note="kept to myself")
 
     ada.go("Friends")
     suggested = ada.page.get_by_test_id("people-you-may-know").locator(
@@ -118,3 +123,18 @@ def test_a_friend_of_a_friend_is_suggested_and_asked_from_friends(new_person: Ne
     expect(ada.page.get_by_role("region", name="Requests you sent")).to_contain_text(cy.handle)
     incoming = cy.api("{ connections(status: INCOMING) { profile { handle } } }")["connections"]
     assert [c["profile"]["handle"] for c in incoming] == [ada.handle]
+
+    ada.page.get_by_test_id("friends-list").get_by_role("link", name=ben.handle.title()).click()
+    page = ada.page
+    expect(page).to_have_url(re.compile(f"/people/{ben.handle}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(ben.handle.title())
+    expect(page.get_by_test_id("person-facts")).to_contain_text("2 friends · 0 in common with you")
+    recent = page.get_by_role("region", name="Recent check-ins")
+    expect(recent).to_contain_text("a quiet day")
+    expect(recent).not_to_contain_text("kept to myself")
+    expect(page.get_by_test_id("person-chart")).to_be_visible()
+    expect(page.get_by_test_id("person-unavailable")).to_have_count(0)
+    check_screen(page, "a friend's page")
+    ada.screenshot("person", full_page=True)
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text(ben.handle.title())

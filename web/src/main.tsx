@@ -8,13 +8,14 @@ import { applyAppearance } from "./appearance";
 import { connect, disconnect, heartbeat, liveState } from "./live";
 import { discard as discardWaiting, refresh as refreshWaiting, startSyncing, sync as syncWaiting, waiting } from "./outbox";
 import { signal, useSignal } from "./signal";
-import { go, route, type Route } from "./router";
+import { go, openPerson, route, type Route } from "./router";
 import { account, loadAccount, signOutLocally } from "./session";
 import { AuthScreen } from "./screens/auth";
 import { ResetPasswordScreen, resetToken } from "./screens/reset";
 import { CheckInScreen } from "./screens/checkin";
 import { HistoryScreen } from "./screens/history";
 import { InsightsScreen } from "./screens/insights";
+import { PersonScreen } from "./screens/person";
 import { FriendsScreen } from "./screens/friends";
 import { HugsScreen, HugArrival } from "./screens/hugs";
 import { SettingsScreen } from "./screens/settings";
@@ -92,6 +93,8 @@ function Shell() {
         return <HistoryScreen />;
       case "/insights":
         return <InsightsScreen />;
+      case "/people":
+        return <PersonScreen />;
       case "/friends":
         return <FriendsScreen />;
       case "/hugs":
@@ -113,7 +116,19 @@ function Shell() {
         <span class="brand" aria-label="HugMood">
           HugMood
         </span>
-        {me && <span class="whoami">@{me.handle}</span>}
+        {me && (
+          <a
+            class="whoami"
+            href={`/people/${encodeURIComponent(me.handle)}`}
+            aria-label={`Your page, @${me.handle}`}
+            onClick={(event) => {
+              event.preventDefault();
+              openPerson(me.handle);
+            }}
+          >
+            @{me.handle}
+          </a>
+        )}
         <LiveDot />
       </header>
       <nav class="tabs" aria-label="Screens">

@@ -1,7 +1,8 @@
-// Small pieces every screen uses: error and empty-state text, a presence dot.
+// Small pieces every screen uses: error and empty-state text, a presence dot, a link to a person.
 
 import type { ComponentChildren } from "preact";
 import type { PresenceStatus } from "../model";
+import { openPerson } from "../router";
 
 export function ErrorText({ error }: { error: string | null }) {
   if (!error) return null;
@@ -28,5 +29,20 @@ export function PresenceDot({ status }: { status: PresenceStatus }) {
       <span class="dot" aria-hidden="true" />
       <span class="presence-word">{PRESENCE_WORDS[status]}</span>
     </span>
+  );
+}
+
+/** A link to someone's page (`/people/<handle>`), opened within the app. */
+export function PersonLink({ handle, children }: { handle: string; children: ComponentChildren }) {
+  return (
+    <a
+      href={`/people/${encodeURIComponent(handle)}`}
+      onClick={(event) => {
+        event.preventDefault();
+        openPerson(handle);
+      }}
+    >
+      {children}
+    </a>
   );
 }

@@ -7,7 +7,7 @@ import { changes, friendsAre, presence } from "../live";
 import { ENTRY, PROFILE, type Connection, type MoodEntry, type PresenceStatus, type Profile, type Relationship } from "../model";
 import { go } from "../router";
 import { useSignal } from "../signal";
-import { Empty, ErrorText, PresenceDot } from "./common";
+import { Empty, ErrorText, PersonLink, PresenceDot } from "./common";
 import { MoodCard } from "./entries";
 import { useVocabulary } from "./checkin";
 import { hugTarget } from "./hugs";
@@ -46,7 +46,7 @@ async function act(action: Action, handle: string): Promise<void> {
   await gql(`mutation($handle: String!) { ${action}(handle: $handle) { status } }`, { handle });
 }
 
-function Actions({ handle, relationship, onDone }: { handle: string; relationship: Relationship; onDone: (message: string) => void }) {
+export function Actions({ handle, relationship, onDone }: { handle: string; relationship: Relationship; onDone: (message: string) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<Action | null>(null);
   const run = async (action: Action) => {
@@ -156,7 +156,10 @@ function Person({
     <li class="person" data-handle={profile.handle}>
       <div class="row spread">
         <div>
-          <strong>{profile.displayName}</strong> <span class="muted">@{profile.handle}</span>
+          <strong>
+            <PersonLink handle={profile.handle}>{profile.displayName}</PersonLink>
+          </strong>{" "}
+          <span class="muted">@{profile.handle}</span>
           {status && <PresenceDot status={status} />}
         </div>
         {relationship === "FRIENDS" && (

@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, describe, gql } from "../api";
 import { isoWeek, signed } from "../insights";
 import { QUADRANT_COLOUR, QUADRANT_LABEL } from "../model";
-import { ErrorText } from "./common";
+import { ErrorText, PersonLink } from "./common";
 
 interface Minds {
   people: { handle: string; displayName: string }[];
@@ -42,7 +42,9 @@ function MindsList() {
       {minds.people.map((p) => (
         <li key={p.handle} class="person">
           <div>
-            <strong>{p.displayName}</strong> <span class="muted">@{p.handle}</span>
+            <strong>
+              <PersonLink handle={p.handle}>{p.displayName}</PersonLink>
+            </strong> <span class="muted">@{p.handle}</span>
           </div>
         </li>
       ))}

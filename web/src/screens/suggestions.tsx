@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
 import { PROFILE, type Profile } from "../model";
-import { ErrorText } from "./common";
+import { ErrorText, PersonLink } from "./common";
 
 interface Suggestion {
   profile: Profile;
@@ -44,7 +44,9 @@ export function PeopleYouMayKnow({ version, onDone }: { version: number; onDone:
             <li key={s.profile.handle} class="person" data-handle={s.profile.handle}>
               <div class="row spread">
                 <div>
-                  <strong>{s.profile.displayName}</strong> <span class="muted">@{s.profile.handle}</span>
+                  <strong>
+                    <PersonLink handle={s.profile.handle}>{s.profile.displayName}</PersonLink>
+                  </strong> <span class="muted">@{s.profile.handle}</span>
                   <br />
                   <span class="muted small">{s.mutualFriends === 1 ? "1 friend in common" : `${s.mutualFriends} friends in common`}</span>
                 </div>
