@@ -124,6 +124,11 @@ const COMMUNITY = `query($region: String!, $week: String!) { communityMood(regio
   region week released minimumPeople people meanEnergy meanPleasantness quadrants { quadrant share }
   epsilon budgetSpent budgetTotal } }`;
 
+/** ε as a person can read it: at most two decimals. */
+function budget(epsilon: number): string {
+  return String(Math.round(epsilon * 100) / 100);
+}
+
 function Shares({ quadrants }: { quadrants: Release["quadrants"] }) {
   const total = quadrants.reduce((sum, q) => sum + Math.max(0, q.share), 0) || 1;
   const parts = quadrants.map((q) => ({ ...q, percent: Math.round((Math.max(0, q.share) / total) * 100) }));
@@ -188,8 +193,8 @@ export function CommunityMood() {
         {release.quadrants.length > 0 && <Shares quadrants={release.quadrants} />}
         <p class="muted small">
           These figures carry random noise so that no one person can be picked out, and are shown only for at least{" "}
-          {release.minimumPeople} people. This week's figures have used {release.budgetSpent} of their privacy budget of{" "}
-          {release.budgetTotal} (ε).
+          {release.minimumPeople} people. This week's figures have used ε = {budget(release.budgetSpent)} of their privacy budget of{" "}
+          {budget(release.budgetTotal)}.
         </p>
       </div>
     );
