@@ -117,6 +117,7 @@ def test_a_friend_of_a_friend_is_suggested_and_asked_and_a_friends_page_shows_wh
     )
     expect(suggested).to_contain_text("1 friend in common")
     check_screen(ada.page, "Friends")
+    ada.screenshot("people-you-may-know")
     suggested.get_by_role("button", name=f"Add friend @{cy.handle}").click()
     expect(ada.page.get_by_role("status")).to_have_text(f"Friend request sent to @{cy.handle}.")
     expect(suggested).to_have_count(0)
