@@ -398,7 +398,8 @@ async def open_hugmood(
                 nats.parking,
                 InsightsEffect(insights, progress),
                 types=consumer(INSIGHTS).handles,
-                filter_subject=nats.subjects,
+                # Only check-ins reach it: mood events are the `mood` stream category.
+                filter_subject=nats.subjects.removesuffix(">") + "mood.>",
                 known_types=known_event_types(),
             )
         services: list[Service] = [by_name[name] for name in by_name if name in runs]
