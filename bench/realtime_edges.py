@@ -339,6 +339,7 @@ def layout_params(prefix: str, layout: Edges) -> dict[str, Any]:
     for hugs in layout.rounds:
         whole.scheduled.update(hugs.scheduled)
         whole.refused |= hugs.refused
+        whole.acked |= hugs.acked
         whole.first_error = whole.first_error or hugs.first_error
     seconds = layout.sending_s or 1.0
     found = {
@@ -346,6 +347,10 @@ def layout_params(prefix: str, layout: Edges) -> dict[str, Any]:
         f"{prefix}_client_cpu_cores": round(layout.client_cpu_s / seconds, 2),
         f"{prefix}_worker_cpu_cores": round(layout.worker_cpu_s / seconds, 2),
         f"{prefix}_machine_busy_cores": round(layout.machine_busy_s / seconds, 2),
+        # Every HugMood process's CPU (edges and worker) per answered hug.
+        f"{prefix}_hugmood_cpu_ms_per_hug": round(
+            (sum(layout.edge_cpu_s) + layout.worker_cpu_s) * 1000 / max(len(whole.acked), 1), 3
+        ),
         f"{prefix}_hugs_sent": len(whole.scheduled),
         f"{prefix}_send_errors": len(whole.refused),
         f"{prefix}_undelivered": len(whole.expected()) - len(layout.inbox.delivered(whole)),
