@@ -180,6 +180,8 @@ def test_every_client_command_explains_itself_with_help(command: tuple[str, ...]
     )
     assert done.returncode == 0, done.stderr
     assert "Usage" in done.stdout
+    for python_name in ("<bool>", "<str>", "<float>", "<int>"):
+        assert python_name not in done.stdout, f"--help shows {python_name}"
 
 
 def test_a_hug_sent_from_one_cli_arrives_live_in_anothers(
