@@ -4,6 +4,7 @@ not discoverable or blocked; bad arguments answer with a code."""
 
 from __future__ import annotations
 
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -69,6 +70,11 @@ def test_community_mood_answers_k_people_and_never_k_minus_one(start_server: Sta
         failure = crowd[0].api.failure(COMMUNITY, r=region, w=week)
         assert failure.errors[0]["extensions"]["code"] == "VALIDATION"
     assert code(crowd[0].api, COMMUNITY, r="x" * 10_000, w=WEEK) == "VALIDATION"
+
+    # The column store is its owner's alone, like every other file of HugMood's.
+    folder = server.data_dir / "analytics"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "community.duckdb").stat().st_mode) == 0o600
 
 
 def test_similar_minds_only_between_discoverable_people_who_have_not_blocked(
