@@ -11,10 +11,12 @@ import pytest
 from hugmood.application.queries import minds as mq
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
+from hugmood.domain import identity as identity_rules
 from hugmood.domain import moods as mood_rules
 from hugmood.domain import social as sc
 from hugmood.domain.discovery import SetDiscoverable
 from hugmood.domain.errors import ValidationFailed
+from hugmood.entrypoints.demo import DEMO_USERS, seed_demo
 from tests.integration.test_community_mood import registered
 
 CALM = ("calm", "relaxed", "content", "calm", "peaceful", "calm")
@@ -92,3 +94,12 @@ async def test_the_index_is_rebuilt_from_the_read_models_after_a_restart(
         await person(core, "twin", CALM, True)
     async with open_hugmood(durable_settings) as core:
         assert await similar(core, me) == ["twin"]
+
+
+async def test_the_demo_people_have_similar_minds() -> None:
+    async with open_hugmood(Settings(database_url="memory")) as core:
+        assert await seed_demo(core, days=10)
+        first = identity_rules.user_id_for(DEMO_USERS[0].handle)
+        others = {u.display_name for u in DEMO_USERS[1:]}
+        found = await similar(core, first, limit=3)
+        assert found and set(found) <= others

@@ -22,6 +22,7 @@ from hugmood.domain import boards as board_rules
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain import identity, moods
 from hugmood.domain import social as social_rules
+from hugmood.domain.discovery import SetDiscoverable
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
 from hugmood.realtime.hub import PresenceStatus
 
@@ -145,6 +146,9 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                     ),
                     context,
                 )
+    for user in DEMO_USERS:
+        # The demo's people opted in to similar minds, so each has some to see.
+        await core.bus.handle(SetDiscoverable(identity.user_id_for(user.handle), True), context)
     await seed_demo_board(core, context, rng)
     return True
 
