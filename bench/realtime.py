@@ -495,9 +495,10 @@ async def measured(
         note(f"{target.name}: {found.established} sockets")
         if idle:
             found.idle_cpu_cores = await idle_cpu(target.server, shape.idle_s)
-        # Again, now that the server holds every socket: its first full garbage collection
-        # since they connected, which takes long, falls here rather than in a timed phase.
-        await closed_loop(target, sender, shape.warmup_s, shape.grace_s)
+        if idle:
+            # Again, now that the server holds every socket: its first full garbage collection
+            # since they connected, which takes long, falls here rather than in a timed phase.
+            await closed_loop(target, sender, shape.warmup_s, shape.grace_s)
         with collector_paused():
             found.timed = await open_loop(target, sender, shape)
         yield found, sender
@@ -904,7 +905,7 @@ def shape_for(quick: bool, sockets: int | None, rate: float | None) -> Shape:
             idle_s=1.0,
             grace_s=5.0,
             rate=500.0,
-            rounds=3,
+            rounds=2,
             round_s=1.0,
             connections=32,
         )
