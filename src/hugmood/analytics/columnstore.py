@@ -110,13 +110,14 @@ class ColumnStore:
         removed: Sequence[str],
         added: Sequence[CheckInRow],
     ) -> None:
-        """Remove the rows of `removed` keys, add `added`, and move the checkpoint, together."""
+        """Remove the rows of `removed` keys, add `added`, and move the checkpoint, together.
+        An added row's key must be in `removed` if a row with it may already be there."""
 
         def write() -> None:
             with self._lock:
                 self._conn.execute("BEGIN TRANSACTION")
                 try:
-                    keys = sorted({*removed, *(r.row_key for r in added)})
+                    keys = sorted(set(removed))
                     if keys:
                         self._conn.execute(
                             "DELETE FROM checkins WHERE row_key IN (SELECT unnest(?))", [keys]

@@ -147,14 +147,19 @@ class CommunityMoodConsumer(Service):
 
     async def apply(self, batch: list[RecordedEvent]) -> None:
         rows: dict[str, CheckInRow | None] = {}
+        changed: set[str] = set()
+        """Keys of entries edited or deleted: only their rows may be there already (a
+        check-in moves the checkpoint with its row, so it is never added twice)."""
         for event in batch:
             if event.position <= self._position or event.event_type not in CHECK_IN_EVENTS:
                 continue
             key = await self._salts.row_key(str(event.data["entryId"]))
             rows[key] = await self._row(event, key)
+            if event.event_type != "MoodRecorded":
+                changed.add(key)
         added = [r for r in rows.values() if r is not None]
         if rows or batch[-1].position - self._stored >= CHECKPOINT_LAG:
-            await self.columns.apply(self.name, batch[-1].position, list(rows), added)
+            await self.columns.apply(self.name, batch[-1].position, sorted(changed), added)
             self._stored = batch[-1].position
         self._position = batch[-1].position
         self._advanced.set()
