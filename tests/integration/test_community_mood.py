@@ -190,3 +190,24 @@ async def test_check_ins_after_a_restart_count_once_whatever_came_between(
         await check_in(core, user_id, "happy")
         rows = await (await caught_up(core)).columns.dump()
         assert sorted(str(r["mood"]) for r in rows) == ["calm", "happy"]
+
+
+async def test_finished_weeks_are_released_once_into_the_ledger_every_process_reads(
+    settings: Settings,
+) -> None:
+    async with open_hugmood(settings) as core:
+        crowd = [await registered(core, f"w{i}") for i in range(release.MIN_PEOPLE)]
+        for user_id, _ in crowd:
+            await check_in(core, user_id, "content")
+        community = await caught_up(core)
+        week = iso_week(LAST_WEEK.date())
+        today = datetime.now(UTC).date()
+        assert await release.latest_release(core.readmodels, "eu-west", week, today) is None
+
+        assert await community.release_finished_weeks(datetime.now(UTC)) == 1
+        assert await community.release_finished_weeks(datetime.now(UTC)) == 0  # once
+        kept = await release.latest_release(core.readmodels, "eu-west", week, today)
+        assert kept is not None and kept.released and kept.release_number == 1
+        assert await release.latest_release(core.readmodels, "us-east", week, today) is None
+        with pytest.raises(ValidationFailed):
+            await release.latest_release(core.readmodels, "eu-west", "never", today)

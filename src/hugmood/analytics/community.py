@@ -18,7 +18,7 @@ from hugmood.analytics.pseudonyms import Salts
 from hugmood.domain.errors import HugMoodError
 from hugmood.domain.identity import user_stream
 from hugmood.domain.moods import mood_stream
-from hugmood.domain.vocabulary import MOODS
+from hugmood.domain.vocabulary import MOODS, REGIONS
 from hugmood.eventstore.envelope import JSONValue, RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import catch_up
@@ -53,6 +53,7 @@ class CommunityMoodConsumer(Service):
         *,
         batch_size: int = 500,
         safety_poll_s: float = 1.0,
+        release_every_s: float = 3600.0,
     ) -> None:
         super().__init__()
         self._store = store
@@ -62,11 +63,17 @@ class CommunityMoodConsumer(Service):
         self._salts = Salts(db)
         self._batch_size = batch_size
         self._safety_poll_s = safety_poll_s
+        self._release_every_s = release_every_s
         self._regions: dict[str, str] = {}
         self._position = 0
         self._stored = 0
         """The checkpoint on disk: `_position` or behind it by batches without check-ins."""
         self._advanced = asyncio.Event()
+
+    @property
+    def keeps_store(self) -> bool:
+        """Whether this process opened the column store (another may hold its file)."""
+        return self._columns is not None
 
     @property
     def columns(self) -> ColumnStore:
@@ -103,7 +110,25 @@ class CommunityMoodConsumer(Service):
             self._columns.close()
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
-        return [("follow the log", self._run)] if self._columns is not None else []
+        if self._columns is None:
+            return []
+        return [("follow the log", self._run), ("release finished weeks", self._release)]
+
+    async def release_finished_weeks(self, now: datetime) -> int:
+        """Release last week's cohort of every region that has k people and no release yet
+        (into the shared ledger, where edges answer from); returns how many were released."""
+        released = 0
+        for region in sorted(REGIONS):
+            if await release.release_finished_week(self._db, self.columns, region, now):
+                released += 1
+        return released
+
+    async def _release(self) -> None:
+        while True:
+            # Only over a store that has caught up with the log: a release is final.
+            if await self.wait_for(await self._store.last_position(), timeout_s=60.0):
+                await self.release_finished_weeks(datetime.now(UTC))
+            await asyncio.sleep(self._release_every_s)
 
     async def wait_for(self, position: int, timeout_s: float = 10.0) -> bool:
         """Until the store reflects `position`; False if it did not within `timeout_s`."""

@@ -181,6 +181,27 @@ async def community_mood(
         # Another process released this number first: serve theirs, spend nothing more.
 
 
+async def latest_release(
+    db: SqlDatabase, region: str, week: str, today: date
+) -> CommunityMood | None:
+    """The cohort's last release from the shared ledger, if any: what a process without the
+    column store (an edge) can answer. Spends nothing."""
+    region, week = check_cohort(region, week, today)
+    return await _latest(db, region, week)
+
+
+async def release_finished_week(
+    db: SqlDatabase, columns: ColumnStore, region: str, now: datetime
+) -> CommunityMood | None:
+    """Release last week's cohort once (if it has k people and no release yet), so every
+    process can answer it from the ledger; None if there is nothing to release."""
+    week = iso_week(now.date() - timedelta(days=7))
+    if await _latest(db, region, week) is not None:
+        return None
+    found = await community_mood(db, columns, region, week, now)
+    return found if found.released else None
+
+
 async def _latest(db: SqlDatabase, region: str, week: str) -> CommunityMood | None:
     row = await db.fetchrow(
         "SELECT number, epsilon, released_at_ms, answer FROM an_releases"

@@ -92,14 +92,27 @@ class AnalyticsQueries:
     @strawberry.field(
         description="How people whose home is `region` felt in `week` (ISO, e.g. 2026-W49): "
         "answered only for at least 20 people, with noise (see CommunityMood). VALIDATION "
-        "for an unknown region or a malformed or future week; ANALYTICS_UNAVAILABLE on a "
-        "process that does not keep the analytics store."
+        "for an unknown region or a malformed or future week. A process that does not keep "
+        "the analytics store (an edge) answers from releases already made (every finished "
+        "week with enough people is released once), and ANALYTICS_UNAVAILABLE otherwise."
     )
     async def community_mood(self, info: Ctx, region: str, week: str) -> CommunityMood:
         await info.context.principal()
-        community = info.context.core.community
-        if community is None:
-            raise AnalyticsUnavailable("community mood is not kept by this process")
+        core = info.context.core
+        now = datetime.now(UTC)
+        if core.community is None or not core.community.keeps_store:
+            # An edge (or a second process on the data dir): finished weeks are released into
+            # the shared ledger by the process that keeps the store; answer from there.
+            found = await release.latest_release(
+                core.readmodels, region[:40], week[:40], now.date()
+            )
+            if found is None:
+                raise AnalyticsUnavailable(
+                    "this process answers community mood only for finished weeks already"
+                    " released; ask again later"
+                )
+            return CommunityMood.of(found)
+        community = core.community
         columns = community.columns
         # Read-your-writes, within reason: what was logged before the question counts if the
         # consumer gets to it soon; a lagging consumer answers from what it has.
@@ -109,7 +122,7 @@ class AnalyticsQueries:
             columns,
             region[:40],
             week[:40],
-            datetime.now(UTC),
+            now,
         )
         return CommunityMood.of(answer)
 
