@@ -326,7 +326,9 @@ def test_a_message_that_is_not_an_event_is_parked_listed_retried_and_discarded(
     deployment: Deployment,
 ) -> None:
     d = deployment
-    subject = f"{d.env['HUGMOOD_NATS_SUBJECT_PREFIX']}.eu-west.events.mood.MoodRecorded"
+    # A subject only the read models consume (each consumer parks its own copy of a bad
+    # message: the insights consumer also reads the mood subjects).
+    subject = f"{d.env['HUGMOOD_NATS_SUBJECT_PREFIX']}.eu-west.events.user.UserRegistered"
 
     async def publish_garbage() -> None:
         nc = await nats.connect(d.nats.url)
