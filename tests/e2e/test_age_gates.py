@@ -70,3 +70,19 @@ async def test_every_path_to_a_gated_feature_refuses_an_unverified_person(
     # Nothing public was written on the way.
     me = ann.api("{ me { defaultVisibility } }")["me"]
     assert me["defaultVisibility"] != "PUBLIC"
+
+
+def test_similar_minds_and_community_mood_need_a_verified_age(start_server: StartServer) -> None:
+    server = start_server({"HUGMOOD_AGE_REQUIRED": "16"})
+    ann = sign_up(server, "ann")
+    for query in (
+        "mutation { setDiscoverable(discoverable: true) }",
+        "{ similarMinds { checkInsNeeded } }",
+        '{ communityMood(region: "eu-west", week: "2026-W40") { released } }',
+    ):
+        refused = ann.api.failure(query)
+        assert refused.code == "FORBIDDEN" and NEEDED in refused.message, (query, refused)
+    # Turning it off needs nothing.
+    assert ann.api("mutation { setDiscoverable(discoverable: false) }") == {
+        "setDiscoverable": False
+    }

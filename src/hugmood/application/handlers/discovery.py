@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append
 from hugmood.domain import discovery
 
+SIMILAR_MINDS = "Being a similar mind to others"
+
 
 async def set_discoverable(
     command: discovery.SetDiscoverable, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
+    if command.discoverable:  # turning it off is always allowed
+        await AgeGate(deps, command.user_id).require(SIMILAR_MINDS)
     result = await decide_and_append(
         deps.store,
         deps.clock,

@@ -9,6 +9,7 @@ import strawberry
 
 from hugmood.analytics import release
 from hugmood.analytics.community import AnalyticsUnavailable
+from hugmood.application.age import AgeGate
 from hugmood.application.queries import minds as mind_queries
 from hugmood.domain.discovery import SetDiscoverable
 from hugmood.entrypoints.graphql.context import Ctx
@@ -22,6 +23,10 @@ DISCOVERABLE = (
     "you are). Nobody you blocked or who blocked you is ever shown you, or you them. You see "
     "similar minds only while you are discoverable yourself."
 )
+
+
+COMMUNITY_MOOD = "How people in your region felt"
+SIMILAR_MINDS_FEATURE = "Similar minds"
 
 
 @strawberry.type(description="One quadrant's share of a cohort's check-ins (noisy).")
@@ -97,8 +102,9 @@ class AnalyticsQueries:
         "week with enough people is released once), and ANALYTICS_UNAVAILABLE otherwise."
     )
     async def community_mood(self, info: Ctx, region: str, week: str) -> CommunityMood:
-        await info.context.principal()
+        me = await info.context.principal()
         core = info.context.core
+        await AgeGate(core.deps, me.user_id).require(COMMUNITY_MOOD)
         now = datetime.now(UTC)
         if core.community is None or not core.community.keeps_store:
             # An edge (or a second process on the data dir): finished weeks are released into
@@ -141,6 +147,7 @@ class AnalyticsQueries:
     async def similar_minds(self, info: Ctx, limit: int = 5) -> SimilarMinds:
         me = await info.context.principal()
         core = info.context.core
+        await AgeGate(core.deps, me.user_id).require(SIMILAR_MINDS_FEATURE)
         if core.minds is None:
             raise AnalyticsUnavailable("similar minds are not kept by this process")
         await core.minds.refresh(await core.read_models_position(), also=(me.user_id,))
