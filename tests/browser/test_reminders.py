@@ -87,6 +87,12 @@ def test_i_confirm_my_address_and_get_a_daily_reminder_by_e_mail(
         "email": address,
     }
 
+    # Or only a gentle nudge after quiet days.
+    form.get_by_label("How often").select_option(label="Only if I haven't checked in for 3 days")
+    form.get_by_role("button", name="Save reminder").click()
+    expect(form.get_by_role("status")).to_contain_text("only after 3 days without a check-in")
+    assert person.api("{ reminderSettings { quietDays } }")["reminderSettings"]["quietDays"] == 3
+
 
 def test_the_service_worker_shows_a_pushed_reminder(new_person: NewPerson) -> None:
     person = new_person(width=375)

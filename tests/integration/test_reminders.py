@@ -60,6 +60,7 @@ async def confirmed_address(core: HugMood, inbox: Inbox, user: str, address: str
 
 
 PARIS_0805 = datetime(2026, 3, 2, 7, 5, tzinfo=UTC)  # a Monday, 08:05 in Paris
+SATURDAY_BEFORE = datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
 
 
 async def test_a_due_reminder_is_pushed_and_mailed_once_a_day_and_not_after_a_check_in(
@@ -219,3 +220,33 @@ async def test_processes_apart_share_the_vapid_key_file_they_are_given(tmp_path:
             keys.add(scheduler(core).public_key)
     assert len(keys) == 1
     assert shared.stat().st_mode & 0o777 == 0o600
+
+
+async def test_asked_only_for_a_nudge_after_quiet_days_it_comes_only_then(
+    settings: Settings, smtp_inbox: Inbox, push_service: PushService
+) -> None:
+    async with open_hugmood(with_delivery(settings, smtp_inbox)) as core:
+        user = await person(core)
+        browser = push_service.subscription("phone")
+        await core.bus.handle(
+            rr.AddPushSubscription(user, browser.endpoint, browser.p256dh, browser.auth)
+        )
+        with pytest.raises(ValidationFailed) as refused:
+            await core.bus.handle(rr.SetReminder(user, True, "08:00", quiet_days=31))
+        assert refused.value.field == "quietDays"
+        await core.bus.handle(
+            rr.SetReminder(user, True, "08:00", rr.DAYS, "Europe/Paris", quiet_days=3)
+        )
+        assert (await rq.reminder(core.readmodels, user)).quiet_days == 3  # type: ignore[union-attr]
+        # A check-in on Saturday: Monday (two days later) is not quiet enough.
+        await core.bus.handle(
+            mood_rules.RecordMood(str(uuid.uuid4()), user, "calm", 0.5, recorded_at=SATURDAY_BEFORE)
+        )
+        service = scheduler(core)
+        assert await service.run_once(PARIS_0805) == []
+        assert await service.run_once(PARIS_0805.replace(day=3)) == [], "Tuesday: 2 days"
+        # Wednesday: Sunday, Monday and Tuesday without a check-in, and none yet today.
+        (sent,) = await service.run_once(PARIS_0805.replace(day=4))
+        assert sent.pushed == 1
+        body = json.loads(browser.decrypt(push_service.received[-1][2]))["body"]
+        assert body.startswith("You haven't checked in for a few days")

@@ -167,6 +167,9 @@ class SetReminder:
     time_zone: str = "UTC"
     by_push: bool = True
     by_email: bool = False
+    quiet_days: int = 0
+    """0: on every chosen day. N: only once you have not checked in for N days (a gentle
+    "you haven't checked in for a while", sent only to those who ask for it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,8 @@ class ReminderSet(DomainEvent):
     time_zone: str
     by_push: bool
     by_email: bool
+    quiet_days: int = 0
+    """Absent in events from before it existed: every chosen day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +254,7 @@ class Reminder:
     time_zone: str = "UTC"
     by_push: bool = True
     by_email: bool = False
+    quiet_days: int = 0
     endpoints: tuple[str, ...] = ()
     last_sent: str | None = None
 
@@ -264,6 +270,7 @@ def evolve_reminder(state: Reminder, event: DomainEvent) -> Reminder:
                 time_zone=event.time_zone,
                 by_push=event.by_push,
                 by_email=event.by_email,
+                quiet_days=event.quiet_days,
             )
         case PushSubscriptionAdded():
             return replace(
@@ -279,6 +286,17 @@ def evolve_reminder(state: Reminder, event: DomainEvent) -> Reminder:
     return state
 
 
+MAX_QUIET_DAYS = 30
+
+
+def check_quiet_days(quiet_days: int) -> int:
+    if not 0 <= quiet_days <= MAX_QUIET_DAYS:
+        raise ValidationFailed(
+            f"quietDays must be 0 (every chosen day) to {MAX_QUIET_DAYS}", field="quietDays"
+        )
+    return quiet_days
+
+
 def decide_set(state: Reminder, command: SetReminder) -> list[DomainEvent]:
     event = ReminderSet(
         user_id=command.user_id,
@@ -288,6 +306,7 @@ def decide_set(state: Reminder, command: SetReminder) -> list[DomainEvent]:
         time_zone=check_time_zone(command.time_zone),
         by_push=command.by_push,
         by_email=command.by_email,
+        quiet_days=check_quiet_days(command.quiet_days),
     )
     if command.enabled and not (command.by_push or command.by_email):
         raise ValidationFailed("choose push, e-mail or both for the reminder", field="byPush")
@@ -298,8 +317,17 @@ def decide_set(state: Reminder, command: SetReminder) -> list[DomainEvent]:
         state.time_zone,
         state.by_push,
         state.by_email,
+        state.quiet_days,
     )
-    new = (event.enabled, event.time, event.days, event.time_zone, event.by_push, event.by_email)
+    new = (
+        event.enabled,
+        event.time,
+        event.days,
+        event.time_zone,
+        event.by_push,
+        event.by_email,
+        event.quiet_days,
+    )
     return [] if current == new else [event]
 
 

@@ -38,6 +38,7 @@ RESET_CHECK_S = 1.0
 """Reset links are awaited by someone at their inbox: looked for every second."""
 PUSH_TITLE = "HugMood"
 REMINDER_TEXT = "How are you feeling? A moment to check in."
+NUDGE_TEXT = "You haven't checked in for a few days. No pressure: how are you doing?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,10 @@ class ReminderScheduler(Service):
             )
             if day is None or await self._checked_in(reminder, day):
                 continue
+            if reminder.quiet_days and await self._checked_in(
+                reminder, day - timedelta(days=reminder.quiet_days), day
+            ):
+                continue  # asked only for a nudge after quiet days, and they were not quiet
             claimed = await self._bus.handle(
                 MarkReminderSent(reminder.user_id, day.isoformat()), read_your_writes=False
             )
@@ -193,10 +198,13 @@ class ReminderScheduler(Service):
             sent.append(await self._deliver(reminder, day))
         return sent
 
-    async def _checked_in(self, reminder: ReminderView, day: date) -> bool:
+    async def _checked_in(
+        self, reminder: ReminderView, day: date, last_day: date | None = None
+    ) -> bool:
+        """Whether they checked in on `day` (through `last_day`, in their time zone)."""
         zone = ZoneInfo(reminder.time_zone)
         start = datetime.combine(day, time(0), tzinfo=zone)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        end = datetime.combine((last_day or day) + timedelta(days=1), time(0), tzinfo=zone)
         return await reminder_queries.checked_in_between(
             self._db,
             reminder.user_id,
@@ -205,10 +213,11 @@ class ReminderScheduler(Service):
         )
 
     async def _deliver(self, reminder: ReminderView, day: date) -> Sent:
+        text = NUDGE_TEXT if reminder.quiet_days else REMINDER_TEXT
         pushed = 0
         if reminder.by_push:
             payload = orjson.dumps(
-                {"title": PUSH_TITLE, "body": REMINDER_TEXT, "url": "/", "tag": "reminder"}
+                {"title": PUSH_TITLE, "body": text, "url": "/", "tag": "reminder"}
             )
             for target in await reminder_queries.push_targets(self._db, reminder.user_id):
                 outcome = await self.push.send(target, payload)
@@ -226,7 +235,7 @@ class ReminderScheduler(Service):
                     await self._mailer.send(
                         found.address,
                         "A moment to check in",
-                        f"{REMINDER_TEXT}\n\n{self._app_url}\n\n"
+                        f"{text}\n\n{self._app_url}\n\n"
                         "You get this because you asked HugMood for a daily reminder; "
                         "change or stop it in Settings.\n",
                     )

@@ -22,6 +22,7 @@ interface ReminderSettings {
   timeZone: string;
   byPush: boolean;
   byEmail: boolean;
+  quietDays: number;
   pushEndpoints: string[];
   pushPublicKey: string;
   email: string | null;
@@ -29,7 +30,7 @@ interface ReminderSettings {
   emailAvailable: boolean;
 }
 
-const FIELDS = "enabled time days timeZone byPush byEmail pushEndpoints pushPublicKey email emailPending emailAvailable";
+const FIELDS = "enabled time days timeZone byPush byEmail quietDays pushEndpoints pushPublicKey email emailPending emailAvailable";
 
 function deviceTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -64,6 +65,7 @@ export function Reminders() {
   const [days, setDays] = useState<string[]>(DAYS.map(([d]) => d));
   const [byPush, setByPush] = useState(true);
   const [byEmail, setByEmail] = useState(false);
+  const [quietDays, setQuietDays] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
 
@@ -73,6 +75,7 @@ export function Reminders() {
     setDays(next.days);
     setByPush(next.byPush);
     setByEmail(next.byEmail);
+    setQuietDays(next.quietDays);
   }
 
   useEffect(() => {
@@ -94,13 +97,14 @@ export function Reminders() {
           });
         }
       }
-      const input = { enabled, time, days, timeZone: deviceTimeZone(), byPush, byEmail };
+      const input = { enabled, time, days, timeZone: deviceTimeZone(), byPush, byEmail, quietDays };
       const data = await gql<{ setReminder: ReminderSettings }>(
         `mutation($input: SetReminderInput!) { setReminder(input: $input) { ${FIELDS} } }`,
         { input },
       );
       show(data.setReminder);
-      setSaved(enabled ? `You'll be reminded at ${time} (${input.timeZone}) unless you've already checked in.` : "Reminders are off.");
+      const when = quietDays > 0 ? `only after ${quietDays} days without a check-in, at ${time}` : `at ${time}`;
+      setSaved(enabled ? `You'll be reminded ${when} (${input.timeZone}) unless you've already checked in.` : "Reminders are off.");
     } catch (e) {
       setError(e instanceof Error && e.name === "Error" ? e.message : describe(e));
     }
@@ -144,6 +148,15 @@ export function Reminders() {
               </label>
             ))}
           </fieldset>
+          <label>
+            How often
+            <select name="reminderQuietDays" value={String(quietDays)} onChange={(e) => setQuietDays(Number(e.currentTarget.value))}>
+              <option value="0">On each of these days</option>
+              <option value="2">Only if I haven't checked in for 2 days</option>
+              <option value="3">Only if I haven't checked in for 3 days</option>
+              <option value="7">Only if I haven't checked in for a week</option>
+            </select>
+          </label>
           <label class="inline-check">
             <input type="checkbox" name="reminderByPush" checked={byPush} onChange={(e) => setByPush(e.currentTarget.checked)} />
             A notification on this device

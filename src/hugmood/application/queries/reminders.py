@@ -24,6 +24,8 @@ class ReminderView:
     by_push: bool
     by_email: bool
     last_sent: str | None
+    quiet_days: int = 0
+    """0: every chosen day; N: only after N days without a check-in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,7 @@ class EmailView:
     """An address waiting for its code."""
 
 
-_COLUMNS = "user_id, enabled, time, days, time_zone, by_push, by_email, last_sent"
+_COLUMNS = "user_id, enabled, time, days, time_zone, by_push, by_email, last_sent, quiet_days"
 
 
 def _reminder(row: Row) -> ReminderView:
@@ -54,6 +56,7 @@ def _reminder(row: Row) -> ReminderView:
         by_push=bool(row[5]),
         by_email=bool(row[6]),
         last_sent=row[7],
+        quiet_days=int(row[8]),
     )
 
 
@@ -136,7 +139,14 @@ CREATE INDEX IF NOT EXISTS rm_email_address ON rm_email (address_key);
 class RemindersProjection:
     name: str = "reminders"
     tables: tuple[str, ...] = ("rm_reminders", "rm_push_subscriptions", "rm_email")
-    migrations: tuple[Migration, ...] = (Migration(1, "tables", REMINDERS_SCHEMA),)
+    migrations: tuple[Migration, ...] = (
+        Migration(1, "tables", REMINDERS_SCHEMA),
+        Migration(
+            2,
+            "quiet days",
+            "ALTER TABLE rm_reminders ADD COLUMN quiet_days INTEGER NOT NULL DEFAULT 0",
+        ),
+    )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
         d = event.data
@@ -145,11 +155,11 @@ class RemindersProjection:
                 return [
                     (
                         "INSERT INTO rm_reminders (user_id, enabled, time, days, time_zone,"
-                        " by_push, by_email) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                        " by_push, by_email, quiet_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                         " ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled,"
                         " time = excluded.time, days = excluded.days,"
                         " time_zone = excluded.time_zone, by_push = excluded.by_push,"
-                        " by_email = excluded.by_email",
+                        " by_email = excluded.by_email, quiet_days = excluded.quiet_days",
                         (
                             d["userId"],
                             int(d["enabled"]),
@@ -158,6 +168,7 @@ class RemindersProjection:
                             d["timeZone"],
                             int(d["byPush"]),
                             int(d["byEmail"]),
+                            int(d.get("quietDays", 0)),
                         ),
                     )
                 ]

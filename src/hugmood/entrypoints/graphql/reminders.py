@@ -24,6 +24,9 @@ class ReminderSettings:
     time_zone: str = strawberry.field(description="An IANA time zone, such as Europe/Paris.")
     by_push: bool
     by_email: bool
+    quiet_days: int = strawberry.field(
+        description="0: every chosen day; N: only after N days without a check-in."
+    )
     push_endpoints: list[str] = strawberry.field(
         description="The push endpoints of your browsers that get reminders."
     )
@@ -47,6 +50,11 @@ class SetReminderInput:
     time_zone: str = "UTC"
     by_push: bool = True
     by_email: bool = False
+    quiet_days: int = strawberry.field(
+        default=0,
+        description="0: remind on every chosen day. 1 to 30: only once you have not checked "
+        'in for that many days (a gentle "you haven\'t checked in for a while").',
+    )
 
 
 @strawberry.input(description="A browser's PushSubscription, as its toJSON() gives it.")
@@ -85,6 +93,7 @@ async def _settings(info: Ctx, user_id: str) -> ReminderSettings:
         time_zone=current.time_zone,
         by_push=current.by_push,
         by_email=current.by_email,
+        quiet_days=current.quiet_days,
         push_endpoints=[p.endpoint for p in targets],
         push_public_key=_public_key(info),
         email=address.address,
@@ -121,6 +130,7 @@ class ReminderMutations:
             time_zone=input.time_zone[:100],
             by_push=input.by_push,
             by_email=input.by_email,
+            quiet_days=input.quiet_days,
         )
         await _send(info, command)
         return await _settings(info, me.user_id)
