@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=Service)
 
 if TYPE_CHECKING:
-    from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking
+    from hugmood.messaging.jetstream import Nats
 
 
 class SystemClock:
@@ -96,16 +96,6 @@ def _runs(role: Role, entry: EventConsumer, only: frozenset[str] | None) -> bool
     if entry.runs is Placement.WITH_SOCKETS:
         return role is not Role.WORKER
     return role is not Role.EDGE and (only is None or entry.name in only)
-
-
-@dataclass(frozen=True, slots=True)
-class Nats:
-    """This process's connection to the distributed log: the bus and its parked messages."""
-
-    bus: JetStreamBus
-    parking: JetStreamParking
-    subjects: str
-    """The subjects of this region's events (`<prefix>.<region>.events.>`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +216,7 @@ async def open_nats(settings: Settings, stack: AsyncExitStack) -> Nats | None:
     publishes); else None (the embedded bus is the store itself: consumers follow it)."""
     if not settings.nats_url:
         return None
-    from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking
+    from hugmood.messaging.jetstream import JetStreamBus, JetStreamParking, Nats
 
     region = f"{settings.nats_subject_prefix}.{subject_token(settings.region)}"
     stream = StreamSettings(

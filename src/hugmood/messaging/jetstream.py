@@ -423,3 +423,13 @@ class JetStreamParking:
         except NATS_ERRORS as e:
             raise BusUnavailable(f"the parking stream {self._stream} could not be set up") from e
         self._ready = True
+
+
+@dataclass(frozen=True, slots=True)
+class Nats:
+    """This process's connection to the distributed log: the bus and its parked messages."""
+
+    bus: JetStreamBus
+    parking: JetStreamParking
+    subjects: str
+    """The subjects of this region's events (`<prefix>.<region>.events.>`)."""

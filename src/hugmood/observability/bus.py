@@ -6,21 +6,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from hugmood.config import Settings
 from hugmood.observability.metrics import Metrics
 from hugmood.unavailable import BackendUnavailable
 
 if TYPE_CHECKING:
-    from hugmood.bootstrap import HugMood
+    from hugmood.messaging.consumer import BusConsumer
+    from hugmood.messaging.jetstream import Nats
+    from hugmood.messaging.relay import EventRelay
+
+
+class BusParts(Protocol):
+    """What a process holds of the distributed log (the running core has each of these)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def nats(self) -> Nats | None: ...
+
+    @property
+    def relay(self) -> EventRelay | None: ...
+
+    @property
+    def consumers(self) -> tuple[BusConsumer, ...]: ...
+
 
 PARKED_COUNT_TIMEOUT_S = 0.5
 """`/metrics` does not wait longer than this on NATS for the parked count."""
 
 
-def bus_degraded(core: HugMood) -> bool:
+def bus_degraded(core: BusParts) -> bool:
     """Whether a part of the distributed log this process uses is away."""
     if core.nats is None and core.settings.nats_url:
         return True
@@ -29,7 +49,7 @@ def bus_degraded(core: HugMood) -> bool:
     )
 
 
-def bus_health(core: HugMood, log_position: int) -> dict[str, object]:
+def bus_health(core: BusParts, log_position: int) -> dict[str, object]:
     """`/healthz`'s view of the bus: which parts are up and how far behind each is."""
     if core.nats is None:
         # An edge started while NATS was away: it writes to the store and reads locally.
@@ -103,7 +123,7 @@ class BusGauges:
 _gauges: weakref.WeakKeyDictionary[CollectorRegistry, BusGauges] = weakref.WeakKeyDictionary()
 
 
-async def observe_bus(metrics: Metrics, core: HugMood, log_position: int) -> None:
+async def observe_bus(metrics: Metrics, core: BusParts, log_position: int) -> None:
     """Set the bus gauges for one scrape (nothing when the bus is embedded)."""
     if core.nats is None:
         return
