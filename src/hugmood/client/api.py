@@ -239,6 +239,28 @@ class AsyncHugMoodClient:
         snapshot: JSON = (await self.execute(q.BOARD_SNAPSHOT, id=board_id))["board"]["snapshot"]
         return snapshot
 
+    # --- your data ----------------------------------------------------------------------------
+
+    async def export(self, fmt: str = "json") -> AsyncIterator[bytes]:
+        """Everything the server holds about you (`GET /me/export`), as it streams in:
+        `json` (the whole archive) or `csv` (check-ins); see docs/export-format.md."""
+        if not self.token:
+            raise NotLoggedIn("not signed in: run `hugmood login`")
+        headers = {"authorization": f"Bearer {self.token}"}
+        try:
+            async with self._http.stream(
+                "GET", "/me/export", params={"format": fmt}, headers=headers
+            ) as response:
+                if response.status_code >= 500:
+                    raise Offline(f"{self.server_url} answered HTTP {response.status_code}")
+                if response.status_code != 200:
+                    await response.aread()
+                    _refused(response)
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.TransportError as e:
+            raise Offline(f"cannot reach {self.server_url}: {e or type(e).__name__}") from e
+
     def hugs(self) -> AsyncIterator[JSON]:
         """Hugs for you, live: first those no device has shown yet, then each new one."""
         return self._subscribe(q.HUG_RECEIVED, "hugReceived")
@@ -254,6 +276,18 @@ class AsyncHugMoodClient:
         async for data in subscribe(ws_url, query, token=self.token, device_id=self.device_id):
             item: JSON = data[field]
             yield item
+
+
+def _refused(response: httpx.Response) -> None:
+    """Raise the error a plain HTTP path answered with (`{"errors": [...]}`)."""
+    try:
+        first = orjson.loads(response.content)["errors"][0]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        raise ApiError("PROTOCOL", f"HTTP {response.status_code} without an error") from None
+    code = (first.get("extensions") or {}).get("code", "UNKNOWN")
+    if code == "UNAUTHENTICATED":
+        raise NotLoggedIn(f"{first.get('message')}: run `hugmood login`")
+    raise ApiError(code, first.get("message", ""), field=first["extensions"].get("field"))
 
 
 def mood_input(

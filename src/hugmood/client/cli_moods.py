@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.table import Table
 
-from hugmood.client import portability
+from hugmood.client import portability, server_export
 from hugmood.client.analysis import analyse
 from hugmood.client.cli_common import (
     DEFAULT_VAULT,
@@ -211,11 +211,22 @@ def export(
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: standard output)."),
     ] = None,
+    from_server: Annotated[
+        bool,
+        typer.Option(
+            "--from-server",
+            help="Everything the server holds about you instead (profile, check-ins, friends,"
+            " hugs, boards, settings), streamed to the file.",
+        ),
+    ] = False,
     vault: VaultOption = DEFAULT_VAULT,
 ) -> None:
     """Export everything this device holds (entries, notes, insights, refusals)."""
     if fmt not in ("json", "csv"):
         fail(f"--format must be json or csv (got {fmt!r})")
+    if from_server:
+        server_export.download(fmt, output, vault)
+        return
     with clear_errors():
         device = open_device(vault)
         try:

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describe, gql } from "../api";
 import { ACCOUNT, HUG_LABEL, HUG_TYPES, type Account, type HugType, type Privacy } from "../model";
 import { exportCsv, exportJson, importEntries, readExport } from "../portability";
+import { downloadArchive } from "../archive";
 import { setAppearance, textSize, theme, type TextSize, type Theme } from "../appearance";
 import { account, signOutLocally } from "../session";
 import { useSignal } from "../signal";
@@ -324,11 +325,12 @@ function ImportData() {
 function ExportAndLogOut() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  async function exportData(kind: "json" | "csv") {
+  async function exportData(kind: "json" | "csv" | "archive") {
     setError(null);
     setBusy(true);
     try {
-      if (kind === "json") download(await exportJson(), "application/json", "json");
+      if (kind === "archive") await downloadArchive("json");
+      else if (kind === "json") download(await exportJson(), "application/json", "json");
       else download(await exportCsv(), "text/csv", "csv");
     } catch (e) {
       setError(describe(e));
@@ -362,9 +364,13 @@ function ExportAndLogOut() {
     <div class="card">
       <p>
         Download everything HugMood keeps about you (profile, check-ins, friends and hugs) as JSON, which this app and
-        the <code>hugmood</code> command both import, or your check-ins as CSV.
+        the <code>hugmood</code> command both import, or your check-ins as CSV. The complete archive adds
+        everything the server keeps about you: settings, insights, photos, and your items and images on boards.
       </p>
       <div class="row wrap">
+        <button type="button" onClick={() => void exportData("archive")} disabled={busy}>
+          Download the complete archive
+        </button>
         <button type="button" onClick={() => void exportData("json")} disabled={busy}>
           {busy ? "Preparing…" : "Export my data"}
         </button>
