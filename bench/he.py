@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,9 @@ from phe import paillier
 
 from _common import emit, machine_params
 from hugmood.application.queries.moods import bucket
+from hugmood.client.crypto import FAST_FOR_TESTS
+from hugmood.client.sealing_pool import SealingPool
+from hugmood.client.vault import Vault
 from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import aggregate
@@ -262,6 +266,59 @@ def bench_encrypt(public_key: PublicKey, count: int, params: dict[str, Any]) -> 
     )
 
 
+def bench_device_check_in(public_key: PublicKey, count: int, params: dict[str, Any]) -> None:
+    """What `hugmood sealed add` spends on the device before its upload: with a factor taken
+    from the vault's pool (read, removed and written back durably, then one multiplication)
+    against computing a fresh one (no precomputation)."""
+    with tempfile.TemporaryDirectory(prefix="hugmood-bench-he-") as tmp:
+        vault = Vault.create(Path(tmp) / "vault.db", "bench passphrase", kdf=FAST_FOR_TESTS)
+        try:
+            pool = SealingPool(vault, public_key)
+            refill_s, _ = timed(lambda: pool.top_up(count))
+
+            def pooled() -> None:
+                for _ in range(count):
+                    factor = pool.take()
+                    assert factor is not None
+                    sealer = Sealer(public_key, (factor,))
+                    seal_check_in(sealer, mood_type="calm", intensity=0.5).to_wire(public_key)
+
+            def fresh() -> None:
+                for _ in range(count):
+                    sealer = Sealer(public_key)
+                    seal_check_in(sealer, mood_type="calm", intensity=0.5).to_wire(public_key)
+
+            fresh_first_s, _ = timed(fresh)
+            pooled_s, _ = timed(pooled)
+            fresh_s, _ = timed(fresh)  # again after, so load drift shows in both
+        finally:
+            vault.close()
+    baseline = min(fresh_first_s, fresh_s) / count * 1000
+    p = {**params, "check_ins": count, "vault_fsync_each_take": True}
+    emit(
+        "he.device_check_in",
+        "with_vault_pool_ms",
+        pooled_s / count * 1000,
+        "ms",
+        "the same check-in with a fresh factor (no precomputation)",
+        baseline,
+        p,
+        lower_is_better=True,
+        digits=3,
+    )
+    emit(
+        "he.device_check_in",
+        "pool_refill_per_factor_ms",
+        refill_s / count * 1000,
+        "ms",
+        "the same check-in with a fresh factor (no precomputation)",
+        baseline,
+        p,
+        lower_is_better=True,
+        digits=3,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="10,000 values instead of 100,000")
@@ -269,6 +326,7 @@ def main() -> None:
     params = {**machine_params(), "quick": args.quick}
     public_key, private_key = generate_keypair()
     bench_encrypt(public_key, 20 if args.quick else 100, params)
+    bench_device_check_in(public_key, 20 if args.quick else 100, params)
     bench_sums(public_key, private_key, 10_000 if args.quick else 100_000, params)
     bench_year(public_key, private_key, params)
 

@@ -137,9 +137,12 @@ def test_the_cli_seals_check_ins_and_reads_its_history(
     cli = cli_for(client_env(server, tmp_path / "vault.sqlite"))
     ok(cli("login", "--handle", cat.handle))
     assert "Sealed mode on" in ok(cli("sealed", "enable"))
+    assert "2 computed; 2 ready" in flat(ok(cli("sealed", "precompute", "--count", "2")))
     ok(cli("sealed", "add", "-m", "calm", "-i", "0.3"))
     ok(cli("sealed", "add", "-m", "calm", "-i", "0.5"))
     shown = flat(ok(cli("sealed", "history", "--days", "2")))
-    assert " 2 0.4000 " in shown
+    assert " 2 0.4000 " in shown  # sealed with the precomputed factors, decrypted right
+    # Both factors were used up (one each), so topping up computes two again.
+    assert "2 computed; 2 ready" in flat(ok(cli("sealed", "precompute", "--count", "2")))
     refused = cli("sealed", "add", "-m", "calm", "-i", "1.5")
     assert refused.returncode == 2 and "intensity must be from 0.0 to 1.0" in flat(refused.stderr)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hugmood.client import agent
+from hugmood.client import agent, sealed
 from hugmood.client.api import AsyncHugMoodClient
 from hugmood.client.cli_common import (
     DEFAULT_SERVER,
@@ -141,7 +141,9 @@ def sync(
     with clear_errors():
         device = open_device(vault)
         try:
-            report = _sync_with_progress(device, batch)
+            # Sealed mode: the vault's pool of random factors refills while the sync waits.
+            with sealed.refilling(device):
+                report = _sync_with_progress(device, batch)
         finally:
             device.vault.close()
         print_report(report)

@@ -17,6 +17,7 @@ from hugmood.client.cli_common import (
     open_device,
     out,
 )
+from hugmood.client.sealing_pool import MAX_POOL, TARGET
 from hugmood.privacy.he.errors import HomomorphicError
 
 sealed_app = typer.Typer(
@@ -53,6 +54,25 @@ def add(
             fail(str(e))
         finally:
             device.vault.close()
+
+
+@sealed_app.command("precompute")
+def precompute(
+    count: Annotated[
+        int, typer.Option(help="How many to keep ready (one per sealed check-in).", min=1)
+    ] = TARGET,
+    vault: VaultOption = DEFAULT_VAULT,
+) -> None:
+    """Compute random factors now (~0.1 s each), so that sealed check-ins are instant later."""
+    if count > MAX_POOL:
+        fail(f"--count must be 1 to {MAX_POOL}")
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            added, ready = sealed.precompute(device, count)
+        finally:
+            device.vault.close()
+    out.print(f"{added} computed; {ready} ready in the vault, each used for one check-in only.")
 
 
 @sealed_app.command("history")

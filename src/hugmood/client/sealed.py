@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,6 +16,8 @@ import httpx
 from hugmood.client.age import answer
 from hugmood.client.device import Device
 from hugmood.client.errors import ApiError, Offline
+from hugmood.client.sealing_pool import SealingPool
+from hugmood.client.sealing_pool import refilling as refill_in_background
 from hugmood.privacy.he.history import OpenedBucket, SealedHistory, open_history, seal_check_in
 from hugmood.privacy.he.keys import (
     PrivateKey,
@@ -69,7 +73,11 @@ def add(
 ) -> str:
     """Encrypt one check-in on the device and upload only the ciphertext; its id."""
     key = _key_or_fail(device)
-    ciphertext = seal_check_in(Sealer(key.public_key), mood_type=mood_type, intensity=intensity)
+    # A precomputed factor if the vault has one (taken out of it before it is used, so it
+    # never hides a second check-in), else a fresh one computed now.
+    factor = SealingPool(device.vault, key.public_key).take()
+    sealer = Sealer(key.public_key, () if factor is None else (factor,))
+    ciphertext = seal_check_in(sealer, mood_type=mood_type, intensity=intensity)
     entry_id = str(uuid.uuid4())
     body: dict[str, Any] = {
         "id": entry_id,
@@ -82,6 +90,26 @@ def add(
     except httpx.TransportError as e:
         raise Offline(f"cannot reach {device.server_url}: {e}") from e
     return entry_id
+
+
+def precompute(device: Device, target: int) -> tuple[int, int]:
+    """Fill the vault's pool of random factors up to `target`: (added, now in the pool)."""
+    key = _key_or_fail(device)
+    pool = SealingPool(device.vault, key.public_key)
+    added = pool.top_up(target)
+    return added, pool.size()
+
+
+@contextmanager
+def refilling(device: Device) -> Iterator[None]:
+    """Refill the pool in the background of what the body does (a sync); nothing without
+    sealed mode."""
+    key = private_key(device)
+    if key is None:
+        yield
+        return
+    with refill_in_background(SealingPool(device.vault, key.public_key)):
+        yield
 
 
 def history(

@@ -10,6 +10,7 @@ done at different times, exactly as its `EncryptedNumber.obfuscate` does.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from phe.util import mulmod, powmod
 
@@ -18,13 +19,29 @@ from hugmood.privacy.he.errors import ForeignCiphertext, ValueOutOfRange
 from hugmood.privacy.he.keys import PrivateKey, PublicKey, fingerprint
 
 
+def obfuscator(public_key: PublicKey) -> int:
+    """One fresh random factor rⁿ mod n², as `EncryptedNumber.obfuscate` computes it.
+
+    It is as secret as the plaintext it will hide (dividing the ciphertext by it leaves
+    (1 + n)^m, which gives m away), and it must hide one plaintext only: two ciphertexts with
+    the same factor divide into the encryption of their difference with no randomness.
+    """
+    return int(powmod(public_key.get_random_lt_n(), public_key.n, public_key.nsquare))
+
+
+def check_obfuscator(public_key: PublicKey, factor: int) -> int:
+    """`factor` if it can be a random factor for this key (a unit modulo n²), else
+    MalformedCiphertext: a pool read back from storage is checked before it is used."""
+    return check_value(public_key, factor)
+
+
 class Sealer:
     """Encrypts plaintext integers under one public key, drawing on a pool of rⁿ mod n²."""
 
-    def __init__(self, public_key: PublicKey) -> None:
+    def __init__(self, public_key: PublicKey, factors: Iterable[int] = ()) -> None:
         self.public_key = public_key
         self.key_id = fingerprint(public_key)
-        self._pool: deque[int] = deque()
+        self._pool: deque[int] = deque(check_obfuscator(public_key, f) for f in factors)
 
     @property
     def pooled(self) -> int:
@@ -32,16 +49,14 @@ class Sealer:
 
     def precompute(self, count: int) -> None:
         """Compute `count` random factors now (offline, e.g. while the device charges)."""
-        pk = self.public_key
         for _ in range(count):
-            self._pool.append(powmod(pk.get_random_lt_n(), pk.n, pk.nsquare))
+            self._pool.append(obfuscator(self.public_key))
 
     def _obfuscator(self) -> int:
         if self._pool:
             # Each factor is used once: reusing r would let anyone divide two ciphertexts.
             return self._pool.popleft()
-        pk = self.public_key
-        return int(powmod(pk.get_random_lt_n(), pk.n, pk.nsquare))
+        return obfuscator(self.public_key)
 
     def seal(self, plaintext: int) -> Ciphertext:
         """Encrypt one non-negative integer below n."""
