@@ -17,13 +17,14 @@ import orjson
 from hugmood.application.consumers import INSIGHTS, consumer
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
-from hugmood.application.queries.insights import entries_for_analysis, told_keys
+from hugmood.application.queries.insights import EntryForAnalysis, entries_for_analysis, told_keys
 from hugmood.domain.insights import TellInsight, insight_id
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import catch_up
 from hugmood.ids import UserId
-from hugmood.insights.statistics import CheckIn, Finding, factor_labels, findings
+from hugmood.insights.days import DayTable, context_labels, day_table_of
+from hugmood.insights.statistics import Finding, findings_of
 from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration, apply_migrations
@@ -70,25 +71,13 @@ class Insights:
     async def refresh(self, owner_id: UserId) -> int:
         """Analyse the person's check-ins if enough changed; returns how many were told."""
         entries = await entries_for_analysis(self._db, owner_id)
-        checkins = [
-            CheckIn(
-                e.recorded_at,
-                e.mood,
-                e.intensity,
-                factor_labels(
-                    e.context.location, e.context.weather, e.context.social_context, e.context.tags
-                ),
-                e.sentiment,
-            )
-            for e in entries
-        ]
-        days = len({c.at.date() for c in checkins})
+        table = days_of(entries)
         last_days, changes = self._analysed.get(owner_id, (-1, 0))
-        if days == last_days and changes < CHANGES_BEFORE_RECOMPUTE:
+        if len(table) == last_days and changes < CHANGES_BEFORE_RECOMPUTE:
             return 0
-        self._analysed[owner_id] = (days, 0)
+        self._analysed[owner_id] = (len(table), 0)
         # The statistics run in a thread: a long diary must not hold up the event loop.
-        found = await asyncio.to_thread(findings, checkins)
+        found = await asyncio.to_thread(findings_of, table)
         return await self._tell(owner_id, found[:MAX_TOLD])
 
     async def _tell(self, owner_id: UserId, found: Sequence[Finding]) -> int:
@@ -112,6 +101,17 @@ class Insights:
             )
             told += 1
         return told
+
+
+def days_of(entries: Sequence[EntryForAnalysis]) -> DayTable:
+    """A person's check-ins, as read for analysis, summarised per day."""
+    return day_table_of(
+        [e.recorded_at_ms for e in entries],
+        [e.mood for e in entries],
+        [e.intensity for e in entries],
+        [context_labels(e.context) for e in entries],
+        [e.sentiment for e in entries],
+    )
 
 
 def owner_of(event: RecordedEvent) -> str | None:

@@ -1,11 +1,15 @@
 """What a person's own check-ins say about them, with the numbers behind each sentence.
 
 Pure functions over a person's check-ins (no storage, no clock): `findings(checkins)`. The
-statistics are SciPy's: Welch's t-test and its confidence interval for differences of means,
-one-way ANOVA for weekday and time-of-day patterns. Factors are chosen by Benjamini-Hochberg
-over every test (so on data with no real effect a person is told a spurious factor in at most
-`ALPHA`, 5%, of cases, whatever the number of factors they use) and their intervals are the
-matching false-coverage-adjusted ones; patterns and trends are Bonferroni-corrected.
+unit of every test is a day (`insights.days`): several check-ins on one day are averaged into
+one observation, and for time-of-day patterns several in the same part of one day are one.
+Factors are compared by Welch's t-test, computed for every factor at once with NumPy and
+SciPy's t distribution (the same numbers as `scipy.stats.ttest_ind(equal_var=False)`, checked
+by the unit tests); patterns use SciPy's one-way ANOVA. Factors are chosen by
+Benjamini-Hochberg over every test at `ALPHA` (so on data with no real effect a person is told
+a spurious factor in at most 5% of cases, whatever the number of factors they use) and their
+intervals are the matching false-coverage-adjusted ones; patterns and trends are
+Bonferroni-corrected.
 
 Kinds of finding:
 - `factor`: a context factor (place, weather, company, tag, or what the device found in the
@@ -18,36 +22,35 @@ Kinds of finding:
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import numpy as np
 from scipy import stats
 
-from hugmood.domain.vocabulary import MOODS
+from hugmood.insights.days import (
+    MIN_DAYS,
+    PARTS_OF_DAY,
+    CheckIn,
+    DayTable,
+    Floats,
+    Groups,
+    Ints,
+    compare,
+    day_table,
+    factor_labels,
+)
+
+__all__ = ["ALPHA", "MIN_DAYS", "CheckIn", "Finding", "factor_labels", "findings", "welch"]
 
 ALPHA = 0.05
-MIN_DAYS = 3
-"""Days with a factor, and days without it, before it is looked at (Bearable's rule)."""
 TREND_DAYS = 14
 MEASURES = ("pleasantness", "energy")
+LAGS = ("same-day", "next-day")
 WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
-PARTS_OF_DAY = ("at night", "in the morning", "in the afternoon", "in the evening")
-
-
-@dataclass(frozen=True, slots=True)
-class CheckIn:
-    """One check-in as the analysis needs it: no note text, only what the device derived."""
-
-    at: datetime
-    mood: str
-    intensity: float
-    factors: frozenset[str] = frozenset()
-    """Labels such as `place:home`, `weather:sunny`, `company:friends`, `tag:walk`."""
-    sentiment: float | None = None
-    """The device's VADER score of the note, when it computed one."""
+_FLAT = 1e-12
+"""A variance below this is no spread at all (sums of squares leave rounding dust)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,51 +66,32 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
-class _Day:
-    day: date
-    pleasantness: float
-    energy: float
-    factors: frozenset[str]
+class Welch:
+    """Welch's t-test for many pairs of samples at once (arrays of one shape)."""
+
+    difference: Floats
+    standard_error: Floats
+    freedom: Floats
+    p_value: Floats
+
+    def interval(self, confidence: float) -> tuple[Floats, Floats]:
+        half = stats.t.ppf(0.5 + confidence / 2, self.freedom) * self.standard_error
+        return self.difference - half, self.difference + half
 
 
-def factor_labels(
-    location: str | None, weather: str | None, company: str | None, tags: Iterable[str]
-) -> frozenset[str]:
-    labels = {f"tag:{t.strip().lower()}" for t in tags if t.strip()}
-    for kind, value in (("place", location), ("weather", weather), ("company", company)):
-        if value and value.strip():
-            labels.add(f"{kind}:{value.strip().lower()}")
-    return frozenset(labels)
-
-
-def _coordinates(c: CheckIn) -> tuple[float, float] | None:
-    word = MOODS.get(c.mood)
-    if word is None:
-        return None  # a word of the person's own: no place on the axes
-    return word.pleasantness * c.intensity, word.energy * c.intensity
-
-
-def _days(checkins: Sequence[CheckIn]) -> list[_Day]:
-    by_day: dict[date, list[tuple[float, float]]] = defaultdict(list)
-    labels: dict[date, set[str]] = defaultdict(set)
-    for c in checkins:
-        point = _coordinates(c)
-        if point is None:
-            continue
-        day = c.at.astimezone(UTC).date()
-        by_day[day].append(point)
-        labels[day] |= c.factors
-        if c.sentiment is not None and abs(c.sentiment) >= 0.3:
-            labels[day].add("note:upbeat" if c.sentiment > 0 else "note:downcast")
-    return [
-        _Day(
-            day,
-            sum(p for p, _ in points) / len(points),
-            sum(e for _, e in points) / len(points),
-            frozenset(labels[day]),
-        )
-        for day, points in sorted(by_day.items())
-    ]
+def welch(
+    n_a: Floats, mean_a: Floats, var_a: Floats, n_b: Floats, mean_b: Floats, var_b: Floats
+) -> Welch:
+    """From each side's count, mean and sample variance: the difference of means a - b, its
+    standard error, the Welch-Satterthwaite degrees of freedom and the two-sided p-value."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_a, share_b = var_a / n_a, var_b / n_b
+        squared = share_a + share_b
+        freedom = squared**2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
+        error = np.sqrt(squared)
+        difference = mean_a - mean_b
+        p_value = 2 * stats.t.sf(np.abs(difference / error), freedom)
+    return Welch(difference, error, freedom, p_value)
 
 
 def _describe(label: str, next_day: bool) -> str:
@@ -127,83 +111,78 @@ def _describe(label: str, next_day: bool) -> str:
     return after if next_day else same
 
 
-def _welch(
-    with_: Sequence[float] | np.ndarray, without: Sequence[float] | np.ndarray, confidence: float
-) -> tuple[float, float, float, float]:
-    """Difference of means, its interval at `confidence`, and the p-value (Welch)."""
-    result = stats.ttest_ind(with_, without, equal_var=False)
-    interval = result.confidence_interval(confidence_level=confidence)
-    return (
-        float(np.mean(with_) - np.mean(without)),
-        float(interval.low),
-        float(interval.high),
-        float(result.pvalue),
-    )
+def _factor_findings(table: DayTable) -> list[Finding]:
+    # Every test (lag x factor x measure) as one flat array, in that order.
+    compared: list[Groups] = [compare(table, lag) for lag in range(len(LAGS))]
 
+    def flat(name: str) -> Floats:
+        return np.concatenate(
+            [np.asarray(getattr(g, name), np.float64).reshape(-1) for g in compared]
+        )
 
-def _factor_findings(days: list[_Day]) -> list[Finding]:
-    index = {d.day: i for i, d in enumerate(days)}
-    values = {m: np.array([getattr(d, m) for d in days]) for m in MEASURES}
-    labels = sorted({f for d in days for f in d.factors})
-    tests: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
-    for lag, name in ((0, "same-day"), (1, "next-day")):
-        # Each day with a factor (or not) against the measure that day, or the next.
-        pairs = [
-            (i, index[d.day + timedelta(days=lag)])
-            for i, d in enumerate(days)
-            if d.day + timedelta(days=lag) in index
-        ]
-        later = np.array([j for _, j in pairs], dtype=int)
-        for label in labels:
-            mask = np.array([label in days[i].factors for i, _ in pairs], dtype=bool)
-            if mask.sum() < MIN_DAYS or (~mask).sum() < MIN_DAYS:
-                continue
-            for measure in MEASURES:
-                series = values[measure][later]
-                tests.append((label, name, measure, series[mask], series[~mask]))
-    # No spread at all on either side: Welch's test is undefined.
-    tests = [t for t in tests if np.var(t[3]) > 0 or np.var(t[4]) > 0]
-    if not tests:
+    def counts(name: str) -> Floats:
+        return np.concatenate(
+            [np.repeat(np.asarray(getattr(g, name), np.float64), len(MEASURES)) for g in compared]
+        )
+
+    n_with, n_without = counts("n_with"), counts("n_without")
+    var_with, var_without = flat("var_with"), flat("var_without")
+    # At least MIN_DAYS on each side, and some spread (Welch's test is undefined without).
+    usable = (n_with >= MIN_DAYS) & (n_without >= MIN_DAYS)
+    usable &= (var_with > _FLAT) | (var_without > _FLAT)
+    tests = np.flatnonzero(usable)
+    if not len(tests):
         return []
-    pvalues = np.array(
-        [stats.ttest_ind(t[3], t[4], equal_var=False).pvalue for t in tests], dtype=float
+    result = welch(
+        n_with[tests],
+        flat("mean_with")[tests],
+        np.where(var_with[tests] > _FLAT, var_with[tests], 0.0),
+        n_without[tests],
+        flat("mean_without")[tests],
+        np.where(var_without[tests] > _FLAT, var_without[tests], 0.0),
     )
-    pvalues = np.nan_to_num(pvalues, nan=1.0)
+    p_values = np.nan_to_num(result.p_value, nan=1.0)
     # Benjamini-Hochberg across every test: with no real effect anywhere this is the
     # family-wise rate ALPHA, and with some it finds more than Bonferroni would. The chosen
     # effects get intervals at the false-coverage level that matches (Benjamini & Yekutieli
     # 2005): 1 - R * ALPHA / m for R chosen among m.
-    chosen = np.flatnonzero(stats.false_discovery_control(pvalues) < ALPHA)
+    chosen = np.flatnonzero(stats.false_discovery_control(p_values) < ALPHA)
+    if not len(chosen):
+        return []
     confidence = 1 - len(chosen) * ALPHA / len(tests)
+    low, high = result.interval(confidence)
+    per_lag = len(table.labels) * len(MEASURES)
     found = []
-    for test in chosen:
-        label, lag_name, measure, with_, without = tests[int(test)]
-        diff, low, high, p = _welch(with_, without, confidence)
-        if math.isnan(low) or (low <= 0 <= high):
+    for i in chosen.tolist():
+        if math.isnan(low[i]) or low[i] <= 0 <= high[i]:
             continue
+        test = int(tests[i])
+        lag, rest = divmod(test, per_lag)
+        label, measure = table.labels[rest // len(MEASURES)], MEASURES[rest % len(MEASURES)]
+        diff, days_with, days_without = float(result.difference[i]), n_with[test], n_without[test]
         more = "more" if diff > 0 else "less"
         word = "pleasant" if measure == "pleasantness" else "energetic"
         sentence = (
-            f"You tend to feel {more} {word} {_describe(label, lag_name == 'next-day')} "
-            f"({abs(diff):.2f} on a scale of -1 to 1, over {len(with_)} days with it and "
-            f"{len(without)} without)."
+            f"You tend to feel {more} {word} {_describe(label, lag == 1)} "
+            f"({abs(diff):.2f} on a scale of -1 to 1, over {days_with:.0f} days with it and "
+            f"{days_without:.0f} without)."
         )
         found.append(
             Finding(
                 "factor",
-                f"factor:{label}:{measure}:{lag_name}",
+                f"factor:{label}:{measure}:{LAGS[lag]}",
                 sentence,
                 {
                     "factor": label,
                     "measure": measure,
-                    "lag": lag_name,
+                    "lag": LAGS[lag],
                     "difference": round(diff, 4),
-                    "low": round(low, 4),
-                    "high": round(high, 4),
+                    "low": round(float(low[i]), 4),
+                    "high": round(float(high[i]), 4),
                     "confidence": round(confidence, 5),
-                    "pValue": round(p, 6),
-                    "daysWith": len(with_),
-                    "daysWithout": len(without),
+                    "pValue": round(float(p_values[i]), 6),
+                    "daysWith": int(days_with),
+                    "daysWithout": int(days_without),
                 },
                 strength=diff,
             )
@@ -212,52 +191,69 @@ def _factor_findings(days: list[_Day]) -> list[Finding]:
 
 
 def _pattern(
-    kind: str, names: Sequence[str], groups: dict[int, list[float]], measure: str, tests: int
+    kind: str, names: Sequence[str], group: Ints, values: Floats, measure: str, tests: int
 ) -> Finding | None:
-    usable = {k: v for k, v in groups.items() if len(v) >= MIN_DAYS}
-    if len(usable) < 2 or all(np.var(v) == 0 for v in usable.values()):
+    """One-way ANOVA of `values` by `group` (indices into `names`), over the groups with at
+    least `MIN_DAYS` values; said when its p-value is below ALPHA / `tests`. The F statistic
+    from group sums (the same as `scipy.stats.f_oneway`), its p-value from SciPy's F."""
+    counts = np.bincount(group, minlength=len(names))
+    usable = counts >= MIN_DAYS
+    if np.count_nonzero(usable) < 2:
         return None
-    p = float(stats.f_oneway(*usable.values()).pvalue)
+    keep = usable[group]
+    group, values = group[keep], values[keep]
+    n = counts.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(group, weights=values, minlength=len(names)) / n
+    within = float(((values - means[group]) ** 2).sum())
+    if within <= _FLAT:
+        return None
+    between = float((n[usable] * (means[usable] - values.mean()) ** 2).sum())
+    groups, total = int(np.count_nonzero(usable)), len(values)
+    statistic = (between / (groups - 1)) / (within / (total - groups))
+    p = float(stats.f.sf(statistic, groups - 1, total - groups))
     if math.isnan(p) or p >= ALPHA / tests:
         return None
-    means = {k: float(np.mean(v)) for k, v in usable.items()}
-    best, worst = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
+    shown = {k: float(means[k]) for k in np.flatnonzero(usable).tolist()}
+    best, worst = max(shown, key=shown.__getitem__), min(shown, key=shown.__getitem__)
     word = "pleasant" if measure == "pleasantness" else "energetic"
     return Finding(
         kind,
         f"{kind}:{measure}",
         f"You feel most {word} {names[best]} and least {names[worst]} "
-        f"({means[best]:.2f} against {means[worst]:.2f}).",
+        f"({shown[best]:.2f} against {shown[worst]:.2f}).",
         {
             "measure": measure,
             "best": names[best],
             "worst": names[worst],
-            "bestMean": round(means[best], 4),
-            "worstMean": round(means[worst], 4),
+            "bestMean": round(shown[best], 4),
+            "worstMean": round(shown[worst], 4),
             "pValue": round(p, 6),
-            **{f"n:{names[k]}": len(v) for k, v in usable.items()},
+            **{f"n:{names[k]}": int(counts[k]) for k in shown},
         },
-        strength=means[best] - means[worst],
+        strength=shown[best] - shown[worst],
     )
 
 
-def _part_of_day(moment: datetime) -> int:
-    hour = moment.astimezone(UTC).hour
-    return 0 if hour < 5 or hour >= 22 else 1 if hour < 12 else 2 if hour < 17 else 3
-
-
-def _trend(days: list[_Day], today: date) -> list[Finding]:
-    recent = [d for d in days if today - d.day < timedelta(days=TREND_DAYS)]
-    before = [
-        d for d in days if timedelta(days=TREND_DAYS) <= today - d.day < timedelta(TREND_DAYS * 2)
-    ]
+def _trend(table: DayTable, today: date) -> list[Finding]:
+    ago = today.toordinal() - table.days
+    recent = (ago >= 0) & (ago < TREND_DAYS)
+    before = (ago >= TREND_DAYS) & (ago < 2 * TREND_DAYS)
     found = []
-    for measure in MEASURES:
-        a = [getattr(d, measure) for d in recent]
-        b = [getattr(d, measure) for d in before]
+    for m, measure in enumerate(MEASURES):
+        a, b = table.measures[recent, m], table.measures[before, m]
         if len(a) < MIN_DAYS or len(b) < MIN_DAYS or (np.var(a) == 0 and np.var(b) == 0):
             continue
-        diff, low, high, p = _welch(a, b, 1 - ALPHA / len(MEASURES))
+        result = welch(
+            np.array(len(a), np.float64),
+            np.array(a.mean()),
+            np.array(a.var(ddof=1)),
+            np.array(len(b), np.float64),
+            np.array(b.mean()),
+            np.array(b.var(ddof=1)),
+        )
+        low, high = result.interval(1 - ALPHA / len(MEASURES))
+        diff = float(result.difference)
         if math.isnan(low) or low <= 0 <= high:
             continue
         word = "pleasant" if measure == "pleasantness" else "energetic"
@@ -271,9 +267,9 @@ def _trend(days: list[_Day], today: date) -> list[Finding]:
                 {
                     "measure": measure,
                     "difference": round(diff, 4),
-                    "low": round(low, 4),
-                    "high": round(high, 4),
-                    "pValue": round(p, 6),
+                    "low": round(float(low), 4),
+                    "high": round(float(high), 4),
+                    "pValue": round(float(result.p_value), 6),
                     "recentDays": len(a),
                     "earlierDays": len(b),
                 },
@@ -285,25 +281,29 @@ def _trend(days: list[_Day], today: date) -> list[Finding]:
 
 def findings(checkins: Sequence[CheckIn], *, today: date | None = None) -> list[Finding]:
     """Everything worth saying about these check-ins, strongest first within each kind."""
-    days = _days(checkins)
-    if not days:
+    return findings_of(day_table(checkins), today=today)
+
+
+def findings_of(table: DayTable, *, today: date | None = None) -> list[Finding]:
+    """`findings` from check-ins already summarised per day."""
+    if not len(table):
         return []
-    factors = sorted(_factor_findings(days), key=lambda f: -abs(f.strength))
+    factors = sorted(_factor_findings(table), key=lambda f: -abs(f.strength))
+    weekdays = (table.days - 1) % 7  # ordinal 1 (0001-01-01) was a Monday
+    tests = 2 * len(MEASURES)
     patterns: list[Finding] = []
-    for measure in MEASURES:
-        by_weekday: dict[int, list[float]] = defaultdict(list)
-        for d in days:
-            by_weekday[d.day.weekday()].append(getattr(d, measure))
-        by_part: dict[int, list[float]] = defaultdict(list)
-        for c in checkins:
-            point = _coordinates(c)
-            if point is not None:
-                by_part[_part_of_day(c.at)].append(point[0 if measure == "pleasantness" else 1])
-        tests = 2 * len(MEASURES)
+    for m, measure in enumerate(MEASURES):
         for finding in (
-            _pattern("weekday", WEEKDAYS, by_weekday, measure, tests),
-            _pattern("time_of_day", PARTS_OF_DAY, by_part, measure, tests),
+            _pattern("weekday", WEEKDAYS, weekdays, table.measures[:, m], measure, tests),
+            _pattern(
+                "time_of_day",
+                PARTS_OF_DAY,
+                table.cell_parts,
+                table.cell_measures[:, m],
+                measure,
+                tests,
+            ),
         ):
             if finding is not None:
                 patterns.append(finding)
-    return factors + patterns + _trend(days, today or days[-1].day)
+    return factors + patterns + _trend(table, today or table.last_day())

@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 
-from hugmood.domain.moods import ContextFactors, MoodInsights
 from hugmood.eventstore.envelope import RecordedEvent, from_epoch_ms, to_epoch_ms
 from hugmood.ids import UserId
 from hugmood.sql.database import SqlDatabase, Statement
@@ -64,12 +63,14 @@ async def told_keys(db: SqlDatabase, owner_id: UserId) -> dict[str, str]:
 @dataclass(frozen=True, slots=True)
 class EntryForAnalysis:
     """A check-in as the insights consumer reads it: no note text, only the device's
-    sentiment of it."""
+    sentiment of it. Kept close to the row (milliseconds, the context as stored) because a
+    long diary is read on every recompute."""
 
-    recorded_at: datetime
+    recorded_at_ms: int
     mood: str
     intensity: float
-    context: ContextFactors
+    context: dict[str, Any]
+    """`ContextFactors.to_data()`: location, weather, socialContext, tags."""
     sentiment: float | None
 
 
@@ -81,14 +82,15 @@ async def entries_for_analysis(db: SqlDatabase, owner_id: UserId) -> list[EntryF
     )
     found = []
     for r in rows:
-        device = MoodInsights.from_data(orjson.loads(r[4])) if r[4] else None
+        device = orjson.loads(r[4]) if r[4] else None
+        sentiment = device.get("sentiment") if isinstance(device, dict) else None
         found.append(
             EntryForAnalysis(
-                from_epoch_ms(int(r[0])),
+                int(r[0]),
                 str(r[1]),
                 float(r[2]),
-                ContextFactors.from_data(orjson.loads(r[3])),
-                device.sentiment if device else None,
+                orjson.loads(r[3]) if r[3] else {},
+                None if sentiment is None else float(sentiment),
             )
         )
     return found
