@@ -30,6 +30,7 @@ from hugmood.boards.store import REBASED, UPDATED, BoardContentStore, decode, ma
 from hugmood.domain.boards import BoardRole, doc_stream_generation
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.subscription import LogConsumer
+from hugmood.observability.delivery import BOARD_PROPAGATION, seconds_since
 from hugmood.realtime.hub import Listening, Message, RealtimeHub
 from hugmood.services import Loop
 
@@ -211,6 +212,7 @@ class BoardRooms(LogConsumer):
                 return  # the previous generation's: carried over by whoever stored it
             elif event.metadata.get("processId") != self.content.origin:
                 await room.remote(decode(event.data["update"]))
+                BOARD_PROPAGATION.observe(seconds_since(event.timestamp))
         elif event.event_type in _MEMBERSHIP:
             room = self._rooms.get(event.data["boardId"])
             if room is not None:

@@ -12,6 +12,8 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from hugmood.observability.delivery import DeliveryCollector
+
 
 class Supervised(Protocol):
     """A service as metrics see it (`hugmood.services.Service`)."""
@@ -56,6 +58,7 @@ class Metrics:
             "Position every read model reflects",
             registry=self.registry,
         )
+        self.registry.register(DeliveryCollector())
 
     def watch_services(self, services: Sequence[Supervised]) -> Collector:
         """Export each service's crash count (`hugmood_service_crashes_total{service}`) and

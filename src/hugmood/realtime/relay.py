@@ -15,6 +15,7 @@ from hugmood.application.queries.social import close_friend_ids, friend_ids
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import LogConsumer
+from hugmood.observability.delivery import HUG_DELIVERY, seconds_since
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.sql.database import SqlDatabase
 
@@ -63,6 +64,7 @@ class LiveRelay(LogConsumer):
             case "HugSent" if not d.get("muted"):
                 await self._progress.wait_for(event.position)
                 await self._local.publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
+                HUG_DELIVERY.observe(seconds_since(event.timestamp))
             case "HugDelivered" | "HugSeen" | "HugWithdrawn":
                 await self._progress.wait_for(event.position)
                 await self._local.publish(hugs_out(d["senderId"]), {"hugId": d["hugId"]})
