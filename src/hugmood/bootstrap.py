@@ -59,10 +59,12 @@ from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
 from hugmood.reminders.scheduler import ReminderScheduler, open_mailer
+from hugmood.security.mfa import MfaSecrets
 from hugmood.security.passwords import Argon2idPasswordHasher
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
+from hugmood.security.webauthn_passkeys import PasskeyCeremonies
 from hugmood.services import Service
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.postgres import PostgresDatabase
@@ -328,6 +330,13 @@ async def open_hugmood(
             mailer=open_mailer(settings),
             push_allow_loopback=settings.push_allow_loopback,
             reset_limiter=SlidingWindowLimiter(limit=5, window_s=3600, what="reset requests"),
+            mfa=MfaSecrets(settings.secret_key.encode()),
+            mfa_required=settings.mfa_required,
+            passkeys=PasskeyCeremonies(
+                rp_id=settings.passkey_rp_id(),
+                rp_name="HugMood",
+                origins=settings.passkey_origins(),
+            ),
         )
         # Read-your-writes: from the runner where this process applies the read models, from
         # their committed checkpoint where workers do.

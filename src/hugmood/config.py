@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from hugmood.private_files import private_dir
 
@@ -36,6 +37,14 @@ class Settings:
     secret_key: str = ""
     """Keys the session-token hashes. Generated and kept in `data_dir` in development."""
     session_ttl_hours: float = 24 * 30
+    """How long a session signs a device in, from its sign-in (then: sign in again)."""
+    mfa_required: bool = False
+    """Every account needs a second factor (an authenticator app or a passkey): one without
+    is asked to set up an authenticator app before its sign-in gets a session."""
+    webauthn_rp_id: str = ""
+    """The passkeys' relying party id (a domain); empty: the host of the public URL."""
+    webauthn_origins: str = ""
+    """Comma-separated origins passkey answers may come from; empty: the public URL's."""
     max_request_bytes: int = 100_000
     graphql_max_depth: int = 6
     graphql_max_aliases: int = 15
@@ -200,6 +209,10 @@ class Settings:
             )
         self._validate_nats()
         self._validate_mail()
+        if not 0 < self.session_ttl_hours <= 24 * 366:
+            raise ConfigError("HUGMOOD_SESSION_TTL_HOURS must be more than 0 and at most 8784")
+        if any(not o.startswith(("https://", "http://")) for o in self.passkey_origins()):
+            raise ConfigError("HUGMOOD_WEBAUTHN_ORIGINS must be http:// or https:// origins")
 
     def _validate_mail(self) -> None:
         if self.smtp_security not in ("starttls", "tls", "none"):
@@ -216,6 +229,14 @@ class Settings:
             raise ConfigError("HUGMOOD_REMINDER_CHECK_S must be more than 0")
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError("HUGMOOD_PUBLIC_URL must be an http:// or https:// URL")
+
+    def passkey_rp_id(self) -> str:
+        return self.webauthn_rp_id or urlsplit(self.app_url()).hostname or "localhost"
+
+    def passkey_origins(self) -> list[str]:
+        if self.webauthn_origins.strip():
+            return [o.strip().rstrip("/") for o in self.webauthn_origins.split(",") if o.strip()]
+        return [self.app_url().rstrip("/")]
 
     def app_url(self) -> str:
         """Where people open HugMood, for links in e-mails."""

@@ -14,6 +14,8 @@ from hugmood.application.ports import (
 )
 from hugmood.blobs.store import BlobStore
 from hugmood.eventstore.store import EventStore
+from hugmood.security.mfa import MfaSecrets
+from hugmood.security.webauthn_passkeys import PasskeyCeremonies
 from hugmood.sql.database import SqlDatabase
 
 
@@ -37,3 +39,8 @@ class Dependencies:
     reset_limiter: RateLimiter | None = None
     """Mail anyone can cause: password reset requests per address and per source, reset
     attempts per source, e-mail address codes per account and per address."""
+    mfa: MfaSecrets | None = None
+    """Seals TOTP secrets, hashes recovery codes, signs the second step's pending token."""
+    mfa_required: bool = False
+    """The operator's rule: an account without a second factor sets one up before a session."""
+    passkeys: PasskeyCeremonies | None = None

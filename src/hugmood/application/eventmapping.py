@@ -15,6 +15,7 @@ from hugmood.domain.common import DomainEvent
 from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
+from hugmood.domain.identity_mfa import MFA_EVENTS
 from hugmood.domain.insights import INSIGHT_EVENTS
 from hugmood.domain.mail import EMAIL_EVENTS
 from hugmood.domain.mood_photos import MOOD_PHOTO_EVENTS
@@ -30,6 +31,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
     cls.EVENT_TYPE: cls
     for cls in (
         *IDENTITY_EVENTS,
+        *MFA_EVENTS,
         *MOOD_EVENTS,
         *SOCIAL_EVENTS,
         *HUG_EVENTS,

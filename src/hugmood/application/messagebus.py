@@ -17,6 +17,7 @@ from hugmood.application.handlers import (
     discovery,
     hugs,
     identity,
+    identity_mfa,
     insights,
     mood_photos,
     moods,
@@ -45,6 +46,17 @@ from hugmood.domain.identity import (
     RegisterUser,
     UpdateProfile,
 )
+from hugmood.domain.identity_mfa import (
+    CompleteLogIn,
+    DisableTotp,
+    FinishPasskeyLogIn,
+    FinishPasskeyRegistration,
+    RemovePasskey,
+    ReplaceRecoveryCodes,
+    StartPasskeyLogIn,
+    StartPasskeyRegistration,
+    StartTotpEnrolment,
+)
 from hugmood.domain.insights import DismissInsight, MarkInsightHelpful, TellInsight
 from hugmood.domain.mail import ConfirmEmailAddress, RemoveEmailAddress, SetEmailAddress
 from hugmood.domain.mood_photos import AttachMoodPhoto, RemoveMoodPhoto
@@ -70,6 +82,16 @@ Handler = Callable[[Any, Dependencies, CommandContext], Awaitable[CommandResult]
 COMMAND_HANDLERS: dict[type, Handler] = {
     RegisterUser: identity.register_user,
     LogIn: identity.log_in,
+    CompleteLogIn: identity_mfa.complete_log_in,
+    StartTotpEnrolment: identity_mfa.start_totp_enrolment,
+    identity_mfa.ConfirmTotp: identity_mfa.confirm_totp_enrolment,
+    DisableTotp: identity_mfa.disable_totp,
+    ReplaceRecoveryCodes: identity_mfa.replace_recovery_codes,
+    StartPasskeyRegistration: identity_mfa.start_passkey_registration,
+    FinishPasskeyRegistration: identity_mfa.finish_passkey_registration,
+    RemovePasskey: identity_mfa.remove_passkey,
+    StartPasskeyLogIn: identity_mfa.start_passkey_log_in,
+    FinishPasskeyLogIn: identity_mfa.finish_passkey_log_in,
     LogOut: identity.log_out,
     LogOutEverywhere: identity.log_out_everywhere,
     UpdateProfile: identity.update_profile,

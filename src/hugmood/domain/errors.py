@@ -52,3 +52,15 @@ class RateLimited(HugMoodError):
     def __init__(self, message: str, *, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class SecondFactorRequired(HugMoodError):
+    """The password was right and the sign-in needs one more step: `mfa_token` (short-lived,
+    not a session) goes with a code or a passkey, or with setting a second factor up."""
+
+    code = "MFA_REQUIRED"
+
+    def __init__(self, message: str, *, mfa_token: str, methods: list[str]) -> None:
+        super().__init__(message)
+        self.mfa_token = mfa_token
+        self.methods = methods

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 
 from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.application.handlers.identity_mfa import (
+    NewSession as NewSession,
+)
+from hugmood.application.handlers.identity_mfa import (
+    hold_for_second_factor,
+    start_session,
+)
 from hugmood.application.ports import LoginAttempt
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
@@ -21,16 +27,6 @@ from hugmood.ids import SessionId, UserId
 
 BAD_CREDENTIALS = "the handle or password is incorrect"
 PUBLIC_PROFILE = "Sharing your check-ins with everyone by default"
-
-
-@dataclass(frozen=True, slots=True)
-class NewSession:
-    user_id: UserId
-    session_id: SessionId
-    token: str
-    expires_at_ms: int
-    device_proof: str
-    """For the device to keep and send with its next logIn (see `LoginThrottle`)."""
 
 
 async def register_user(
@@ -79,23 +75,9 @@ async def log_in(
         deps.throttle.failed(attempt)
         raise Unauthenticated(BAD_CREDENTIALS)
     device_proof = deps.throttle.succeeded(attempt)
-    now = deps.clock.now()
-    token = deps.tokens.new_token()
-    session_id = str(uuid.uuid4())
-    started = identity.SessionStarted(
-        session_id=session_id,
-        user_id=account.user_id,
-        token_hash=deps.tokens.digest(token),
-        expires_at_ms=identity.session_expiry_ms(now, deps.session_ttl_hours),
-        device=command.device,
-    )
-    event = to_new_event(started, user_id=account.user_id, context=context, now=now)
-    result = await deps.store.append(
-        identity.session_stream(session_id), [event], expected_version=NO_STREAM
-    )
-    return CommandResult(
-        result.last_position,
-        NewSession(account.user_id, session_id, token, started.expires_at_ms, device_proof),
+    await hold_for_second_factor(deps, account, command)
+    return await start_session(
+        deps, context, user_id=account.user_id, device=command.device, device_proof=device_proof
     )
 
 

@@ -12,7 +12,7 @@ import re
 
 from graphql import GraphQLError
 
-from hugmood.domain.errors import HugMoodError, RateLimited
+from hugmood.domain.errors import HugMoodError, RateLimited, SecondFactorRequired
 from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger("hugmood.graphql")
@@ -42,6 +42,9 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
             extensions["field"] = original.field
         if isinstance(original, RateLimited):
             extensions["retryAfterSeconds"] = round(original.retry_after_s, 1)
+        if isinstance(original, SecondFactorRequired):
+            extensions["mfaToken"] = original.mfa_token
+            extensions["methods"] = original.methods
     elif isinstance(original, BackendUnavailable):
         log.error("storage unavailable: %s", original)
         message = "HugMood's storage is unavailable right now; please try again shortly"

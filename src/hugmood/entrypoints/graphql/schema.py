@@ -21,6 +21,7 @@ from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, Clos
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.insights import InsightMutations, InsightQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
+from hugmood.entrypoints.graphql.mfa import MfaMutations, MfaQueries
 from hugmood.entrypoints.graphql.mutations import Mutation
 from hugmood.entrypoints.graphql.overview import OverviewQueries
 from hugmood.entrypoints.graphql.presence import PresenceMutations, PresenceQueries
@@ -72,6 +73,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 SyncQueries,
                 BoardQueries,
                 SessionQueries,
+                MfaQueries,
                 ReminderQueries,
                 CloseFriendQueries,
                 AnalyticsQueries,
@@ -88,6 +90,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 SyncMutations,
                 BoardMutations,
                 SessionMutations,
+                MfaMutations,
                 ReminderMutations,
                 PasswordResetMutations,
                 CloseFriendMutations,
