@@ -1,0 +1,174 @@
+"""Two-step sign-in over GraphQL: an authenticator app, recovery codes, and the operator's
+rule that every account has a second factor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hugmood.security.mfa import current_code
+from tests.conftest import unique
+from tests.e2e.client import (
+    LOG_IN,
+    ME,
+    PASSWORD,
+    GraphQLClient,
+    GraphQLFailure,
+    register,
+    sign_up,
+)
+from tests.e2e.server import HugMoodServer, running_server
+
+pytestmark = pytest.mark.e2e
+
+START_SETUP = """
+mutation($mfaToken: String) { startAuthenticatorSetup(mfaToken: $mfaToken) { secret otpauthUri } }
+"""
+CONFIRM_SETUP = """
+mutation($code: String!, $mfaToken: String) {
+  confirmAuthenticatorSetup(code: $code, mfaToken: $mfaToken) {
+    recoveryCodes session { token account { handle } }
+  }
+}"""
+COMPLETE = """
+mutation($mfaToken: String!, $code: String, $recoveryCode: String) {
+  completeLogIn(mfaToken: $mfaToken, code: $code, recoveryCode: $recoveryCode) {
+    token account { handle }
+  }
+}"""
+FACTORS = "{ mySecondFactors { authenticatorApp recoveryCodesLeft required } }"
+TURN_OFF = """
+mutation($password: String!, $code: String, $recoveryCode: String) {
+  turnOffAuthenticator(password: $password, code: $code, recoveryCode: $recoveryCode)
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HugMoodServer]:
+    root: Path = tmp_path_factory.mktemp("two-step")
+    settings = {"HUGMOOD_LOGIN_MAX_FAILURES": "4"}
+    with running_server(root / "data", root / "logs", settings) as running:
+        yield running
+
+
+def code_at(secret: str, seconds_from_now: float = 0) -> str:
+    return current_code(secret, datetime.now(UTC) + timedelta(seconds=seconds_from_now))
+
+
+def held_at_second_step(server: HugMoodServer, handle: str) -> GraphQLFailure:
+    refusal = GraphQLClient(server).failure(LOG_IN, handle=handle, password=PASSWORD)
+    assert refusal.code == "MFA_REQUIRED", refusal
+    return refusal
+
+
+def complete(server: HugMoodServer, token: str, **second: Any) -> dict[str, Any] | GraphQLFailure:
+    return GraphQLClient(server).attempt(COMPLETE, mfaToken=token, **second)
+
+
+def test_an_authenticator_app_makes_sign_in_take_a_code_each_usable_once(
+    server: HugMoodServer,
+) -> None:
+    ann = sign_up(server, "ann")
+    setup = ann.api(START_SETUP)["startAuthenticatorSetup"]
+    assert setup["otpauthUri"].startswith("otpauth://totp/HugMood:")
+    assert setup["secret"] in setup["otpauthUri"]
+    wrong_first = ann.api.failure(CONFIRM_SETUP, code="000000")
+    assert (wrong_first.code, wrong_first.extensions.get("field")) == ("VALIDATION", "code")
+    on = ann.api(CONFIRM_SETUP, code=code_at(setup["secret"]))["confirmAuthenticatorSetup"]
+    assert len(on["recoveryCodes"]) == 10 and on["session"] is None
+    assert ann.api(FACTORS)["mySecondFactors"] == {
+        "authenticatorApp": True,
+        "recoveryCodesLeft": 10,
+        "required": False,
+    }
+
+    held = held_at_second_step(server, ann.handle)
+    assert held.extensions["methods"] == ["TOTP", "RECOVERY_CODE"]
+    mfa_token = held.extensions["mfaToken"]
+    # The pending token is no session.
+    assert GraphQLClient(server, mfa_token).failure(ME).code == "UNAUTHENTICATED"
+
+    wrong = complete(server, mfa_token, code="123456")
+    assert isinstance(wrong, GraphQLFailure) and wrong.code == "UNAUTHENTICATED"
+    assert "code is not right" in wrong.message
+
+    # The setup used the current step's code; the next step's is within the window.
+    next_code = code_at(setup["secret"], 30)
+    signed_in = complete(server, mfa_token, code=next_code)
+    assert isinstance(signed_in, dict)
+    phone = GraphQLClient(server, signed_in["completeLogIn"]["token"])
+    assert phone(ME)["me"]["handle"] == ann.handle
+
+    replayed = complete(server, mfa_token, code=next_code)
+    assert isinstance(replayed, GraphQLFailure) and replayed.code == "UNAUTHENTICATED"
+
+    recovery = on["recoveryCodes"][0]
+    assert isinstance(complete(server, mfa_token, recoveryCode=recovery), dict)
+    again = complete(server, mfa_token, recoveryCode=recovery)
+    assert isinstance(again, GraphQLFailure) and "already used" in again.message
+    assert phone(FACTORS)["mySecondFactors"]["recoveryCodesLeft"] == 9
+
+    forged = complete(server, mfa_token[:-3] + "abc", recoveryCode=on["recoveryCodes"][1])
+    assert isinstance(forged, GraphQLFailure) and forged.code == "UNAUTHENTICATED"
+    assert "sign in with your password again" in forged.message
+
+    # Turning it off takes the password and a code; then the password alone signs in.
+    off = phone.failure(TURN_OFF, password="not the password at all", code="123456")
+    assert (off.code, off.extensions.get("field")) == ("VALIDATION", "password")
+    assert phone(TURN_OFF, password=PASSWORD, recoveryCode=on["recoveryCodes"][2])
+    plain = GraphQLClient(server)(LOG_IN, handle=ann.handle, password=PASSWORD)
+    assert plain["logIn"]["account"]["handle"] == ann.handle
+
+
+def test_without_the_password_nobody_learns_whether_an_account_has_a_second_factor(
+    server: HugMoodServer,
+) -> None:
+    with_app = sign_up(server, "bea")
+    secret = with_app.api(START_SETUP)["startAuthenticatorSetup"]["secret"]
+    with_app.api(CONFIRM_SETUP, code=code_at(secret))
+    without = unique("cal")
+    register(server, without)
+
+    answers = [
+        GraphQLClient(server).failure(LOG_IN, handle=h, password="not the password at all")
+        for h in (with_app.handle, without, unique("nobody"))
+    ]
+    assert {(a.code, a.message, str(a.extensions)) for a in answers} == {
+        (answers[0].code, answers[0].message, str(answers[0].extensions))
+    }
+    assert answers[0].code == "UNAUTHENTICATED"
+    assert "mfaToken" not in answers[0].extensions
+
+
+def test_when_the_operator_requires_it_a_sign_in_sets_up_the_app_first(
+    tmp_path: Path,
+) -> None:
+    with running_server(
+        tmp_path / "data", tmp_path / "logs", {"HUGMOOD_MFA_REQUIRED": "true"}
+    ) as server:
+        handle = unique("dee")
+        register(server, handle)
+        held = held_at_second_step(server, handle)
+        assert held.extensions["methods"] == ["ENROL_TOTP"]
+        assert "set up an authenticator app" in held.message
+        token = held.extensions["mfaToken"]
+        # The token sets a factor up; it is not a second step, nor a session.
+        assert GraphQLClient(server, token).failure(FACTORS).code == "UNAUTHENTICATED"
+        not_a_second_step = complete(server, token, code="123456")
+        assert isinstance(not_a_second_step, GraphQLFailure)
+        assert not_a_second_step.code == "UNAUTHENTICATED"
+
+        api = GraphQLClient(server)
+        secret = api(START_SETUP, mfaToken=token)["startAuthenticatorSetup"]["secret"]
+        on = api(CONFIRM_SETUP, code=code_at(secret), mfaToken=token)
+        session = on["confirmAuthenticatorSetup"]["session"]
+        assert session["account"]["handle"] == handle
+        me = GraphQLClient(server, session["token"])
+        assert me(FACTORS)["mySecondFactors"]["required"] is True
+
+        turn_off = me.failure(TURN_OFF, password=PASSWORD, code=code_at(secret, 30))
+        assert turn_off.code == "FORBIDDEN" and "requires two-step sign-in" in turn_off.message
