@@ -8,7 +8,7 @@ index on (region, week). Rows are generated inside DuckDB in arrival order (week
 them) and copied to SQLite.
 
 Similar minds: HugMood's `MindIndex` (usearch HNSW) on 100,000 mood-pattern vectors built
-from generated check-in counts by `mood_vector`; recall@5 and query latency against the exact
+from generated check-in counts and factor effects by `mood_vector`; recall@5 and query latency against the exact
 NumPy search over the same vectors (the baseline), with held-out people as queries.
 
 Run: `.venv/bin/python bench/analytics.py [--quick] [--rows N]`; one JSON object a line.
@@ -28,7 +28,7 @@ import numpy as np
 
 from _common import emit, emit_latencies, machine_params
 from hugmood.analytics.columnstore import COHORT_SQL, QUADRANTS, ColumnStore
-from hugmood.analytics.vectors import WORDS, MindIndex, mood_vector, recall
+from hugmood.analytics.vectors import DIMENSIONS, FACTORS, WORDS, MindIndex, mood_vector, recall
 from hugmood.application.queries.minds import MoodCounts
 from hugmood.domain.vocabulary import MOODS, REGIONS
 
@@ -177,15 +177,21 @@ def community(rows: int, rounds: int, params: dict[str, Any]) -> None:
 
 
 def people_vectors(n: int, seed: int) -> np.ndarray:
-    """Vectors of `n` generated people: a few favourite moods each, 20–200 check-ins."""
+    """Vectors of `n` generated people: a few favourite moods each, 20–200 check-ins, and
+    effects (mostly within ±0.3) for the 40% of the vocabulary's factors each has enough
+    days with and without."""
     rng = np.random.default_rng(seed)
-    vectors = np.zeros((n, len(WORDS) + 5), dtype=np.float32)
+    vectors = np.zeros((n, DIMENSIONS), dtype=np.float32)
     for i in range(n):
         share = rng.dirichlet(np.full(len(WORDS), 0.15))
         counts = rng.multinomial(int(rng.integers(20, 200)), share)
+        known = rng.random(len(FACTORS)) < 0.4
+        effects = rng.normal(0.0, 0.15, size=len(FACTORS))
         vector = mood_vector(
             MoodCounts(
-                {w: int(c) for w, c in zip(WORDS, counts, strict=True) if c}, float(rng.random())
+                {w: int(c) for w, c in zip(WORDS, counts, strict=True) if c},
+                float(rng.random()),
+                {f: float(e) for f, e, k in zip(FACTORS, effects, known, strict=True) if k},
             )
         )
         if vector is None:

@@ -1,10 +1,11 @@
 """Similar minds on every backend: only for a discoverable caller, never showing anyone not
 discoverable or blocked in either direction, nearest patterns first, and the index rebuilt
-from the read models after a restart."""
+from the read models after a restart; what helped them, only from k of them."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -103,3 +104,65 @@ async def test_the_demo_people_have_similar_minds() -> None:
         others = {u.display_name for u in DEMO_USERS[1:]}
         found = await similar(core, first, limit=3)
         assert found and set(found) <= others
+
+
+async def walker(core: HugMood, prefix: str, discoverable: bool = True) -> str:
+    """Eight days: four with friends and brighter, four alone and duller (a clear effect of
+    company:friends), at one check-in a day."""
+    user_id, _ = await registered(core, prefix)
+    start = datetime.now(UTC) - timedelta(days=10)
+    for day in range(8):
+        with_friends = day % 2 == 0
+        await core.bus.handle(
+            mood_rules.RecordMood(
+                str(uuid.uuid4()),
+                user_id,
+                "happy",
+                0.9 if with_friends else 0.3,
+                context=mood_rules.ContextFactors(
+                    social_context="friends" if with_friends else "alone"
+                ),
+                recorded_at=start + timedelta(days=day),
+            )
+        )
+    if discoverable:
+        await core.bus.handle(SetDiscoverable(user_id, True))
+    return user_id
+
+
+async def helped(core: HugMood, viewer: str) -> mq.WhatHelped:
+    minds = core.minds
+    assert minds is not None
+    await minds.refresh(await core.read_models_position())
+    return await mq.what_helped_similar_minds(core.readmodels, minds, viewer)
+
+
+async def test_what_helped_similar_minds_needs_k_of_them_and_never_counts_the_blocked(
+    settings: Settings,
+) -> None:
+    async with open_hugmood(settings) as core:
+        me = await walker(core, "me")
+        for n in range(mq.COHORT - 1):
+            await walker(core, f"walker{n}")
+        blocked = await walker(core, "blocked")
+        await core.bus.handle(sc.BlockUser(me, blocked))
+        blocker = await walker(core, "blocker")
+        await core.bus.handle(sc.BlockUser(blocker, me))
+        hidden = await walker(core, "hidden", discoverable=False)
+
+        # k - 1 people who may count (the blocked either way and the undiscoverable do not):
+        # nothing at all.
+        found = await helped(core, me)
+        assert (found.enough_people, found.factors) == (False, [])
+        assert "Not enough people yet" in found.sentence
+        minds = core.minds
+        assert minds is not None
+        with pytest.raises(mq.NotDiscoverable):
+            await mq.what_helped_similar_minds(core.readmodels, minds, hidden)
+
+        await walker(core, "twentieth")
+        found = await helped(core, me)
+        assert found.enough_people and found.factors == ["company:friends"]
+        assert (
+            found.sentence == "People with patterns like yours felt better with time with friends."
+        )

@@ -11,7 +11,14 @@ import pytest
 from hugmood.analytics.columnstore import QUADRANTS, CohortSums
 from hugmood.analytics.pseudonyms import iso_week, keyed_hash
 from hugmood.analytics.release import check_cohort, noisy_release
-from hugmood.analytics.vectors import DIMENSIONS, MindIndex, mood_vector, recall
+from hugmood.analytics.vectors import (
+    DIMENSIONS,
+    FACTORS,
+    MindIndex,
+    factor_effects,
+    mood_vector,
+    recall,
+)
 from hugmood.application.queries.minds import MIN_CHECK_INS, MoodCounts
 from hugmood.domain.errors import ValidationFailed
 
@@ -36,6 +43,25 @@ def test_similar_patterns_are_nearer_than_opposite_ones() -> None:
     angry = mood_vector(MoodCounts({"angry": 4, "stressed": 2}, 0.9))
     assert calm is not None and calmer is not None and angry is not None
     assert float(calm @ calmer) > float(calm @ angry)
+
+
+def test_a_vector_carries_the_factor_effects_of_its_vocabulary() -> None:
+    effects = {"company:friends": 0.3, "weather:rainy": -0.2, "tag:walk": 0.1, "place:home": 0.4}
+    vector = mood_vector(MoodCounts({"calm": 3, "angry": 2}, 0.5, effects))
+    assert vector is not None
+    carried = factor_effects(vector)
+    assert set(carried) == set(FACTORS)
+    assert carried["company:friends"] == pytest.approx(0.3, abs=1e-5)
+    assert carried["weather:rainy"] == pytest.approx(-0.2, abs=1e-5)
+    assert carried["tag:walk"] == pytest.approx(0.1, abs=1e-5)
+    assert carried["company:alone"] == 0.0  # unknown: 0; places are free words, not carried
+    # Alike in words, unlike in what helps: less similar than alike in both.
+    same = mood_vector(MoodCounts({"calm": 3, "angry": 2}, 0.5, effects))
+    opposite = mood_vector(
+        MoodCounts({"calm": 3, "angry": 2}, 0.5, {k: -v for k, v in effects.items()})
+    )
+    assert same is not None and opposite is not None
+    assert float(vector @ same) > float(vector @ opposite)
 
 
 def test_hnsw_recall_at_5_against_exact_search() -> None:

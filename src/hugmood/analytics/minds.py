@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 
-from hugmood.analytics.vectors import MindIndex, mood_vector
+from hugmood.analytics.vectors import MindIndex, factor_effects, mood_vector
 from hugmood.application.queries import minds as queries
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
@@ -103,3 +103,7 @@ class SimilarMinds(LogConsumer):
 
     def size(self) -> int:
         return len(self._index)
+
+    def factor_effects(self, key: int) -> dict[str, float] | None:
+        vector = self._index.vector(key)
+        return None if vector is None else factor_effects(vector)

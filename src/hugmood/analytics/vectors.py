@@ -2,9 +2,11 @@
 for speed, with the exact NumPy search beside it as the check (and the fallback).
 
 A vector is built from a person's check-ins alone: how their check-ins spread over the mood
-words, and the mean and spread of the energy and pleasantness those words carry, plus their
-mean intensity. Nothing from notes goes in. Vectors are unit length, so the inner product is
-the cosine similarity.
+words, the mean and spread of the energy and pleasantness those words carry, their mean
+intensity, and their factor effects: for each factor of a fixed vocabulary (every weather and
+company, and a few common tags), how much more pleasant their days with it were than their
+days without (0 where there are not `MIN_DAYS` of each). Nothing from notes goes in. Vectors
+are unit length, so the inner product is the cosine similarity.
 """
 
 from __future__ import annotations
@@ -18,15 +20,37 @@ import numpy.typing as npt
 from usearch.index import Index
 
 from hugmood.application.queries.minds import MIN_CHECK_INS, MoodCounts, Vector
-from hugmood.domain.vocabulary import MOODS
+from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
 
 WORDS: tuple[str, ...] = tuple(MOODS)
 _ENERGY = np.array([MOODS[w].energy for w in WORDS], dtype=np.float64)
 _PLEASANTNESS = np.array([MOODS[w].pleasantness for w in WORDS], dtype=np.float64)
 STATS = ("energy mean", "energy spread", "pleasantness mean", "pleasantness spread", "intensity")
-DIMENSIONS = len(WORDS) + len(STATS)
+COMMON_TAGS = (
+    "walk",
+    "exercise",
+    "outdoors",
+    "nature",
+    "sleep",
+    "meditation",
+    "music",
+    "reading",
+    "work",
+    "cooking",
+)
+"""Tags are free words: these common ones have a place in the vector, the rest do not."""
+FACTORS: tuple[str, ...] = (
+    *(f"weather:{w}" for w in sorted(WEATHER)),
+    *(f"company:{c}" for c in sorted(SOCIAL_CONTEXTS)),
+    *(f"tag:{t}" for t in COMMON_TAGS),
+)
+"""The fixed factor vocabulary of the vector's effects (labels as `insights.days` makes them)."""
+_EFFECTS_AT = len(WORDS) + len(STATS)
+DIMENSIONS = _EFFECTS_AT + len(FACTORS)
 STATS_WEIGHT = 0.5
 """How much the five statistics weigh against the word distribution (which has length 1)."""
+EFFECTS_WEIGHT = 1.0
+"""How much the factor effects (differences of mean pleasantness, mostly within ±0.5) weigh."""
 
 
 def mood_vector(counts: MoodCounts) -> Vector | None:
@@ -48,9 +72,17 @@ def mood_vector(counts: MoodCounts) -> Vector | None:
     stats = np.array(
         [energy_mean, energy_spread, pleasantness_mean, pleasantness_spread, intensity]
     )
-    vector = np.concatenate([np.sqrt(share), STATS_WEIGHT * stats])
+    effects = np.array([counts.factor_effects.get(f, 0.0) for f in FACTORS])
+    vector = np.concatenate([np.sqrt(share), STATS_WEIGHT * stats, EFFECTS_WEIGHT * effects])
     unit: Vector = (vector / np.linalg.norm(vector)).astype(np.float32)
     return unit
+
+
+def factor_effects(vector: Vector) -> dict[str, float]:
+    """The factor effects a vector of `mood_vector` carries, as they were (the word part had
+    length 1 before the vector was scaled to unit length, which undoes the scaling)."""
+    scale = float(np.linalg.norm(vector[: len(WORDS)])) * EFFECTS_WEIGHT
+    return {f: float(v) / scale for f, v in zip(FACTORS, vector[_EFFECTS_AT:], strict=True)}
 
 
 @dataclass(frozen=True, slots=True)

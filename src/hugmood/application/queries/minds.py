@@ -6,31 +6,43 @@ or blocking them."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from hugmood.domain.errors import Forbidden, ValidationFailed
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.ids import UserId
+from hugmood.insights.days import context_labels, day_table_of, pleasantness_effects
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
 MAX_SIMILAR = 20
 MIN_CHECK_INS = 5
 """Fewer check-ins than this say too little about a person to compare them with anyone."""
+COHORT = 20
+"""k: what helped similar minds is told only from this many nearest discoverable people
+(the asker not among them), never fewer."""
+HELPED = 0.05
+"""A factor helped a person when their days with it were at least this much more pleasant
+(on the -1..1 scale) than their days without."""
 
 Vector = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
 class MoodCounts:
-    """A person's check-ins as their vector needs them: how many of each word, mean intensity."""
+    """A person's check-ins as their vector needs them: how many of each word, mean
+    intensity, and each factor's effect on their days' pleasantness."""
 
     words: Mapping[str, int]
     mean_intensity: float
+    factor_effects: Mapping[str, float] = field(default_factory=dict)
+    """Factor label → mean pleasantness of days with it minus days without
+    (`insights.days.pleasantness_effects`): only factors with enough days of each."""
 
     @property
     def total(self) -> int:
@@ -53,6 +65,10 @@ class NearestMinds(Protocol):
         ...
 
     def size(self) -> int: ...
+
+    def factor_effects(self, key: int) -> Mapping[str, float] | None:
+        """The factor effects the vector of `key` carries, if it is in the index."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,25 +112,38 @@ async def discoverable_people(db: SqlDatabase) -> list[tuple[str, int]]:
 
 
 async def mood_counts(db: SqlDatabase, user_ids: Sequence[str]) -> dict[str, MoodCounts]:
-    """Each person's check-ins per mood word and mean intensity (nothing from notes)."""
-    words: dict[str, dict[str, int]] = {}
-    intensity: dict[str, tuple[float, int]] = {}
+    """Each person's check-ins per mood word, mean intensity and factor effects (nothing
+    from notes)."""
+    rows_of: dict[str, list[tuple[int, str, float, str | None]]] = {}
     for start in range(0, len(user_ids), 200):
         chunk = list(user_ids[start : start + 200])
         marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
         rows = await db.fetch(
-            "SELECT user_id, mood_type, COUNT(*), SUM(intensity) FROM rm_mood_entries"
-            f" WHERE user_id IN ({marks}) GROUP BY user_id, mood_type",
+            "SELECT user_id, recorded_at_ms, mood_type, intensity, context_factors"
+            f" FROM rm_mood_entries WHERE user_id IN ({marks})",
             *chunk,
         )
-        for user_id, word, count, total in rows:
-            words.setdefault(user_id, {})[word] = int(count)
-            summed, n = intensity.get(user_id, (0.0, 0))
-            intensity[user_id] = (summed + float(total), n + int(count))
-    return {
-        user: MoodCounts(counts, intensity[user][0] / max(1, intensity[user][1]))
-        for user, counts in words.items()
-    }
+        for user_id, at_ms, word, intensity, context in rows:
+            rows_of.setdefault(str(user_id), []).append(
+                (int(at_ms), str(word), float(intensity), context)
+            )
+    return {user: _counts(rows) for user, rows in rows_of.items()}
+
+
+def _counts(rows: list[tuple[int, str, float, str | None]]) -> MoodCounts:
+    words: dict[str, int] = {}
+    for _, word, _, _ in rows:
+        words[word] = words.get(word, 0) + 1
+    table = day_table_of(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [context_labels(orjson.loads(r[3])) if r[3] else frozenset() for r in rows],
+        [None] * len(rows),
+    )
+    return MoodCounts(
+        words, sum(r[2] for r in rows) / max(1, len(rows)), pleasantness_effects(table)
+    )
 
 
 async def similar_minds(
@@ -148,6 +177,12 @@ async def similar_minds(
 async def _shown(db: SqlDatabase, viewer_id: UserId, keys: list[int]) -> list[SimilarMind]:
     """The people behind `keys`, in that order, less anyone not discoverable now or blocked
     either way (checked here, against the read models, not trusted from the index)."""
+    return [person for _, person in await _visible(db, viewer_id, keys)]
+
+
+async def _visible(
+    db: SqlDatabase, viewer_id: UserId, keys: list[int]
+) -> list[tuple[int, SimilarMind]]:
     if not keys:
         return []
     marks = ", ".join(f"${i + 2}" for i in range(len(keys)))
@@ -162,7 +197,95 @@ async def _shown(db: SqlDatabase, viewer_id: UserId, keys: list[int]) -> list[Si
         *keys,
     )
     by_key = {int(r[0]): SimilarMind(str(r[1]), str(r[2])) for r in rows}
-    return [by_key[k] for k in keys if k in by_key]
+    return [(k, by_key[k]) for k in keys if k in by_key]
+
+
+_COMPANY = {
+    "alone": "time alone",
+    "partner": "time with a partner",
+    "family": "time with family",
+    "friends": "time with friends",
+    "colleagues": "time with colleagues",
+    "strangers": "time among strangers",
+    "online": "time online",
+}
+
+
+def factor_name(label: str) -> str:
+    """How a sentence names a factor label: `time with friends`, `sunny days`, `walks`."""
+    kind, _, value = label.partition(":")
+    if kind == "company":
+        return _COMPANY.get(value, f"time with {value}")
+    if kind == "weather":
+        return f"{value} days"
+    return f"“{value}”"
+
+
+@dataclass(frozen=True, slots=True)
+class WhatHelped:
+    """What went with better days for most of the `COHORT` people nearest the asker: factor
+    labels, the most shared first. Empty with `enough_people` False below `COHORT` people."""
+
+    factors: list[str]
+    enough_people: bool
+    check_ins_needed: int
+    """How many more check-ins the asker needs before they can be compared (0: enough)."""
+    minimum_people: int = COHORT
+
+    @property
+    def sentence(self) -> str:
+        if not self.enough_people:
+            return (
+                f"Not enough people yet: this needs at least {self.minimum_people} discoverable"
+                " people with patterns like yours."
+            )
+        if not self.factors:
+            return (
+                f"Nothing went with better days for most of the {self.minimum_people} people"
+                " with patterns nearest yours."
+            )
+        names = [factor_name(f) for f in self.factors]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"People with patterns like yours felt better with {listed}."
+
+
+async def what_helped_similar_minds(
+    db: SqlDatabase, minds: NearestMinds, viewer_id: UserId
+) -> WhatHelped:
+    """ "People with patterns like yours found walks and company helped": the factors whose
+    effect on pleasantness was at least `HELPED` for more than half of the `COHORT`
+    discoverable people nearest the asker (blocked either way left out), never naming them,
+    and nothing at all from fewer than `COHORT` of them."""
+    key = await discoverable_key(db, viewer_id)
+    if key is None:
+        raise NotDiscoverable(
+            "what helped similar minds is shown only to people who are discoverable"
+            " themselves: turn on setDiscoverable first"
+        )
+    vector = minds.vector_of(key)
+    if vector is None:
+        row = await db.fetchrow(
+            "SELECT COUNT(*) FROM rm_mood_entries WHERE user_id = $1", viewer_id
+        )
+        return WhatHelped([], False, max(1, MIN_CHECK_INS - (int(row[0]) if row else 0)))
+    wanted = COHORT + 1  # the asker is their own nearest
+    while True:
+        found = minds.nearest(vector, wanted)
+        cohort = [k for k, _ in await _visible(db, viewer_id, [k for k in found if k != key])]
+        if len(cohort) >= COHORT or wanted >= minds.size():
+            break
+        wanted = min(minds.size(), wanted * 4)
+    cohort = cohort[:COHORT]
+    if len(cohort) < COHORT:
+        return WhatHelped([], False, 0)
+    helped: dict[str, int] = {}
+    for member in cohort:
+        effects = minds.factor_effects(member) or {}
+        for factor, effect in effects.items():
+            if effect >= HELPED:
+                helped[factor] = helped.get(factor, 0) + 1
+    most = sorted((f for f, n in helped.items() if 2 * n > COHORT), key=lambda f: (-helped[f], f))
+    return WhatHelped(most, True, 0)
 
 
 DISCOVERABLE_SCHEMA = """

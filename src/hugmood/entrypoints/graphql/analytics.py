@@ -18,7 +18,8 @@ WAIT_S = 2.0
 DISCOVERABLE = (
     "Whether HugMood may suggest you as a similar mind to other discoverable people. Off "
     "until you turn it on. What is compared: how your check-ins spread over the mood words, "
-    "their energy and pleasantness, and their intensity; never your notes. What others see "
+    "their energy and pleasantness, their intensity, and what went with your more pleasant "
+    "days (weather, company, a few common tags); never your notes. What others see "
     "of you: your handle and display name, nothing else (not your check-ins, not how similar "
     "you are). Nobody you blocked or who blocked you is ever shown you, or you them. You see "
     "similar minds only while you are discoverable yourself."
@@ -92,6 +93,26 @@ class SimilarMinds:
     )
 
 
+@strawberry.type(
+    description="What went with better days for most of the 20 discoverable people whose "
+    'patterns are nearest yours ("people with patterns like yours found walks and company '
+    'helped"), never naming anyone. `enoughPeople` is false, and `factors` empty, while fewer '
+    "than `minimumPeople` such people (not blocked either way) can be compared with you."
+)
+class SimilarMindsHelped:
+    enough_people: bool
+    minimum_people: int
+    factors: list[str] = strawberry.field(
+        description="Factor labels (`company:friends`, `weather:sunny`, `tag:walk`), most "
+        "shared first: each one's days were at least 0.05 more pleasant than days without it "
+        "for more than half of those people."
+    )
+    sentence: str = strawberry.field(description="The same in words.")
+    check_ins_needed: int = strawberry.field(
+        description="How many more check-ins you need before you can be compared (0: enough)."
+    )
+
+
 @strawberry.type
 class AnalyticsQueries:
     @strawberry.field(
@@ -156,6 +177,29 @@ class AnalyticsQueries:
             people=[
                 SimilarMind(handle=p.handle, display_name=p.display_name) for p in found.people
             ],
+            check_ins_needed=found.check_ins_needed,
+        )
+
+    @strawberry.field(
+        description="What helped the people with mood patterns like yours (see "
+        "SimilarMindsHelped). NOT_DISCOVERABLE unless you are discoverable yourself; age-gated "
+        "like similarMinds. " + DISCOVERABLE
+    )
+    async def similar_minds_helped(self, info: Ctx) -> SimilarMindsHelped:
+        me = await info.context.principal()
+        core = info.context.core
+        await AgeGate(core.deps, me.user_id).require(SIMILAR_MINDS_FEATURE)
+        if core.minds is None:
+            raise AnalyticsUnavailable("similar minds are not kept by this process")
+        await core.minds.refresh(await core.read_models_position(), also=(me.user_id,))
+        found = await mind_queries.what_helped_similar_minds(
+            core.readmodels, core.minds, me.user_id
+        )
+        return SimilarMindsHelped(
+            enough_people=found.enough_people,
+            minimum_people=found.minimum_people,
+            factors=found.factors,
+            sentence=found.sentence,
             check_ins_needed=found.check_ins_needed,
         )
 
