@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hugmood.client.cli_mfa import CODE_ENV
 from hugmood.security.mfa import current_code
 from tests.conftest import unique
 from tests.e2e.client import (
@@ -21,7 +22,8 @@ from tests.e2e.client import (
     register,
     sign_up,
 )
-from tests.e2e.server import HugMoodServer, running_server
+from tests.e2e.server import HugMoodServer, run_cli, running_server
+from tests.e2e.test_client_cli import client_env
 
 pytestmark = pytest.mark.e2e
 
@@ -172,3 +174,20 @@ def test_when_the_operator_requires_it_a_sign_in_sets_up_the_app_first(
 
         turn_off = me.failure(TURN_OFF, password=PASSWORD, code=code_at(secret, 30))
         assert turn_off.code == "FORBIDDEN" and "requires two-step sign-in" in turn_off.message
+
+
+def test_the_command_line_asks_for_the_code_when_signing_in(
+    server: HugMoodServer, tmp_path: Path
+) -> None:
+    eve = sign_up(server, "eve")
+    secret = eve.api(START_SETUP)["startAuthenticatorSetup"]["secret"]
+    eve.api(CONFIRM_SETUP, code=code_at(secret))
+    env = client_env(server, tmp_path / "vault.sqlite")
+
+    wrong = run_cli("login", "--handle", eve.handle, env={**env, CODE_ENV: "000000"})
+    assert wrong.returncode != 0 and "code is not right" in " ".join(wrong.stderr.split())
+    signed_in = run_cli("login", "--handle", eve.handle, env={**env, CODE_ENV: code_at(secret, 30)})
+    assert signed_in.returncode == 0, signed_in.stderr
+    assert f"Logged in as {eve.handle}" in signed_in.stdout
+    status = run_cli("mfa", "status", env=env)
+    assert "Authenticator app: on; recovery codes left: 10" in status.stdout, status.stderr

@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from hugmood.client import queries as q
-from hugmood.client.errors import ApiError, NotLoggedIn, Offline
+from hugmood.client.errors import ApiError, NotLoggedIn, Offline, SecondStepNeeded
 from hugmood.client.ws import subscribe
 
 JSON = dict[str, Any]
@@ -113,7 +113,8 @@ class AsyncHugMoodClient:
             code = ext.get("code", "UNKNOWN")
             if code == "UNAUTHENTICATED" and self.token:
                 raise NotLoggedIn(f"{first.get('message')}: run `hugmood login`")
-            raise ApiError(code, first.get("message", ""), field=ext.get("field"))
+            error = SecondStepNeeded if code == "MFA_REQUIRED" else ApiError
+            raise error(code, first.get("message", ""), field=ext.get("field"), extensions=ext)
         data: JSON = answer["data"]
         return data
 
@@ -133,6 +134,53 @@ class AsyncHugMoodClient:
         got = data["logIn"]
         self.token = got["token"]
         return Session(got["token"], got["account"]["handle"], got["expiresAt"])
+
+    async def complete_login(
+        self, mfa_token: str, *, code: str | None = None, recovery_code: str | None = None
+    ) -> Session:
+        """The second step of `login` (after `SecondStepNeeded`): a code from the
+        authenticator app, or a recovery code."""
+        data = await self.execute(
+            q.COMPLETE_LOG_IN, mfaToken=mfa_token, code=code, recoveryCode=recovery_code
+        )
+        got = data["completeLogIn"]
+        self.token = got["token"]
+        return Session(got["token"], got["account"]["handle"], got["expiresAt"])
+
+    async def start_authenticator_setup(self, mfa_token: str | None = None) -> JSON:
+        """A new TOTP secret and its otpauth:// URI (signed in, or with an enrolment token)."""
+        setup: JSON = (await self.execute(q.START_AUTHENTICATOR_SETUP, mfaToken=mfa_token))[
+            "startAuthenticatorSetup"
+        ]
+        return setup
+
+    async def confirm_authenticator_setup(
+        self, code: str, mfa_token: str | None = None
+    ) -> tuple[list[str], Session | None]:
+        """Turn the app on; its recovery codes, and a session if this finished a sign-in."""
+        data = await self.execute(q.CONFIRM_AUTHENTICATOR_SETUP, code=code, mfaToken=mfa_token)
+        on = data["confirmAuthenticatorSetup"]
+        got = on["session"]
+        session = None
+        if got is not None:
+            self.token = got["token"]
+            session = Session(got["token"], got["account"]["handle"], got["expiresAt"])
+        return list(on["recoveryCodes"]), session
+
+    async def turn_off_authenticator(
+        self, password: str, *, code: str | None = None, recovery_code: str | None = None
+    ) -> None:
+        await self.execute(
+            q.TURN_OFF_AUTHENTICATOR, password=password, code=code, recoveryCode=recovery_code
+        )
+
+    async def new_recovery_codes(self, code: str) -> list[str]:
+        codes = (await self.execute(q.NEW_RECOVERY_CODES, code=code))["newRecoveryCodes"]
+        return list(codes)
+
+    async def second_factors(self) -> JSON:
+        factors: JSON = (await self.execute(q.SECOND_FACTORS))["mySecondFactors"]
+        return factors
 
     async def logout(self) -> None:
         await self.execute(q.LOG_OUT)

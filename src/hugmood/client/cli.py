@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hugmood.client import agent, sealed
+from hugmood.client import agent, cli_mfa, sealed
 from hugmood.client.api import AsyncHugMoodClient
 from hugmood.client.cli_common import (
     DEFAULT_SERVER,
@@ -30,7 +30,7 @@ from hugmood.client.cli_common import (
     run,
 )
 from hugmood.client.device import Device
-from hugmood.client.errors import ApiError, Offline
+from hugmood.client.errors import ApiError, Offline, SecondStepNeeded
 from hugmood.client.records import SHARE_NOTES
 from hugmood.client.sync import SyncReport
 from hugmood.client.vault import Vault
@@ -59,7 +59,10 @@ def login(
 
             async def sign_in() -> str:
                 async with AsyncHugMoodClient(url, device_id=device_id) as api:
-                    return (await api.login(handle, password)).token
+                    try:
+                        return (await api.login(handle, password)).token
+                    except SecondStepNeeded as held:
+                        return (await cli_mfa.second_step(api, held)).token
 
             # The account is checked first: a wrong password leaves no vault behind.
             token = run(sign_in())
@@ -265,3 +268,4 @@ def register(app: typer.Typer) -> None:
     cli_sealed.register(app)
     cli_community.register(app)
     cli_insights.register(app)
+    cli_mfa.register(app)

@@ -46,8 +46,30 @@ class Offline(ClientError):
 class ApiError(ClientError):
     """The server refused a request; `code` is its `extensions.code`."""
 
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        extensions: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(f"{message} ({code})")
         self.code = code
         self.message = message
         self.field = field
+        self.extensions = extensions or {}
+
+
+class SecondStepNeeded(ApiError):
+    """The password was right; the sign-in needs a code (or setting an authenticator app up,
+    when `methods` is `["ENROL_TOTP"]`). `mfa_token` is good for five minutes."""
+
+    @property
+    def mfa_token(self) -> str:
+        return str(self.extensions.get("mfaToken", ""))
+
+    @property
+    def methods(self) -> list[str]:
+        found = self.extensions.get("methods")
+        return [str(m) for m in found] if isinstance(found, list) else []

@@ -17,6 +17,29 @@ mutation($handle: String!, $password: String!, $device: String) {
   }
 }"""
 LOG_OUT = "mutation { logOut }"
+COMPLETE_LOG_IN = """
+mutation($mfaToken: String!, $code: String, $recoveryCode: String) {
+  completeLogIn(mfaToken: $mfaToken, code: $code, recoveryCode: $recoveryCode) {
+    token expiresAt account { handle }
+  }
+}"""
+START_AUTHENTICATOR_SETUP = """
+mutation($mfaToken: String) { startAuthenticatorSetup(mfaToken: $mfaToken) { secret otpauthUri } }
+"""
+CONFIRM_AUTHENTICATOR_SETUP = """
+mutation($code: String!, $mfaToken: String) {
+  confirmAuthenticatorSetup(code: $code, mfaToken: $mfaToken) {
+    recoveryCodes session { token expiresAt account { handle } }
+  }
+}"""
+TURN_OFF_AUTHENTICATOR = """
+mutation($password: String!, $code: String, $recoveryCode: String) {
+  turnOffAuthenticator(password: $password, code: $code, recoveryCode: $recoveryCode)
+}"""
+NEW_RECOVERY_CODES = "mutation($code: String!) { newRecoveryCodes(code: $code) }"
+SECOND_FACTORS = """
+{ mySecondFactors { authenticatorApp recoveryCodesLeft required passkeys { name addedAt } } }
+"""
 ME = "{ me { id handle displayName defaultVisibility } }"
 RECORD_MOOD = f"mutation($input: RecordMoodInput!) {{ recordMood(input: $input) {{ {ENTRY} }} }}"
 RECORD_MOODS = """
