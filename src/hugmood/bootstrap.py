@@ -403,7 +403,7 @@ async def open_hugmood(
             )
         services: list[Service] = [by_name[name] for name in by_name if name in runs]
         if role is not Role.WORKER:
-            services += [presence, deliveries, *CommunityJob.open(settings)]
+            services += [presence, deliveries, *CommunityJob.open(settings, readmodels)]
         if role is not Role.EDGE:
             services.append(ReminderScheduler.open(settings, bus, deps))
         relay = None

@@ -14,15 +14,21 @@ import pytest
 
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import aggregate, audit
+from hugmood.privacy.he.ciphertexts import from_wire
 from hugmood.privacy.he.community import (
     COHORT_RECORD,
     QUADRANTS,
     TAG_BITS,
-    CohortContributions,
     contribute,
     contribution_check,
 )
-from hugmood.privacy.he.decryptor import SECRET_FILE, SOCKET, DecryptionClient
+from hugmood.privacy.he.decryptor import (
+    SECRET_FILE,
+    SOCKET,
+    DecryptionService,
+    ReleaseRequests,
+    SocketDecryptionClient,
+)
 from hugmood.privacy.he.errors import (
     BudgetExhausted,
     CohortTooSmall,
@@ -54,8 +60,8 @@ def service_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def job(service_dir: Path) -> DecryptionClient:
-    return DecryptionClient(
+def job(service_dir: Path) -> SocketDecryptionClient:
+    return SocketDecryptionClient(
         service_dir, (service_dir / SECRET_FILE).read_bytes(), requester="aggregation-job"
     )
 
@@ -73,25 +79,23 @@ def well_tagged(cohort: str, **raw: int) -> int:
     return record | tag << shift | check << (shift + TAG_BITS)
 
 
-async def fill(
-    sums: CohortContributions, public_key: PublicKey, cohort: str, n: int
-) -> list[tuple[str, float]]:
+def fill(public_key: PublicKey, cohort: str, n: int) -> tuple[list[int], list[tuple[str, float]]]:
+    """`n` devices' contributions to `cohort`, and what each contributed."""
     sealer = Sealer(public_key)
     sealer.precompute(n)
     entries = [(WORDS[i % len(WORDS)], (i % 10) / 10) for i in range(n)]
-    for number, (mood, intensity) in enumerate(entries):
-        contribution = contribute(sealer, cohort, mood_type=mood, intensity=intensity)
-        sums.add(cohort, contribution.to_wire(public_key), member=f"person-{number}")
-    return entries
+    contributions = [
+        contribute(sealer, cohort, mood_type=mood, intensity=intensity).value
+        for mood, intensity in entries
+    ]
+    return contributions, entries
 
 
 async def test_a_cohort_of_k_is_released_with_noise_within_its_stated_scale(
-    service_dir: Path, job: DecryptionClient
+    service_dir: Path, job: SocketDecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortContributions(public_key)
-    entries = await fill(sums, public_key, "eu-west/2026-12-04", 40)
-    contributions = sums.get("eu-west/2026-12-04")
+    contributions, entries = fill(public_key, "eu-west/2026-12-04", 40)
     released = await job.release(public_key, "eu-west/2026-12-04", contributions, epsilon=1.0)
     true_sums = {
         "intensity": sum(i for _, i in entries),
@@ -109,26 +113,22 @@ async def test_a_cohort_of_k_is_released_with_noise_within_its_stated_scale(
 
 
 async def test_k_minus_one_contributions_are_never_decrypted(
-    service_dir: Path, job: DecryptionClient
+    service_dir: Path, job: SocketDecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortContributions(public_key)
-    await fill(sums, public_key, "small", 19)
-    assert sums.sizes() == {"small": 19}
+    contributions, _ = fill(public_key, "small", 19)
     with pytest.raises(CohortTooSmall, match=r"19 valid contributions .*; at least 20"):
-        await job.release(public_key, "small", sums.get("small"))
+        await job.release(public_key, "small", contributions)
     (entry,) = audit.read(service_dir / "audit.jsonl")
     assert (entry["outcome"], entry["contributions"]) == ("refused", 19)
 
 
 async def test_only_the_aggregation_job_may_ask_and_the_budget_runs_out(
-    service_dir: Path, job: DecryptionClient
+    service_dir: Path, job: SocketDecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortContributions(public_key)
-    await fill(sums, public_key, "c", 20)
-    product = sums.get("c")
-    intruder = DecryptionClient(service_dir, b"guessed", requester="web")
+    product, _ = fill(public_key, "c", 20)
+    intruder = SocketDecryptionClient(service_dir, b"guessed", requester="web")
     with pytest.raises(NotAuthorised, match="only the aggregation job"):
         await intruder.release(public_key, "c", product)
     await job.release(public_key, "c", product, epsilon=1.0)
@@ -141,13 +141,12 @@ async def test_only_the_aggregation_job_may_ask_and_the_budget_runs_out(
 
 
 async def test_bad_input_is_refused_and_the_service_keeps_serving(
-    service_dir: Path, job: DecryptionClient
+    service_dir: Path, job: SocketDecryptionClient
 ) -> None:
     public_key = await job.public_key()
     other, _ = generate_keypair()
-    sums = CohortContributions(public_key)
     with pytest.raises(ForeignCiphertext):
-        sums.add("c", Sealer(other).seal(1).to_wire(other), member="someone")
+        from_wire(public_key, Sealer(other).seal(1).to_wire(other))
     reader, writer = await asyncio.open_unix_connection(service_dir / SOCKET)
     writer.write(b"this is not json\n")
     await writer.drain()
@@ -170,7 +169,7 @@ def test_an_edited_audit_line_breaks_the_chain(tmp_path: Path) -> None:
 
 
 async def test_one_contribution_cannot_pass_for_a_cohort(
-    service_dir: Path, job: DecryptionClient
+    service_dir: Path, job: SocketDecryptionClient
 ) -> None:
     """Decision 0020's attack: one person's contribution raised to the 20th power (count 20,
     20 times their scores), or 20 re-randomised copies of it, or copies with the tag shifted,
@@ -195,18 +194,41 @@ async def test_one_contribution_cannot_pass_for_a_cohort(
 
 
 async def test_out_of_range_contributions_are_dropped_and_do_not_skew(
-    service_dir: Path, job: DecryptionClient
+    service_dir: Path, job: SocketDecryptionClient
 ) -> None:
     public_key = await job.public_key()
-    sums = CohortContributions(public_key)
-    entries = await fill(sums, public_key, "eu-west/2026-12-05", 20)
+    honest, entries = fill(public_key, "eu-west/2026-12-05", 20)
     sealer = Sealer(public_key)
     huge = sealer.seal(well_tagged("eu-west/2026-12-05", intensity=10**9)).value
     negative = sealer.seal(public_key.n - 10**6).value  # -10^6: Paillier plaintexts wrap mod n
     tagless = sealer.seal(1 << TAG_BITS).value
-    contributions = [*sums.get("eu-west/2026-12-05"), huge, negative, tagless]
+    contributions = [*honest, huge, negative, tagless]
     released = await job.release(public_key, "eu-west/2026-12-05", contributions, epsilon=1.0)
     truth = sum(i for _, i in entries)
     assert abs(released["sums"]["intensity"] - truth) <= 25 * released["noiseScale"]["intensity"]
     (entry,) = audit.read(service_dir / "audit.jsonl")
     assert (entry["contributions"], entry["dropped"]) == (20, {"invalid": 3, "duplicates": 0})
+
+
+def test_a_release_in_parts_counts_each_part_once_in_order(tmp_path: Path) -> None:
+    """Over the mesh a release comes in parts (one NATS message each): every part counts
+    once, a part out of order ends the release, a replayed part is refused; all logged."""
+    public_key, private_key = generate_keypair()
+    service = DecryptionService(private_key, b"job secret", audit.AuditLog(tmp_path / "a.jsonl"))
+    requests = ReleaseRequests(b"job secret", "aggregation-job", part_size=8)
+    contributions, entries = fill(public_key, "c", 20)
+    answers = [service.handle(r) for r in requests.parts(public_key, "c", contributions, 1.0)]
+    assert [a.get("received") for a in answers] == [1, 2, None]
+    released = answers[-1]["release"]
+    truth = sum(i for _, i in entries)
+    assert abs(released["sums"]["intensity"] - truth) <= 25 * released["noiseScale"]["intensity"]
+    assert abs(released["sums"]["count"] - 20) <= 25 * released["noiseScale"]["count"]
+
+    first, _, third = requests.parts(public_key, "c", contributions, 1.0)
+    assert service.handle(first)["ok"]
+    skipped = service.handle(third)
+    assert skipped["error"] == "ValueOutOfRange" and "in order" in skipped["message"]
+    replayed = service.handle(first)
+    assert replayed["error"] == "NotAuthorised" and "replay" in replayed["message"]
+    outcomes = [(e["outcome"], e.get("contributions")) for e in audit.read(tmp_path / "a.jsonl")]
+    assert outcomes == [("released", 20), ("abandoned", 8), ("refused", None)]

@@ -1,24 +1,32 @@
-"""The aggregation job: contributions gathered per cohort, the decryption service asked only
-for closed cohorts of at least k, releases published, contributions kept across a restart."""
+"""The aggregation job on the shared read-model database (SQLite and PostgreSQL): a cohort's
+contributions through several server processes count together, survive a restart, count each
+person once, and are released once; the decryption service is asked only for closed cohorts
+of at least k."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from hugmood.config import Settings
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import audit
 from hugmood.privacy.he.community import contribute
-from hugmood.privacy.he.decryptor import SECRET_FILE, DecryptionClient
+from hugmood.privacy.he.decryptor import SECRET_FILE, SocketDecryptionClient
 from hugmood.privacy.he.errors import DecryptionServiceUnavailable, ValueOutOfRange
 from hugmood.privacy.he.job import CommunityJob
 from hugmood.privacy.he.keys import PublicKey
+from hugmood.privacy.he.pending import SharedCohorts
 from hugmood.privacy.he.sealing import Sealer
+from hugmood.sql.database import SqlDatabase
+from hugmood.sql.postgres import PostgresDatabase
+from hugmood.sql.sqlite import SqliteDatabase
 
 WORDS = sorted(MOODS)
 
@@ -38,6 +46,7 @@ def service_dir(tmp_path: Path) -> Iterator[Path]:
         [sys.executable, "-m", "hugmood.privacy.he.decryptor", str(directory)],
         stdout=subprocess.PIPE,
         text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},  # no NATS: the socket
     )
     try:
         assert process.stdout is not None
@@ -48,19 +57,50 @@ def service_dir(tmp_path: Path) -> Iterator[Path]:
         process.wait(timeout=10)
 
 
-def new_job(service_dir: Path, kept: Path, clock: Clock) -> CommunityJob:
+class SharedDatabase:
+    """Opens connections to one read-model database, as separate server processes do."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.opened: list[SqlDatabase] = []
+
+    async def connect(self) -> SqlDatabase:
+        db: SqlDatabase
+        if self._settings.database_url == "sqlite":
+            db = SqliteDatabase(self._settings.data_dir / "readmodels.sqlite3")
+        else:
+            db = await PostgresDatabase.connect(
+                self._settings.database_url, schema=self._settings.postgres_schema
+            )
+        self.opened.append(db)
+        return db
+
+
+@pytest.fixture
+async def shared(durable_settings: Settings) -> AsyncIterator[SharedDatabase]:
+    databases = SharedDatabase(durable_settings)
+    yield databases
+    for db in databases.opened:
+        await db.close()
+
+
+async def new_job(
+    service_dir: Path, shared: SharedDatabase, clock: Clock, name: str
+) -> CommunityJob:
+    """One server process's job (its own connection to the shared database)."""
     secret = service_dir / SECRET_FILE
-    client = DecryptionClient(
-        service_dir, secret.read_bytes() if secret.exists() else None, requester="job"
+    client = SocketDecryptionClient(
+        service_dir, secret.read_bytes() if secret.exists() else None, requester=name
     )
-    return CommunityJob(client, region="eu-west", directory=kept, clock=clock, check_s=3600)
+    cohorts = SharedCohorts(await shared.connect())
+    return CommunityJob(client, cohorts, region="eu-west", process=name, clock=clock, check_s=3600)
 
 
-async def contribute_many(job: CommunityJob, key: PublicKey, n: int, first: int = 0) -> float:
+async def contribute_many(job: CommunityJob, key: PublicKey, people: range) -> float:
     sealer = Sealer(key)
-    sealer.precompute(n)
+    sealer.precompute(len(people))
     cohort, total = job.current_cohort(), 0.0
-    for i in range(first, first + n):
+    for i in people:
         intensity = (i % 10) / 10
         total += intensity
         wire = contribute(sealer, cohort, mood_type=WORDS[i % len(WORDS)], intensity=intensity)
@@ -68,54 +108,66 @@ async def contribute_many(job: CommunityJob, key: PublicKey, n: int, first: int 
     return total
 
 
-async def test_a_closed_cohort_of_k_is_released_once_and_survives_a_restart(
-    service_dir: Path, tmp_path: Path
+async def test_a_cohort_split_over_processes_and_a_restart_is_released_once(
+    service_dir: Path, shared: SharedDatabase
 ) -> None:
     clock = Clock(datetime(2026, 12, 4, 18, 0, tzinfo=UTC))
-    job = new_job(service_dir, tmp_path / "kept", clock)
-    key = await job.public_key()
-    total = await contribute_many(job, key, 12)
-    assert await job.run_once() == []  # the day is still open
+    edge_a = await new_job(service_dir, shared, clock, "edge-a")
+    edge_b = await new_job(service_dir, shared, clock, "edge-b")
+    key = await edge_a.public_key()
+    total = await contribute_many(edge_a, key, range(0, 8))
+    total += await contribute_many(edge_b, key, range(8, 14))
+    assert await edge_a.run_once() == []  # the day is still open
     with pytest.raises(ValueOutOfRange, match="already contributed"):
-        await contribute_many(job, key, 1, first=3)
+        await contribute_many(edge_b, key, range(3, 4))  # came through A: once is all
 
-    restarted = new_job(service_dir, tmp_path / "kept", clock)  # the server restarted
-    total += await contribute_many(restarted, await restarted.public_key(), 8, first=12)
+    restarted = await new_job(service_dir, shared, clock, "edge-a2")  # A restarted
+    total += await contribute_many(restarted, await restarted.public_key(), range(14, 20))
     clock.at += timedelta(hours=7)
-    assert await restarted.run_once() == ["eu-west/2026-12-04"]
-    assert await restarted.run_once() == []  # released once; the contributions are gone
+    # Every process looks for closed cohorts at once: one releases it, the others find it
+    # claimed or gone.
+    results = await asyncio.gather(edge_b.run_once(), restarted.run_once(), edge_a.run_once())
+    assert sorted(c for r in results for c in r) == ["eu-west/2026-12-04"]
+    assert await edge_b.run_once() == []
 
-    (published,) = restarted.releases(clock.at.date() - timedelta(days=1), clock.at.date())
-    assert published["day"] == "2026-12-04"
+    for job in (edge_a, edge_b, restarted):
+        (published,) = await job.releases(clock.at.date() - timedelta(days=1), clock.at.date())
+        assert published["day"] == "2026-12-04"
     noise = published["noiseScale"]["intensity"]
     assert abs(published["sums"]["intensity"] - total) <= 25 * noise
     (entry,) = audit.read(service_dir / "audit.jsonl")
-    assert (entry["outcome"], entry["contributions"]) == ("released", 20)
-    again = new_job(service_dir, tmp_path / "kept", clock)
-    await again.public_key()
-    assert again.releases(clock.at.date() - timedelta(days=1), clock.at.date()) == [published]
-    assert await again.run_once() == []
+    assert (entry["outcome"], entry["contributions"]) == ("released", 20)  # none twice
 
 
 async def test_a_cohort_below_k_is_dropped_without_asking_the_service(
-    service_dir: Path, tmp_path: Path
+    service_dir: Path, shared: SharedDatabase
 ) -> None:
     clock = Clock(datetime(2026, 12, 4, 23, 0, tzinfo=UTC))
-    job = new_job(service_dir, tmp_path / "kept", clock)
+    job = await new_job(service_dir, shared, clock, "edge")
     key = await job.public_key()
-    await contribute_many(job, key, 19)
+    await contribute_many(job, key, range(19))
     late = contribute(Sealer(key), "eu-west/2026-12-04", mood_type="calm", intensity=0.5)
     clock.at += timedelta(hours=2)
     with pytest.raises(ValueOutOfRange, match="open cohort 'eu-west/2026-12-05'"):
         await job.accept("eu-west/2026-12-04", late.to_wire(key), "person-late")
     assert await job.run_once() == []
     assert list(audit.read(service_dir / "audit.jsonl")) == []  # never asked
-    assert job.releases(clock.at.date() - timedelta(days=2), clock.at.date()) == []
+    assert await job.releases(clock.at.date() - timedelta(days=2), clock.at.date()) == []
+    assert await job.cohorts.pending("eu-west") == []
 
 
 async def test_without_the_decryption_service_contributions_are_refused_as_unavailable(
     tmp_path: Path,
 ) -> None:
-    job = new_job(tmp_path / "nowhere", tmp_path / "kept", Clock(datetime.now(UTC)))
-    with pytest.raises(DecryptionServiceUnavailable):
-        await job.describe()
+    db = SqliteDatabase(None)
+    try:
+        job = CommunityJob(
+            SocketDecryptionClient(tmp_path / "nowhere", None, requester="edge"),
+            SharedCohorts(db),
+            region="eu-west",
+            process="edge",
+        )
+        with pytest.raises(DecryptionServiceUnavailable):
+            await job.describe()
+    finally:
+        await db.close()

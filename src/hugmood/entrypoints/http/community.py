@@ -90,4 +90,4 @@ async def get_averages(
     if not timedelta(0) <= end - start <= timedelta(days=MAX_DAYS):
         raise ValidationFailed(f"from must be before to, at most {MAX_DAYS} days", field="from")
     job = _job(core)
-    return _json({"k": job.k, "releases": job.releases(start, end)})
+    return _json({"k": job.k, "releases": await job.releases(start, end)})

@@ -15,21 +15,19 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import opendp.prelude as dp
 
 from hugmood.domain.vocabulary import MOODS, Quadrant
-from hugmood.privacy.he.ciphertexts import Ciphertext, from_wire
+from hugmood.privacy.he.ciphertexts import Ciphertext
 from hugmood.privacy.he.errors import (
     InvalidContribution,
     SlotOverflow,
     ValueOutOfRange,
 )
-from hugmood.privacy.he.keys import PublicKey
 from hugmood.privacy.he.packing import FieldSpec, RecordLayout
 from hugmood.privacy.he.sealing import Sealer
 
@@ -125,74 +123,43 @@ class CohortTally:
     duplicates: int
 
 
+class Tally:
+    """Adds up decrypted contributions as they come (a release may arrive in parts): the valid
+    ones, each tag once (copies of one contribution count once)."""
+
+    def __init__(self, cohort: str) -> None:
+        self.cohort = cohort
+        self._sums = {spec.name: 0 for spec in COHORT_RECORD.fields}
+        self._seen: set[int] = set()
+        self._invalid = self._duplicates = 0
+
+    @property
+    def opened(self) -> int:
+        return len(self._seen) + self._invalid + self._duplicates
+
+    def add(self, plaintexts: Iterable[int]) -> None:
+        for plaintext in plaintexts:
+            try:
+                tag, raw = open_contribution(self.cohort, plaintext)
+            except (InvalidContribution, SlotOverflow):
+                self._invalid += 1
+                continue
+            if tag in self._seen:
+                self._duplicates += 1
+                continue
+            self._seen.add(tag)
+            for name, value in raw.items():
+                self._sums[name] += value
+
+    def result(self) -> CohortTally:
+        return CohortTally(dict(self._sums), len(self._seen), self._invalid, self._duplicates)
+
+
 def tally(cohort: str, plaintexts: Iterable[int]) -> CohortTally:
-    """Sum the valid contributions, each tag once (copies of one contribution count once)."""
-    sums = {spec.name: 0 for spec in COHORT_RECORD.fields}
-    seen: set[int] = set()
-    invalid = duplicates = 0
-    for plaintext in plaintexts:
-        try:
-            tag, raw = open_contribution(cohort, plaintext)
-        except (InvalidContribution, SlotOverflow):
-            invalid += 1
-            continue
-        if tag in seen:
-            duplicates += 1
-            continue
-        seen.add(tag)
-        for name, value in raw.items():
-            sums[name] += value
-    return CohortTally(sums, len(seen), invalid, duplicates)
-
-
-@dataclass(slots=True)
-class _Cohort:
-    contributions: list[int] = field(default_factory=list)
-    members: set[str] = field(default_factory=set)
-
-
-class CohortContributions:
-    """The server's pending contributions per cohort: checked ciphertexts, one per member.
-
-    It never holds a key; the ciphertexts wait here until the aggregation job hands a
-    cohort to the decryption service (`take`).
-    """
-
-    def __init__(self, public_key: PublicKey) -> None:
-        self.public_key = public_key
-        self._cohorts: dict[str, _Cohort] = {}
-        self._lock = threading.Lock()
-
-    def add(self, cohort: str, wire: Any, member: str) -> int:
-        """Add one contribution (the service's key, in range); the cohort's new size.
-
-        `member` is who contributed (kept only to allow one contribution each); a second one
-        from the same member replaces nothing and is refused as `ValueOutOfRange`.
-        """
-        value = from_wire(self.public_key, wire).value
-        with self._lock:
-            state = self._cohorts.setdefault(cohort, _Cohort())
-            if member in state.members:
-                raise ValueOutOfRange(f"you already contributed to cohort {cohort!r}")
-            if len(state.contributions) >= MAX_CONTRIBUTIONS:
-                raise SlotOverflow(f"cohort {cohort!r} is full")
-            state.contributions.append(value)
-            state.members.add(member)
-            return len(state.contributions)
-
-    def sizes(self) -> dict[str, int]:
-        with self._lock:
-            return {name: len(c.contributions) for name, c in self._cohorts.items()}
-
-    def get(self, cohort: str) -> list[int]:
-        with self._lock:
-            return list(self._cohorts.get(cohort, _Cohort()).contributions)
-
-    def take(self, cohort: str) -> list[int]:
-        """Remove a cohort and return its contributions (after a release or when expired)."""
-        with self._lock:
-            state = self._cohorts.pop(cohort, None)
-        return [] if state is None else state.contributions
+    """Sum the valid contributions of a whole cohort at once (`Tally`)."""
+    counting = Tally(cohort)
+    counting.add(plaintexts)
+    return counting.result()
 
 
 @dataclass(frozen=True, slots=True)

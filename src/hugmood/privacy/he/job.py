@@ -2,41 +2,40 @@
 once a cohort's day is over, asks the decryption service for its noisy release, only if the
 cohort holds at least k contributions; the releases are published, the contributions dropped.
 
-It runs in the server process that accepts contributions (they wait in memory, and on disk
-under the data directory when there is one, so an accepted contribution survives a restart).
-The job holds no key: the decryption service opens the cohort, checks each contribution
-(`community.tally`), adds OpenDP noise and writes its audit log.
+It runs in every server process that accepts contributions (`bootstrap`, beside the HTTP
+paths). The contributions and releases live in the read-model database those processes share
+(`pending.SharedCohorts`), so a cohort's contributions through any of them count together and
+survive restarts, and one process at a time releases a cohort, once. The job holds no key:
+the decryption service, asked over the mesh (or its socket, without NATS), opens the cohort,
+checks each contribution (`community.Tally`), adds OpenDP noise and writes its audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from hugmood.config import Settings
-from hugmood.privacy.he.community import MIN_COHORT, CohortContributions
-from hugmood.privacy.he.decryptor import SECRET_FILE, DecryptionClient
+from hugmood.privacy.he.ciphertexts import from_wire
+from hugmood.privacy.he.community import MIN_COHORT
+from hugmood.privacy.he.decryptor import SECRET_FILE, SocketDecryptionClient
 from hugmood.privacy.he.errors import (
     BudgetExhausted,
     CohortTooSmall,
     DecryptionServiceUnavailable,
-    HomomorphicError,
     ValueOutOfRange,
 )
 from hugmood.privacy.he.keys import PublicKey, fingerprint, public_key_to_json
+from hugmood.privacy.he.pending import SharedCohorts
 from hugmood.services import Loop, Service
+from hugmood.sql.database import SqlDatabase
 
 log = logging.getLogger(__name__)
-
-PENDING_FILE = "pending.jsonl"
-RELEASES_FILE = "releases.jsonl"
 
 
 class Clock(Protocol):
@@ -46,6 +45,24 @@ class Clock(Protocol):
 class _SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class DecryptionClient(Protocol):
+    """How the job reaches the decryption service (`decryptor_mesh.MeshDecryptionClient`
+    with NATS, `decryptor.SocketDecryptionClient` on one machine without)."""
+
+    async def public_key(self) -> PublicKey: ...
+
+    async def release(
+        self,
+        public_key: PublicKey,
+        cohort: str,
+        contributions: Sequence[int],
+        *,
+        epsilon: float = 1.0,
+    ) -> dict[str, Any]: ...
+
+    async def aclose(self) -> None: ...
 
 
 def cohort_name(region: str, day: date) -> str:
@@ -61,20 +78,17 @@ def _member(user_id: str) -> str:
     return hashlib.sha256(b"hugmood/community-member\0" + user_id.encode()).hexdigest()[:32]
 
 
-def _append(path: Path, line: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, json.dumps(line, separators=(",", ":")).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def decryption_client(settings: Settings) -> DecryptionClient:
+    """Over the mesh when this process has NATS, else on the service directory's socket;
+    either way with the job secret from that directory."""
+    directory = Path(settings.community_decryptor_dir).expanduser()
+    secret_path = directory / SECRET_FILE
+    secret = secret_path.read_bytes() if secret_path.exists() else None
+    if settings.nats_url:
+        from hugmood.privacy.he.decryptor_mesh import MeshDecryptionClient
 
-
-def _read(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with path.open("rb") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return MeshDecryptionClient(settings, secret)
+    return SocketDecryptionClient(directory, secret, requester=f"aggregation-job/{settings.region}")
 
 
 class CommunityJob(Service):
@@ -85,72 +99,70 @@ class CommunityJob(Service):
     def __init__(
         self,
         client: DecryptionClient,
+        cohorts: SharedCohorts,
         *,
         region: str,
+        process: str,
         epsilon: float = 1.0,
         check_s: float = 60.0,
-        directory: Path | None = None,
         clock: Clock | None = None,
         k: int = MIN_COHORT,
     ) -> None:
         super().__init__()
         self.client = client
+        self.cohorts = cohorts
         self.region = region
+        self.process = process
+        """Who claims a cohort's release in the shared tables (unique per running job)."""
         self.epsilon = epsilon
         self.k = k
         self._check_s = check_s
-        self._directory = directory
         self._clock: Clock = clock or _SystemClock()
-        self._contributions: CohortContributions | None = None
-        self._releases: list[dict[str, Any]] = []
+        self._public_key: PublicKey | None = None
         self._lock = asyncio.Lock()
+        self._prepared = False
 
     @classmethod
-    def open(cls, settings: Settings) -> tuple[CommunityJob, ...]:
+    def open(cls, settings: Settings, readmodels: SqlDatabase) -> tuple[CommunityJob, ...]:
         """The job when a decryption service is configured (else none), for `bootstrap`."""
         if not settings.community_decryptor_dir:
             return ()
-        directory = Path(settings.community_decryptor_dir).expanduser()
-        secret_path = directory / SECRET_FILE
-        client = DecryptionClient(
-            directory,
-            secret_path.read_bytes() if secret_path.exists() else None,
-            requester=f"aggregation-job/{settings.region}",
-        )
-        kept = None if settings.database_url == "memory" else settings.data_dir / "community"
+        from hugmood.mesh.start import process_name
+
         return (
             cls(
-                client,
+                decryption_client(settings),
+                SharedCohorts(readmodels),
                 region=settings.region,
+                process=process_name("aggregation-job"),
                 epsilon=settings.community_epsilon,
                 check_s=settings.community_check_s,
-                directory=kept,
             ),
         )
+
+    async def starting(self) -> None:
+        await self._prepare()
+
+    async def stopped(self) -> None:
+        await self.client.aclose()
+
+    async def _prepare(self) -> None:
+        if not self._prepared:
+            await self.cohorts.prepare()
+            self._prepared = True
 
     def current_cohort(self) -> str:
         return cohort_name(self.region, self._clock.now().astimezone(UTC).date())
 
-    async def public_key(self) -> PublicKey:
-        """The decryption service's public key (asked once; the pending ones loaded then)."""
-        async with self._lock:
-            if self._contributions is None:
-                key = await self.client.public_key()
-                contributions = CohortContributions(key)
-                if self._directory is not None:
-                    await asyncio.to_thread(self._load, contributions)
-                self._contributions = contributions
-            return self._contributions.public_key
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
 
-    def _load(self, contributions: CohortContributions) -> None:
-        assert self._directory is not None
-        self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for line in _read(self._directory / PENDING_FILE):
-            try:
-                contributions.add(line["cohort"], line["ciphertext"], line["member"])
-            except HomomorphicError as e:  # e.g. the service's key changed since
-                log.warning("a kept contribution to %s is dropped: %s", line.get("cohort"), e)
-        self._releases = _read(self._directory / RELEASES_FILE)
+    async def public_key(self) -> PublicKey:
+        """The decryption service's public key (asked once)."""
+        async with self._lock:
+            if self._public_key is None:
+                self._public_key = await self.client.public_key()
+            return self._public_key
 
     async def describe(self) -> dict[str, Any]:
         """What a device needs to contribute: the key, the open cohort, k."""
@@ -164,84 +176,71 @@ class CommunityJob(Service):
 
     async def accept(self, cohort: Any, wire: Any, user_id: str) -> None:
         """One person's contribution to today's cohort (one each; checked, kept durably)."""
-        await self.public_key()
-        assert self._contributions is not None
+        key = await self.public_key()
+        await self._prepare()
         if not isinstance(cohort, str) or cohort != self.current_cohort():
             raise ValueOutOfRange(
                 f"contributions go to the open cohort {self.current_cohort()!r} "
                 "(the device encrypts for it: ask GET /privacy/community first)"
             )
-        member = _member(user_id)
-        self._contributions.add(cohort, wire, member)
-        if self._directory is not None:
-            line = {"cohort": cohort, "member": member, "ciphertext": wire}
-            await asyncio.to_thread(_append, self._directory / PENDING_FILE, line)
+        value = from_wire(key, wire).value
+        await self.cohorts.add(cohort, _member(user_id), value, self._now_ms())
 
-    def releases(self, start: date, end: date) -> list[dict[str, Any]]:
+    async def releases(self, start: date, end: date) -> list[dict[str, Any]]:
         """Published releases of this region's cohorts from `start` to `end`, oldest first."""
-        return [
-            r
-            for r in self._releases
-            if start <= date.fromisoformat(r["day"]) <= end
-            and r["cohort"].startswith(f"{self.region}/")
-        ]
+        await self._prepare()
+        return await self.cohorts.releases(self.region, start, end)
 
     async def run_once(self) -> list[str]:
-        """Release or discard every closed cohort; the cohorts released."""
-        await self.public_key()
-        assert self._contributions is not None
+        """Release or give up every closed cohort this process can claim; those released."""
+        await self._prepare()
         today = self._clock.now().astimezone(UTC).date()
         released: list[str] = []
-        for cohort, size in sorted(self._contributions.sizes().items()):
+        for pending in await self.cohorts.pending(self.region):
+            cohort = pending.cohort
+            if pending.settled:
+                # Came in late (a process whose clock was behind): the cohort is done.
+                await self.cohorts.drop(cohort)
+                continue
             if cohort_day(cohort) >= today:
                 continue  # still open: more people may contribute today
-            if size < self.k:
+            if pending.size < self.k:
                 # k-anonymity does not hold and never will (the cohort is closed): the
                 # decryption service is not even asked.
                 log.info(
-                    "cohort %s closed with %d < k=%d contributions: dropped", cohort, size, self.k
+                    "cohort %s closed with %d < k=%d contributions: dropped",
+                    cohort,
+                    pending.size,
+                    self.k,
                 )
-                await self._finish(cohort)
+                await self.cohorts.drop(cohort)
                 continue
-            contributions = self._contributions.get(cohort)
-            try:
-                result = await self.client.release(
-                    self._contributions.public_key, cohort, contributions, epsilon=self.epsilon
-                )
-            except DecryptionServiceUnavailable:
-                log.warning("the decryption service is unavailable; %s waits", cohort)
-                return released
-            except (CohortTooSmall, BudgetExhausted) as e:
-                log.info("cohort %s is not released: %s", cohort, e)
-                await self._finish(cohort)
-                continue
-            published = {**result, "day": cohort_day(cohort).isoformat()}
-            if self._directory is not None:
-                await asyncio.to_thread(_append, self._directory / RELEASES_FILE, published)
-            self._releases.append(published)
-            await self._finish(cohort)
-            released.append(cohort)
+            if not await self.cohorts.claim(
+                cohort, self.region, cohort_day(cohort), self.process, self._now_ms()
+            ):
+                continue  # another process is releasing it
+            if await self._release(cohort):
+                released.append(cohort)
         return released
 
-    async def _finish(self, cohort: str) -> None:
-        """Forget a cohort's contributions, in memory and on disk."""
-        assert self._contributions is not None
-        self._contributions.take(cohort)
-        if self._directory is not None:
-            await asyncio.to_thread(self._rewrite_pending, cohort)
-
-    def _rewrite_pending(self, cohort: str) -> None:
-        assert self._directory is not None
-        path = self._directory / PENDING_FILE
-        kept = [line for line in _read(path) if line["cohort"] != cohort]
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            for line in kept:
-                f.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
+    async def _release(self, cohort: str) -> bool:
+        contributions = await self.cohorts.contributions(cohort)
+        try:
+            key = await self.public_key()
+            result = await self.client.release(key, cohort, contributions, epsilon=self.epsilon)
+        except DecryptionServiceUnavailable:
+            log.warning("the decryption service is unavailable; %s waits", cohort)
+            await self.cohorts.unclaim(cohort, self.process)
+            raise
+        except (CohortTooSmall, BudgetExhausted) as e:
+            log.info("cohort %s is not released: %s", cohort, e)
+            await self.cohorts.settle(cohort, self.process, None, self._now_ms())
+            return False
+        published = {**result, "day": cohort_day(cohort).isoformat()}
+        if not await self.cohorts.settle(cohort, self.process, published, self._now_ms()):
+            log.warning("cohort %s: the claim was taken over before the release was kept", cohort)
+            return False
+        return True
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
         return (("releases", self._releases_loop),)
