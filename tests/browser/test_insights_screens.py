@@ -94,6 +94,9 @@ def test_walks_become_an_insight_card_to_answer_and_similar_minds_stay_opted_in(
     minds.check()
     expect(page.get_by_role("status").filter(has_text="You can now be suggested")).to_be_visible()
     expect(page.get_by_test_id("minds-empty")).to_contain_text("Nobody to show yet")
+    expect(page.get_by_test_id("minds-helped-empty")).to_contain_text(
+        "Not enough people yet: this needs at least 20"
+    )
     page.reload()
     expect(minds).to_be_checked()
     assert ada.api("{ discoverable }")["discoverable"] is True

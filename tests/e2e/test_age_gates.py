@@ -78,6 +78,7 @@ def test_similar_minds_and_community_mood_need_a_verified_age(start_server: Star
     for query in (
         "mutation { setDiscoverable(discoverable: true) }",
         "{ similarMinds { checkInsNeeded } }",
+        "{ similarMindsHelped { enoughPeople } }",
         '{ communityMood(region: "eu-west", week: "2026-W40") { released } }',
     ):
         refused = ann.api.failure(query)

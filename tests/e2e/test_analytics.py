@@ -102,6 +102,17 @@ def test_similar_minds_only_between_discoverable_people_who_have_not_blocked(
         p["handle"] for p in blocker.api(SIMILAR, n=5)["similarMinds"]["people"]
     }
 
+    # What helped them: nothing from 2 people (k = 20), and never for the undiscoverable.
+    helped = me.api("{ similarMindsHelped { enoughPeople minimumPeople factors sentence } }")
+    assert helped["similarMindsHelped"] == {
+        "enoughPeople": False,
+        "minimumPeople": 20,
+        "factors": [],
+        "sentence": "Not enough people yet: this needs at least 20 discoverable people with"
+        " patterns like yours.",
+    }
+    assert code(hidden.api, "{ similarMindsHelped { enoughPeople } }") == "NOT_DISCOVERABLE"
+
     twin.api(SET, d=False)
     assert [p["handle"] for p in me.api(SIMILAR, n=5)["similarMinds"]["people"]] == [storm.handle]
     assert code(twin.api, SIMILAR, n=5) == "NOT_DISCOVERABLE"

@@ -77,3 +77,10 @@ def test_insights_are_the_owners_in_graphql_and_the_cli(
     assert "walk" in ok(cli("insights"))
     after = json.loads(ok(cli("insights", "--dismiss", walk["id"], "--json")))
     assert walk["id"] not in [i["id"] for i in after]
+
+    # Similar minds from the CLI: only once discoverable, and nothing from fewer than 20.
+    not_yet = cli("insights", "--similar-minds")
+    assert not_yet.returncode == 2 and "NOT_DISCOVERABLE" in not_yet.stderr + not_yet.stdout
+    ann.api("mutation { setDiscoverable(discoverable: true) }")
+    shown = ok(cli("insights", "--similar-minds"))
+    assert "Nobody to show yet" in shown and "Not enough people yet" in shown

@@ -56,7 +56,9 @@ ServerOption = Annotated[
 ]
 
 USAGE_ERRORS = (InvalidInput, WrongPassphrase, VaultMissing, VaultExists)
-REQUEST_WRONG = frozenset({"VALIDATION", "NOT_FOUND", "FORBIDDEN", "CONFLICT", "UNAUTHENTICATED"})
+REQUEST_WRONG = frozenset(
+    {"VALIDATION", "NOT_FOUND", "FORBIDDEN", "NOT_DISCOVERABLE", "CONFLICT", "UNAUTHENTICATED"}
+)
 """Refusals about what was asked (exit 2); others (unavailable, rate limited) exit 1."""
 
 

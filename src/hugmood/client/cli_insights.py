@@ -1,10 +1,12 @@
 """`hugmood insights`: what your check-ins say about you, from the server (it analyses only
 what you shared with it: never a note's text, only the sentiment your device derived);
-`--helpful` / `--dismiss` answer one."""
+`--helpful` / `--dismiss` answer one; `--similar-minds` shows the discoverable people whose
+patterns are nearest yours and what helped most of them."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -26,6 +28,11 @@ ANSWERS = {
     "helpful": "mutation($i: ID!) { markInsightHelpful(id: $i) { id } }",
     "dismiss": "mutation($i: ID!) { dismissInsight(id: $i) { id } }",
 }
+SIMILAR = """
+query {
+  similarMinds(limit: 5) { people { handle displayName } checkInsNeeded }
+  similarMindsHelped { enoughPeople sentence }
+}"""
 EMPTY = (
     "Nothing to say yet. Insights come once there is enough to tell noise from a pattern: "
     "a place, weather, company or tag needs at least 3 days with it and 3 without, a "
@@ -40,11 +47,22 @@ def insights(
     dismiss: Annotated[
         str | None, typer.Option("--dismiss", help="Dismiss the insight with this id.")
     ] = None,
+    similar_minds: Annotated[
+        bool,
+        typer.Option(
+            "--similar-minds",
+            help="Show the discoverable people whose mood patterns are nearest yours, and what"
+            " went with better days for most of the 20 nearest (you must be discoverable).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     vault: VaultOption = DEFAULT_VAULT,
 ) -> None:
     """What your check-ins say about you: what goes with your better days, weekday and
     time-of-day patterns, trends, each with the numbers behind it."""
+    if similar_minds:
+        _similar_minds(as_json, vault)
+        return
 
     async def fetch(device: Device) -> list[dict[str, Any]]:
         async with device.client() as api:
@@ -76,6 +94,37 @@ def insights(
         )
     out.print(table)
     out.print("Answer with --helpful <id> or --dismiss <id> (the full id: see --json).")
+
+
+def _similar_minds(as_json: bool, vault: Path) -> None:
+    async def fetch(device: Device) -> dict[str, Any]:
+        async with device.client() as api:
+            found: dict[str, Any] = await api.execute(SIMILAR)
+            return found
+
+    with clear_errors():
+        device = open_device(vault)
+        try:
+            found = run(fetch(device))
+        finally:
+            device.vault.close()
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    minds, helped = found["similarMinds"], found["similarMindsHelped"]
+    if minds["checkInsNeeded"]:
+        out.print(f"{minds['checkInsNeeded']} more check-ins and you can be compared with others.")
+        return
+    if minds["people"]:
+        table = Table(title="similar minds")
+        table.add_column("handle")
+        table.add_column("name")
+        for person in minds["people"]:
+            table.add_row(f"@{person['handle']}", str(person["displayName"]))
+        out.print(table)
+    else:
+        out.print("Nobody to show yet: similar minds appear as more people turn this on.")
+    out.print(str(helped["sentence"]))
 
 
 def register(app: typer.Typer) -> None:

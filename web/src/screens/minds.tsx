@@ -14,6 +14,39 @@ interface Minds {
 
 const MINDS = "query { similarMinds(limit: 5) { people { handle displayName } checkInsNeeded } }";
 
+interface Helped {
+  enoughPeople: boolean;
+  minimumPeople: number;
+  factors: string[];
+  sentence: string;
+  checkInsNeeded: number;
+}
+
+const HELPED = "query { similarMindsHelped { enoughPeople minimumPeople factors sentence checkInsNeeded } }";
+
+/** What went with better days for most of the people nearest you: never who they are. */
+function WhatHelped() {
+  const [helped, setHelped] = useState<Helped | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    gql<{ similarMindsHelped: Helped }>(HELPED)
+      .then((data) => setHelped(data.similarMindsHelped))
+      .catch((e) => setError(describe(e)));
+  }, []);
+  if (error) return <ErrorText error={error} />;
+  if (helped === null || helped.checkInsNeeded > 0) return null;
+  return (
+    <div class="card" data-testid={helped.enoughPeople ? "minds-helped" : "minds-helped-empty"}>
+      <h3>What helped people like you</h3>
+      <p class={helped.enoughPeople ? "" : "empty"}>{helped.sentence}</p>
+      <p class="muted small">
+        Worked out from the {helped.minimumPeople} discoverable people whose patterns are nearest yours, only once there are
+        that many, and never saying who they are.
+      </p>
+    </div>
+  );
+}
+
 function MindsList() {
   const [minds, setMinds] = useState<Minds | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -82,7 +115,8 @@ export function SimilarMinds() {
         <ul class="small minds-terms">
           <li>
             <strong>What is compared:</strong> how your check-ins spread over the mood words, their energy and pleasantness,
-            and how intense they are. Never your notes.
+            how intense they are, and what went with your more pleasant days (weather, company, a few common tags). Never your
+            notes.
           </li>
           <li>
             <strong>What others see:</strong> your handle and display name, nothing else: not your check-ins, not how similar
@@ -102,6 +136,7 @@ export function SimilarMinds() {
         )}
       </div>
       {on && <MindsList />}
+      {on && <WhatHelped />}
     </section>
   );
 }
