@@ -12,6 +12,7 @@ from hugmood.domain.age import AGE_EVENTS
 from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.close_friends import CLOSE_FRIEND_EVENTS
 from hugmood.domain.common import DomainEvent
+from hugmood.domain.devices import DEVICE_EVENTS
 from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
@@ -45,6 +46,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *MOOD_PHOTO_EVENTS,
         *DISCOVERY_EVENTS,
         *INSIGHT_EVENTS,
+        *DEVICE_EVENTS,
     )
 }
 

@@ -171,6 +171,16 @@ def print_report(report: SyncReport) -> None:
         f"uploaded {report.uploaded}, already there {report.already_there}, "
         f"hugs sent {report.hugs_sent}, downloaded {report.downloaded}, deleted {report.deleted}"
     )
+    if report.notes_sealed or report.notes_opened or report.notes_unreadable:
+        out.print(
+            f"notes end to end: {report.notes_sealed} sealed, {report.notes_opened} opened"
+            + (
+                f", {report.notes_unreadable} not readable here (written after this device"
+                " was unlinked)"
+                if report.notes_unreadable
+                else ""
+            )
+        )
     for op_id, reason in report.refused:
         err.print(f"[red]refused[/red] {op_id}: {reason} (kept in the vault)")
 
@@ -249,6 +259,7 @@ def register(app: typer.Typer) -> None:
     from hugmood.client import (
         cli_age,
         cli_community,
+        cli_devices,
         cli_insights,
         cli_moods,
         cli_sealed,
@@ -268,4 +279,5 @@ def register(app: typer.Typer) -> None:
     cli_sealed.register(app)
     cli_community.register(app)
     cli_insights.register(app)
+    cli_devices.register(app)
     cli_mfa.register(app)

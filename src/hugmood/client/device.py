@@ -10,6 +10,7 @@ from typing import Any
 
 from hugmood.client.analysis import analyse
 from hugmood.client.api import AsyncHugMoodClient
+from hugmood.client.devices import OwnDevices
 from hugmood.client.errors import InvalidInput, NotLoggedIn
 from hugmood.client.records import SHARE_NOTES, Insights, LocalEntry
 from hugmood.client.sync import SyncReport, sync
@@ -125,13 +126,18 @@ class Device:
         if self.token is None:
             raise NotLoggedIn("this device is logged out: run `hugmood login` to sync")
         async with self.client() as api:
-            return await sync(
+            report = await sync(
                 self.vault,
                 api,
                 share_notes=self.share_notes,
                 progress=progress,
                 batch_size=batch_size,
             )
+            # Notes between this person's own devices, end to end (a no-op if not linked).
+            notes = await OwnDevices(self.vault, self.device_id, api).exchange_notes()
+            report.notes_sealed, report.notes_opened = notes.sealed, notes.opened
+            report.notes_unreadable = notes.unreadable
+            return report
 
 
 def prepare_entry(

@@ -43,6 +43,10 @@ class SyncReport:
     downloaded: int = 0
     deleted: int = 0
     hugs_sent: int = 0
+    notes_sealed: int = 0
+    """Notes of this device sent end to end to its linked devices (`client.devices`)."""
+    notes_opened: int = 0
+    notes_unreadable: int = 0
 
 
 def upload_payload(entry: LocalEntry, share_notes: str) -> dict[str, object]:

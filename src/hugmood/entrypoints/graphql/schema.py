@@ -18,6 +18,7 @@ from hugmood.config import Settings
 from hugmood.entrypoints.graphql.analytics import AnalyticsMutations, AnalyticsQueries
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, CloseFriendQueries
+from hugmood.entrypoints.graphql.devices import DeviceMutations, DeviceQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.insights import InsightMutations, InsightQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
@@ -79,6 +80,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 AnalyticsQueries,
                 InsightQueries,
                 OverviewQueries,
+                DeviceQueries,
             ),
         ),
         mutation=merge_types(
@@ -96,6 +98,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 CloseFriendMutations,
                 AnalyticsMutations,
                 InsightMutations,
+                DeviceMutations,
             ),
         ),
         subscription=Subscription,
