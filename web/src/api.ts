@@ -11,6 +11,8 @@ export class ApiError extends Error {
     message: string,
     readonly code: string,
     readonly field?: string,
+    /** The error's other `extensions` (e.g. `mfaToken` and `methods` with MFA_REQUIRED). */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "ApiError";
@@ -106,7 +108,7 @@ export function sessionEnded(): void {
 
 interface GraphQLErrorBody {
   message: string;
-  extensions?: { code?: string; field?: string; retryAfterSeconds?: number };
+  extensions?: { code?: string; field?: string; retryAfterSeconds?: number; [other: string]: unknown };
 }
 
 const FALLBACK: Record<string, string> = {
@@ -161,7 +163,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   if (first !== undefined) {
     const code = first.extensions?.code ?? "INTERNAL";
     if (code === "UNAUTHENTICATED" && current !== null && !query.includes("logIn(")) sessionEnded();
-    throw new ApiError(plainWords(first), code, first.extensions?.field);
+    throw new ApiError(plainWords(first), code, first.extensions?.field, first.extensions ?? {});
   }
   if (body.data === undefined) throw new ApiError(FALLBACK["INTERNAL"] ?? "", "INTERNAL");
   return body.data;

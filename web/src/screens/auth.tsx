@@ -1,13 +1,14 @@
 // Sign up and log in, with errors said plainly next to the form.
 
 import { useEffect, useState } from "preact/hooks";
-import { describe, deviceProof, gql, keepDeviceProof, saveSession } from "../api";
+import { ApiError, describe, deviceProof, gql, keepDeviceProof, saveSession } from "../api";
 import { ACCOUNT, type Account, type Privacy } from "../model";
 import { account, signedOutReason } from "../session";
 import { useSignal } from "../signal";
 import { PrivacyChoice } from "./checkin";
 import { ErrorText } from "./common";
 import { ForgotPassword } from "./reset";
+import { type NewSession, SecondStep } from "./two-step";
 
 const REGIONS: [string, string][] = [
   ["eu-west", "Europe (west)"],
@@ -47,6 +48,16 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const reason = useSignal(signedOutReason);
+  // The password was right and a second step is needed (MFA_REQUIRED): its token and methods.
+  const [held, setHeld] = useState<{ mfaToken: string; methods: string[]; message: string } | null>(null);
+
+  function signedIn(session: NewSession) {
+    keepDeviceProof(session.account.handle, session.deviceProof);
+    saveSession(session.token, session.account.handle);
+    signedOutReason.value = null;
+    account.value = session.account;
+    onSignedIn();
+  }
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -69,12 +80,14 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
         device: navigator.userAgent.includes("Mobile") ? "phone browser" : "web browser",
         proof: deviceProof(cleanHandle),
       });
-      keepDeviceProof(data.logIn.account.handle, data.logIn.deviceProof);
-      saveSession(data.logIn.token, data.logIn.account.handle);
-      signedOutReason.value = null;
-      account.value = data.logIn.account;
-      onSignedIn();
+      signedIn(data.logIn);
     } catch (e) {
+      if (e instanceof ApiError && e.code === "MFA_REQUIRED") {
+        const methods = Array.isArray(e.extensions["methods"]) ? (e.extensions["methods"] as string[]) : [];
+        setHeld({ mfaToken: String(e.extensions["mfaToken"] ?? ""), methods, message: e.message.replace(/\.$/, "") });
+        setPassword("");
+        return;
+      }
       setError(describe(e));
     } finally {
       setBusy(false);
@@ -82,6 +95,14 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
   }
 
   const signup = mode === "signup";
+  if (held !== null) {
+    return (
+      <main id="main" class="auth">
+        <h1 class="brand-big">HugMood</h1>
+        <SecondStep {...held} onSession={signedIn} onCancel={() => setHeld(null)} />
+      </main>
+    );
+  }
   return (
     <main id="main" class="auth">
       <h1 class="brand-big">HugMood</h1>

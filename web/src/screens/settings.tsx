@@ -13,6 +13,7 @@ import { ErrorText } from "./common";
 import { PrivacyChoice } from "./checkin";
 import { PrivacyCards } from "./privacy";
 import { Reminders } from "./reminders";
+import { TwoStepSettings } from "./two-step";
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { ${ACCOUNT} } }`;
 
@@ -400,6 +401,7 @@ export function SettingsScreen() {
       <AcceptedHugs />
       <Appearance />
       <ChangePassword />
+      <TwoStepSettings />
       <Sessions />
       <ImportData />
       <ExportAndLogOut />
