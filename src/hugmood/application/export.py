@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from hugmood.sql.database import Row, SqlDatabase
 
 FORMAT = "hugmood-export"
 VERSION = 1
-PAGE = 500
+PAGE = 1000
 """Rows read per query: large enough to be quick, small enough to keep memory flat."""
 
 CSV_COLUMNS = (
@@ -57,9 +58,12 @@ class ExportSources:
 
 
 def iso(ms: int | None) -> str | None:
+    """Epoch milliseconds as ISO-8601 UTC (`2026-12-04T19:30:00.000Z`); three a check-in,
+    so the cheap way (a `datetime` each cost half the export's time)."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    seconds, millis = divmod(int(ms), 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
 
 
 def _json(value: Any) -> bytes:
@@ -84,13 +88,12 @@ async def _pages(db: SqlDatabase, sql: str, *args: Any) -> AsyncIterator[Sequenc
 
 
 _ENTRIES = (
-    "SELECT recorded_at_ms, entry_id, mood_type, intensity, note, context_factors, privacy,"
-    " created_at_ms, updated_at_ms, insights,"
-    " (SELECT blob_id FROM rm_mood_photos p WHERE p.entry_id = e.entry_id),"
-    " (SELECT content_type FROM rm_mood_photos p WHERE p.entry_id = e.entry_id)"
-    " FROM rm_mood_entries e WHERE user_id = $1"
-    " AND (recorded_at_ms > $2 OR (recorded_at_ms = $2 AND entry_id > $3))"
-    " ORDER BY recorded_at_ms, entry_id LIMIT $4"
+    "SELECT recorded_at_ms, e.entry_id, mood_type, intensity, note, context_factors, privacy,"
+    " created_at_ms, updated_at_ms, insights, p.blob_id, p.content_type"
+    " FROM rm_mood_entries e LEFT JOIN rm_mood_photos p ON p.entry_id = e.entry_id"
+    " WHERE user_id = $1"
+    " AND (recorded_at_ms > $2 OR (recorded_at_ms = $2 AND e.entry_id > $3))"
+    " ORDER BY recorded_at_ms, e.entry_id LIMIT $4"
 )
 
 
@@ -340,12 +343,15 @@ async def export_json(sources: ExportSources, user_id: UserId) -> AsyncIterator[
     yield _json(head)[:-1] + b',"entries":['
     first = True
     async for rows in entry_rows(db, user_id):
+        # One piece a page (a photo, up to a few MB, is a piece of its own entry's).
+        page = []
         for row in rows:
             entry = _entry(row)
             if row[10] is not None:
                 entry["photo"] = await _blob(sources.blobs, str(row[10]), row[11])
-            yield (b"" if first else b",") + _json(entry)
-            first = False
+            page.append(_json(entry))
+        yield (b"" if first else b",") + b",".join(page)
+        first = False
     yield b'],"hugsSent":['
     async for piece in _hugs(db, _HUGS_SENT, user_id, other=3):
         yield piece
