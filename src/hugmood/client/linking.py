@@ -1,4 +1,4 @@
-"""The cryptography of notes shared between a person's own devices (docs/decisions/0017).
+"""The cryptography of notes shared between a person's own devices (docs/decisions/0021).
 
 - Each device has an X25519 key pair; the private half stays in its vault.
 - The notes keyring holds every notes key the person has had (32 random bytes each, by

@@ -1,4 +1,4 @@
-"""A person's own devices and the notes they share end to end (docs/decisions/0017).
+"""A person's own devices and the notes they share end to end (docs/decisions/0021).
 
 Each device registers an X25519 public key. The notes keyring (every notes key the person
 has had, newest last) is only ever on the server wrapped for one device at a time: sealed
