@@ -25,6 +25,7 @@ from hugmood.domain import hugs as hg
 from hugmood.domain import identity as idm
 from hugmood.domain import mood_photos as mp
 from hugmood.domain import moods as mood_rules
+from hugmood.domain import reminders as rm
 from hugmood.domain.board_images import UploadBoardImage
 from hugmood.domain.close_friends import AddCloseFriend
 from hugmood.entrypoints.asgi import create_app
@@ -67,6 +68,7 @@ async def test_the_export_holds_everything_of_mine_and_nothing_private_of_others
         await core.bus.handle(idm.UpdateProfile(ann, display_name="Ann C4N", bio="bio-canary"))
         await core.bus.handle(AddCloseFriend(ann, ben))
         await core.bus.handle(dv.SetDiscoverable(ann, True))
+        await core.bus.handle(rm.SetReminder(ann, True, "07:30", ("mon",), "Europe/Paris"))
         entry = str(uuid.uuid4())
         await core.bus.handle(
             mood_rules.RecordMood(
@@ -141,6 +143,8 @@ async def test_the_export_holds_everything_of_mine_and_nothing_private_of_others
     assert noted["photo"]["blobId"] == photo.blob_id
     assert noted["photo"]["base64"]
     assert document["settings"]["discoverable"] is True
+    assert document["settings"]["reminders"]["time"] == "07:30"
+    assert document["settings"]["reminders"]["days"] == ["mon"]
     assert [f["userId"] for f in document["settings"]["closeFriends"]] == [ben]
     assert document["friendships"][0]["status"] == "friends"
     assert set(document["friendships"][0]) == {"userId", "handle", "displayName", "status", "since"}

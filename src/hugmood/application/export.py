@@ -21,6 +21,8 @@ from typing import Any, Protocol
 import orjson
 
 from hugmood.application.queries.identity import account_by_id, accounts_by_ids
+from hugmood.application.queries.reminders import email as email_of
+from hugmood.application.queries.reminders import reminder as reminder_of
 from hugmood.application.streams import load
 from hugmood.blobs.store import BlobStore
 from hugmood.domain.errors import NotFound
@@ -161,12 +163,8 @@ async def _settings(sources: ExportSources, user_id: UserId) -> dict[str, Any]:
     account = await db.fetchrow(
         "SELECT default_visibility, appear_offline FROM rm_accounts WHERE user_id = $1", user_id
     )
-    reminder = await db.fetchrow(
-        "SELECT enabled, time, days, time_zone, by_push, by_email FROM rm_reminders"
-        " WHERE user_id = $1",
-        user_id,
-    )
-    email = await db.fetchrow("SELECT address, pending FROM rm_email WHERE user_id = $1", user_id)
+    reminder = await reminder_of(db, user_id)
+    email = await email_of(db, user_id)
     push = await db.fetch(
         "SELECT endpoint FROM rm_push_subscriptions WHERE user_id = $1 ORDER BY endpoint",
         user_id,
@@ -192,14 +190,15 @@ async def _settings(sources: ExportSources, user_id: UserId) -> dict[str, Any]:
         "reminders": None
         if reminder is None
         else {
-            "enabled": bool(reminder[0]),
-            "time": reminder[1],
-            "days": orjson.loads(reminder[2]),
-            "timeZone": reminder[3],
-            "byPush": bool(reminder[4]),
-            "byEmail": bool(reminder[5]),
+            "enabled": reminder.enabled,
+            "time": reminder.time,
+            "days": list(reminder.days),
+            "timeZone": reminder.time_zone,
+            "byPush": reminder.by_push,
+            "byEmail": reminder.by_email,
+            "quietDays": reminder.quiet_days,
         },
-        "email": None if email is None else {"address": email[0], "pending": email[1]},
+        "email": {"address": email.address, "pending": email.pending},
         "pushEndpoints": [str(r[0]) for r in push],
         "hugs": {
             "acceptedTypes": orjson.loads(hugs[0]) if hugs else None,
