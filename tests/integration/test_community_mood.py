@@ -211,3 +211,44 @@ async def test_finished_weeks_are_released_once_into_the_ledger_every_process_re
         assert await release.latest_release(core.readmodels, "us-east", week, today) is None
         with pytest.raises(ValidationFailed):
             await release.latest_release(core.readmodels, "eu-west", "never", today)
+
+
+async def test_a_week_in_progress_is_released_for_edges_and_keeps_a_release_for_its_end(
+    settings: Settings,
+) -> None:
+    async with open_hugmood(settings) as core:
+        now = datetime.now(UTC)
+        crowd = [await registered(core, f"c{i}") for i in range(release.MIN_PEOPLE)]
+        for user_id, _ in crowd:
+            await check_in(core, user_id, "content", now)
+        community = await caught_up(core)
+        week = iso_week(now.date())
+
+        async def at(moment: datetime) -> int:
+            found = await release.community_mood(
+                core.readmodels, community.columns, "eu-west", week, moment
+            )
+            assert found.released
+            return found.release_number
+
+        # The process that keeps the store releases the current week into the ledger…
+        assert await community.release_current_weeks(now) == 1
+        assert await community.release_current_weeks(now) == 0
+        # …where an edge, which has no store, finds it.
+        kept = await release.latest_release(core.readmodels, "eu-west", week, now.date())
+        assert kept is not None and kept.released and kept.release_number == 1
+        made = kept.released_at_ms or 0
+        later = datetime.fromtimestamp(made / 1000, UTC) + release.IN_PROGRESS_REFRESH
+        end = release.week_end(week)
+        if later < end:  # a second release while the week lasts, not a third
+            assert await at(later) == 2
+            assert await at(end - timedelta(minutes=1)) == 2
+        # The finished week's final numbers always get the release kept for them, and the
+        # cohort never spends more than its budget.
+        final = await at(end + timedelta(hours=1))
+        assert final == (3 if later < end else 2)
+        # Later, whatever is left of the budget, and never more.
+        assert await at(end + timedelta(days=30)) == release.MAX_RELEASES
+        assert await at(end + timedelta(days=60)) == release.MAX_RELEASES
+        spent = await release.latest_release(core.readmodels, "eu-west", week, end.date())
+        assert spent is not None and spent.budget_spent <= spent.budget_total

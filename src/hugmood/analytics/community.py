@@ -112,14 +112,25 @@ class CommunityMoodConsumer(Service):
     def loops(self) -> Sequence[tuple[str, Loop]]:
         if self._columns is None:
             return []
-        return [("follow the log", self._run), ("release finished weeks", self._release)]
+        return [("follow the log", self._run), ("release weeks", self._release)]
 
     async def release_finished_weeks(self, now: datetime) -> int:
-        """Release last week's cohort of every region that has k people and no release yet
-        (into the shared ledger, where edges answer from); returns how many were released."""
+        """Release last week's cohort of every region that has k people and no release of
+        its final numbers yet (into the shared ledger, where edges answer from); returns how
+        many were released."""
         released = 0
         for region in sorted(REGIONS):
             if await release.release_finished_week(self._db, self.columns, region, now):
+                released += 1
+        return released
+
+    async def release_current_weeks(self, now: datetime) -> int:
+        """Release this week's cohort of every region that has k people, when a release of a
+        week in progress is due (`release.IN_PROGRESS_REFRESH`, at most
+        `release.IN_PROGRESS_RELEASES`), so edges can answer the current week too."""
+        released = 0
+        for region in sorted(REGIONS):
+            if await release.release_week(self._db, self.columns, region, now.date(), now):
                 released += 1
         return released
 
@@ -127,7 +138,9 @@ class CommunityMoodConsumer(Service):
         while True:
             # Only over a store that has caught up with the log: a release is final.
             if await self.wait_for(await self._store.last_position(), timeout_s=60.0):
-                await self.release_finished_weeks(datetime.now(UTC))
+                now = datetime.now(UTC)
+                await self.release_finished_weeks(now)
+                await self.release_current_weeks(now)
             await asyncio.sleep(self._release_every_s)
 
     async def wait_for(self, position: int, timeout_s: float = 10.0) -> bool:

@@ -1,14 +1,18 @@
 """Community mood releases: a cohort (home region × ISO week) is answered only when at least
 `MIN_PEOPLE` distinct pseudonyms are in it, with Laplace noise from OpenDP, and each release
 spends privacy budget from the cohort's fixed total, recorded in a ledger in the read-model
-database (shared by every process), so asking again cannot average the noise away."""
+database (shared by every process), so asking again cannot average the noise away.
+
+A week still in progress may spend all but one of its releases (`IN_PROGRESS_RELEASES`, at
+most one per `IN_PROGRESS_REFRESH`): the last is kept for the finished week, so its final
+numbers are always released, and the cohort never spends more than its total."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import opendp.prelude as dp
@@ -29,8 +33,12 @@ RELEASE_EPSILON = 1.0
 MAX_RELEASES = 3
 """Releases per cohort: its total budget is MAX_RELEASES × RELEASE_EPSILON."""
 REFRESH = timedelta(hours=24)
-"""A cohort's last release is served again until it is this old (and forever once its
-budget is spent): a new one is made only for data that may have grown."""
+"""A finished week's last release is served again until it is this old (and forever once
+its budget is spent): a new one is made only for data that may have grown."""
+IN_PROGRESS_RELEASES = MAX_RELEASES - 1
+"""Releases a week may spend before it is over: one is always left for the finished week."""
+IN_PROGRESS_REFRESH = timedelta(days=3)
+"""A week in progress gets a new release at most this often (so its two cover the week)."""
 SCALE = 1000
 """Values in thousandths, so OpenDP's integer Laplace works in exact units."""
 _PARTS = 5
@@ -150,18 +158,37 @@ async def prepare(db: SqlDatabase) -> None:
     await apply_migrations(db, COMPONENT, MIGRATIONS)
 
 
+def week_end(week: str) -> datetime:
+    """When an ISO week (`2026-W49`) is over: the next Monday, 00:00 UTC."""
+    year, number = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(number), 1)
+    return datetime.combine(monday + timedelta(days=7), time(), UTC)
+
+
+def _due(latest: CommunityMood, ends_ms: int, now_ms: int) -> bool:
+    """Whether the cohort may spend another release now (see the module)."""
+    made = latest.released_at_ms or 0
+    if latest.release_number >= MAX_RELEASES:
+        return False
+    if now_ms < ends_ms:
+        return (
+            latest.release_number < IN_PROGRESS_RELEASES
+            and now_ms - made >= IN_PROGRESS_REFRESH.total_seconds() * 1000
+        )
+    # Finished: its final numbers were never released, or they may have grown since.
+    return made < ends_ms or now_ms - made >= REFRESH.total_seconds() * 1000
+
+
 async def community_mood(
     db: SqlDatabase, columns: ColumnStore, region: str, week: str, now: datetime
 ) -> CommunityMood:
     """How people whose home is `region` felt in `week`, privately (see the module)."""
     region, week = check_cohort(region, week, now.date())
     now_ms = int(now.timestamp() * 1000)
+    ends_ms = int(week_end(week).timestamp() * 1000)
     while True:
         latest = await _latest(db, region, week)
-        if latest is not None and (
-            latest.release_number >= MAX_RELEASES
-            or now_ms - (latest.released_at_ms or 0) < REFRESH.total_seconds() * 1000
-        ):
+        if latest is not None and not _due(latest, ends_ms, now_ms):
             return latest
         sums = await columns.cohort(region, week)
         if sums.people < MIN_PEOPLE:
@@ -190,16 +217,24 @@ async def latest_release(
     return await _latest(db, region, week)
 
 
+async def release_week(
+    db: SqlDatabase, columns: ColumnStore, region: str, day: date, now: datetime
+) -> CommunityMood | None:
+    """Release the cohort of the week `day` falls in if a release is due (it has k people,
+    and its last release is old enough, or predates the end of a finished week), so every
+    process can answer it from the ledger; the new release, or None if none was made."""
+    week = iso_week(day)
+    before = await _latest(db, region, week)
+    found = await community_mood(db, columns, region, week, now)
+    made = found.released and (before is None or found.release_number > before.release_number)
+    return found if made else None
+
+
 async def release_finished_week(
     db: SqlDatabase, columns: ColumnStore, region: str, now: datetime
 ) -> CommunityMood | None:
-    """Release last week's cohort once (if it has k people and no release yet), so every
-    process can answer it from the ledger; None if there is nothing to release."""
-    week = iso_week(now.date() - timedelta(days=7))
-    if await _latest(db, region, week) is not None:
-        return None
-    found = await community_mood(db, columns, region, week, now)
-    return found if found.released else None
+    """`release_week` for last week."""
+    return await release_week(db, columns, region, now.date() - timedelta(days=7), now)
 
 
 async def _latest(db: SqlDatabase, region: str, week: str) -> CommunityMood | None:

@@ -119,8 +119,10 @@ class AnalyticsQueries:
         description="How people whose home is `region` felt in `week` (ISO, e.g. 2026-W49): "
         "answered only for at least 20 people, with noise (see CommunityMood). VALIDATION "
         "for an unknown region or a malformed or future week. A process that does not keep "
-        "the analytics store (an edge) answers from releases already made (every finished "
-        "week with enough people is released once), and ANALYTICS_UNAVAILABLE otherwise."
+        "the analytics store (an edge) answers from releases already made (the process that "
+        "keeps the store releases, hourly, every cohort with enough people that is due: the "
+        "current week at most every 3 days, the finished week once more with its final "
+        "numbers), and ANALYTICS_UNAVAILABLE for a cohort with no release yet."
     )
     async def community_mood(self, info: Ctx, region: str, week: str) -> CommunityMood:
         me = await info.context.principal()
@@ -128,15 +130,15 @@ class AnalyticsQueries:
         await AgeGate(core.deps, me.user_id).require(COMMUNITY_MOOD)
         now = datetime.now(UTC)
         if core.community is None or not core.community.keeps_store:
-            # An edge (or a second process on the data dir): finished weeks are released into
-            # the shared ledger by the process that keeps the store; answer from there.
+            # An edge (or a second process on the data dir): cohorts are released into the
+            # shared ledger by the process that keeps the store; answer from there.
             found = await release.latest_release(
                 core.readmodels, region[:40], week[:40], now.date()
             )
             if found is None:
                 raise AnalyticsUnavailable(
-                    "this process answers community mood only for finished weeks already"
-                    " released; ask again later"
+                    "this process answers community mood only from releases already made,"
+                    " and this cohort has none yet; ask again later"
                 )
             return CommunityMood.of(found)
         community = core.community
