@@ -60,6 +60,7 @@ from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
 from hugmood.reminders.scheduler import ReminderScheduler, open_mailer
 from hugmood.security.mfa import MfaSecrets
+from hugmood.security.oidc import OidcProvider
 from hugmood.security.passwords import Argon2idPasswordHasher
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
@@ -337,6 +338,15 @@ async def open_hugmood(
                 rp_name="HugMood",
                 origins=settings.passkey_origins(),
             ),
+            oidc=OidcProvider(
+                name=settings.oidc_name,
+                issuer=settings.oidc_issuer,
+                client_id=settings.oidc_client_id,
+                client_secret=settings.oidc_client_secret,
+                redirect_url=settings.oidc_redirect(),
+            )
+            if settings.oidc_issuer
+            else None,
         )
         # Read-your-writes: from the runner where this process applies the read models, from
         # their committed checkpoint where workers do.

@@ -45,6 +45,15 @@ class Settings:
     """The passkeys' relying party id (a domain); empty: the host of the public URL."""
     webauthn_origins: str = ""
     """Comma-separated origins passkey answers may come from; empty: the public URL's."""
+    oidc_issuer: str = ""
+    """Sign-in with another provider (OpenID Connect): its issuer URL (its metadata is at
+    `<issuer>/.well-known/openid-configuration`); empty: none."""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "your provider"
+    """What the app calls the provider ("Sign in with …")."""
+    oidc_redirect_url: str = ""
+    """Registered at the provider; empty: `<public URL>/oidc/callback`."""
     max_request_bytes: int = 100_000
     graphql_max_depth: int = 6
     graphql_max_aliases: int = 15
@@ -213,6 +222,23 @@ class Settings:
             raise ConfigError("HUGMOOD_SESSION_TTL_HOURS must be more than 0 and at most 8784")
         if any(not o.startswith(("https://", "http://")) for o in self.passkey_origins()):
             raise ConfigError("HUGMOOD_WEBAUTHN_ORIGINS must be http:// or https:// origins")
+        self._validate_oidc()
+
+    def _validate_oidc(self) -> None:
+        if not self.oidc_issuer:
+            return
+        if not self.oidc_client_id or not self.oidc_client_secret:
+            raise ConfigError(
+                "HUGMOOD_OIDC_ISSUER needs HUGMOOD_OIDC_CLIENT_ID and HUGMOOD_OIDC_CLIENT_SECRET"
+            )
+        schemes = ("https://",) if not self.development else ("https://", "http://")
+        if not self.oidc_issuer.startswith(schemes):
+            raise ConfigError("HUGMOOD_OIDC_ISSUER must be an https:// URL in production")
+        if self.oidc_redirect_url and not self.oidc_redirect_url.startswith(schemes):
+            raise ConfigError("HUGMOOD_OIDC_REDIRECT_URL must be an https:// URL in production")
+
+    def oidc_redirect(self) -> str:
+        return self.oidc_redirect_url or self.app_url() + "oidc/callback"
 
     def _validate_mail(self) -> None:
         if self.smtp_security not in ("starttls", "tls", "none"):

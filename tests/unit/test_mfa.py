@@ -198,7 +198,9 @@ async def test_turning_the_app_off_needs_the_password_and_a_code(deps: Dependenc
         await handlers.disable_totp(mfa.DisableTotp(user_id, "wrong password!", code), deps, CTX)
     with pytest.raises(ValidationFailed, match="give the code"):
         await handlers.disable_totp(mfa.DisableTotp(user_id, PASSWORD), deps, CTX)
-    await handlers.disable_totp(mfa.DisableTotp(user_id, PASSWORD, recovery_code=codes[0]), deps, CTX)
+    await handlers.disable_totp(
+        mfa.DisableTotp(user_id, PASSWORD, recovery_code=codes[0]), deps, CTX
+    )
 
     session = (await log_in(idm.LogIn("ann", PASSWORD), deps, CTX)).value
     assert isinstance(session, NewSession)  # no second step any more

@@ -15,6 +15,7 @@ from hugmood.application.ports import (
 from hugmood.blobs.store import BlobStore
 from hugmood.eventstore.store import EventStore
 from hugmood.security.mfa import MfaSecrets
+from hugmood.security.oidc import OidcProvider
 from hugmood.security.webauthn_passkeys import PasskeyCeremonies
 from hugmood.sql.database import SqlDatabase
 
@@ -44,3 +45,5 @@ class Dependencies:
     mfa_required: bool = False
     """The operator's rule: an account without a second factor sets one up before a session."""
     passkeys: PasskeyCeremonies | None = None
+    oidc: OidcProvider | None = None
+    """The other provider people may sign in with (None: none set up)."""

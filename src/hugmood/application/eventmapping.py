@@ -17,6 +17,7 @@ from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.identity_mfa import MFA_EVENTS
+from hugmood.domain.identity_oidc import OIDC_EVENTS
 from hugmood.domain.insights import INSIGHT_EVENTS
 from hugmood.domain.mail import EMAIL_EVENTS
 from hugmood.domain.mood_photos import MOOD_PHOTO_EVENTS
@@ -33,6 +34,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
     for cls in (
         *IDENTITY_EVENTS,
         *MFA_EVENTS,
+        *OIDC_EVENTS,
         *MOOD_EVENTS,
         *SOCIAL_EVENTS,
         *HUG_EVENTS,

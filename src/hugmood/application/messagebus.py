@@ -18,6 +18,7 @@ from hugmood.application.handlers import (
     hugs,
     identity,
     identity_mfa,
+    identity_oidc,
     insights,
     mood_photos,
     moods,
@@ -57,6 +58,7 @@ from hugmood.domain.identity_mfa import (
     StartPasskeyRegistration,
     StartTotpEnrolment,
 )
+from hugmood.domain.identity_oidc import FinishSocialSignIn, LinkSocialSignIn, StartSocialSignIn
 from hugmood.domain.insights import DismissInsight, MarkInsightHelpful, TellInsight
 from hugmood.domain.mail import ConfirmEmailAddress, RemoveEmailAddress, SetEmailAddress
 from hugmood.domain.mood_photos import AttachMoodPhoto, RemoveMoodPhoto
@@ -92,6 +94,9 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     RemovePasskey: identity_mfa.remove_passkey,
     StartPasskeyLogIn: identity_mfa.start_passkey_log_in,
     FinishPasskeyLogIn: identity_mfa.finish_passkey_log_in,
+    StartSocialSignIn: identity_oidc.start_social_sign_in,
+    FinishSocialSignIn: identity_oidc.finish_social_sign_in,
+    LinkSocialSignIn: identity_oidc.link_social_sign_in,
     LogOut: identity.log_out,
     LogOutEverywhere: identity.log_out_everywhere,
     UpdateProfile: identity.update_profile,

@@ -64,3 +64,14 @@ class SecondFactorRequired(HugMoodError):
         super().__init__(message)
         self.mfa_token = mfa_token
         self.methods = methods
+
+
+class SocialSignInNotLinked(HugMoodError):
+    """The provider vouched for someone no HugMood account has claimed: `link_token` lets
+    the owner of an account link it, by signing in with their password."""
+
+    code = "NOT_LINKED"
+
+    def __init__(self, message: str, *, link_token: str) -> None:
+        super().__init__(message)
+        self.link_token = link_token

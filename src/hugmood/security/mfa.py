@@ -35,6 +35,7 @@ RECOVERY_HALF = 5
 PENDING_TTL_S = 300.0
 """How long someone who gave the right password has to give the second factor."""
 MAX_TOKEN_CHARS = 600
+LINK_TTL_S = 600.0
 
 
 def _derive(secret_key: bytes, label: str) -> bytes:
@@ -109,6 +110,7 @@ class MfaSecrets:
         self._seal_key = AESGCM(_derive(secret_key, "hugmood totp secret at rest"))
         self._code_key = _derive(secret_key, "hugmood recovery code hash")
         self._token_key = _derive(secret_key, "hugmood second step pending token")
+        self._link_key = _derive(secret_key, "hugmood social sign-in link token")
         self._clock = clock
 
     # --- the TOTP secret at rest -----------------------------------------------------------
@@ -170,8 +172,29 @@ class MfaSecrets:
             device_proof=body.get("x"),
         )
 
-    def _mac(self, payload: str) -> str:
-        return hmac.new(self._token_key, payload.encode(), hashlib.sha256).hexdigest()
+    def _mac(self, payload: str, key: bytes | None = None) -> str:
+        return hmac.new(key or self._token_key, payload.encode(), hashlib.sha256).hexdigest()
+
+    # --- linking a sign-in from another provider -------------------------------------------
+
+    def link_token(self, identity_key: str) -> str:
+        """Lets the person it was handed to (who just signed in at the provider) link that
+        identity to their account, by signing in with their password, for ten minutes."""
+        payload = f"{identity_key}.{int(self._clock() + LINK_TTL_S)}"
+        return f"link_{payload}.{self._mac(payload, self._link_key)}"
+
+    def read_link(self, token: str) -> str | None:
+        """The identity key of a link token this server issued that has not expired."""
+        if len(token) > MAX_TOKEN_CHARS or not token.startswith("link_"):
+            return None
+        payload, _, mac = token[5:].rpartition(".")
+        expected = self._mac(payload, self._link_key).encode()
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
+            return None
+        identity_key, _, expires = payload.partition(".")
+        if not expires.isdigit() or int(expires) < self._clock():
+            return None
+        return identity_key
 
 
 @dataclass(frozen=True, slots=True)

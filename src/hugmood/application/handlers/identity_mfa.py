@@ -343,7 +343,7 @@ async def confirm_totp_enrolment(
     return CommandResult(position, TotpTurnedOn(codes, session))
 
 
-async def _check_password(
+async def check_password(
     deps: Dependencies, context: CommandContext, user_id: UserId, password: str
 ) -> identity.Account:
     account = (
@@ -364,7 +364,7 @@ async def disable_totp(
 ) -> CommandResult:
     """Needs the password and a current code (or a recovery code). Refused while the
     operator requires a second factor and this is the account's only one."""
-    account = await _check_password(deps, context, command.user_id, command.password)
+    account = await check_password(deps, context, command.user_id, command.password)
     factors = await factors_of(deps, command.user_id)
     if not factors.totp_on:
         raise ValidationFailed("no authenticator app is set up")
@@ -597,7 +597,7 @@ async def finish_passkey_log_in(
 async def remove_passkey(
     command: mfa.RemovePasskey, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    await _check_password(deps, context, command.user_id, command.password)
+    await check_password(deps, context, command.user_id, command.password)
     factors = await factors_of(deps, command.user_id)
     if deps.mfa_required and not factors.totp_on and len(factors.passkeys) == 1:
         raise Forbidden(

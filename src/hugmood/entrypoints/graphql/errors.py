@@ -12,7 +12,12 @@ import re
 
 from graphql import GraphQLError
 
-from hugmood.domain.errors import HugMoodError, RateLimited, SecondFactorRequired
+from hugmood.domain.errors import (
+    HugMoodError,
+    RateLimited,
+    SecondFactorRequired,
+    SocialSignInNotLinked,
+)
 from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger("hugmood.graphql")
@@ -45,6 +50,8 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
         if isinstance(original, SecondFactorRequired):
             extensions["mfaToken"] = original.mfa_token
             extensions["methods"] = original.methods
+        if isinstance(original, SocialSignInNotLinked):
+            extensions["linkToken"] = original.link_token
     elif isinstance(original, BackendUnavailable):
         log.error("storage unavailable: %s", original)
         message = "HugMood's storage is unavailable right now; please try again shortly"

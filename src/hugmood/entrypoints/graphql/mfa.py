@@ -65,7 +65,7 @@ class SecondFactors:
     )
 
 
-async def _session_payload(info: Ctx, session: handlers.NewSession) -> t.SessionPayload:
+async def session_payload(info: Ctx, session: handlers.NewSession) -> t.SessionPayload:
     account = await identity_queries.account_by_id(info.context.core.readmodels, session.user_id)
     if account is None:
         raise NotFound("this account does not exist")
@@ -135,7 +135,7 @@ class MfaMutations:
     ) -> t.SessionPayload:
         command = mfa.CompleteLogIn(mfa_token, code, recovery_code)
         result = await info.context.core.bus.handle(command, info.context.command)
-        return await _session_payload(info, result.value)
+        return await session_payload(info, result.value)
 
     @strawberry.mutation(
         description="Start setting up an authenticator app: a new secret, shown once. Signed "
@@ -162,7 +162,7 @@ class MfaMutations:
         command = handlers.ConfirmTotp(mfa.ConfirmTotpEnrolment(user_id, code), claims)
         result = await info.context.core.bus.handle(command, info.context.command)
         on: handlers.TotpTurnedOn = result.value
-        session = await _session_payload(info, on.session) if on.session else None
+        session = await session_payload(info, on.session) if on.session else None
         return AuthenticatorOn(recovery_codes=on.recovery_codes, session=session)
 
     @strawberry.mutation(
@@ -251,4 +251,4 @@ class MfaMutations:
     ) -> t.SessionPayload:
         command = mfa.FinishPasskeyLogIn(mfa_token, str(challenge_id), credential)
         result = await info.context.core.bus.handle(command, info.context.command)
-        return await _session_payload(info, result.value)
+        return await session_payload(info, result.value)

@@ -33,6 +33,7 @@ from hugmood.entrypoints.graphql.reminders import (
     ReminderQueries,
 )
 from hugmood.entrypoints.graphql.sessions import SessionMutations, SessionQueries
+from hugmood.entrypoints.graphql.social import SocialMutations, SocialQueries
 from hugmood.entrypoints.graphql.subscriptions import Subscription
 from hugmood.entrypoints.graphql.sync import SyncMutations, SyncQueries
 
@@ -75,6 +76,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 BoardQueries,
                 SessionQueries,
                 MfaQueries,
+                SocialQueries,
                 ReminderQueries,
                 CloseFriendQueries,
                 AnalyticsQueries,
@@ -93,6 +95,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 BoardMutations,
                 SessionMutations,
                 MfaMutations,
+                SocialMutations,
                 ReminderMutations,
                 PasswordResetMutations,
                 CloseFriendMutations,
