@@ -135,8 +135,10 @@ def test_two_devices_share_notes_end_to_end_and_an_unlinked_one_reads_no_new_one
     assert remaining == [a.device_id]
     a.check_in(intensity=0.6, mood_type="calm", note=AFTER)
     run(a.sync())
+    b.check_in(intensity=0.2, mood_type="tired", note="written on the unlinked phone")
     after = run(b.sync())
     assert after.notes_unreadable == 1 and AFTER not in notes_on(b)
+    assert after.notes_sealed == 0  # an unlinked device shares nothing more
     assert server_files_hold(server, FROM_A, FROM_B, AFTER) == []
     a.vault.close()
     b.vault.close()
@@ -147,5 +149,5 @@ def test_two_devices_share_notes_end_to_end_and_an_unlinked_one_reads_no_new_one
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
     document = orjson.loads(archive.read_bytes())
     assert document["profile"]["handle"] == ann.handle
-    assert len(document["entries"]) == 3
+    assert len(document["entries"]) == 4
     assert all(e["note"] is None for e in document["entries"])

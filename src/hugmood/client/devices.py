@@ -90,6 +90,8 @@ class OwnDevices:
         self.vault = vault
         self.device_id = device_id
         self.api = api
+        self.linked = False
+        """Whether the server holds a keyring for this device (as of the last refresh)."""
 
     # --- local state ---------------------------------------------------------------------------
 
@@ -234,6 +236,7 @@ class OwnDevices:
         if kept is None:
             return None
         found = await self._wrap_of(self.device_id)
+        self.linked = found is not None
         if found is None or int(found["version"]) <= kept.version:
             return kept
         user_id, _ = await self.state()
@@ -264,7 +267,8 @@ class OwnDevices:
         user_id, _ = await self.state()
         sealed_ids: set[str] = set(json.loads(self.vault.setting("sealed_note_ids") or "[]"))
         entries = {e.entry_id: e for e in self.vault.entries()}
-        for entry in entries.values():
+        # An unlinked device still reads what it can, but shares nothing more.
+        for entry in entries.values() if self.linked else ():
             if entry.note and entry.status == "synced" and entry.entry_id not in sealed_ids:
                 text = seal_note(keyring, user_id=user_id, entry_id=entry.entry_id, note=entry.note)
                 await self.api.execute(SEAL, e=entry.entry_id, c=text)
