@@ -20,6 +20,7 @@ output "regions" {
       redis_endpoint          = region.redis_configuration_endpoint
       nats_node_group         = region.nats_node_group
       workload_role_arn       = region.workload_role_arn
+      kms_key_arn             = region.kms_key_arn
     }
   }
 }

@@ -5,11 +5,12 @@ failed check (each skip carries its reason)."""
 
 from __future__ import annotations
 
-import json
 import re
+from typing import Any
 
+from tests.deploy.conftest import failures
 from tests.deploy.terraform import load_module, module_outputs_used, names_used, tfvars
-from tests.deploy.tools import DEPLOY, run, tool
+from tests.deploy.tools import DEPLOY
 
 ROOT = DEPLOY / "terraform"
 EXAMPLE = ROOT / "terraform.tfvars.example"
@@ -62,26 +63,13 @@ def test_the_example_tfvars_sets_three_regions_and_only_declared_variables() -> 
         assert settings["postgres"]["replicas"] >= 1
 
 
-def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason() -> None:
+def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(
+    checkov: dict[str, dict[str, Any]],
+) -> None:
     for tf in ROOT.rglob("*.tf"):
         for skip in re.findall(r"#checkov:skip=([^\n]*)", tf.read_text()):
             check, _, reason = skip.partition(":")
             assert len(reason.strip()) >= 15, f"{tf.name}: skip of {check} gives no reason"
-    scanned = run(
-        tool("checkov"),
-        "--directory", str(ROOT),
-        "--framework", "terraform",
-        "--var-file", str(EXAMPLE),
-        "--skip-download",
-        "--output", "json",
-        "--quiet",
-    )  # fmt: skip
-    report = json.loads(scanned.stdout)
-    summary = report["summary"]
-    failed = [
-        f"{c['check_id']} {c['resource']} ({c['file_path']})"
-        for c in report["results"]["failed_checks"]
-    ]
-    assert summary["failed"] == 0, failed
-    assert summary["passed"] > 300
-    assert scanned.returncode == 0, scanned.stderr[-2000:]
+    report = checkov["terraform"]
+    assert report["summary"]["failed"] == 0, failures(report)
+    assert report["summary"]["passed"] > 300
