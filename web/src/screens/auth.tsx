@@ -1,6 +1,6 @@
 // Sign up and log in, with errors said plainly next to the form.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, describe, deviceProof, gql, keepDeviceProof, saveSession } from "../api";
 import { ACCOUNT, type Account, type Privacy } from "../model";
 import { account, signedOutReason } from "../session";
@@ -8,6 +8,7 @@ import { useSignal } from "../signal";
 import { PrivacyChoice } from "./checkin";
 import { ErrorText } from "./common";
 import { ForgotPassword } from "./reset";
+import { finishCallback, LINK_SOCIAL, SocialButton } from "./social";
 import { type NewSession, SecondStep } from "./two-step";
 
 const REGIONS: [string, string][] = [
@@ -51,10 +52,37 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
   // The password was right and a second step is needed (MFA_REQUIRED): its token and methods.
   const [held, setHeld] = useState<{ mfaToken: string; methods: string[]; message: string } | null>(null);
 
-  function signedIn(session: NewSession) {
-    keepDeviceProof(session.account.handle, session.deviceProof);
+  // A sign-in with another provider that no account has claimed: linked to the account
+  // that logs in next here, with its password (the owner's confirmation).
+  const [linking, setLinking] = useState<string | null>(null);
+  const linkPassword = useRef("");
+  const [notice, setNotice] = useState<string | null>(null);
+  const device = navigator.userAgent.includes("Mobile") ? "phone browser" : "web browser";
+
+  useEffect(() => {
+    void finishCallback(device).then((outcome) => {
+      if (outcome === null) return;
+      if (outcome.kind === "session") void signedIn(outcome.session);
+      else if (outcome.kind === "second-step") setHeld({ mfaToken: outcome.mfaToken, methods: outcome.methods, message: outcome.message });
+      else if (outcome.kind === "link") {
+        setLinking(outcome.linkToken);
+        setNotice(outcome.message.charAt(0).toUpperCase() + outcome.message.slice(1) + ".");
+      } else setError(outcome.message);
+    });
+  }, []);
+
+  async function signedIn(session: NewSession) {
+    if (session.deviceProof) keepDeviceProof(session.account.handle, session.deviceProof);
     saveSession(session.token, session.account.handle);
     signedOutReason.value = null;
+    if (linking !== null && linkPassword.current) {
+      try {
+        await gql(LINK_SOCIAL, { linkToken: linking, password: linkPassword.current });
+      } catch (e) {
+        // Said on the login screen the next time it shows.
+        signedOutReason.value = `The other sign-in was not linked: ${describe(e)}`;
+      }
+    }
     account.value = session.account;
     onSignedIn();
   }
@@ -68,6 +96,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
       return;
     }
     setBusy(true);
+    linkPassword.current = password;
     try {
       if (mode === "signup") {
         await gql(REGISTER, {
@@ -80,7 +109,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
         device: navigator.userAgent.includes("Mobile") ? "phone browser" : "web browser",
         proof: deviceProof(cleanHandle),
       });
-      signedIn(data.logIn);
+      await signedIn(data.logIn);
     } catch (e) {
       if (e instanceof ApiError && e.code === "MFA_REQUIRED") {
         const methods = Array.isArray(e.extensions["methods"]) ? (e.extensions["methods"] as string[]) : [];
@@ -116,6 +145,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
         </button>
       </div>
       {reason && !error && <p class="notice" role="status">{reason}</p>}
+      {notice && !error && <p class="notice" role="status">{notice}</p>}
       <form class="card" onSubmit={submit} aria-label={signup ? "Sign up" : "Log in"}>
         <label>
           Handle
@@ -172,6 +202,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
           {busy ? "One moment…" : signup ? "Create my account" : "Log in"}
         </button>
       </form>
+      {!signup && linking === null && <SocialButton onError={setError} />}
       {!signup && <ForgotPassword />}
     </main>
   );
