@@ -404,6 +404,14 @@ def test_one_export_format_round_trips_between_the_web_app_and_the_cli(
     assert lines[0].startswith("id,recorded_at,mood_type,intensity,privacy,note")
     assert len(lines) == 3
 
+    # The complete archive the server keeps (issue 16): settings, profile and every check-in.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the complete archive").click()
+    archive = json.loads(Path(download.value.path()).read_text())
+    assert (archive["source"], archive["profile"]["handle"]) == ("server", ada.handle)
+    assert sorted(e["moodType"] for e in archive["entries"]) == ["calm", "hopeful"]
+    assert "settings" in archive and "seedlings in the garden" not in json.dumps(archive)
+
 
 def test_settings_checkbox_sits_beside_its_words_and_legends_inside_their_cards(
     new_person: NewPerson,
