@@ -13,6 +13,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers import identity_mfa as handlers
 from hugmood.application.handlers.identity import NewSession, log_in, register_user
 from hugmood.blobs.memory import InMemoryBlobStore
+from hugmood.config import ConfigError, Settings
 from hugmood.domain import identity as idm
 from hugmood.domain import identity_mfa as mfa
 from hugmood.domain.errors import (
@@ -237,3 +238,31 @@ async def test_when_required_an_account_sets_up_a_factor_before_its_session() ->
             mfa.DisableTotp(user_id, PASSWORD, recovery_code=on.recovery_codes[0]), deps, CTX
         )
     await db.close()
+
+
+def test_sign_in_settings_are_checked_when_read() -> None:
+    with pytest.raises(ConfigError, match="needs HUGMOOD_OIDC_CLIENT_ID"):
+        Settings.from_env({"HUGMOOD_OIDC_ISSUER": "https://id.example"})
+    with pytest.raises(ConfigError, match="https:// URL in production"):
+        Settings.from_env(
+            {
+                "HUGMOOD_ENV": "production",
+                "HUGMOOD_SECRET_KEY": "s" * 40,
+                "HUGMOOD_OIDC_ISSUER": "http://id.example",
+                "HUGMOOD_OIDC_CLIENT_ID": "hugmood",
+                "HUGMOOD_OIDC_CLIENT_SECRET": "secret",
+            }
+        )
+    with pytest.raises(ConfigError, match="HUGMOOD_SESSION_TTL_HOURS"):
+        Settings.from_env({"HUGMOOD_SESSION_TTL_HOURS": "0"})
+    with pytest.raises(ConfigError, match="HUGMOOD_WEBAUTHN_ORIGINS"):
+        Settings.from_env({"HUGMOOD_WEBAUTHN_ORIGINS": "localhost:8000"})
+    settings = Settings.from_env(
+        {"HUGMOOD_PUBLIC_URL": "https://hug.example/", "HUGMOOD_MFA_REQUIRED": "true"}
+    )
+    assert settings.mfa_required
+    assert (settings.passkey_rp_id(), settings.passkey_origins()) == (
+        "hug.example",
+        ["https://hug.example"],
+    )
+    assert settings.oidc_redirect() == "https://hug.example/oidc/callback"
