@@ -17,6 +17,7 @@ from typing import TypeVar
 import orjson
 import pytest
 
+from hugmood.client import HugMoodClient
 from hugmood.client.api import AsyncHugMoodClient
 from hugmood.client.crypto import KdfParams
 from hugmood.client.device import Device
@@ -151,3 +152,6 @@ def test_two_devices_share_notes_end_to_end_and_an_unlinked_one_reads_no_new_one
     assert document["profile"]["handle"] == ann.handle
     assert len(document["entries"]) == 4
     assert all(e["note"] is None for e in document["entries"])
+    with HugMoodClient(server.url, token=ann.api.token) as sdk:  # the SDK's blocking twin
+        sdk.export_to(tmp_path / "ann.csv", "csv")
+    assert len((tmp_path / "ann.csv").read_text().splitlines()) == 1 + 4

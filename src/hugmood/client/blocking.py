@@ -14,12 +14,15 @@ where a loop is already running (Jupyter) as well as in plain scripts:
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hugmood.client.api import JSON, AsyncHugMoodClient, EntryResult, MoodChanges, Session
+from hugmood.private_files import PRIVATE_FILE
 
 T = TypeVar("T")
 
@@ -97,6 +100,11 @@ class HugMoodClient:
     def board_snapshot(self, board_id: str) -> JSON:
         return self._run(self.aio.board_snapshot(board_id))
 
+    def export_to(self, path: Path, fmt: str = "json") -> int:
+        """Save everything the server keeps about you (`GET /me/export`, `json` or `csv`) to
+        `path` (created 0600) as it streams in; the number of bytes written."""
+        return self._run(_save(self.aio.export(fmt), path))
+
     def hugs(self, limit: int | None = None) -> Iterator[JSON]:
         """Hugs as they arrive (blocking); stops after `limit` if given."""
         return self._iterate(self.aio.hugs(), limit)
@@ -119,6 +127,17 @@ class HugMoodClient:
 
 async def _make(server_url: str, token: str | None, device_id: str | None) -> AsyncHugMoodClient:
     return AsyncHugMoodClient(server_url, token=token, device_id=device_id)
+
+
+async def _save(chunks: AsyncIterator[bytes], path: Path) -> int:
+    written = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(file.fileno(), PRIVATE_FILE)
+        async for chunk in chunks:
+            file.write(chunk)
+            written += len(chunk)
+    return written
 
 
 async def _next(stream: AsyncIterator[JSON]) -> JSON:
