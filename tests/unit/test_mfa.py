@@ -109,6 +109,7 @@ def test_a_code_is_accepted_one_step_either_side_and_only_after_the_last_used() 
     assert matching_step(secret, earlier, now, after_step=step) is None
     assert matching_step(secret, "12345", now) is None
     assert matching_step(secret, "abcdef", now) is None
+    assert matching_step(secret, "١٢٣٤٥٦", now) is None  # digits, but not ASCII ones
 
 
 def test_pending_tokens_expire_and_cannot_be_forged() -> None:

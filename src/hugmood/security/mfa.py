@@ -70,7 +70,7 @@ def matching_step(secret: str, code: str, now: datetime, *, after_step: int = -1
     """The time step whose code `code` is (within the drift window), if it is later than
     `after_step`: a code already used, or any earlier one, is refused (no replay)."""
     code = normalise_code(code)
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
