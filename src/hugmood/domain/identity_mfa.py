@@ -322,6 +322,17 @@ def decide_add_passkey(state: SecondFactors, added: PasskeyAdded) -> list[Domain
     return [added]
 
 
+def decide_use_passkey(state: SecondFactors, used: PasskeyUsed) -> list[DomainEvent]:
+    """Record the authenticator's new signature count; refuse one that did not go up (a
+    cloned authenticator, or an answer raced by another), unless it never counts (0)."""
+    passkey = state.passkeys.get(used.credential_id)
+    if passkey is None:
+        raise Unauthenticated(STALE_CHALLENGE)
+    if (used.sign_count or passkey.sign_count) and used.sign_count <= passkey.sign_count:
+        raise Unauthenticated(STALE_CHALLENGE)
+    return [used]
+
+
 def decide_remove_passkey(
     state: SecondFactors, user_id: UserId, credential_id: str
 ) -> list[DomainEvent]:

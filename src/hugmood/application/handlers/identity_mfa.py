@@ -586,7 +586,7 @@ async def finish_passkey_log_in(
         stream_id=mfa.mfa_stream(claims.user_id),
         initial=mfa.SecondFactors(),
         evolve=mfa.evolve_factors,
-        decide=lambda _state: [used],
+        decide=partial(mfa.decide_use_passkey, used=used),
         user_id=claims.user_id,
         context=context,
     )
