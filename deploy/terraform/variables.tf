@@ -66,6 +66,11 @@ variable "oidc_providers" {
     client_id = string
   }))
   default = {}
+
+  validation {
+    condition     = length(var.oidc_providers) <= 1
+    error_message = "HugMood signs in with one OpenID Connect provider (HUGMOOD_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET)."
+  }
 }
 
 variable "data_lake_retention_days" {

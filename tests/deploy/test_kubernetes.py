@@ -89,6 +89,8 @@ def test_autoscaling_disruption_budgets_and_default_deny() -> None:
     assert {m["type"] for m in worker_metrics} == {"Resource", "External"}
     external = next(m["external"] for m in worker_metrics if m["type"] == "External")
     assert external["metric"]["name"] == "hugmood_bus_consumer_lag"
+    adapter = yaml.safe_load((DEPLOY / "prometheus" / "prometheus-adapter.yml").read_text())
+    assert [r["name"]["as"] for r in adapter["externalRules"]] == ["hugmood_bus_consumer_lag"]
     assert hpas["hugmood-edge"]["spec"]["metrics"][0]["resource"]["name"] == "cpu"
     assert set(by_kind(objects, "PodDisruptionBudget")) == {
         "hugmood-edge",

@@ -3,12 +3,15 @@ the input that should page or file a ticket, and none within the objective."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from tests.deploy.tools import DEPLOY, run, tool
 
 RULES = DEPLOY / "prometheus" / "hugmood-slos.rules.yml"
 UNIT_TESTS = DEPLOY / "prometheus" / "hugmood-slos.test.yml"
+CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 SLOS = (
     "checkin-availability",
     "checkin-latency",
@@ -48,3 +51,20 @@ def test_every_slo_has_its_ratios_a_page_and_a_ticket_each_tested() -> None:
         }
         assert severities == {"page", "ticket"}, slo
     assert set(alerts) <= fired, f"alerts no unit test fires: {set(alerts) - fired}"
+
+
+def test_promtool_accepts_the_regions_prometheus_config(tmp_path: Path) -> None:
+    """Debian's Prometheus is built without Kubernetes discovery, so the check swaps each
+    job's `kubernetes_sd_configs` for a static target and checks everything else (rule
+    files, relabelling) as written."""
+    config = yaml.safe_load(CONFIG.read_text())
+    assert config["rule_files"] == [RULES.name]
+    assert {job["job_name"] for job in config["scrape_configs"]} == {"hugmood", "nats"}
+    for job in config["scrape_configs"]:
+        assert job.pop("kubernetes_sd_configs")[0]["role"] == "pod"
+        job["static_configs"] = [{"targets": ["127.0.0.1:8000"]}]
+    (tmp_path / RULES.name).write_text(RULES.read_text())
+    checked_config = tmp_path / "prometheus.yml"
+    checked_config.write_text(yaml.safe_dump(config))
+    checked = run(tool("promtool"), "check", "config", str(checked_config))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
