@@ -27,8 +27,8 @@ from hugmood.privacy.he.decryptor import (
     SOCKET,
     DecryptionService,
     ReleaseRequests,
-    SocketDecryptionClient,
 )
+from hugmood.privacy.he.decryptor_socket import SocketDecryptionClient
 from hugmood.privacy.he.errors import (
     BudgetExhausted,
     CohortTooSmall,

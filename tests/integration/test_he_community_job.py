@@ -18,7 +18,8 @@ from hugmood.config import Settings
 from hugmood.domain.vocabulary import MOODS
 from hugmood.privacy.he import audit
 from hugmood.privacy.he.community import contribute
-from hugmood.privacy.he.decryptor import SECRET_FILE, SocketDecryptionClient
+from hugmood.privacy.he.decryptor import SECRET_FILE
+from hugmood.privacy.he.decryptor_socket import SocketDecryptionClient
 from hugmood.privacy.he.errors import DecryptionServiceUnavailable, ValueOutOfRange
 from hugmood.privacy.he.job import CommunityJob
 from hugmood.privacy.he.keys import PublicKey

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from hugmood.config import Settings
 from hugmood.privacy.he.ciphertexts import from_wire
 from hugmood.privacy.he.community import MIN_COHORT
-from hugmood.privacy.he.decryptor import SECRET_FILE, SocketDecryptionClient
+from hugmood.privacy.he.decryptor import SECRET_FILE
+from hugmood.privacy.he.decryptor_socket import SocketDecryptionClient
 from hugmood.privacy.he.errors import (
     BudgetExhausted,
     CohortTooSmall,
