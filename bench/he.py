@@ -26,6 +26,7 @@ from phe import paillier
 from _common import emit, machine_params
 from hugmood.application.queries.moods import bucket
 from hugmood.client.crypto import FAST_FOR_TESTS
+from hugmood.client.sealing_pool import TARGET as POOL_TARGET
 from hugmood.client.sealing_pool import SealingPool
 from hugmood.client.vault import Vault
 from hugmood.domain.history import Aggregation
@@ -269,7 +270,8 @@ def bench_encrypt(public_key: PublicKey, count: int, params: dict[str, Any]) -> 
 def bench_device_check_in(public_key: PublicKey, count: int, params: dict[str, Any]) -> None:
     """What `hugmood sealed add` spends on the device before its upload: with a factor taken
     from the vault's pool (read, removed and written back durably, then one multiplication)
-    against computing a fresh one (no precomputation)."""
+    against computing a fresh one (no precomputation). The pool starts at `count` factors (in
+    full mode the CLI's default, 32): a take rewrites the whole pool, so its cost grows with it."""
     with tempfile.TemporaryDirectory(prefix="hugmood-bench-he-") as tmp:
         vault = Vault.create(Path(tmp) / "vault.db", "bench passphrase", kdf=FAST_FOR_TESTS)
         try:
@@ -326,7 +328,7 @@ def main() -> None:
     params = {**machine_params(), "quick": args.quick}
     public_key, private_key = generate_keypair()
     bench_encrypt(public_key, 20 if args.quick else 100, params)
-    bench_device_check_in(public_key, 20 if args.quick else 100, params)
+    bench_device_check_in(public_key, 20 if args.quick else POOL_TARGET, params)
     bench_sums(public_key, private_key, 10_000 if args.quick else 100_000, params)
     bench_year(public_key, private_key, params)
 

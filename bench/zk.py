@@ -2,11 +2,12 @@
 how long the verifier's event loop is held while its workers start and ten proofs are
 verified, and ordinary `recordMood` latency while ten proofs are verified by the same server.
 
-Run: `.venv/bin/python bench/zk.py [--quick]`; one JSON object a line. Baselines, measured in
-the same run: pylongfellow's own `prove` and `verify` called directly in this process, the
-loop's lag with nothing running, and `recordMood` latency on the same server with no
-verification running. The circuit is read
-from HUGMOOD_ZK_CIRCUIT_DIR (default ~/.cache/hugmood/zk-circuits), generated if missing.
+Run: `.venv/bin/python bench/zk.py [--quick] [--latency-only] [--rounds N]`; one JSON object a
+line. Baselines, measured in the same run: pylongfellow's own `prove` and `verify` called
+directly in this process, the loop's lag with nothing running, and `recordMood` latency on the
+same server with no verification running, in windows alternating with the verifying ones.
+The circuit is read from HUGMOOD_ZK_CIRCUIT_DIR (default ~/.cache/hugmood/zk-circuits),
+generated if missing.
 """
 
 from __future__ import annotations
@@ -210,8 +211,12 @@ async def record_latencies(conn: HttpConnection, token: str, seconds: float) -> 
     return latencies
 
 
-async def under_verification(quick: bool, params: dict[str, Any]) -> None:
+async def under_verification(quick: bool, params: dict[str, Any], rounds: int) -> None:
+    """`rounds` pairs of windows on one server, alternating: recordMood alone, then recordMood
+    while ten proofs are verified; each pair printed, then all windows pooled. Alternating
+    spreads the shared machine's changing load over both sides instead of one."""
     verifications = 3 if quick else 10
+    seconds = 5.0 if quick else 15.0
     with tempfile.TemporaryDirectory(prefix="hugmood-bench-zk-") as tmp:
         server = hugmood_server(
             Path(tmp) / "data", Path(tmp) / "server.log", zk_circuit_dir=str(CACHE)
@@ -223,24 +228,34 @@ async def under_verification(quick: bool, params: dict[str, Any]) -> None:
             headers = graphql_headers(token)
             longfellow = load_longfellow(CACHE)
             credential = issue_test_credential(date(1990, 5, 1))
-            proofs = []
-            for _ in range(verifications):
-                answer = await conn.request(
-                    "POST", "/privacy/age/challenge", orjson.dumps({"threshold": 16}), headers
-                )
-                challenge = answer.json()
-                proofs.append(
-                    prove_age(
-                        longfellow,
-                        credential,
-                        threshold=16,
-                        nonce=base64.urlsafe_b64decode(challenge["nonce"]),
-                        audience=challenge["audience"],
-                        now=datetime.fromisoformat(challenge["at"]),
+
+            async def fresh_proofs() -> list[AgeProof]:
+                proofs = []
+                for _ in range(verifications):
+                    # A connection per challenge: proving takes seconds, longer than the
+                    # server keeps an idle connection open.
+                    c = await HttpConnection.open(server.port)
+                    try:
+                        answer = await c.request(
+                            "POST",
+                            "/privacy/age/challenge",
+                            orjson.dumps({"threshold": 16}),
+                            headers,
+                        )
+                    finally:
+                        c.close()
+                    challenge = answer.json()
+                    proofs.append(
+                        prove_age(
+                            longfellow,
+                            credential,
+                            threshold=16,
+                            nonce=base64.urlsafe_b64decode(challenge["nonce"]),
+                            audience=challenge["audience"],
+                            now=datetime.fromisoformat(challenge["at"]),
+                        )
                     )
-                )
-            seconds = 5.0 if quick else 15.0
-            quiet = await record_latencies(conn, token, seconds)
+                return proofs
 
             async def submit(proof: AgeProof) -> int:
                 c = await HttpConnection.open(server.port)
@@ -252,37 +267,79 @@ async def under_verification(quick: bool, params: dict[str, Any]) -> None:
                 finally:
                     c.close()
 
-            started = time.monotonic()
-            checks = asyncio.gather(*(submit(p) for p in proofs))
-            busy = await record_latencies(conn, token, seconds)
-            statuses = await checks
-            span = time.monotonic() - started
+            # Every proof is made first (2-3 s of CPU each, in this process), so that no
+            # proving runs during a measured window.
+            batches = [await fresh_proofs() for _ in range(rounds)]
+            all_quiet: list[float] = []
+            all_busy: list[float] = []
+            for number, proofs in enumerate(batches, start=1):
+                # A fresh connection a round: it sat idle while the last verifications ended.
+                conn.close()
+                conn = await HttpConnection.open(server.port)
+                load_before = round(os.getloadavg()[0], 2)
+                quiet = await record_latencies(conn, token, seconds)
+                started = time.monotonic()
+                checks = asyncio.gather(*(submit(p) for p in proofs))
+                busy = await record_latencies(conn, token, seconds)
+                statuses = await checks
+                span = time.monotonic() - started
+                if statuses != [200] * verifications:
+                    raise RuntimeError(f"verifications failed: {statuses}")
+                all_quiet += quiet
+                all_busy += busy
+                emit_latencies(
+                    "zk.record_mood_during_verifications",
+                    busy,
+                    "recordMood with no verification (the window just before)",
+                    quiet,
+                    {
+                        **params,
+                        "round": number,
+                        "load_1m_before": load_before,
+                        "load_1m_after": round(os.getloadavg()[0], 2),
+                        "verifications": verifications,
+                        "zk_workers": 1,
+                        "verifications_took_s": round(span, 1),
+                        "requests": len(busy),
+                        "baseline_requests": len(quiet),
+                    },
+                )
             conn.close()
-    if statuses != [200] * verifications:
-        raise RuntimeError(f"verifications failed: {statuses}")
     emit_latencies(
         "zk.record_mood_during_verifications",
-        busy,
-        "recordMood with no verification",
-        quiet,
+        all_busy,
+        "recordMood with no verification (alternating windows)",
+        all_quiet,
         {
             **params,
+            "round": "all",
+            "rounds": rounds,
+            "load_1m_after": round(os.getloadavg()[0], 2),
             "verifications": verifications,
-            "zk_workers": 1,
-            "verifications_took_s": round(span, 1),
-            "requests": len(busy),
+            "requests": len(all_busy),
+            "baseline_requests": len(all_quiet),
         },
     )
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, latency_only: bool, rounds: int) -> None:
     params = {**machine_params(), "quick": quick}
-    await prove_and_verify(1 if quick else 5, params)
-    await loop_lag(quick, params)
-    await under_verification(quick, params)
+    if not latency_only:
+        await prove_and_verify(1 if quick else 5, params)
+        await loop_lag(quick, params)
+    await under_verification(quick, params, 1 if quick else rounds)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one round, three verifications")
-    run(main(parser.parse_args().quick))
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only recordMood's latency with and without ten verifications",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating pairs of windows (full mode)"
+    )
+    args = parser.parse_args()
+    run(main(args.quick, args.latency_only, max(1, args.rounds)))
