@@ -5,14 +5,18 @@ request. Each is refused; the honest exchange works."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
+from hugmood.client.crypto import KdfParams
+from hugmood.client.devices import OwnDevices
 from hugmood.client.linking import (
     DeviceKey,
     Keyring,
     LinkingError,
     Pairing,
+    Wrapped,
     new_phrase,
     normalise_phrase,
     open_note,
@@ -20,6 +24,7 @@ from hugmood.client.linking import (
     unwrap_keyring,
     wrap_keyring,
 )
+from hugmood.client.vault import Vault
 from hugmood.domain import devices as dv
 from hugmood.domain.errors import Conflict, NotFound, ValidationFailed
 
@@ -29,7 +34,7 @@ USER = "user-1"
 def test_the_honest_link_opens_the_keyring_on_the_new_device_only() -> None:
     phrase, keyring, new, other = (
         new_phrase(),
-        Keyring.first(),
+        Keyring.first("laptop", DeviceKey.generate().public),
         DeviceKey.generate(),
         DeviceKey.generate(),
     )
@@ -57,7 +62,10 @@ def test_a_server_that_swaps_in_its_own_key_or_keyring_is_caught() -> None:
         pairing.check(honest, pairing.request_proof(USER, "phone", server.public), "request")
     # The server answers the new device with a keyring of its own, without the phrase's key.
     forged = wrap_keyring(
-        Keyring.first(), recipient_public=new.public, user_id=USER, device_id="phone"
+        Keyring.first("laptop", DeviceKey.generate().public),
+        recipient_public=new.public,
+        user_id=USER,
+        device_id="phone",
     )
     guessed = Pairing.from_phrase(new_phrase()).answer_proof(USER, "phone", new.public, 1, forged)
     with pytest.raises(LinkingError):
@@ -65,14 +73,18 @@ def test_a_server_that_swaps_in_its_own_key_or_keyring_is_caught() -> None:
 
 
 def test_a_rotation_must_keep_every_key_the_device_holds() -> None:
-    kept = Keyring.first()
-    assert kept.rotated().extends(kept)
-    assert not Keyring.first().rotated().extends(kept)  # made by someone without our keys
-    assert not kept.extends(kept.rotated())
+    laptop, phone = DeviceKey.generate().public, DeviceKey.generate().public
+    kept = Keyring.first("laptop", laptop).with_device("phone", phone)
+    rotated = kept.rotated(without="phone")
+    assert rotated.extends(kept) and rotated.devices == {"laptop": laptop}
+    assert Keyring.from_bytes(rotated.to_bytes()) == rotated
+    forged = Keyring.first("laptop", laptop).rotated(without="phone")
+    assert not forged.extends(kept)  # made by someone without our keys
+    assert not kept.extends(rotated)
 
 
 def test_a_sealed_note_opens_only_for_its_entry_and_key() -> None:
-    keyring = Keyring.first()
+    keyring = Keyring.first("laptop", DeviceKey.generate().public)
     sealed = seal_note(keyring, user_id=USER, entry_id="e1", note="tea on the balcony")
     assert (
         open_note(keyring, user_id=USER, entry_id="e1", ciphertext=sealed) == "tea on the balcony"
@@ -84,7 +96,7 @@ def test_a_sealed_note_opens_only_for_its_entry_and_key() -> None:
     raw[-1] ^= 1
     with pytest.raises(LinkingError):
         open_note(keyring, user_id=USER, entry_id="e1", ciphertext=base64.b64encode(raw).decode())
-    newer = keyring.rotated()
+    newer = keyring.rotated(without="phone")
     later = seal_note(newer, user_id=USER, entry_id="e3", note="after")
     with pytest.raises(LinkingError, match="no notes key of version 2"):
         open_note(keyring, user_id=USER, entry_id="e3", ciphertext=later)
@@ -168,3 +180,52 @@ def test_bad_keys_and_oversized_inputs_are_refused_by_name() -> None:
         dv.sealed_note(base64.b64encode(bytes(dv.MAX_SEALED_NOTE_BYTES + 1)).decode())
     with pytest.raises(ValidationFailed):
         dv.device_id_of("../../etc")
+
+
+def test_answering_a_link_regives_the_keyring_only_to_devices_already_linked() -> None:
+    state = linked("laptop", "phone", "tablet")
+    pairing, proof = "cd" * 16, base64.b64encode(bytes(32)).decode()
+    for event in dv.decide_request_link(state, USER, "phone", pairing, proof, 1_000):
+        state = dv.evolve_devices(state, event)
+    for others in ([wrap("tablet")], [wrap("laptop"), wrap("laptop")]):
+        with pytest.raises(ValidationFailed) as refused:
+            dv.decide_answer_link(
+                state, USER, "laptop", pairing, 1, wrap("phone"), proof, 1_001, others
+            )
+        assert refused.value.field == "others"
+
+
+class LyingServer:
+    """A server that lists a device of its own as linked when the person unlinks another."""
+
+    def __init__(self, roster: dict[str, str], own: str, wrap_for_me: Wrapped) -> None:
+        self.devices = [{"deviceId": d, "publicKey": k, "linked": True} for d, k in roster.items()]
+        self.devices.append({"deviceId": "servers-own", "publicKey": own, "linked": True})
+        self.wrap_for_me = wrap_for_me
+        self.sent: list[str] = []
+
+    async def execute(self, query: str, **variables: object) -> dict[str, object]:
+        self.sent.append(query)
+        if "myNotesKeyring" in query:
+            w = self.wrap_for_me
+            return {"myNotesKeyring": {"version": 1, "ephemeralKey": w.ephemeral_key,
+                                       "wrapped": w.wrapped, "byDeviceId": "laptop", "proof": None}}  # fmt: skip
+        return {"me": {"id": USER}, "myDevices": {"keyringVersion": 1, "devices": self.devices}}
+
+
+async def test_a_rotation_never_wraps_the_new_key_for_a_device_only_the_server_lists(
+    tmp_path: Path,
+) -> None:
+    laptop, phone, server = DeviceKey.generate(), DeviceKey.generate(), DeviceKey.generate()
+    keyring = Keyring.first("laptop", laptop.public).with_device("phone", phone.public)
+    mine = wrap_keyring(keyring, recipient_public=laptop.public, user_id=USER, device_id="laptop")
+    api = LyingServer(keyring.devices, server.public, mine)
+    vault = Vault.create(tmp_path / "v.sqlite", "a passphrase", kdf=KdfParams(1024, 1, 1))
+    vault.set_settings(
+        {"device_key": laptop.to_text(), "notes_keyring": keyring.to_bytes().decode()}
+    )
+    own = OwnDevices(vault, "laptop", api)  # type: ignore[arg-type]
+    with pytest.raises(LinkingError, match="servers-own"):
+        await own.unlink("phone")
+    assert not any("unlinkDevice" in q for q in api.sent)
+    vault.close()

@@ -125,15 +125,18 @@ async def answer_link(
     version: int,
     wrap: dv.WrapInput,
     proof: object,
+    others: list[dv.WrapInput],
 ) -> None:
     by_device_id, pairing_id = dv.device_id_of(by_device_id), dv.pairing_id_of(pairing_id)
+    if len(others) > dv.MAX_DEVICES:
+        raise ValidationFailed(f"at most {dv.MAX_DEVICES} wraps", field="others")
     now = _now_ms(deps)
     await _decide(
         deps,
         context,
         user_id,
         lambda s: dv.decide_answer_link(
-            s, user_id, by_device_id, pairing_id, version, wrap, proof, now
+            s, user_id, by_device_id, pairing_id, version, wrap, proof, now, others
         ),
     )
 

@@ -58,9 +58,9 @@ LINK_REQUEST = (
     "query($p: String!) { deviceLinkRequest(pairingId: $p) { deviceId publicKey proof } }"
 )
 ANSWER = (
-    "mutation($b: String!, $p: String!, $v: Int!, $w: KeyringWrapInput!, $m: String!) {"
-    " answerDeviceLink(byDeviceId: $b, pairingId: $p, version: $v, wrap: $w, proof: $m)"
-    " { keyringVersion } }"
+    "mutation($b: String!, $p: String!, $v: Int!, $w: KeyringWrapInput!, $m: String!,"
+    " $o: [KeyringWrapInput!]!) { answerDeviceLink(byDeviceId: $b, pairingId: $p, version: $v,"
+    " wrap: $w, proof: $m, others: $o) { keyringVersion } }"
 )
 UNLINK = (
     "mutation($b: String!, $d: String!, $v: Int!, $w: [KeyringWrapInput!]!) {"
@@ -135,7 +135,7 @@ class OwnDevices:
                 "another of your devices shares notes already: run `hugmood devices link`"
                 " there and `hugmood devices join PHRASE` here"
             )
-        keyring = Keyring.first()
+        keyring = Keyring.first(self.device_id, self.key().public)
         wrapped = wrap_keyring(
             keyring, recipient_public=self.key().public, user_id=user_id, device_id=self.device_id
         )
@@ -159,19 +159,33 @@ class OwnDevices:
         device_id, public_key = str(request["deviceId"]), str(request["publicKey"])
         expected = pairing.request_proof(user_id, device_id, public_key)
         pairing.check(str(request["proof"]), expected, "new device's request")
+        grown = keyring.with_device(device_id, public_key)
         wrapped = wrap_keyring(
-            keyring, recipient_public=public_key, user_id=user_id, device_id=device_id
+            grown, recipient_public=public_key, user_id=user_id, device_id=device_id
         )
-        proof = pairing.answer_proof(user_id, device_id, public_key, keyring.version, wrapped)
+        proof = pairing.answer_proof(user_id, device_id, public_key, grown.version, wrapped)
+        # The devices already linked get the grown roster too, each under its roster key.
+        linked = await self._linked_ids()
+        others = [
+            _wrap_input(d, wrap_keyring(grown, recipient_public=k, user_id=user_id, device_id=d))
+            for d, k in sorted(keyring.devices.items())
+            if d in linked
+        ]
         await self.api.execute(
             ANSWER,
             b=self.device_id,
             p=pairing.pairing_id,
-            v=keyring.version,
+            v=grown.version,
             w=_wrap_input(device_id, wrapped),
             m=proof,
+            o=others,
         )
+        self._keep(grown)
         return device_id
+
+    async def _linked_ids(self) -> set[str]:
+        _, devices = await self.state()
+        return {str(d["deviceId"]) for d in devices["devices"] if d["linked"]}
 
     async def _request(self, pairing_id: str) -> JSON | None:
         found: JSON | None = (await self.api.execute(LINK_REQUEST, p=pairing_id))[
@@ -211,16 +225,21 @@ class OwnDevices:
             raise InvalidInput(f"no linked device {device_id!r} (see `hugmood devices list`)")
         if device_id == self.device_id:
             raise InvalidInput("unlink this device from another of your devices")
-        rotated = keyring.rotated()
-        remaining = [d for d, v in listed.items() if v["linked"] and d != device_id]
+        linked = {d for d, v in listed.items() if v["linked"]} - {device_id}
+        unknown = sorted(linked - set(keyring.devices))
+        if unknown:
+            raise LinkingError(
+                f"the server lists {', '.join(unknown)} as linked, but no device of yours"
+                " linked it with a phrase: refusing to share the new notes key with it"
+            )
+        rotated = keyring.rotated(without=device_id)
+        remaining = sorted(linked)
+        # Wrapped under the roster's keys, checked at link time, not the keys the server lists.
         wraps = [
             _wrap_input(
                 d,
                 wrap_keyring(
-                    rotated,
-                    recipient_public=str(listed[d]["publicKey"]),
-                    user_id=user_id,
-                    device_id=d,
+                    rotated, recipient_public=rotated.devices[d], user_id=user_id, device_id=d
                 ),
             )
             for d in remaining
@@ -230,14 +249,15 @@ class OwnDevices:
         return remaining
 
     async def refreshed_keyring(self) -> Keyring | None:
-        """The newest keyring wrapped for this device, if it is newer than the one kept and
-        keeps every key of it; else the one kept (None: this device shares no notes)."""
+        """The keyring the server holds for this device, if it keeps every key of the one
+        kept (a rotation, or a roster grown by a link); else the one kept (None: this device
+        shares no notes)."""
         kept = self.keyring()
         if kept is None:
             return None
         found = await self._wrap_of(self.device_id)
         self.linked = found is not None
-        if found is None or int(found["version"]) <= kept.version:
+        if found is None or int(found["version"]) < kept.version:
             return kept
         user_id, _ = await self.state()
         wrapped = Wrapped(str(found["ephemeralKey"]), str(found["wrapped"]))
@@ -252,7 +272,8 @@ class OwnDevices:
             raise LinkingError(
                 "the server offered a keyring that lacks keys this device holds: refused"
             )
-        self._keep(newer)
+        if newer != kept:
+            self._keep(newer)
         return newer
 
     # --- notes on sync -------------------------------------------------------------------------

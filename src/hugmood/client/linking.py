@@ -12,8 +12,11 @@
   over its public key, the old device's answer an HMAC over the wrapped keyring. A server
   that swaps in its own key fails the first check; one that swaps in its own keyring fails
   the second; guessing the phrase offline means 2^80 tries.
-- A rotated keyring (after an unlink) is accepted only if it holds every key the device
-  already has: the server, which knows none of them, cannot forge one.
+- A rotated or updated keyring is accepted only if it holds every key the device already
+  has: the server, which knows none of them, cannot forge one.
+- The keyring carries its roster (each linked device's public key, added by the device that
+  checked it with a phrase), and a rotation wraps the new key for the roster's keys only: a
+  device the server lists but no device of the person ever checked gets nothing.
 """
 
 from __future__ import annotations
@@ -90,34 +93,46 @@ class DeviceKey:
 class Keyring:
     keys: dict[int, bytes]
     """Version → 32-byte notes key; the highest version seals new notes."""
+    devices: dict[str, str]
+    """The roster: device id → public key of every device the keyring is shared with, each
+    added by a device that checked it with a pairing phrase. A rotation wraps the new key
+    for these keys only, never for a key the server merely lists."""
 
     @classmethod
-    def first(cls) -> Keyring:
-        return cls({1: secrets.token_bytes(32)})
+    def first(cls, device_id: str, public_key: str) -> Keyring:
+        return cls({1: secrets.token_bytes(32)}, {device_id: public_key})
 
     @property
     def version(self) -> int:
         return max(self.keys)
 
-    def rotated(self) -> Keyring:
-        return Keyring({**self.keys, self.version + 1: secrets.token_bytes(32)})
+    def with_device(self, device_id: str, public_key: str) -> Keyring:
+        return Keyring(self.keys, {**self.devices, device_id: public_key})
+
+    def rotated(self, *, without: str) -> Keyring:
+        """A new key, and the roster without the device being unlinked."""
+        devices = {d: k for d, k in self.devices.items() if d != without}
+        return Keyring({**self.keys, self.version + 1: secrets.token_bytes(32)}, devices)
 
     def to_bytes(self) -> bytes:
-        return json.dumps({str(v): b64(k) for v, k in sorted(self.keys.items())}).encode()
+        keys = {str(v): b64(k) for v, k in sorted(self.keys.items())}
+        return json.dumps({"keys": keys, "devices": dict(sorted(self.devices.items()))}).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Keyring:
         try:
             raw = json.loads(data)
-            keys = {int(v): base64.b64decode(k, validate=True) for v, k in raw.items()}
-        except (ValueError, AttributeError, TypeError):
+            keys = {int(v): base64.b64decode(k, validate=True) for v, k in raw["keys"].items()}
+            devices = {str(d): str(k) for d, k in raw["devices"].items()}
+        except (ValueError, AttributeError, TypeError, KeyError):
             raise LinkingError("the keyring is malformed") from None
         if not keys or any(len(k) != 32 or v < 1 for v, k in keys.items()):
             raise LinkingError("the keyring is malformed")
-        return cls(keys)
+        return cls(keys, devices)
 
     def extends(self, older: Keyring) -> bool:
-        """Whether this keyring keeps every key of `older` (a genuine rotation does)."""
+        """Whether this keyring keeps every key of `older` (a genuine update does: only a
+        holder of those keys can have made it)."""
         return (
             all(hmac.compare_digest(self.keys.get(v, b""), k) for v, k in older.keys.items())
             and self.version >= older.version

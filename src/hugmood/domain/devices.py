@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from hugmood.domain.common import DomainEvent
@@ -324,7 +325,10 @@ def decide_answer_link(
     wrap: WrapInput,
     proof: object,
     now_ms: int,
+    others: Sequence[WrapInput] = (),
 ) -> list[DomainEvent]:
+    """Link the device that asked under `pairing_id`, and give the devices already linked the
+    same keyring again (`others`): its roster now names the new device."""
     if by_device_id not in state.wraps:
         raise Conflict("only a linked device can link another", field="byDeviceId")
     request = open_request(state, pairing_id, now_ms)
@@ -338,7 +342,10 @@ def decide_answer_link(
             f"the keyring is at version {state.version}; sync and try again", field="version"
         )
     checked = base64_of(proof, "proof", low=PROOF_BYTES, high=PROOF_BYTES)
-    return [
+    again = [w.device_id for w in others]
+    if len(set(again)) != len(again) or not set(again) <= set(state.wraps):
+        raise ValidationFailed("others: each a device already linked, once", field="others")
+    events: list[DomainEvent] = [
         NotesKeyringWrapped(
             user_id,
             wrap.device_id,
@@ -350,6 +357,11 @@ def decide_answer_link(
             checked,
         )
     ]
+    events += [
+        NotesKeyringWrapped(user_id, w.device_id, version, w.ephemeral_key, w.wrapped, by_device_id)
+        for w in others
+    ]
+    return events
 
 
 def decide_unlink(

@@ -189,7 +189,8 @@ class DeviceMutations:
 
     @strawberry.mutation(
         description="An old device answers a link request with the keyring wrapped for the"
-        " new one, and its own proof."
+        " new one, and its own proof; `others` gives the devices already linked the same"
+        " keyring again (its roster now names the new device)."
     )
     async def answer_device_link(
         self,
@@ -199,9 +200,12 @@ class DeviceMutations:
         version: int,
         wrap: KeyringWrapInput,
         proof: str,
+        others: list[KeyringWrapInput] | None = None,
     ) -> MyDevices:
         me = await info.context.principal()
         deps = info.context.core.deps
+        if others is not None and len(others) > dv.MAX_DEVICES:
+            raise ValidationFailed(f"at most {dv.MAX_DEVICES} wraps", field="others")
         await app.answer_link(
             deps,
             info.context.command,
@@ -211,6 +215,7 @@ class DeviceMutations:
             version=version,
             wrap=_wrap(wrap),
             proof=proof,
+            others=[_wrap(w) for w in others or []],
         )
         return _my_devices(await app.devices_of(deps, me.user_id))
 
