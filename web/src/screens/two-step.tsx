@@ -151,10 +151,12 @@ function AuthenticatorSetup({
   mfaToken,
   intro,
   onDone,
+  onCancel,
 }: {
   mfaToken: string | null;
   intro: string | null;
   onDone: (session: NewSession | null) => void;
+  onCancel?: () => void;
 }) {
   const [setup, setSetup] = useState<{ secret: string; otpauthUri: string } | null>(null);
   const [code, setCode] = useState("");
@@ -220,9 +222,14 @@ function AuthenticatorSetup({
             <input name="code" autoComplete="one-time-code" inputMode="numeric" required value={code} onInput={(e) => setCode(e.currentTarget.value)} />
           </label>
           <button class="primary" type="submit">
-            Turn on
+            Turn on two-step sign-in
           </button>
         </form>
+      )}
+      {onCancel && (
+        <button type="button" class="link" onClick={onCancel}>
+          Not now
+        </button>
       )}
       <ErrorText error={error} />
     </section>
@@ -304,6 +311,7 @@ export function TwoStepSettings() {
       <AuthenticatorSetup
         mfaToken={null}
         intro={null}
+        onCancel={() => setMode("idle")}
         onDone={() => {
           setMode("idle");
           void refresh();
@@ -362,6 +370,7 @@ export function TwoStepSettings() {
             </ul>
           )}
           <h3>Passkeys</h3>
+          {factors.passkeys.length === 0 && <p class="muted small">None yet.</p>}
           <ul class="passkeys" data-testid="passkeys">
             {factors.passkeys.map((p) => (
               <li key={p.id}>
