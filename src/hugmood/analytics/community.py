@@ -14,7 +14,7 @@ import duckdb
 
 from hugmood.analytics import release
 from hugmood.analytics.columnstore import CheckInRow, ColumnStore
-from hugmood.analytics.pseudonyms import Salts
+from hugmood.analytics.pseudonyms import Salts, iso_week
 from hugmood.domain.errors import HugMoodError
 from hugmood.domain.identity import user_stream
 from hugmood.domain.moods import mood_stream
@@ -141,6 +141,8 @@ class CommunityMoodConsumer(Service):
                 now = datetime.now(UTC)
                 await self.release_finished_weeks(now)
                 await self.release_current_weeks(now)
+                # Finished weeks sorted by cohort: their queries read only their rows.
+                await self.columns.compact(iso_week(now.date()))
             await asyncio.sleep(self._release_every_s)
 
     async def wait_for(self, position: int, timeout_s: float = 10.0) -> bool:
