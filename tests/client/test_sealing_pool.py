@@ -4,7 +4,7 @@ refilled in the background of a sync."""
 
 from __future__ import annotations
 
-import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -93,19 +93,19 @@ def test_a_pool_for_another_key_or_damaged_is_never_used(
 def test_a_sync_refills_the_pool_while_it_waits_and_leaves_a_few_at_least(
     vault: Vault, keys: tuple[PublicKey, PrivateKey]
 ) -> None:
-    public_key, _ = keys
+    public_key, private_key = keys
     pool = SealingPool(vault, public_key)
-    computed = threading.Event()
-
-    def counted(key: PublicKey) -> int:
-        factor = obfuscator(key)
-        computed.set()
-        return factor
-
-    with refilling(pool, target=6, low_water=2, compute=counted):
-        assert computed.wait(10)  # the body (a sync) runs while factors are computed
-        assert pool.size() == 0  # they are stored when it ends, from this thread
+    with refilling(pool, target=6, low_water=2) as refill:
+        deadline = time.monotonic() + 60
+        while refill.ready() == 0:  # the body (a sync) runs while factors are computed
+            assert time.monotonic() < deadline, "no factor computed in the background"
+            time.sleep(0.02)
+        assert pool.size() == 0  # they are stored when it ends
     assert 1 <= pool.size() <= 6
+    factor = pool.take()
+    assert factor is not None  # made in the other process, and a valid factor for this key
+    sealed = Sealer(public_key, (factor,)).seal(7)
+    assert unseal(private_key, sealed) == 7
     for _ in range(pool.size()):
         pool.take()
     with refilling(pool, target=6, low_water=2):

@@ -140,6 +140,26 @@ async def test_a_cohort_split_over_processes_and_a_restart_is_released_once(
     assert (entry["outcome"], entry["contributions"]) == ("released", 20)  # none twice
 
 
+async def test_a_job_refused_by_the_service_leaves_the_cohort_to_one_that_is_not(
+    service_dir: Path, shared: SharedDatabase
+) -> None:
+    clock = Clock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    right = await new_job(service_dir, shared, clock, "edge-right")
+    wrong = CommunityJob(
+        SocketDecryptionClient(service_dir, b"not the job secret", requester="edge-wrong"),
+        SharedCohorts(await shared.connect()),
+        region="eu-west",
+        process="edge-wrong",
+        clock=clock,
+    )
+    await contribute_many(right, await right.public_key(), range(20))
+    clock.at += timedelta(days=1)
+    assert await wrong.run_once() == []  # refused: the cohort waits, unclaimed
+    assert await right.run_once() == ["eu-west/2026-12-04"]
+    outcomes = [e["outcome"] for e in audit.read(service_dir / "audit.jsonl")]
+    assert outcomes == ["refused", "released"]
+
+
 async def test_a_cohort_below_k_is_dropped_without_asking_the_service(
     service_dir: Path, shared: SharedDatabase
 ) -> None:

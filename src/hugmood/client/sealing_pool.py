@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import multiprocessing
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from hugmood.client.vault import Vault
@@ -93,33 +94,50 @@ class SealingPool:
         return missing
 
 
+def _factor(n: int) -> int:
+    """One random factor for the key with modulus `n` (run in the refill process)."""
+    return obfuscator(PublicKey(n))
+
+
+class Refill:
+    """Factors being computed in another process while a sync runs (`refilling`)."""
+
+    def __init__(self, futures: list[Future[int]]) -> None:
+        self._futures = futures
+
+    def ready(self) -> int:
+        return sum(f.done() and not f.cancelled() and f.exception() is None for f in self._futures)
+
+    def collect(self) -> list[int]:
+        return [
+            f.result()
+            for f in self._futures
+            if f.done() and not f.cancelled() and f.exception() is None
+        ]
+
+
 @contextmanager
 def refilling(
-    pool: SealingPool,
-    *,
-    target: int = TARGET,
-    low_water: int = LOW_WATER,
-    compute: Callable[[PublicKey], int] = obfuscator,
-) -> Iterator[None]:
-    """Compute factors in a thread while the body runs (a sync, waiting on the network), and
-    store them when it ends; then make sure at least `low_water` are there."""
+    pool: SealingPool, *, target: int = TARGET, low_water: int = LOW_WATER
+) -> Iterator[Refill]:
+    """Compute factors in a process of their own while the body runs (a sync, waiting on the
+    network), store what is ready when it ends, then make sure at least `low_water` are there.
+
+    A process, not a thread: gmpy2 holds the interpreter's lock for a whole exponentiation, so
+    a thread would stall the sync's network loop for up to one factor (~0.1 s) at a time.
+    """
     have = pool.size()
     wanted = max(0, min(target, MAX_POOL) - have)
-    made: list[int] = []
-    stop = threading.Event()
-
-    def work() -> None:
-        while len(made) < wanted and not stop.is_set():
-            made.append(compute(pool.public_key))
-
-    worker = threading.Thread(target=work, name="sealing-pool refill", daemon=True)
-    worker.start()
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    refill = Refill([executor.submit(_factor, pool.public_key.n) for _ in range(wanted)])
     try:
-        yield
+        yield refill
     finally:
-        stop.set()
-        worker.join()
+        # What has not started is dropped; the one factor under way finishes in the
+        # background (its process exits with this one).
+        executor.shutdown(wait=False, cancel_futures=True)
+        made = refill.collect()
         while have + len(made) < min(low_water, target):
-            made.append(compute(pool.public_key))
+            made.append(obfuscator(pool.public_key))
         if made:
             pool.add(made)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hugmood.config import Settings
-from hugmood.privacy.he.ciphertexts import from_wire
+from hugmood.privacy.he.ciphertexts import check_value, from_wire
 from hugmood.privacy.he.community import MIN_COHORT
 from hugmood.privacy.he.decryptor import SECRET_FILE
 from hugmood.privacy.he.decryptor_socket import SocketDecryptionClient
@@ -29,6 +29,9 @@ from hugmood.privacy.he.errors import (
     BudgetExhausted,
     CohortTooSmall,
     DecryptionServiceUnavailable,
+    HomomorphicError,
+    MalformedCiphertext,
+    NotAuthorised,
     ValueOutOfRange,
 )
 from hugmood.privacy.he.keys import PublicKey, fingerprint, public_key_to_json
@@ -90,6 +93,26 @@ def decryption_client(settings: Settings) -> DecryptionClient:
 
         return MeshDecryptionClient(settings, secret)
     return SocketDecryptionClient(directory, secret, requester=f"aggregation-job/{settings.region}")
+
+
+def _under(key: PublicKey, contributions: list[int], cohort: str) -> list[int]:
+    """The contributions that can be ciphertexts under `key` (each was checked when it came,
+    but the service's key may have changed since): one that cannot would make the service
+    refuse the whole release, so it is left out here."""
+    usable = []
+    for value in contributions:
+        try:
+            usable.append(check_value(key, value))
+        except MalformedCiphertext:
+            continue
+    if len(usable) < len(contributions):
+        log.warning(
+            "cohort %s: %d contributions are not ciphertexts under the service's key (did it "
+            "change?) and are left out",
+            cohort,
+            len(contributions) - len(usable),
+        )
+    return usable
 
 
 class CommunityJob(Service):
@@ -225,16 +248,25 @@ class CommunityJob(Service):
         return released
 
     async def _release(self, cohort: str) -> bool:
-        contributions = await self.cohorts.contributions(cohort)
         try:
             key = await self.public_key()
+            contributions = _under(key, await self.cohorts.contributions(cohort), cohort)
             result = await self.client.release(key, cohort, contributions, epsilon=self.epsilon)
-        except DecryptionServiceUnavailable:
-            log.warning("the decryption service is unavailable; %s waits", cohort)
+        except (DecryptionServiceUnavailable, NotAuthorised) as e:
+            # Away, or this job's secret is wrong (an operator can fix it): the cohort waits.
+            log.warning("cohort %s waits: %s", cohort, e)
             await self.cohorts.unclaim(cohort, self.process)
-            raise
+            if isinstance(e, DecryptionServiceUnavailable):
+                raise
+            return False
         except (CohortTooSmall, BudgetExhausted) as e:
             log.info("cohort %s is not released: %s", cohort, e)
+            await self.cohorts.settle(cohort, self.process, None, self._now_ms())
+            return False
+        except HomomorphicError as e:
+            # The service refused what it was sent and would again: give the cohort up
+            # rather than ask every minute.
+            log.error("cohort %s is given up: the decryption service refused it: %s", cohort, e)
             await self.cohorts.settle(cohort, self.process, None, self._now_ms())
             return False
         published = {**result, "day": cohort_day(cohort).isoformat()}
