@@ -130,10 +130,12 @@ def test_prometheus_records_the_slis_of_a_running_hugmood(
         else:
             raise AssertionError(f"recording rules not all recorded in time: {values}")
 
+        # Values, not speed (measured in bench/, never asserted here): no check-in failed,
+        # the latency ratios are ratios, and the hug was timed.
         assert values["check-in errors"] == 0.0
-        assert values["slow hugs"] == 0.0
-        assert values["slow check-ins"] is not None and 0.0 <= values["slow check-ins"] <= 1.0
-        assert values["hug delivery p99"] is not None and 0 < values["hug delivery p99"] <= 1.0
+        for ratio in ("slow check-ins", "slow hugs"):
+            assert values[ratio] is not None and 0.0 <= values[ratio] <= 1.0, ratio
+        assert values["hug delivery p99"] is not None and values["hug delivery p99"] > 0
         assert values["consumer lag"] is not None and values["consumer lag"] >= 0
         assert values["objective"] == 0.999
         assert query(prometheus, "ALERTS") == []
