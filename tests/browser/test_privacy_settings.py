@@ -51,6 +51,7 @@ def test_settings_explain_the_age_check_and_sealed_mode(new_person: NewPerson) -
 
     community = page.get_by_role("region", name="Community averages")
     expect(community).to_contain_text("does not publish community averages")
+    expect(community.locator("code")).to_have_text("hugmood community contribute")
     age.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "privacy-settings.png", animations="disabled")

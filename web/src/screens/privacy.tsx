@@ -71,7 +71,9 @@ function CommunityAverages({ status }: { status: AgeStatus }) {
       <h2>Community averages</h2>
       <p class="muted small">
         Devices that opt in send each day's check-in encrypted; a separate service opens only days with at least 20
-        people, adds statistical noise and never shows one person's answer.
+        people, adds statistical noise and never shows one person's answer. To take part, run{" "}
+        <code>hugmood community contribute</code> on your device: this page does not, because its code comes from the
+        server, which must not be able to read your answer.
       </p>
       {content}
     </section>
