@@ -3,7 +3,9 @@ pending token, and what someone without the password can learn (nothing)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -34,6 +36,7 @@ from hugmood.security.mfa import (
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
+from hugmood.security.webauthn_passkeys import PasskeyCeremonies
 from hugmood.sql.sqlite import SqliteDatabase
 from tests.fakes import CountingHasher, FixedClock
 
@@ -267,3 +270,31 @@ def test_sign_in_settings_are_checked_when_read() -> None:
         ["https://hug.example"],
     )
     assert settings.oidc_redirect() == "https://hug.example/oidc/callback"
+
+
+async def test_a_passkey_challenge_is_answered_once_and_only_by_its_own_account() -> None:
+    db = SqliteDatabase(None)
+    deps = replace(
+        make_deps(db),
+        passkeys=PasskeyCeremonies(
+            rp_id="localhost", rp_name="HugMood", origins=["http://localhost:8000"]
+        ),
+    )
+    ann, ben = await signed_up(deps, "ann"), await signed_up(deps, "ben")
+    started = await handlers.start_passkey_registration(
+        mfa.StartPasskeyRegistration(ann, "ann", "Ann"), deps, CTX
+    )
+    options = json.loads(started.value.options_json)
+    assert options["rp"] == {"id": "localhost", "name": "HugMood"}
+    challenge_id = started.value.challenge_id
+
+    def finish(user_id: str) -> mfa.FinishPasskeyRegistration:
+        return mfa.FinishPasskeyRegistration(user_id, challenge_id, '{"id": "x"}', "Laptop")
+
+    with pytest.raises(Unauthenticated, match="already answered"):  # not ben's to answer
+        await handlers.finish_passkey_registration(finish(ben), deps, CTX)
+    with pytest.raises(ValidationFailed, match="could not be verified"):
+        await handlers.finish_passkey_registration(finish(ann), deps, CTX)
+    with pytest.raises(Unauthenticated, match="already answered"):  # used, even by a failure
+        await handlers.finish_passkey_registration(finish(ann), deps, CTX)
+    await db.close()
