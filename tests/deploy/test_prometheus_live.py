@@ -133,8 +133,9 @@ def test_prometheus_records_the_slis_of_a_running_hugmood(
         # Values, not speed (measured in bench/, never asserted here): no check-in failed,
         # the latency ratios are ratios, and the hug was timed.
         assert values["check-in errors"] == 0.0
-        for ratio in ("slow check-ins", "slow hugs"):
-            assert values[ratio] is not None and 0.0 <= values[ratio] <= 1.0, ratio
+        for name in ("slow check-ins", "slow hugs"):
+            ratio = values[name]
+            assert ratio is not None and 0.0 <= ratio <= 1.0, name
         assert values["hug delivery p99"] is not None and values["hug delivery p99"] > 0
         assert values["consumer lag"] is not None and values["consumer lag"] >= 0
         assert values["objective"] == 0.999
