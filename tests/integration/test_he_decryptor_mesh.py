@@ -26,8 +26,9 @@ from hugmood.privacy.he.ciphertexts import Ciphertext
 from hugmood.privacy.he.community import contribute
 from hugmood.privacy.he.decryptor import SECRET_FILE, SOCKET, ReleaseRequests
 from hugmood.privacy.he.decryptor_mesh import MeshDecryptionClient
+from hugmood.privacy.he.decryptor_socket import SocketDecryptionClient
 from hugmood.privacy.he.errors import DecryptionServiceUnavailable, NotAuthorised
-from hugmood.privacy.he.job import CommunityJob
+from hugmood.privacy.he.job import CommunityJob, decryption_client
 from hugmood.privacy.he.keys import PublicKey, fingerprint, public_key_from_json
 from hugmood.privacy.he.pending import SharedCohorts
 from hugmood.privacy.he.sealing import Sealer
@@ -172,3 +173,12 @@ async def test_without_a_decryptor_on_the_mesh_the_job_hears_so_at_once(
             await job.public_key()
     finally:
         await job.aclose()
+
+
+def test_a_server_asks_over_the_mesh_when_it_has_nats_and_on_the_socket_when_not(
+    tmp_path: Path,
+) -> None:
+    alone = Settings(database_url="memory", community_decryptor_dir=str(tmp_path))
+    assert isinstance(decryption_client(alone), SocketDecryptionClient)
+    meshed = replace(alone, nats_url="nats://127.0.0.1:4222", secret_key=SECRET)
+    assert isinstance(decryption_client(meshed), MeshDecryptionClient)
