@@ -74,6 +74,11 @@ def test_the_processes_are_probed_bounded_and_unprivileged() -> None:
                 if name.startswith("hugmood-"):
                     for probe in ("livenessProbe", "readinessProbe"):
                         assert container[probe]["httpGet"]["path"] == "/healthz", (name, probe)
+            if name.startswith("hugmood-"):
+                # One VAPID key for every process, copied where HugMood keeps it.
+                secrets = {v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+                assert secrets == {"hugmood-vapid"}, name
+                assert [c["name"] for c in spec["initContainers"]] == ["vapid-key"], name
             annotations = workload["spec"]["template"]["metadata"]["annotations"]
             assert annotations["linkerd.io/inject"] == "enabled", name
         edge = pod_spec(workloads["hugmood-edge"])
