@@ -27,6 +27,17 @@ resource "aws_security_group" "load_balancer" {
   }
 }
 
+# The pods (on nodes in the cluster's security group) accept the load balancer's traffic.
+resource "aws_vpc_security_group_ingress_rule" "edge_from_load_balancer" {
+  region                       = var.region
+  description                  = "HTTP from the public load balancer to the edge pods"
+  security_group_id            = aws_eks_cluster.main.vpc_config[0].cluster_security_group_id
+  referenced_security_group_id = aws_security_group.load_balancer.id
+  ip_protocol                  = "tcp"
+  from_port                    = 8000
+  to_port                      = 8000
+}
+
 resource "aws_lb" "edge" {
   region                           = var.region
   name                             = substr("${local.name}-edge", 0, 32)
