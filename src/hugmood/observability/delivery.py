@@ -3,7 +3,8 @@ board-propagation SLOs (docs/operations/slos.md).
 
 Both histograms are per process and carry no labels at all (no person, board or hug id): the
 time from the event's append (its server-side timestamp) to its announcement on this process,
-to the recipient's sockets or to a board's open room. Every app's `/metrics` exports them.
+to this process's sockets (every process with sockets announces each hug to its own) or to a
+board's open room. Every app's `/metrics` exports them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _registry = CollectorRegistry()
 
 HUG_DELIVERY = Histogram(
     "hugmood_hug_delivery_seconds",
-    "From a hug's append to its announcement to the recipient's sockets on this process",
+    "From a hug's append to its announcement to this process's sockets (each process announces each hug)",
     buckets=_BUCKETS,
     registry=_registry,
 )
