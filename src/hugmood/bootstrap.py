@@ -413,7 +413,9 @@ async def open_hugmood(
             )
         services: list[Service] = [by_name[name] for name in by_name if name in runs]
         if role is not Role.WORKER:
-            services += [presence, deliveries, *CommunityJob.open(settings, readmodels)]
+            services += [presence, deliveries]
+        # Edges accept contributions; whichever process holds the job secret releases them.
+        services += CommunityJob.open(settings, readmodels, serves_http=role is not Role.WORKER)
         if role is not Role.EDGE:
             services.append(ReminderScheduler.open(settings, bus, deps))
         relay = None

@@ -192,3 +192,18 @@ async def test_without_the_decryption_service_contributions_are_refused_as_unava
             await job.describe()
     finally:
         await db.close()
+
+
+async def test_only_a_process_given_the_job_secret_releases_cohorts(tmp_path: Path) -> None:
+    """Edges accept contributions; the secret that asks for releases can stay off them."""
+    db = SqliteDatabase(None)
+    settings = Settings(database_url="memory", community_decryptor_dir=str(tmp_path))
+    try:
+        (edge,) = CommunityJob.open(settings, db, serves_http=True)
+        assert not edge.releases_here and edge.loops() == ()
+        assert CommunityJob.open(settings, db, serves_http=False) == ()  # a worker: nothing
+        (tmp_path / SECRET_FILE).write_bytes(b"the job secret")
+        (worker,) = CommunityJob.open(settings, db, serves_http=False)
+        assert worker.releases_here and [name for name, _ in worker.loops()] == ["releases"]
+    finally:
+        await db.close()

@@ -2,8 +2,9 @@
 once a cohort's day is over, asks the decryption service for its noisy release, only if the
 cohort holds at least k contributions; the releases are published, the contributions dropped.
 
-It runs in every server process that accepts contributions (`bootstrap`, beside the HTTP
-paths). The contributions and releases live in the read-model database those processes share
+It runs in every server process, which accepts contributions on its HTTP paths, and releases
+cohorts wherever the job secret was given (a worker alone, ideally: `CommunityJob.open`). The
+contributions and releases live in the read-model database those processes share
 (`pending.SharedCohorts`), so a cohort's contributions through any of them count together and
 survive restarts, and one process at a time releases a cohort, once. The job holds no key:
 the decryption service, asked over the mesh (or its socket, without NATS), opens the cohort,
@@ -82,12 +83,18 @@ def _member(user_id: str) -> str:
     return hashlib.sha256(b"hugmood/community-member\0" + user_id.encode()).hexdigest()[:32]
 
 
+def job_secret(settings: Settings) -> bytes | None:
+    """The aggregation job's secret, if this process was given it (`job-secret` in
+    HUGMOOD_COMMUNITY_DECRYPTOR_DIR): only a process that has it releases cohorts."""
+    path = Path(settings.community_decryptor_dir).expanduser() / SECRET_FILE
+    return path.read_bytes() if path.is_file() else None
+
+
 def decryption_client(settings: Settings) -> DecryptionClient:
     """Over the mesh when this process has NATS, else on the service directory's socket;
-    either way with the job secret from that directory."""
+    either way with the job secret from that directory, if it is there."""
     directory = Path(settings.community_decryptor_dir).expanduser()
-    secret_path = directory / SECRET_FILE
-    secret = secret_path.read_bytes() if secret_path.exists() else None
+    secret = job_secret(settings)
     if settings.nats_url:
         from hugmood.privacy.he.decryptor_mesh import MeshDecryptionClient
 
@@ -116,7 +123,8 @@ def _under(key: PublicKey, contributions: list[int], cohort: str) -> list[int]:
 
 
 class CommunityJob(Service):
-    """Accepts contributions (`accept`) and releases closed cohorts of ≥ k (`run_once`)."""
+    """Accepts contributions (`accept`) and, where it holds the job secret, releases closed
+    cohorts of ≥ k (`run_once`, every `check_s`)."""
 
     name = "community-aggregation"
 
@@ -131,6 +139,7 @@ class CommunityJob(Service):
         check_s: float = 60.0,
         clock: Clock | None = None,
         k: int = MIN_COHORT,
+        releases: bool = True,
     ) -> None:
         super().__init__()
         self.client = client
@@ -145,11 +154,21 @@ class CommunityJob(Service):
         self._public_key: PublicKey | None = None
         self._lock = asyncio.Lock()
         self._prepared = False
+        self.releases_here = releases
+        """Whether this process looks for closed cohorts and asks for their release."""
 
     @classmethod
-    def open(cls, settings: Settings, readmodels: SqlDatabase) -> tuple[CommunityJob, ...]:
-        """The job when a decryption service is configured (else none), for `bootstrap`."""
+    def open(
+        cls, settings: Settings, readmodels: SqlDatabase, *, serves_http: bool
+    ) -> tuple[CommunityJob, ...]:
+        """The job for `bootstrap` when a decryption service is configured: in a process that
+        serves HTTP (it accepts contributions there), and in any process given the job secret
+        (it releases cohorts). An edge without the secret only accepts: operators keep the
+        secret off the processes that face the internet by giving it to a worker alone."""
         if not settings.community_decryptor_dir:
+            return ()
+        releases = job_secret(settings) is not None
+        if not serves_http and not releases:
             return ()
         from hugmood.mesh.start import process_name
 
@@ -161,6 +180,7 @@ class CommunityJob(Service):
                 process=process_name("aggregation-job"),
                 epsilon=settings.community_epsilon,
                 check_s=settings.community_check_s,
+                releases=releases,
             ),
         )
 
@@ -276,7 +296,7 @@ class CommunityJob(Service):
         return True
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
-        return (("releases", self._releases_loop),)
+        return (("releases", self._releases_loop),) if self.releases_here else ()
 
     async def _releases_loop(self) -> None:
         while True:
