@@ -31,6 +31,7 @@ from hugmood.application.consumers import (
 )
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
+from hugmood.application.eventmapping import PERSONAL_DATA
 from hugmood.application.heavy_reads import HeavyReads, LocalReads
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
@@ -49,6 +50,10 @@ from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.parallel import ParallelConsumer
 from hugmood.messaging.relay import EventRelay, subject_token
 from hugmood.privacy.he.job import CommunityJob
+from hugmood.privacy.keys.cells import SealedCells
+from hugmood.privacy.keys.cipher import PersonalDataCipher
+from hugmood.privacy.keys.datakeys import DataKeyStore
+from hugmood.privacy.keys.master import load_master_key
 from hugmood.private_files import private_dir
 from hugmood.projections.catalog import all_projections
 from hugmood.projections.progress import CheckpointWatcher
@@ -155,9 +160,36 @@ def upcasters() -> Upcasters:
     return Upcasters()
 
 
-async def open_event_store(settings: Settings, registry: Upcasters) -> EventStore:
-    """The configured backend, behind the one mapper every event passes through."""
-    return MappedEventStore(await _open_backend(settings), Mapper(registry))
+async def open_event_store(
+    settings: Settings, registry: Upcasters, stack: AsyncExitStack
+) -> tuple[MappedEventStore, DataKeyStore]:
+    """The configured backend, behind the one mapper every event passes through: it
+    encrypts each event's personal fields under its owner's data key. Both are closed
+    with `stack`."""
+    keys = await open_data_keys(settings, stack)
+    backend = await _open_backend(settings)
+    stack.push_async_callback(backend.close)
+    cipher = PersonalDataCipher(keys, PERSONAL_DATA)
+    return MappedEventStore(backend, Mapper(registry, cipher)), keys
+
+
+async def open_data_keys(settings: Settings, stack: AsyncExitStack) -> DataKeyStore:
+    """People's wrapped data keys: a SQLite file of their own beside the log (or in memory),
+    or a table in PostgreSQL; the master key that wraps them is checked before anything else
+    opens (a missing or wrong one refuses the start)."""
+    master = load_master_key(settings)
+    db: SqlDatabase
+    if settings.database_url == "memory":
+        db = SqliteDatabase(None)
+    elif settings.database_url == "sqlite":
+        private_dir(settings.data_dir)
+        db = SqliteDatabase(settings.data_dir / "keys.sqlite3", synchronous="FULL")
+    else:
+        db = await PostgresDatabase.connect(
+            settings.database_url, schema=settings.postgres_schema, min_size=1, max_size=4
+        )
+    stack.push_async_callback(db.close)
+    return await DataKeyStore.open(db, master)
 
 
 async def _open_backend(settings: Settings) -> EventStore:
@@ -299,10 +331,11 @@ async def open_hugmood(
     settings = settings.with_secret()
     role = Role(settings.role)
     async with AsyncExitStack() as stack:
-        store = await open_event_store(settings, upcasters())
-        stack.push_async_callback(store.close)
+        store, keys = await open_event_store(settings, upcasters(), stack)
         readmodels = await open_read_models(settings)
         stack.push_async_callback(readmodels.close)
+        # Personal data in the read models is sealed under each person's key too.
+        readmodels.cells = SealedCells(keys)
         blobs = await open_blob_store(settings)
         stack.push_async_callback(blobs.close)
         live = InMemoryRealtimeHub()
@@ -347,6 +380,7 @@ async def open_hugmood(
             )
             if settings.oidc_issuer
             else None,
+            data_keys=keys,
         )
         # Read-your-writes: from the runner where this process applies the read models, from
         # their committed checkpoint where workers do.
@@ -420,7 +454,7 @@ async def open_hugmood(
             services.append(ReminderScheduler.open(settings, bus, deps))
         relay = None
         if nats is not None and role is not Role.EDGE:
-            relay = open_relay(settings, store, readmodels, nats)
+            relay = open_relay(settings, store.stored, readmodels, nats)
             services.append(relay)
         reads: HeavyReads | None = None
         if nats is not None:

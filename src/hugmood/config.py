@@ -36,6 +36,9 @@ class Settings:
     port: int = 8000
     secret_key: str = ""
     """Keys the session-token hashes. Generated and kept in `data_dir` in development."""
+    master_key: str = ""
+    """Wraps every person's data key (32 bytes, URL-safe base64). Empty: the key file
+    `data_dir/master.key` (made at first start); required in production with PostgreSQL."""
     session_ttl_hours: float = 24 * 30
     """How long a session signs a device in, from its sign-in (then: sign in again)."""
     mfa_required: bool = False

@@ -18,7 +18,8 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,10 @@ import httpx
 import nats
 import pytest
 
+from hugmood.bootstrap import open_data_keys
+from hugmood.config import Settings
 from hugmood.entrypoints.distributed import Topology, topology_env
+from hugmood.privacy.keys.cells import SealedCells
 from tests.conftest import IN_CI, POSTGRES_URL, unique
 from tests.e2e.client import GraphQLClient, User, befriend, log_in, recent_ids, register
 from tests.e2e.server import free_port, run_cli
@@ -210,23 +214,27 @@ def caught_up(d: Deployment) -> bool:
     return d.health(2)["readModelsLag"] == 0 and relay_lags == [0]
 
 
-async def read_models(schema: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every read-model table's rows, in a stable order."""
+async def read_models(schema: str, env: Mapping[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model table's rows in a stable order, personal cells opened (each sealing
+    draws a fresh nonce, so only their text can be compared)."""
     conn = await asyncpg.connect(POSTGRES_URL)
     try:
-        tables = [
-            r["table_name"]
-            for r in await conn.fetch(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1"
-                " AND table_name LIKE 'rm\\_%' AND table_name <> 'rm_checkpoints'",
-                schema,
-            )
-        ]
-        dump: dict[str, list[tuple[Any, ...]]] = {}
-        for table in sorted(tables):
-            rows = await conn.fetch(f'SELECT * FROM "{schema}"."{table}"')
-            dump[table] = sorted((tuple(r.values()) for r in rows), key=repr)
-        return dump
+        async with AsyncExitStack() as stack:
+            cells = SealedCells(await open_data_keys(Settings.from_env(env), stack))
+            tables = [
+                r["table_name"]
+                for r in await conn.fetch(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = $1"
+                    " AND table_name LIKE 'rm\\_%' AND table_name <> 'rm_checkpoints'",
+                    schema,
+                )
+            ]
+            dump: dict[str, list[tuple[Any, ...]]] = {}
+            for table in sorted(tables):
+                rows = await conn.fetch(f'SELECT * FROM "{schema}"."{table}"')
+                opened = await cells.open_cells([tuple(r.values()) for r in rows])
+                dump[table] = sorted((tuple(r) for r in opened), key=repr)
+            return dump
     finally:
         await conn.close()
 
@@ -234,10 +242,10 @@ async def read_models(schema: str) -> dict[str, list[tuple[Any, ...]]]:
 def replay_equals_live(d: Deployment) -> None:
     """Stop everything, keep what the workers built, rebuild from the log, compare."""
     d.topology.stop()
-    live = asyncio.run(read_models(d.schema))
+    live = asyncio.run(read_models(d.schema, d.env))
     rebuilt = run_cli("projections", "rebuild", env=d.env)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    replayed = asyncio.run(read_models(d.schema))
+    replayed = asyncio.run(read_models(d.schema, d.env))
     assert live.keys() == replayed.keys()
     for table in live:
         assert live[table] == replayed[table], f"{table} differs from a replay of the log"

@@ -47,6 +47,8 @@ def test_files_an_earlier_version_left_open_are_tightened(start_server: StartSer
     sign_up(server, "ann")
     server.stop()
     for path in [server.data_dir, *server.data_dir.rglob("*")]:
+        if path.name == "master.key":
+            continue  # versions before it had none; a loose one is refused (test_data_keys)
         path.chmod(0o755 if path.is_dir() else 0o644)
 
     restarted: HugMoodServer = server

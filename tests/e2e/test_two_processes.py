@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from hugmood.privacy.keys.master import new_master_key_text
 from tests.conftest import IN_CI, POSTGRES_URL, unique
 from tests.e2e.client import GraphQLClient, User, befriend, record_mood, sign_up
 from tests.e2e.conftest import StartServer
@@ -83,6 +84,10 @@ async def private_redis(redis_executable: str, tmp_path: Path) -> AsyncIterator[
         await server.kill()
 
 
+MASTER_KEY = new_master_key_text()
+"""One master key for the deployment: the processes share the data keys it wraps."""
+
+
 def shared(schema: str, redis_url: str, prefix: str) -> dict[str, str]:
     """Settings that make processes one deployment: one schema, one Redis prefix, one key."""
     return {
@@ -91,6 +96,7 @@ def shared(schema: str, redis_url: str, prefix: str) -> dict[str, str]:
         "HUGMOOD_REDIS_URL": redis_url,
         "HUGMOOD_REDIS_PREFIX": prefix,
         "HUGMOOD_SECRET_KEY": SECRET_KEY,
+        "HUGMOOD_MASTER_KEY": MASTER_KEY,
     }
 
 

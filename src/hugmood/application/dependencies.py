@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hugmood.application.ports import (
     Clock,
+    DataKeys,
     LoginThrottle,
     Mailer,
     PasswordHasher,
@@ -37,6 +38,8 @@ class Dependencies:
     """None: this server sends no e-mail (no SMTP server configured)."""
     push_allow_loopback: bool = False
     """Tests only: a push endpoint may be a local stand-in on 127.0.0.1 or ::1."""
+    data_keys: DataKeys | None = None
+    """People's data keys, destroyed by erasure (None: a bare store with nothing encrypted)."""
     reset_limiter: RateLimiter | None = None
     """Mail anyone can cause: password reset requests per address and per source, reset
     attempts per source, e-mail address codes per account and per address."""

@@ -11,7 +11,7 @@ from hugmood import __version__
 from hugmood.domain.age import AGE_EVENTS
 from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.close_friends import CLOSE_FRIEND_EVENTS
-from hugmood.domain.common import DomainEvent
+from hugmood.domain.common import DomainEvent, PersonalData
 from hugmood.domain.devices import DEVICE_EVENTS
 from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
@@ -51,6 +51,11 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *DEVICE_EVENTS,
     )
 }
+
+PERSONAL_DATA: dict[str, PersonalData] = {
+    event_type: cls.PERSONAL for event_type, cls in EVENT_CLASSES.items() if cls.PERSONAL
+}
+"""Event type → its personal fields: what the event store's mapper encrypts per person."""
 
 
 @dataclass(frozen=True, slots=True)

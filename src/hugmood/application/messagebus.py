@@ -41,6 +41,7 @@ from hugmood.domain.hugs import (
 )
 from hugmood.domain.identity import (
     ChangePassword,
+    DeleteAccount,
     LogIn,
     LogOut,
     LogOutEverywhere,
@@ -99,6 +100,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     LinkSocialSignIn: identity_oidc.link_social_sign_in,
     LogOut: identity.log_out,
     LogOutEverywhere: identity.log_out_everywhere,
+    DeleteAccount: identity.delete_account,
     UpdateProfile: identity.update_profile,
     ChangePassword: identity.change_password,
     RecordMood: moods.record_mood,

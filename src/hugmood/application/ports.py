@@ -77,3 +77,11 @@ class ReadModelsProgress(Protocol):
     async def wait_for(self, position: int) -> None:
         """Return once every read model reflects the event at `position` (read-your-writes)."""
         ...
+
+
+class DataKeys(Protocol):
+    """People's data keys (`privacy.keys`): what erasure destroys."""
+
+    async def destroy(self, user_id: str) -> None:
+        """Destroy the person's key for good: what it encrypted can never be read again."""
+        ...

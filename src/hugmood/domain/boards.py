@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from hugmood.domain.common import DomainEvent, clean_text, shown
+from hugmood.domain.common import DomainEvent, PersonalData, clean_text, shown
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hugmood.ids import BlobId, BoardId, StreamId, UserId
 
@@ -108,6 +108,7 @@ BoardCommand = InviteMember | RemoveMember | ArchiveBoard
 @dataclass(frozen=True, slots=True)
 class BoardCreated(DomainEvent):
     EVENT_TYPE = "BoardCreated"
+    PERSONAL = PersonalData({"title": "", "description": ""}, owner="ownerId")
     board_id: BoardId
     owner_id: UserId
     title: str

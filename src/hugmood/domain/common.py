@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol, Self, get_args, get_type_hints
 
@@ -15,11 +16,24 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
+class PersonalData:
+    """Which stored fields of an event are a person's personal data, encrypted at rest under
+    that person's own key, and what each reads as once the key is destroyed (erasure)."""
+
+    erased: Mapping[str, Any]
+    """Stored key (camelCase) → its value after erasure, one the event still reads with."""
+    owner: str | None = None
+    """The stored key naming whose data it is; None: the envelope's `userId`."""
+
+
+@dataclass(frozen=True, slots=True)
 class DomainEvent:
     """A fact that happened. Subclasses name themselves in the past tense."""
 
     EVENT_TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    PERSONAL: ClassVar[PersonalData | None] = None
+    """The event's personal fields (None: it has none)."""
 
     def to_data(self) -> dict[str, Any]:
         """The event's `data` as stored: camelCase keys, like the vision's envelope; a value

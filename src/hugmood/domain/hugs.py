@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from hugmood.domain.common import DomainEvent, clean_text, shown
+from hugmood.domain.common import DomainEvent, PersonalData, clean_text, shown
 from hugmood.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hugmood.ids import HugId, UserId
 
@@ -119,6 +119,7 @@ class ChangeHugSettings:
 @dataclass(frozen=True, slots=True)
 class HugSent(DomainEvent):
     EVENT_TYPE = "HugSent"
+    PERSONAL = PersonalData({"message": None}, owner="senderId")
     hug_id: HugId
     sender_id: UserId
     recipient_id: UserId

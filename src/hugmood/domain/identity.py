@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from hugmood.domain.common import DomainEvent, clean_text, shown
+from hugmood.domain.common import DomainEvent, PersonalData, clean_text, shown
 from hugmood.domain.errors import Conflict, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import REGIONS
@@ -151,6 +151,15 @@ class LogOutEverywhere:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteAccount:
+    """Erase this account (GDPR art. 17): its data key is destroyed, so everything it wrote
+    stops being readable anywhere, and every store forgets it. Needs the password."""
+
+    user_id: UserId
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChangePassword:
     """Replace the password; every session but `keep_session_id` ends."""
 
@@ -175,6 +184,7 @@ class UpdateProfile:
 @dataclass(frozen=True, slots=True)
 class UserRegistered(DomainEvent):
     EVENT_TYPE = "UserRegistered"
+    PERSONAL = PersonalData({"displayName": "", "passwordHash": ""})
     user_id: UserId
     handle: str
     display_name: str
@@ -188,6 +198,7 @@ class UserRegistered(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class ProfileUpdated(DomainEvent):
     EVENT_TYPE = "ProfileUpdated"
+    PERSONAL = PersonalData({"displayName": "", "bio": ""})
     user_id: UserId
     display_name: str
     bio: str
@@ -199,6 +210,7 @@ class ProfileUpdated(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class PasswordChanged(DomainEvent):
     EVENT_TYPE = "PasswordChanged"
+    PERSONAL = PersonalData({"passwordHash": ""})
     user_id: UserId
     password_hash: str
 
@@ -219,6 +231,17 @@ class SessionEnded(DomainEvent):
     session_id: SessionId
     user_id: UserId
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserErased(DomainEvent):
+    """The account was erased: every consumer forgets the person in its own store. The
+    handle stays retired (it is the account's id), so nobody can take over an erased
+    person's name in their friends' eyes."""
+
+    EVENT_TYPE = "UserErased"
+    user_id: UserId
+    handle: str
 
 
 # --- state and decisions --------------------------------------------------------------------
@@ -258,7 +281,17 @@ def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
             )
         case PasswordChanged() if state is not None:
             return replace(state, password_hash=event.password_hash)
+        case UserErased():
+            # An erased account is gone: it can neither log in nor be found.
+            return None
     return state
+
+
+def decide_delete_account(state: Account | None, command: DeleteAccount) -> list[DomainEvent]:
+    """The password was verified by the caller (hashing is not the domain's)."""
+    if state is None:
+        raise NotFound("this account does not exist or was already erased")
+    return [UserErased(user_id=state.user_id, handle=state.handle)]
 
 
 def decide_change_password(
@@ -363,4 +396,5 @@ IDENTITY_EVENTS: tuple[type[DomainEvent], ...] = (
     PasswordChanged,
     SessionStarted,
     SessionEnded,
+    UserErased,
 )

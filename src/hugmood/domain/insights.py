@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from hugmood.domain.common import DomainEvent
+from hugmood.domain.common import DomainEvent, PersonalData
 from hugmood.domain.errors import NotFound
 from hugmood.ids import UserId
 
@@ -50,6 +50,7 @@ class DismissInsight:
 @dataclass(frozen=True, slots=True)
 class InsightGenerated(DomainEvent):
     EVENT_TYPE = "InsightGenerated"
+    PERSONAL = PersonalData({"sentence": "", "numbersJson": "{}"}, owner="ownerId")
     insight_id: str
     owner_id: UserId
     kind: str

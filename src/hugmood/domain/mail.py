@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from hugmood.domain.common import DomainEvent, shown
+from hugmood.domain.common import DomainEvent, PersonalData, shown
 from hugmood.domain.errors import NotFound, RateLimited, ValidationFailed
 from hugmood.ids import UserId
 
@@ -65,6 +65,7 @@ class RemoveEmailAddress:
 @dataclass(frozen=True, slots=True)
 class EmailAddressProposed(DomainEvent):
     EVENT_TYPE = "EmailAddressProposed"
+    PERSONAL = PersonalData({"address": ""}, owner="userId")
     user_id: UserId
     address: str
     code_hash: str
@@ -80,6 +81,7 @@ class EmailCodeRefused(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class EmailAddressVerified(DomainEvent):
     EVENT_TYPE = "EmailAddressVerified"
+    PERSONAL = PersonalData({"address": ""}, owner="userId")
     user_id: UserId
     address: str
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hugmood.domain.common import DomainEvent, canonical_id, clean_text, shown
+from hugmood.domain.common import DomainEvent, PersonalData, canonical_id, clean_text, shown
 from hugmood.domain.errors import Forbidden, NotFound, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
@@ -235,6 +235,7 @@ class DeleteMood:
 @dataclass(frozen=True, slots=True)
 class MoodRecorded(DomainEvent):
     EVENT_TYPE = "MoodRecorded"
+    PERSONAL = PersonalData({"note": None, "contextFactors": {}, "insights": None})
     entry_id: EntryId
     owner_id: UserId
     mood_type: str
@@ -252,6 +253,7 @@ class MoodEdited(DomainEvent):
     """Carries the entry's full new content, so a reader needs no earlier event."""
 
     EVENT_TYPE = "MoodEdited"
+    PERSONAL = PersonalData({"note": None, "contextFactors": {}})
     entry_id: EntryId
     mood_type: str
     intensity: float

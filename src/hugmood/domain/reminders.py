@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from hugmood.domain.common import DomainEvent, shown
+from hugmood.domain.common import DomainEvent, PersonalData, shown
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.ids import UserId
 
@@ -222,6 +222,7 @@ class ReminderSet(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class PushSubscriptionAdded(DomainEvent):
     EVENT_TYPE = "PushSubscriptionAdded"
+    PERSONAL = PersonalData({"endpoint": "", "p256dh": "", "auth": ""}, owner="userId")
     user_id: UserId
     endpoint: str
     p256dh: str
@@ -231,6 +232,7 @@ class PushSubscriptionAdded(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class PushSubscriptionRemoved(DomainEvent):
     EVENT_TYPE = "PushSubscriptionRemoved"
+    PERSONAL = PersonalData({"endpoint": ""}, owner="userId")
     user_id: UserId
     endpoint: str
     reason: str

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
-from hugmood.entrypoints import cli_help, cli_services, cli_workers
+from hugmood.entrypoints import cli_help, cli_keys, cli_services, cli_workers
 
 app = typer.Typer(
     help="HugMood: check in your mood, share it as far as you choose, send hugs.",
@@ -64,6 +64,11 @@ def serve(
         except ConfigError as e:
             console.print(f"[red]configuration error:[/red] {e}")
             raise typer.Exit(2) from None
+    try:
+        cli_keys.check_master_key(settings)
+    except ConfigError as e:
+        console.print(f"[red]HugMood did not start:[/red] {e}")
+        raise typer.Exit(2) from None
     # Bind before anything else: "HugMood is up" is only said once the port is ours.
     listener = _listen(settings.host, settings.port)
     configure_logging(settings.log_level, json=settings.log_json)
@@ -187,6 +192,7 @@ def schema() -> None:
 cli_help.use_readable_labels()
 _register_client_commands()
 cli_services.register(app)
+cli_keys.register(app, _settings)
 cli_workers.register(app, _settings, _listen)
 
 

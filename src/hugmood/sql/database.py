@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hugmood.unavailable import BackendUnavailable
+
+if TYPE_CHECKING:
+    from hugmood.sql.sealed import CellCipher
 
 Row = Sequence[Any]
 Statement = tuple[str, Sequence[Any]]
@@ -25,6 +28,8 @@ class SqlDatabase(Protocol):
 
     engine: str
     """`sqlite` or `postgresql`: the one place that portable SQL may branch on."""
+    cells: CellCipher | None
+    """Seals and opens cells of personal data (`sql.sealed`); None: values kept as given."""
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 

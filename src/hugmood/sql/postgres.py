@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from hugmood.sql.database import DatabaseUnavailable, Row, Statement
+from hugmood.sql.sealed import CellCipher, prepared
 
 T = TypeVar("T")
 
@@ -21,6 +22,8 @@ class PostgresDatabase:
     """A pool of connections whose `search_path` is the configured schema."""
 
     engine = "postgresql"
+    cells: CellCipher | None = None
+    """Seals and opens read-model cells of personal data (`sql.sealed`); None: kept as given."""
 
     def __init__(self, pool: Any, schema: str) -> None:
         self._pool = pool
@@ -64,15 +67,19 @@ class PostgresDatabase:
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         rows: list[Row] = await self.run(lambda conn: conn.fetch(sql, *args))
-        return rows
+        return rows if self.cells is None else await self.cells.open_cells(rows)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         row: Row | None = await self.run(lambda conn: conn.fetchrow(sql, *args))
-        return row
+        if row is None or self.cells is None:
+            return row
+        return (await self.cells.open_cells([row]))[0]
 
     async def apply(
         self, statements: Sequence[Statement], *, guard: Statement | None = None
     ) -> bool:
+        statements = await prepared(self.cells, statements)
+
         async def run(conn: Any) -> bool:
             async with conn.transaction():
                 if guard is not None:

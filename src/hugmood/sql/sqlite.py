@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from hugmood.private_files import private_sqlite
 from hugmood.sql.database import DatabaseUnavailable, Row, Statement
+from hugmood.sql.sealed import CellCipher, prepared
 
 T = TypeVar("T")
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -36,6 +37,8 @@ class SqliteDatabase:
     """
 
     engine = "sqlite"
+    cells: CellCipher | None = None
+    """Seals and opens read-model cells of personal data (`sql.sealed`); None: kept as given."""
 
     def __init__(self, path: Path | None, *, synchronous: Synchronous = "FULL") -> None:
         self._path = path
@@ -63,6 +66,8 @@ class SqliteDatabase:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # What is deleted (an erased person's rows) is overwritten, not left in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
         with self._connections_lock:
             self._connections.append(conn)
         return conn
@@ -112,18 +117,23 @@ class SqliteDatabase:
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         query = to_sqlite(sql)
-        return await self.read(lambda conn: conn.execute(query, args).fetchall())
+        rows: list[Row] = await self.read(lambda conn: conn.execute(query, args).fetchall())
+        return rows if self.cells is None else await self.cells.open_cells(rows)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         query = to_sqlite(sql)
         row: Row | None = await self.read(lambda conn: conn.execute(query, args).fetchone())
-        return row
+        if row is None or self.cells is None:
+            return row
+        return (await self.cells.open_cells([row]))[0]
 
     async def apply(
         self, statements: Sequence[Statement], *, guard: Statement | None = None
     ) -> bool:
         class _GuardFailed(Exception):
             pass
+
+        statements = await prepared(self.cells, statements)
 
         def run(conn: sqlite3.Connection) -> None:
             if (

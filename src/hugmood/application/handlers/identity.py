@@ -20,7 +20,7 @@ from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
-from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
+from hugmood.domain.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 from hugmood.ids import SessionId, UserId
@@ -131,6 +131,40 @@ async def _end_sessions(
 
 
 WRONG_CURRENT = "your current password is not right"
+WRONG_PASSWORD = "your password is not right"  # noqa: S105 (a message, not a password)
+
+
+async def delete_account(
+    command: identity.DeleteAccount, deps: Dependencies, context: CommandContext
+) -> CommandResult:
+    """Erase the account (the password checked, throttled like a login): every session
+    ends, `UserErased` is recorded for every consumer to forget the person, and their data
+    key is destroyed, so nothing they wrote can be read again from any store or copy."""
+    stream = identity.user_stream(command.user_id)
+    account = (await load(deps.store, stream, None, identity.evolve_account)).state
+    if account is None:
+        raise NotFound("this account does not exist or was already erased")
+    attempt = LoginAttempt(account.handle, context.source_address or "")
+    deps.throttle.check(attempt)
+    if not await deps.hasher.verify(account.password_hash, command.password):
+        deps.throttle.failed(attempt)
+        raise ValidationFailed(WRONG_PASSWORD, field="password")
+    position, _ = await _end_sessions(deps, command.user_id, context)
+    result = await decide_and_append(
+        deps.store,
+        deps.clock,
+        stream_id=stream,
+        initial=None,
+        evolve=identity.evolve_account,
+        decide=lambda state: identity.decide_delete_account(state, command),
+        user_id=command.user_id,
+        context=context,
+    )
+    # After the event: had the process died in between, whichever process reads the
+    # erasure from the log destroys the key (`privacy.keys.cipher`).
+    if deps.data_keys is not None:
+        await deps.data_keys.destroy(command.user_id)
+    return CommandResult(max(position, result.last_position if result else 0), True)
 
 
 async def change_password(

@@ -12,6 +12,7 @@ from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.ids import BoardId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
+from hugmood.sql.sealed import Sealed
 
 MAX_BOARDS = 200
 
@@ -163,6 +164,16 @@ class BoardsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", BOARDS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                (
+                    "DELETE FROM rm_board_members WHERE user_id = $1 OR board_id IN (SELECT board_id FROM rm_boards WHERE owner_id = $1)",
+                    (u,),
+                ),
+                ("DELETE FROM rm_boards WHERE owner_id = $1", (u,)),
+            ]
         d, at = event.data, to_epoch_ms(event.timestamp)
         match event.event_type:
             case "BoardCreated":
@@ -171,7 +182,13 @@ class BoardsProjection:
                         "INSERT INTO rm_boards (board_id, owner_id, title, description,"
                         " created_at_ms, last_activity_ms) VALUES ($1, $2, $3, $4, $5, $5)"
                         " ON CONFLICT (board_id) DO NOTHING",
-                        (d["boardId"], d["ownerId"], d["title"], d["description"], at),
+                        (
+                            d["boardId"],
+                            d["ownerId"],
+                            Sealed(d["ownerId"], d["title"]),
+                            Sealed(d["ownerId"], d["description"]),
+                            at,
+                        ),
                     ),
                     _member(d["boardId"], d["ownerId"], "owner", at),
                 ]

@@ -13,6 +13,7 @@ from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.ids import HugId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
+from hugmood.sql.sealed import Sealed
 
 MAX_LIST = 100
 
@@ -172,6 +173,13 @@ class HugsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", HUGS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_hugs WHERE sender_id = $1 OR recipient_id = $1", (u,)),
+                ("DELETE FROM rm_hug_settings WHERE user_id = $1", (u,)),
+            ]
         d, at = event.data, to_epoch_ms(event.timestamp)
         match event.event_type:
             case "HugSent":
@@ -185,7 +193,7 @@ class HugsProjection:
                             d["senderId"],
                             d["recipientId"],
                             d["hugType"],
-                            d["message"],
+                            Sealed(d["senderId"], d["message"]),
                             int(d["muted"]),
                             at,
                         ),

@@ -10,6 +10,7 @@ from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.ids import SessionId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
+from hugmood.sql.sealed import Sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,12 @@ class AccountsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", ACCOUNTS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_accounts WHERE user_id = $1", (u,)),
+            ]
         d = event.data
         match event.event_type:
             case "UserRegistered":
@@ -208,7 +215,7 @@ class AccountsProjection:
                         (
                             d["userId"],
                             d["handle"],
-                            d["displayName"],
+                            Sealed(d["userId"], d["displayName"]),
                             d["homeRegion"],
                             d["defaultVisibility"],
                             to_epoch_ms(event.timestamp),
@@ -222,8 +229,8 @@ class AccountsProjection:
                         " appear_offline = $5 WHERE user_id = $1",
                         (
                             d["userId"],
-                            d["displayName"],
-                            d["bio"],
+                            Sealed(d["userId"], d["displayName"]),
+                            Sealed(d["userId"], d["bio"]),
                             d["defaultVisibility"],
                             int(d.get("appearOffline", False)),
                         ),
@@ -243,6 +250,16 @@ class SessionsProjection:
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                (
+                    "DELETE FROM rm_session_devices WHERE session_id IN (SELECT session_id FROM rm_sessions WHERE user_id = $1)",
+                    (u,),
+                ),
+                ("DELETE FROM rm_sessions WHERE user_id = $1", (u,)),
+            ]
         d = event.data
         match event.event_type:
             case "SessionStarted":

@@ -13,6 +13,7 @@ from hugmood.eventstore.envelope import RecordedEvent, from_epoch_ms, to_epoch_m
 from hugmood.ids import UserId
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
+from hugmood.sql.sealed import Sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,12 @@ class InsightsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", INSIGHTS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_insights WHERE owner_id = $1", (u,)),
+            ]
         d = event.data
         match event.event_type:
             case "InsightGenerated":
@@ -139,8 +146,8 @@ class InsightsProjection:
                             d["ownerId"],
                             d["kind"],
                             d["key"],
-                            d["sentence"],
-                            d["numbersJson"],
+                            Sealed(d["ownerId"], d["sentence"]),
+                            Sealed(d["ownerId"], d["numbersJson"]),
                             to_epoch_ms(event.timestamp),
                         ),
                     ),

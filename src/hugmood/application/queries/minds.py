@@ -306,6 +306,12 @@ class DiscoverableProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", DISCOVERABLE_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_discoverable WHERE user_id = $1", (u,)),
+            ]
         if event.event_type != "DiscoverabilityChanged":
             return []
         d = event.data

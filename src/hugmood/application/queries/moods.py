@@ -21,6 +21,7 @@ from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.ids import EntryId, UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
+from hugmood.sql.sealed import Sealed
 
 MAX_RANGE = timedelta(days=3 * 366)
 MAX_ENTRIES = 1000
@@ -361,6 +362,17 @@ class MoodEntriesProjection:
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                (
+                    "DELETE FROM rm_mood_photos WHERE entry_id IN (SELECT entry_id FROM rm_mood_entries WHERE user_id = $1)",
+                    (u,),
+                ),
+                ("DELETE FROM rm_mood_entries WHERE user_id = $1", (u,)),
+                ("DELETE FROM rm_mood_tombstones WHERE user_id = $1", (u,)),
+            ]
         d, at = event.data, to_epoch_ms(event.timestamp)
         match event.event_type:
             case "MoodRecorded":
@@ -376,17 +388,18 @@ class MoodEntriesProjection:
                             d["ownerId"],
                             d["moodType"],
                             float(d["intensity"]),
-                            d["note"],
-                            orjson.dumps(d["contextFactors"]).decode(),
+                            Sealed(d["ownerId"], d["note"]),
+                            Sealed(d["ownerId"], orjson.dumps(d["contextFactors"]).decode()),
                             d["privacy"],
                             d["recordedAtMs"],
                             at,
-                            _json_or_none(d.get("insights")),
+                            Sealed(d["ownerId"], _json_or_none(d.get("insights"))),
                             event.position,
                         ),
                     )
                 ]
             case "MoodEdited":
+                owner = str(event.user_id)  # an edit is always its owner's
                 return [
                     (
                         "UPDATE rm_mood_entries SET mood_type = $2, intensity = $3, note = $4,"
@@ -396,8 +409,8 @@ class MoodEntriesProjection:
                             d["entryId"],
                             d["moodType"],
                             float(d["intensity"]),
-                            d["note"],
-                            orjson.dumps(d["contextFactors"]).decode(),
+                            Sealed(owner, d["note"]),
+                            Sealed(owner, orjson.dumps(d["contextFactors"]).decode()),
                             d["privacy"],
                             d["recordedAtMs"],
                             at,

@@ -52,6 +52,12 @@ class PasswordResetsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", RESET_REQUESTS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_password_resets WHERE user_id = $1", (u,)),
+            ]
         d = event.data
         match event.event_type:
             case "PasswordResetRequested":

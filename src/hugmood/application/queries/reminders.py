@@ -149,6 +149,14 @@ class RemindersProjection:
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_reminders WHERE user_id = $1", (u,)),
+                ("DELETE FROM rm_push_subscriptions WHERE user_id = $1", (u,)),
+                ("DELETE FROM rm_email WHERE user_id = $1", (u,)),
+            ]
         d = event.data
         match event.event_type:
             case "ReminderSet":

@@ -198,6 +198,14 @@ class FriendshipsProjection:
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased":
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            u = event.data["userId"]
+            return [
+                ("DELETE FROM rm_friendships WHERE user_id = $1 OR other_id = $1", (u,)),
+                ("DELETE FROM rm_blocks WHERE blocker_id = $1 OR blocked_id = $1", (u,)),
+                ("DELETE FROM rm_close_friends WHERE owner_id = $1 OR friend_id = $1", (u,)),
+            ]
         d, at = event.data, to_epoch_ms(event.timestamp)
         match event.event_type:
             case "FriendRequested":

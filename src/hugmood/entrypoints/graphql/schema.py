@@ -19,6 +19,7 @@ from hugmood.entrypoints.graphql.analytics import AnalyticsMutations, AnalyticsQ
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, CloseFriendQueries
 from hugmood.entrypoints.graphql.devices import DeviceMutations, DeviceQueries
+from hugmood.entrypoints.graphql.erasure import ErasureMutations
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.insights import InsightMutations, InsightQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
@@ -96,6 +97,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 SessionMutations,
                 MfaMutations,
                 SocialMutations,
+                ErasureMutations,
                 ReminderMutations,
                 PasswordResetMutations,
                 CloseFriendMutations,
