@@ -37,8 +37,10 @@ def render(directory: Path) -> list[Object]:
     for patch in kustomization.get("patches", []):
         if set(patch) != {"path"}:
             raise ValueError(f"{directory}: only file patches are rendered: {patch}")
-        for change in load_documents(directory / patch["path"]):
-            _apply(objects, change, directory / patch["path"])
+        changes = load_documents(directory / patch["path"])
+        if len(changes) != 1:
+            raise ValueError(f"{directory}: a patch file holds one object: {patch['path']}")
+        _apply(objects, changes[0], directory / patch["path"])
     if "namespace" in kustomization:
         for obj in objects:
             if obj["kind"] not in CLUSTER_SCOPED:
