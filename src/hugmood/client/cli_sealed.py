@@ -59,12 +59,12 @@ def add(
 @sealed_app.command("precompute")
 def precompute(
     count: Annotated[
-        int, typer.Option(help="How many to keep ready (one per sealed check-in).", min=1)
+        int, typer.Option(help="How many to keep ready (one per sealed check-in).")
     ] = TARGET,
     vault: VaultOption = DEFAULT_VAULT,
 ) -> None:
     """Compute random factors now (~0.1 s each), so that sealed check-ins are instant later."""
-    if count > MAX_POOL:
+    if not 1 <= count <= MAX_POOL:
         fail(f"--count must be 1 to {MAX_POOL}")
     with clear_errors():
         device = open_device(vault)
