@@ -1,7 +1,8 @@
-"""Signing in over GraphQL and the CLI: an authenticator app, recovery codes, the operator's
-rule that every account has a second factor, and another provider (OpenID Connect) against a
-local provider (oidc-provider-mock on a private port): linking only with the owner's
-password, state and nonce checked, each answer used once, the second step still asked for."""
+"""Signing in over GraphQL and the CLI: an authenticator app and recovery codes (the
+operator's rule that every account has one: tests/integration/test_mfa_required.py), and
+another provider (OpenID Connect) against a local provider (oidc-provider-mock on a private
+port): linking only with the owner's password, state and nonce checked, each answer used
+once, the second step still asked for."""
 
 from __future__ import annotations
 
@@ -176,36 +177,6 @@ def test_without_the_password_nobody_learns_whether_an_account_has_a_second_fact
     }
     assert answers[0].code == "UNAUTHENTICATED"
     assert "mfaToken" not in answers[0].extensions
-
-
-def test_when_the_operator_requires_it_a_sign_in_sets_up_the_app_first(
-    tmp_path: Path,
-) -> None:
-    with running_server(
-        tmp_path / "data", tmp_path / "logs", {"HUGMOOD_MFA_REQUIRED": "true"}
-    ) as server:
-        handle = unique("dee")
-        register(server, handle)
-        held = held_at_second_step(server, handle)
-        assert held.extensions["methods"] == ["ENROL_TOTP"]
-        assert "set up an authenticator app" in held.message
-        token = held.extensions["mfaToken"]
-        # The token sets a factor up; it is not a second step, nor a session.
-        assert GraphQLClient(server, token).failure(FACTORS).code == "UNAUTHENTICATED"
-        not_a_second_step = complete(server, token, code="123456")
-        assert isinstance(not_a_second_step, GraphQLFailure)
-        assert not_a_second_step.code == "UNAUTHENTICATED"
-
-        api = GraphQLClient(server)
-        secret = api(START_SETUP, mfaToken=token)["startAuthenticatorSetup"]["secret"]
-        on = api(CONFIRM_SETUP, code=code_at(secret), mfaToken=token)
-        session = on["confirmAuthenticatorSetup"]["session"]
-        assert session["account"]["handle"] == handle
-        me = GraphQLClient(server, session["token"])
-        assert me(FACTORS)["mySecondFactors"]["required"] is True
-
-        turn_off = me.failure(TURN_OFF, password=PASSWORD, code=code_at(secret, 30))
-        assert turn_off.code == "FORBIDDEN" and "requires two-step sign-in" in turn_off.message
 
 
 def test_the_command_line_sets_the_app_up_and_asks_for_the_code_when_signing_in(
