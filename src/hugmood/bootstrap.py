@@ -50,6 +50,7 @@ from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.parallel import ParallelConsumer
 from hugmood.messaging.relay import EventRelay, subject_token
 from hugmood.privacy.he.job import CommunityJob
+from hugmood.privacy.keys.blobs import SealedBlobStore
 from hugmood.privacy.keys.cells import SealedCells
 from hugmood.privacy.keys.cipher import PersonalDataCipher
 from hugmood.privacy.keys.datakeys import DataKeyStore
@@ -336,7 +337,8 @@ async def open_hugmood(
         stack.push_async_callback(readmodels.close)
         # Personal data in the read models is sealed under each person's key too.
         readmodels.cells = SealedCells(keys)
-        blobs = await open_blob_store(settings)
+        # Images people add are sealed under their own key, like the rest of their data.
+        blobs = SealedBlobStore(await open_blob_store(settings), keys)
         stack.push_async_callback(blobs.close)
         live = InMemoryRealtimeHub()
         stack.push_async_callback(live.close)

@@ -119,8 +119,11 @@ async def test_an_editor_uploads_an_image_and_a_viewer_downloads_it(
 
     first = upload(server, board_id, ben, image)
     assert first.status_code == 201, first.text
-    blob_id = hashlib.sha256(image).hexdigest()
+    blob_id = first.json()["blobId"]
     assert first.json() == {"blobId": blob_id, "contentType": "image/png", "bytes": len(image)}
+    # Named by the sealed bytes (`privacy.keys.blobs`): the name says nothing of the image.
+    assert len(blob_id) == 64
+    assert blob_id != hashlib.sha256(image).hexdigest()
     position = server.event_log_position()
     again = upload(server, board_id, ben, image, content_type=None)
     assert (again.status_code, again.json()) == (201, first.json())

@@ -26,6 +26,7 @@ from tests.e2e.client import (
 )
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer, hugmood_env, run_cli
+from tests.e2e.test_board_images import download, png, upload
 from tests.e2e.test_distributed import PrivateNats
 
 pytestmark = pytest.mark.e2e
@@ -64,12 +65,16 @@ def fill_every_field(server: HugMoodServer) -> tuple[User, User, str]:
         "mutation($i: SendHugInput!) { sendHug(input: $i) { id } }",
         i={"to": ben.handle, "hugType": "WARM", "message": f"hug {canary}"},
     )
-    ann.api(
+    board_id = ann.api(
         "mutation($i: CreateBoardInput!) { createBoard(input: $i) { id } }",
         i={"title": f"board {canary}", "description": f"about {canary}"},
-    )
+    )["createBoard"]["id"]
+    image = png() + canary.encode()  # the canary in the image's bytes
+    uploaded = upload(server, board_id, ann, image)
+    assert uploaded.status_code == 201, uploaded.text
     # Readable by whom it is for.
     assert [h["message"] for h in ben.api(INBOX)["inbox"]] == [f"hug {canary}"]
+    assert download(server, board_id, ann, uploaded.json()["blobId"]).content == image
     return ann, ben, canary
 
 

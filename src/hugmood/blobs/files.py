@@ -25,7 +25,7 @@ class FileBlobStore:
     def path_of(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / blob_id
 
-    async def put(self, data: bytes) -> StoredBlob:
+    async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         blob_id = blob_id_of(data)
         try:
             created = await asyncio.to_thread(self._write, self.path_of(blob_id), data)

@@ -9,7 +9,7 @@ class InMemoryBlobStore:
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
 
-    async def put(self, data: bytes) -> StoredBlob:
+    async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         blob_id = blob_id_of(data)
         created = blob_id not in self._blobs
         if created:

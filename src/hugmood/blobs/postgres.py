@@ -32,7 +32,7 @@ class PostgresBlobStore:
             raise
         return cls(db)
 
-    async def put(self, data: bytes) -> StoredBlob:
+    async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         blob_id = blob_id_of(data)
         # Concurrent writers of the same bytes: one inserts, the other sees the conflict and
         # returns no row; either way the blob is there once the statement has run.

@@ -33,8 +33,10 @@ class StoredBlob:
 
 
 class BlobStore(Protocol):
-    async def put(self, data: bytes) -> StoredBlob:
-        """Store `data` under `blob_id_of(data)`; idempotent."""
+    async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
+        """Store `data` under `blob_id_of(data)`; idempotent. `owner`: whose personal data
+        the bytes are — a store that seals (`privacy.keys.blobs`) encrypts them under that
+        person's key first; the backends here keep bytes as given."""
         ...
 
     async def get(self, blob_id: str) -> bytes | None:

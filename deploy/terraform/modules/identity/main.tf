@@ -75,6 +75,23 @@ resource "aws_secretsmanager_secret" "secret_key" {
   }
 }
 
+resource "aws_secretsmanager_secret" "master_key" {
+  #checkov:skip=CKV2_AWS_57:HUGMOOD_MASTER_KEY is rotated with `hugmood keys rotate` (README, the keys): every data key is re-wrapped while the servers are stopped, which no rotation Lambda can do
+  region                  = var.home_region
+  name                    = "hugmood/${var.environment}/master-key"
+  description             = "HUGMOOD_MASTER_KEY: wraps every person's data key (losing it loses everyone's entries)"
+  kms_key_id              = aws_kms_key.identity.arn
+  recovery_window_in_days = 30
+
+  dynamic "replica" {
+    for_each = aws_kms_replica_key.identity
+    content {
+      region     = replica.key
+      kms_key_id = replica.value.arn
+    }
+  }
+}
+
 resource "aws_secretsmanager_secret" "oidc" {
   #checkov:skip=CKV2_AWS_57:a client secret is issued by the provider; the operator rotates it there and stores the new value here (README, rotating keys)
   for_each = var.oidc_providers
@@ -99,7 +116,7 @@ data "aws_iam_policy_document" "read" {
     sid     = "ReadIdentitySecrets"
     actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
     resources = concat(
-      [aws_secretsmanager_secret.secret_key.arn],
+      [aws_secretsmanager_secret.secret_key.arn, aws_secretsmanager_secret.master_key.arn],
       [for s in aws_secretsmanager_secret.oidc : s.arn],
     )
   }

@@ -4,9 +4,12 @@ output "secrets_read_policy_arn" {
 }
 
 output "secret_arns" {
-  description = "The secret key's and each OIDC client secret's ARN."
+  description = "The secret key's, the master key's and each OIDC client secret's ARN."
   value = merge(
-    { secret_key = aws_secretsmanager_secret.secret_key.arn },
+    {
+      secret_key = aws_secretsmanager_secret.secret_key.arn
+      master_key = aws_secretsmanager_secret.master_key.arn
+    },
     { for name, s in aws_secretsmanager_secret.oidc : "oidc_${name}" => s.arn },
   )
 }

@@ -49,7 +49,7 @@ async def upload_board_image(
     """
     board_id = board_id_or_not_found(command.board_id)
     content_type = images.image_type(command.data, command.declared_type)
-    stored = await deps.blobs.put(command.data)
+    stored = await deps.blobs.put(command.data, owner=command.user_id)
     image = images.BoardImage(stored.blob_id, content_type, len(command.data))
     result = await decide_and_append(
         deps.store,

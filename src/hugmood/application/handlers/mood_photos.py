@@ -44,7 +44,7 @@ async def attach_mood_photo(
     stored `BoardImage` (blob id, type, size)."""
     entry_id = entry_id_or_not_found(command.entry_id)
     content_type = image_type(command.data, command.declared_type)
-    stored = await deps.blobs.put(command.data)
+    stored = await deps.blobs.put(command.data, owner=command.user_id)
     image = BoardImage(stored.blob_id, content_type, len(command.data))
     result = await decide_and_append(
         deps.store,

@@ -9,10 +9,9 @@ import secrets
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hugmood.domain.errors import NotFound
-from hugmood.privacy.keys.datakeys import DataKeyStore
+from hugmood.privacy.keys.datakeys import DataKey, DataKeyStore
 from hugmood.privacy.keys.errors import SealedDataUnreadable
 from hugmood.sql.database import Row, Statement
 from hugmood.sql.sealed import Sealed
@@ -45,7 +44,7 @@ class SealedCells:
             # Erased meanwhile: whatever this was, it must not be written in clear.
             return ERASED_TEXT
         nonce = secrets.token_bytes(NONCE_BYTES)
-        box = key.encrypt(nonce, cell.text.encode(), _aad(cell.owner))
+        box = key.gcm.encrypt(nonce, cell.text.encode(), _aad(cell.owner))
         return f"{PREFIX}{cell.owner}:{base64.b64encode(nonce + box).decode()}"
 
     async def open_cells(self, rows: list[Row]) -> list[Row]:
@@ -79,10 +78,10 @@ def _aad(owner: str) -> bytes:
     return b"hugmood cell\x00" + owner.encode()
 
 
-def _open(key: AESGCM, owner: str, box: str) -> str:
+def _open(key: DataKey, owner: str, box: str) -> str:
     try:
         raw = base64.b64decode(box, validate=True)
-        return key.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(owner)).decode()
+        return key.gcm.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(owner)).decode()
     except (InvalidTag, binascii.Error, ValueError) as e:
         raise SealedDataUnreadable(
             "a read-model cell does not decrypt under its owner's key: the read models were "

@@ -19,11 +19,10 @@ from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hugmood.domain.common import PersonalData
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
-from hugmood.privacy.keys.datakeys import DataKeyStore
+from hugmood.privacy.keys.datakeys import DataKey, DataKeyStore
 from hugmood.privacy.keys.errors import SealedDataUnreadable
 
 SEALED = "$personal"
@@ -51,7 +50,7 @@ class PersonalDataCipher:
             personal = {k: v for k, v in event.data.items() if k in spec.erased}
             clear = {k: v for k, v in event.data.items() if k not in spec.erased}
             nonce = secrets.token_bytes(NONCE_BYTES)
-            box = key.encrypt(
+            box = key.gcm.encrypt(
                 nonce, orjson.dumps(personal), _aad(str(event.event_id), event.event_type, owner)
             )
             clear[SEALED] = base64.b64encode(nonce + box).decode()
@@ -99,10 +98,10 @@ def _aad(event_id: str, event_type: str, owner: str) -> bytes:
     return f"hugmood event\x00{event_id}\x00{event_type}\x00{owner}".encode()
 
 
-def _decrypt(key: AESGCM, event: RecordedEvent, owner: str) -> dict[str, Any]:
+def _decrypt(key: DataKey, event: RecordedEvent, owner: str) -> dict[str, Any]:
     try:
         raw = base64.b64decode(str(event.data[SEALED]), validate=True)
-        plain = key.decrypt(
+        plain = key.gcm.decrypt(
             raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(str(event.event_id), event.event_type, owner)
         )
         personal = orjson.loads(plain)

@@ -14,9 +14,10 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 
 from hugmood.domain.errors import NotFound
 from hugmood.privacy.keys.errors import MasterKeyRefused
@@ -46,13 +47,27 @@ CACHE_SIZE = 50_000
 ERASED = "this account was erased"
 
 
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """One person's data key, ready for its two uses."""
+
+    gcm: AESGCM
+    """Event fields and read-model cells: AES-256-GCM with a random nonce each time."""
+    siv: AESGCMSIV
+    """Blobs: AES-256-GCM-SIV, deterministic, so one person's same image is stored once."""
+
+    @classmethod
+    def of(cls, raw: bytes) -> DataKey:
+        return cls(AESGCM(raw), AESGCMSIV(raw))
+
+
 class DataKeyStore:
     """Wrapped per-person data keys on a SQL database (SQLite file or PostgreSQL table)."""
 
     def __init__(self, db: SqlDatabase, master: MasterKey) -> None:
         self._db = db
         self._master = master
-        self._cache: OrderedDict[str, AESGCM] = OrderedDict()
+        self._cache: OrderedDict[str, DataKey] = OrderedDict()
         self._erased: set[str] = set()
 
     @classmethod
@@ -101,7 +116,7 @@ class DataKeyStore:
             "keys in this store: nothing was changed; start with the right key"
         )
 
-    async def for_writing(self, user_id: str) -> AESGCM:
+    async def for_writing(self, user_id: str) -> DataKey:
         """The person's data key, made on first use; `NotFound` once they were erased."""
         cached = self._cached(user_id)
         if cached is not None:
@@ -128,9 +143,9 @@ class DataKeyStore:
             raise NotFound(ERASED)
         return found[user_id]
 
-    async def for_reading(self, user_ids: Iterable[str]) -> dict[str, AESGCM]:
+    async def for_reading(self, user_ids: Iterable[str]) -> dict[str, DataKey]:
         """The data keys of those of `user_ids` that still have one (erased people have none)."""
-        keys: dict[str, AESGCM] = {}
+        keys: dict[str, DataKey] = {}
         missing = []
         for user_id in dict.fromkeys(user_ids):
             cached = self._cached(user_id)
@@ -149,7 +164,7 @@ class DataKeyStore:
                     self._erased.add(str(user_id))
                     continue
                 try:
-                    key = AESGCM(self._master.unwrap(str(user_id), str(wrapped)))
+                    key = DataKey.of(self._master.unwrap(str(user_id), str(wrapped)))
                 except (InvalidTag, ValueError) as e:
                     raise MasterKeyRefused(
                         f"the data key of one person does not unwrap under the master key "
@@ -219,13 +234,13 @@ class DataKeyStore:
         self._master = new_master
         return len(rows)
 
-    def _cached(self, user_id: str) -> AESGCM | None:
+    def _cached(self, user_id: str) -> DataKey | None:
         key = self._cache.get(user_id)
         if key is not None:
             self._cache.move_to_end(user_id)
         return key
 
-    def _remember(self, user_id: str, key: AESGCM) -> AESGCM:
+    def _remember(self, user_id: str, key: DataKey) -> DataKey:
         self._cache[user_id] = key
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
