@@ -84,7 +84,12 @@ class Mutation:
             raise NotFound("the new account could not be read back; try logging in")
         return t.Profile.of(account)
 
-    @strawberry.mutation(description="Start a session; the token is shown only this once.")
+    @strawberry.mutation(
+        description="Start a session; the token is shown only this once. With a second factor "
+        "on (or required by the server), the right password answers MFA_REQUIRED instead, "
+        "with extensions.mfaToken and extensions.methods: finish with completeLogIn, "
+        "finishPasskeyLogIn, or confirmAuthenticatorSetup(mfaToken)."
+    )
     async def log_in(
         self,
         info: Ctx,
