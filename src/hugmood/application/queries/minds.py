@@ -1,10 +1,11 @@
 """Similar minds: who chose to be discoverable (with the key of their vector, kept here and
-nowhere else), the check-in counts their vectors are built from, and the suggestions, which
-go only to a discoverable person and never include anyone not discoverable, blocked by them
-or blocking them."""
+nowhere else), the check-ins their vectors are built from, the suggestions, which go only to
+a discoverable person and never include anyone not discoverable, blocked by them or blocking
+them, and what helped the nearest `COHORT` of them (only from that many)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -26,6 +27,9 @@ MIN_CHECK_INS = 5
 COHORT = 20
 """k: what helped similar minds is told only from this many nearest discoverable people
 (the asker not among them), never fewer."""
+IN_LOOP = 20
+"""Up to this many people's counts are worked out on the event loop (a query's own refresh);
+more (loading the index) in a thread."""
 HELPED = 0.05
 """A factor helped a person when their days with it were at least this much more pleasant
 (on the -1..1 scale) than their days without."""
@@ -127,7 +131,10 @@ async def mood_counts(db: SqlDatabase, user_ids: Sequence[str]) -> dict[str, Moo
             rows_of.setdefault(str(user_id), []).append(
                 (int(at_ms), str(word), float(intensity), context)
             )
-    return {user: _counts(rows) for user, rows in rows_of.items()}
+    if len(rows_of) <= IN_LOOP:
+        return {user: _counts(rows) for user, rows in rows_of.items()}
+    # Every discoverable person at start: summarising their days takes a while, off the loop.
+    return await asyncio.to_thread(lambda: {u: _counts(r) for u, r in rows_of.items()})
 
 
 def _counts(rows: list[tuple[int, str, float, str | None]]) -> MoodCounts:
