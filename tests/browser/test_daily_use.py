@@ -412,6 +412,20 @@ def test_one_export_format_round_trips_between_the_web_app_and_the_cli(
     assert sorted(e["moodType"] for e in archive["entries"]) == ["calm", "hopeful"]
     assert "settings" in archive and "seedlings in the garden" not in json.dumps(archive)
 
+    # Her archive kept, Ada erases her account: a wrong password changes nothing, the right
+    # one signs her out for good.
+    erase = page.get_by_role("button", name="Delete my account")
+    expect(erase).to_be_disabled()
+    page.get_by_label("Your password").fill("not my password at all")
+    page.get_by_label("I understand this cannot be undone").check()
+    erase.click()
+    expect(page.get_by_role("alert").filter(has_text="password is not right")).to_be_visible()
+    page.get_by_label("Your password").fill(PASSWORD)
+    erase.click()
+    expect(page.get_by_text("Your account was erased")).to_be_visible()
+    refused = run_cli("login", "--handle", ada.handle, env=env)
+    assert refused.returncode != 0
+
 
 def test_settings_checkbox_sits_beside_its_words_and_legends_inside_their_cards(
     new_person: NewPerson,

@@ -390,6 +390,62 @@ function ExportAndLogOut() {
   );
 }
 
+const DELETE_ACCOUNT = "mutation($password: String!) { deleteAccount(password: $password) }";
+
+function DeleteAccount() {
+  const [password, setPassword] = useState("");
+  const [understood, setUnderstood] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function erase(e: Event) {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      await gql(DELETE_ACCOUNT, { password });
+    } catch (err) {
+      setError(describe(err));
+      setBusy(false);
+      return;
+    }
+    signOutLocally("Your account was erased: nothing you wrote can be read again. Take care.");
+  }
+  return (
+    <form class="card" onSubmit={erase}>
+      <h2>Delete your account</h2>
+      <p>
+        This erases your account for good: your check-ins, notes, photos, hugs, boards you own and insights can never
+        be read again, on any copy, and your friends no longer see you. Download the complete archive first if you
+        want to keep them. Your handle is not given to anyone else.
+      </p>
+      <label>
+        Your password
+        <input
+          type="password"
+          name="deletePassword"
+          autocomplete="current-password"
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+          required
+        />
+      </label>
+      <label class="inline-check">
+        <input
+          type="checkbox"
+          name="deleteUnderstood"
+          checked={understood}
+          onChange={(e) => setUnderstood(e.currentTarget.checked)}
+        />
+        I understand this cannot be undone
+      </label>
+      <ErrorText error={error} />
+      <button type="submit" class="danger" disabled={busy || !understood || password === ""}>
+        {busy ? "Erasing…" : "Delete my account"}
+      </button>
+    </form>
+  );
+}
+
 export function SettingsScreen() {
   const me = useSignal(account);
   return (
@@ -405,6 +461,7 @@ export function SettingsScreen() {
       <Sessions />
       <ImportData />
       <ExportAndLogOut />
+      <DeleteAccount />
     </>
   );
 }
