@@ -14,10 +14,12 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers import identity_mfa as handlers
 from hugmood.application.handlers.identity import NewSession, log_in, register_user
+from hugmood.application.handlers.identity_oidc import start_social_sign_in
 from hugmood.blobs.memory import InMemoryBlobStore
 from hugmood.config import ConfigError, Settings
 from hugmood.domain import identity as idm
 from hugmood.domain import identity_mfa as mfa
+from hugmood.domain import identity_oidc as oidc
 from hugmood.domain.errors import (
     Forbidden,
     RateLimited,
@@ -33,6 +35,7 @@ from hugmood.security.mfa import (
     matching_step,
     new_totp_secret,
 )
+from hugmood.security.oidc import STARTS_PER_MINUTE, OidcProvider
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
@@ -297,4 +300,22 @@ async def test_a_passkey_challenge_is_answered_once_and_only_by_its_own_account(
         await handlers.finish_passkey_registration(finish(ann), deps, CTX)
     with pytest.raises(Unauthenticated, match="already answered"):  # used, even by a failure
         await handlers.finish_passkey_registration(finish(ann), deps, CTX)
+    await db.close()
+
+
+async def test_one_source_may_start_only_so_many_sign_ins_with_another_provider() -> None:
+    db = SqliteDatabase(None)
+    provider = OidcProvider(
+        name="Nowhere ID",
+        issuer="http://127.0.0.1:9",  # the discard port: nothing answers
+        client_id="hugmood",
+        client_secret="secret",
+        redirect_url="http://127.0.0.1:8000/oidc/callback",
+    )
+    deps = replace(make_deps(db), oidc=provider)
+    for _ in range(STARTS_PER_MINUTE):
+        with pytest.raises(ValidationFailed, match="Nowhere ID cannot be reached"):
+            await start_social_sign_in(oidc.StartSocialSignIn(), deps, CTX)
+    with pytest.raises(RateLimited, match="sign-ins with another provider"):
+        await start_social_sign_in(oidc.StartSocialSignIn(), deps, CTX)
     await db.close()

@@ -21,6 +21,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
+from hugmood.security.ratelimit import SlidingWindowLimiter
+
+STARTS_PER_MINUTE = 20
+"""Sign-ins one source may start a minute: each writes an event, and anyone may start one."""
 HTTP_TIMEOUT_S = 10.0
 METADATA_TTL_S = 3600.0
 ID_TOKEN_LEEWAY_S = 60
@@ -67,6 +71,9 @@ class OidcProvider:
         self.client_secret = client_secret
         self.redirect_url = redirect_url
         self._metadata: dict[str, Any] | None = None
+        self.starts = SlidingWindowLimiter(
+            limit=STARTS_PER_MINUTE, window_s=60, what="sign-ins with another provider"
+        )
         self._metadata_at = 0.0
 
     async def metadata(self) -> dict[str, Any]:

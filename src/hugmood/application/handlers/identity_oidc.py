@@ -47,6 +47,7 @@ async def start_social_sign_in(
     command: oidc.StartSocialSignIn, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     provider = provider_of(deps)
+    provider.starts.hit(f"source:{context.source_address or ''}")
     try:
         started = await provider.start()
     except OidcRefused as e:
