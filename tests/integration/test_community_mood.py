@@ -142,6 +142,19 @@ async def test_forgetting_a_person_deletes_their_rows_in_every_week(settings: Se
         assert len(await community.columns.dump()) == 1
 
 
+async def test_an_erasure_in_the_log_forgets_the_persons_rows(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        gone, handle = await registered(core, "gone")
+        stays, _ = await registered(core, "stays")
+        await check_in(core, gone, "calm", LAST_WEEK)
+        await check_in(core, stays, "calm", LAST_WEEK)
+        erased = idm.UserErased(gone, handle)
+        new = to_new_event(erased, user_id=gone, context=CommandContext(), now=datetime.now(UTC))
+        await core.store.append(idm.user_stream(gone), [new])
+        community = await caught_up(core)
+        assert len(await community.columns.dump()) == 1
+
+
 async def test_a_person_has_one_pseudonym_a_week_and_another_the_next(settings: Settings) -> None:
     async with open_hugmood(settings) as core:
         user_id, _ = await registered(core, "weekly")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.queries import minds as mq
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
@@ -18,6 +19,7 @@ from hugmood.domain import social as sc
 from hugmood.domain.discovery import SetDiscoverable
 from hugmood.domain.errors import ValidationFailed
 from hugmood.entrypoints.demo import DEMO_USERS, seed_demo
+from tests.integration.test_board_rooms import until
 from tests.integration.test_community_mood import registered
 
 CALM = ("calm", "relaxed", "content", "calm", "peaceful", "calm")
@@ -67,6 +69,22 @@ async def test_blocks_either_way_and_opting_out_remove_people(settings: Settings
         assert await similar(core, me) == ["stays"]
         # Nor does the blocked person see the one who blocked them.
         assert "me" not in await similar(core, blocked)
+
+
+async def test_an_erased_persons_vector_leaves_the_index(settings: Settings) -> None:
+    async with open_hugmood(settings) as core:
+        me = await person(core, "me", CALM, True)
+        gone = await person(core, "gone", CALM, True)
+        assert await similar(core, me) == ["gone"]
+        minds = core.minds
+        assert minds is not None
+        before = len(minds.index)
+        erased = identity_rules.UserErased(gone, "gone")
+        new = to_new_event(erased, user_id=gone, context=CommandContext(), now=datetime.now(UTC))
+        await core.store.append(identity_rules.user_stream(gone), [new])
+        await until(lambda: len(minds.index) < before, "the erased vector leaves the index")
+        assert len(minds.index) == before - 1
+        assert await similar(core, me) == []
 
 
 async def test_only_a_discoverable_caller_with_enough_check_ins_is_answered(

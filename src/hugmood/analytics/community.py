@@ -191,6 +191,10 @@ class CommunityMoodConsumer(Service):
         """Keys of entries edited or deleted: only their rows may be there already (a
         check-in moves the checkpoint with its row, so it is never added twice)."""
         for event in batch:
+            if event.position > self._position and event.event_type == "UserErased":
+                # Every row under every pseudonym of the person still derivable goes.
+                await self.forget(str(event.data["userId"]))
+                continue
             if event.position <= self._position or event.event_type not in CHECK_IN_EVENTS:
                 continue
             key = await self._salts.row_key(str(event.data["entryId"]))

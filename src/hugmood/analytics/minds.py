@@ -38,6 +38,8 @@ class SimilarMinds(LogConsumer):
         self._stale: dict[str, int] = {}
         """People whose vector may be out of date, with the position of the latest event
         that says so."""
+        self._key_of: dict[str, int] = {}
+        """Whose vector each key is: what an erasure needs to forget a person's vector."""
         self._loaded = False
 
     @property
@@ -60,6 +62,7 @@ class SimilarMinds(LogConsumer):
             if vector is not None:
                 keys.append(key)
                 vectors.append(vector)
+                self._key_of[user] = key
         if keys:
             # Building the graph takes a while for many people (~0.3 ms each): off the loop.
             await asyncio.to_thread(
@@ -69,6 +72,15 @@ class SimilarMinds(LogConsumer):
         log.info("similar minds: %s vectors loaded", len(self._index))
 
     async def handle(self, event: RecordedEvent) -> None:
+        if event.event_type == "UserErased":
+            # Forgotten at once, not at the next search: the read models no longer say whose
+            # key it was by then.
+            erased = str(event.data["userId"])
+            key = self._key_of.pop(erased, None)
+            if key is not None:
+                self._index.remove(key)
+            self._stale.pop(erased, None)
+            return
         user = event.user_id
         if user:
             self._stale[user] = event.position
@@ -92,6 +104,9 @@ class SimilarMinds(LogConsumer):
                 vector = None if found is None or not discoverable else mood_vector(found)
                 if vector is not None:
                     self._index.put(key, vector)
+                    self._key_of[user] = key
+                else:
+                    self._key_of.pop(user, None)
             if self._stale.get(user, 0) <= read_models_at:
                 self._stale.pop(user, None)
 

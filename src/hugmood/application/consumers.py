@@ -103,7 +103,9 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     ),
     EventConsumer(
         COMMUNITY_MOOD,
-        handles=_types(moods.MoodRecorded, moods.MoodEdited, moods.MoodDeleted),
+        handles=_types(
+            moods.MoodRecorded, moods.MoodEdited, moods.MoodDeleted, identity.UserErased
+        ),
         resume=Resume.CHECKPOINT,
         runs=Placement.ANYWHERE,
         purpose="de-identified check-ins into the DuckDB column store (`analytics/`) for"
@@ -116,6 +118,7 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
             moods.MoodEdited,
             moods.MoodDeleted,
             discovery.DiscoverabilityChanged,
+            identity.UserErased,
         ),
         resume=Resume.FROM_NOW,
         runs=Placement.WITH_SOCKETS,
