@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
 from hugmood.entrypoints.graphql.operations import Operations
 from hugmood.entrypoints.graphql.router import HugMoodGraphQLRouter
 from hugmood.entrypoints.graphql.schema import build_schema, limit_rules
-from hugmood.entrypoints.heap import tune_collector
+from hugmood.entrypoints.heap import settle_heap
 from hugmood.entrypoints.http.age import MAX_BODY_BYTES as PRIVACY_MAX_BODY
 from hugmood.entrypoints.http.age import PrivacyPaths, PrivacyServices, privacy_requests
 from hugmood.entrypoints.http.caller import bearer_token, command_context
@@ -44,6 +43,7 @@ from hugmood.entrypoints.http.web import WEB_DIST, WebApp
 from hugmood.entrypoints.ws.edge import SocketEdge
 from hugmood.entrypoints.ws.endpoint import GraphQLSockets
 from hugmood.entrypoints.ws.registry import SocketRegistry
+from hugmood.observability.error_reports import report_error
 from hugmood.observability.metrics import Metrics
 from hugmood.security.ratelimit import SlidingWindowLimiter
 from hugmood.tasks import cancel_and_wait
@@ -113,12 +113,7 @@ def lifespan_for(
             if announce is not None:
                 announce(settings, logins)
             if core is None:
-                # Everything alive now lives as long as the process: keep it out of the
-                # cyclic collector's full passes, which otherwise pause requests for tens of
-                # ms; and collect young garbage less often (`heap.tune_collector`).
-                gc.collect()
-                gc.freeze()
-                tune_collector()
+                settle_heap()
             yield
 
     return lifespan
@@ -180,6 +175,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        report_error(exc)
         return JSONResponse(INTERNAL, status_code=500)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from hugmood import __version__
 from hugmood.bootstrap import open_hugmood
 from hugmood.config import Settings
+from hugmood.entrypoints.heap import settle_heap
 from hugmood.entrypoints.http.routes import router
 from hugmood.observability.metrics import Metrics
 
@@ -31,6 +32,7 @@ def create_worker_app(
             stack.callback(metrics.registry.unregister, watched)
             if announce is not None:
                 announce(settings, [s.name for s in core.services])
+            settle_heap()  # a worker is as long-lived as a server
             yield  # until SIGTERM: then each service drains what it holds, in reverse order
 
     app = FastAPI(
