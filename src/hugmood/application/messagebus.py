@@ -7,6 +7,7 @@ every consumer of the events that handlers append, is `consumers.EVENT_CONSUMERS
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from hugmood.application.dependencies import Dependencies
@@ -79,6 +80,7 @@ from hugmood.domain.social import (
     RequestFriendship,
     UnblockUser,
 )
+from hugmood.observability.tracing import command_span, current_traceparent
 
 Handler = Callable[[Any, Dependencies, CommandContext], Awaitable[CommandResult]]
 
@@ -161,7 +163,11 @@ class MessageBus:
         handler = COMMAND_HANDLERS.get(type(command))
         if handler is None:
             raise LookupError(f"no handler for {type(command).__name__}")
-        result = await handler(command, self._deps, context or CommandContext())
+        with command_span(command):
+            # What the handler appends carries this span's trace (events' `traceparent`).
+            context = context or CommandContext()
+            traced = replace(context, traceparent=current_traceparent() or context.traceparent)
+            result = await handler(command, self._deps, traced)
         if result.position and read_your_writes:
             await self._progress.wait_for(result.position)
         return result

@@ -54,6 +54,7 @@ def serve(
 
     from hugmood.entrypoints.asgi import create_app
     from hugmood.observability.logging import configure_logging
+    from hugmood.observability.tracing import configure_tracing
 
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
@@ -72,6 +73,7 @@ def serve(
     # Bind before anything else: "HugMood is up" is only said once the port is ours.
     listener = _listen(settings.host, settings.port)
     configure_logging(settings.log_level, json=settings.log_json)
+    configure_tracing(settings.role)
     application = create_app(settings, seed_demo=demo, announce=_announce)
     config = uvicorn.Config(
         application,

@@ -56,11 +56,13 @@ def register(
 
         from hugmood.entrypoints.worker_app import create_worker_app
         from hugmood.observability.logging import configure_logging
+        from hugmood.observability.tracing import configure_tracing
 
         base = _checked(replace(settings(), role="worker"))
         listener = listen(host or base.host, port)
         base = replace(base, host=host or base.host, port=int(listener.getsockname()[1]))
         configure_logging(base.log_level, json=base.log_json)
+        configure_tracing("worker")
 
         def announce(s: Settings, services: list[str]) -> None:
             console.print(

@@ -27,6 +27,7 @@ from hugmood.eventstore.store import (
     ConcurrencyError,
     EventStoreUnavailable,
 )
+from hugmood.observability.tracing import append_span
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
 from hugmood.sql.postgres import PostgresDatabase
@@ -112,7 +113,8 @@ class PostgresEventStore:
             )
             return AppendResult(stream_version=found[0][0], positions=())
         rows = [event_row(e, e.event_id) for e in events]
-        return await self._commits.submit(_Append(stream_id, expected_version, rows))
+        with append_span("postgresql", len(rows)):
+            return await self._commits.submit(_Append(stream_id, expected_version, rows))
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         rows = await self._fetch(

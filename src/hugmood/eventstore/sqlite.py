@@ -26,6 +26,7 @@ from hugmood.eventstore.store import (
     ConcurrencyError,
     EventStoreUnavailable,
 )
+from hugmood.observability.tracing import append_span
 from hugmood.private_files import private_dir
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
@@ -93,7 +94,8 @@ class SqliteEventStore:
             version = await self._read(lambda conn: _stream_version(conn, stream_id))
             return AppendResult(stream_version=version, positions=())
         rows = [event_row(e, e.event_id.bytes) for e in events]
-        return await self._commits.submit(_Append(stream_id, expected_version, rows))
+        with append_span("sqlite", len(rows)):
+            return await self._commits.submit(_Append(stream_id, expected_version, rows))
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         sql = (

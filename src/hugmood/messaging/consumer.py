@@ -37,6 +37,7 @@ from hugmood.eventstore.store import EventStore
 from hugmood.messaging.bus import BusUnavailable, Delivery, EventBus
 from hugmood.messaging.parking import Parking
 from hugmood.messaging.relay import POSITION_HEADER, TRACEPARENT_HEADER
+from hugmood.observability.tracing import consumer_span
 from hugmood.services import Loop, Service
 
 log = logging.getLogger(__name__)
@@ -334,7 +335,12 @@ class OrderedConsumer(BusConsumer):
         failed: EffectFailed | None = None
         try:
             # Every log line about this batch carries the trace of the first event in it.
-            with structlog.contextvars.bound_contextvars(traceparent=traceparent):
+            with (
+                structlog.contextvars.bound_contextvars(traceparent=traceparent),
+                consumer_span(
+                    self.name, self._filter, [d.headers.get(TRACEPARENT_HEADER) for d, _ in events]
+                ),
+            ):
                 await self._apply_up_to(target)
         except EffectFailed as e:
             failed = e

@@ -23,6 +23,7 @@ from hugmood.messaging.bus import Delivery, EventBus
 from hugmood.messaging.consumer import BusConsumer, contradiction
 from hugmood.messaging.parking import Parking
 from hugmood.messaging.relay import TRACEPARENT_HEADER
+from hugmood.observability.tracing import consumer_span
 from hugmood.services import Loop
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration, apply_migrations
@@ -111,7 +112,10 @@ class ParallelConsumer(BusConsumer):
                 continue
             # Every log line about this event carries its trace (`traceparent` header).
             trace = delivery.headers.get(TRACEPARENT_HEADER)
-            with structlog.contextvars.bound_contextvars(traceparent=trace):
+            with (
+                structlog.contextvars.bound_contextvars(traceparent=trace),
+                consumer_span(self.name, self._filter, [trace]),
+            ):
                 try:
                     await self.apply(event)
                 except Exception as e:

@@ -17,6 +17,7 @@ from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.messaging.bus import BusUnavailable, EventBus, OutgoingMessage
 from hugmood.messaging.lease import Lease
+from hugmood.observability.tracing import message_traceparent
 from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.migrations import Migration, apply_migrations
@@ -68,12 +69,13 @@ def _subject(prefix: str, region: str, category: str, event_type: str) -> str:
 def event_message(prefix: str, region: str, event: RecordedEvent) -> OutgoingMessage:
     """The event as it travels: its envelope as JSON, its id as the message id, its trace."""
     headers = {POSITION_HEADER: str(event.position)}
-    traceparent = event.metadata.get("traceparent")
-    if isinstance(traceparent, str) and traceparent:
+    subject = event_subject(prefix, region, event)
+    traceparent = message_traceparent(event.metadata, subject)  # the relay's span, in its trace
+    if traceparent:
         headers[TRACEPARENT_HEADER] = traceparent
     envelope = event.to_envelope()
     return OutgoingMessage(
-        subject=event_subject(prefix, region, event),
+        subject=subject,
         data=orjson.dumps(envelope),
         msg_id=envelope["eventId"],
         headers=headers,

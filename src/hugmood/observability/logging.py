@@ -1,5 +1,5 @@
 """Structured logs: one JSON object per line (readable lines on a terminal), carrying the
-request id of the request."""
+request id of the request and the active trace and span ids."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from contextvars import ContextVar
 
 import structlog
+
+from hugmood.observability.error_reports import add_trace_ids, remember_line
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -41,6 +43,8 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,
+        remember_line,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import catch_up
+from hugmood.observability.tracing import projection_span
 from hugmood.projections.projection import Projection
 from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase, Statement
@@ -156,6 +157,10 @@ class ProjectionRunner(Service):
                 await self.load_checkpoint()
 
     async def apply(self, batch: list[RecordedEvent]) -> bool:
+        with projection_span([e.metadata for e in batch]):
+            return await self._apply(batch)
+
+    async def _apply(self, batch: list[RecordedEvent]) -> bool:
         statements: list[Statement] = []
         for event in batch:
             if event.position <= self._position:

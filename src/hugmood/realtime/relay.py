@@ -16,6 +16,7 @@ from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.subscription import LogConsumer
 from hugmood.observability.delivery import HUG_DELIVERY, seconds_since
+from hugmood.observability.tracing import live_push_span, with_trace
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.sql.database import SqlDatabase
 
@@ -59,24 +60,32 @@ class LiveRelay(LogConsumer):
         self._local = local
 
     async def handle(self, event: RecordedEvent) -> None:
+        with live_push_span(event.event_type, event.metadata):
+            await self._announce(event)
+
+    async def _publish(self, channel: str, message: dict[str, str]) -> None:
+        # Ids only, and the trace: the socket's push continues it (`entrypoints.ws`).
+        await self._local.publish(channel, with_trace(message))
+
+    async def _announce(self, event: RecordedEvent) -> None:
         d = event.data
         match event.event_type:
             case "HugSent" if not d.get("muted"):
                 await self._progress.wait_for(event.position)
-                await self._local.publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
+                await self._publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
                 HUG_DELIVERY.observe(seconds_since(event.timestamp))
             case "HugDelivered" | "HugSeen" | "HugWithdrawn":
                 await self._progress.wait_for(event.position)
-                await self._local.publish(hugs_out(d["senderId"]), {"hugId": d["hugId"]})
+                await self._publish(hugs_out(d["senderId"]), {"hugId": d["hugId"]})
                 if event.event_type == "HugWithdrawn":
                     # The recipient's devices take it off the screen.
-                    await self._local.publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
+                    await self._publish(hugs_in(d["recipientId"]), {"hugId": d["hugId"]})
             case "SessionEnded":
-                await self._local.publish(SESSIONS_ENDED, {"sessionId": d["sessionId"]})
+                await self._publish(SESSIONS_ENDED, {"sessionId": d["sessionId"]})
             case "MoodRecorded" if d.get("privacy") != "private":
                 await self._progress.wait_for(event.position)
                 # Close-friends entries are announced to close friends only (each feed checks
                 # again what its subscriber may see, as every query does).
                 audience = close_friend_ids if d.get("privacy") == "close-friends" else friend_ids
                 for friend_id in await audience(self._readmodels, d["ownerId"]):
-                    await self._local.publish(friend_moods(friend_id), {"entryId": d["entryId"]})
+                    await self._publish(friend_moods(friend_id), {"entryId": d["entryId"]})

@@ -18,6 +18,7 @@ from hugmood.domain.errors import (
     SecondFactorRequired,
     SocialSignInNotLinked,
 )
+from hugmood.observability.error_reports import report_error
 from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger("hugmood.graphql")
@@ -60,6 +61,7 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
         # Raised inside a resolver and not one of ours: a bug. Input errors (bad
         # variables, unparsable scalars) have no path and fall through to VALIDATION.
         log.error("unexpected error", exc_info=original)
+        report_error(original)
         message = "something went wrong on our side; the request was not completed"
         extensions["code"] = "INTERNAL"
     else:

@@ -33,6 +33,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from hugmood.entrypoints.graphql.errors import map_error
 from hugmood.entrypoints.graphql.execution import hugmood_executor
+from hugmood.observability.tracing import operation_span
 
 CACHE_SIZE = 256
 
@@ -45,6 +46,8 @@ class Prepared:
     kind: OperationType
     root_field: str
     """The first root field: for a subscription, the one field naming its feed."""
+    name: str | None = None
+    """The operation's own name, if it has one (a span's name: `mutation recordMood`)."""
 
 
 class Operations:
@@ -101,7 +104,8 @@ class Operations:
         (operation,) = operations
         fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
         root = fields[0].name.value if fields else ""
-        return Prepared(document, operation.operation, root)
+        name = operation.name.value if operation.name else None
+        return Prepared(document, operation.operation, root, name)
 
     async def execute(
         self,
@@ -120,7 +124,9 @@ class Operations:
                 extensions={"code": "VALIDATION"},
             )
             return {"data": None, "errors": [error.formatted]}
-        return self.formatted(await self._run(prepared, None, context, variables, operation_name))
+        with operation_span(prepared.kind.value, prepared.name):
+            result = await self._run(prepared, None, context, variables, operation_name)
+        return self.formatted(result)
 
     async def _run(
         self,

@@ -18,6 +18,7 @@ from hugmood.entrypoints.http.middleware import (
     RequestContextMiddleware,
     send_json,
 )
+from hugmood.observability.error_reports import report_error
 from hugmood.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,9 @@ class InternalErrors:
             await self.app(scope, receive, tracking)
         except ClientDisconnect:
             raise  # not a bug: the client left; `RequestContextMiddleware` records it
-        except Exception:
+        except Exception as e:
             log.exception("unexpected error answering %s", scope.get("path"))
+            report_error(e)
             if not started:
                 await send_json(send, 500, INTERNAL)
 

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids, a request size limit, access metrics and logs."""
+"""Pure ASGI middleware: request ids, trace ids, a request size limit, access metrics and logs."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from collections.abc import Mapping
 
 import orjson
 import structlog
+from opentelemetry.trace import Span
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hugmood.observability.logging import request_id_var
 from hugmood.observability.metrics import Metrics
+from hugmood.observability.tracing import server_span, set_status_code, trace_id_header
 
 log = structlog.get_logger("hugmood.http")
 
@@ -40,18 +42,25 @@ async def send_json(send: Send, status: int, body: Mapping[str, object]) -> None
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (`X-Request-ID`, kept if the client sent a sane one),
-    echoes it in the response, puts it in every log line, and records metrics. A request
-    whose client left before the answer is recorded as 499, not as a server error."""
+    """Gives every request an id (`X-Request-ID`, kept if the client sent a sane one) and a
+    server span (its trace id in `X-Trace-ID`), echoes the id in the response, puts it in
+    every log line, and records metrics. A request whose client left before the answer is
+    recorded as 499, not as a server error."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] == "http":  # a socket's spans are per message (`entrypoints.ws`)
+            with server_span(scope) as span:
+                await self._serve(scope, receive, send, span)
+        elif scope["type"] == "websocket":
+            await self._serve(scope, receive, send, None)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, span: Span | None) -> None:
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -67,6 +76,7 @@ class RequestContextMiddleware:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    *trace_id_header(span),
                 ]
             await send(message)
 
@@ -80,6 +90,8 @@ class RequestContextMiddleware:
         finally:
             if status is None:
                 status = 500 if failed else CLIENT_CLOSED_REQUEST
+            if span is not None:
+                set_status_code(span, status)
             if scope["type"] == "http":
                 route = scope.get("path", "")
                 route = route if route in ("/graphql", "/healthz", "/metrics") else "other"

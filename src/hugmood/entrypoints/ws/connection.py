@@ -33,6 +33,7 @@ from hugmood.entrypoints.ws.protocol import (
     encode,
     parse_message,
 )
+from hugmood.observability.tracing import socket_message_span, socket_push_span
 from hugmood.realtime.hub import DeviceRefresh, Listening, Message, PresenceStatus
 from hugmood.tasks import cancel_and_wait
 
@@ -115,7 +116,9 @@ class GraphQLSocket:
                         raise ProtocolError("send text frames: each message is JSON")
                     if self.user_id is not None:
                         self.edge.limiter.hit(self.user_id)
-                    await self._dispatch(parse_message(text))
+                    parsed = parse_message(text)
+                    with socket_message_span(parsed.type):
+                        await self._dispatch(parsed)
                 except ProtocolError as e:
                     await self.close(e.code, e.reason)
                 except RateLimited as e:
@@ -267,6 +270,12 @@ class GraphQLSocket:
                 self._pending = None  # an idle socket keeps no queue
 
     async def _push(self, operation: LiveOperation, channel: str, message: Message | None) -> None:
+        with socket_push_span(message):
+            await self._push_traced(operation, channel, message)
+
+    async def _push_traced(
+        self, operation: LiveOperation, channel: str, message: Message | None
+    ) -> None:
         feed, ops = operation.feed, self.edge.operations
         try:
             if message is None:
