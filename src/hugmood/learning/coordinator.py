@@ -1,0 +1,169 @@
+"""The federated-learning coordinator's rules, in memory: registration with consent, rounds
+tied to a model version, which updates count, when a round may close, and the evaluation gate
+that publishes a new version only if it improved.
+
+This is the logic a service would run; it is not yet wired into the event table (see the
+README's "Learning together, privately").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hugmood.learning.aggregation import (
+    Update,
+    UpdateRejected,
+    aggregation_threshold,
+    validate,
+)
+from hugmood.learning.model import Metrics, Vector
+from hugmood.learning.privacy import EPSILON_BUDGET
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a device says it can do when it registers."""
+
+    model_parameters: int
+    secure_aggregation: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    number: int
+    parameters: Vector
+    epsilon: float
+    """Privacy spent by the training that produced it (0 for version 0)."""
+    metrics: Metrics | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A candidate's federated evaluation (clients' held-out data, weighted by examples) and
+    its evaluation on the coordinator's fixed validation set."""
+
+    federated: Metrics
+    validation: Metrics
+
+
+@dataclass
+class Round:
+    number: int
+    version: int
+    deadline: float
+    accepted: dict[str, Update] = field(default_factory=dict)
+
+
+def improved(candidate: Evaluation, current: Evaluation) -> bool:
+    """The gate: lower loss on the clients' held-out data and on the validation set."""
+    return (
+        candidate.federated.loss < current.federated.loss
+        and candidate.validation.loss < current.validation.loss
+    )
+
+
+class Coordinator:
+    """Registers consenting clients, opens rounds on the current version, accepts each client's
+    update once per round, and publishes a candidate only past the evaluation gate."""
+
+    def __init__(
+        self,
+        initial: Vector,
+        *,
+        norm_bound: float,
+        round_seconds: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.versions: list[Version] = [Version(0, initial.copy(), 0.0)]
+        self.norm_bound = norm_bound
+        self.round_seconds = round_seconds
+        self._clock = clock
+        self._registered: dict[str, Capabilities] = {}
+        self._consented: set[str] = set()
+        self._seen_updates: set[str] = set()
+        self.current_round: Round | None = None
+        self.rounds_closed = 0
+
+    @property
+    def current(self) -> Version:
+        return self.versions[-1]
+
+    @property
+    def registered(self) -> int:
+        return len(self._registered)
+
+    def register(self, client: str, capabilities: Capabilities, *, consented: bool) -> None:
+        if capabilities.model_parameters != self.current.parameters.shape[0]:
+            raise UpdateRejected("INCOMPATIBLE", "the device's model has another shape")
+        self._registered[client] = capabilities
+        if consented:
+            self._consented.add(client)
+        else:
+            self._consented.discard(client)
+
+    def withdraw_consent(self, client: str) -> None:
+        self._consented.discard(client)
+        if self.current_round is not None:
+            self.current_round.accepted.pop(client, None)
+
+    def open_round(self) -> Round:
+        if self.current_round is not None:
+            raise RuntimeError(f"round {self.current_round.number} is still open")
+        self.current_round = Round(
+            self.rounds_closed + 1, self.current.number, self._clock() + self.round_seconds
+        )
+        return self.current_round
+
+    def submit(self, update_id: str, update: Update) -> None:
+        """Count `update` in the open round, or raise `UpdateRejected` saying why not."""
+        if update_id in self._seen_updates:
+            raise UpdateRejected("REPLAYED", "this update was already received")
+        if update.client not in self._registered:
+            raise UpdateRejected("NOT_REGISTERED", "the client has not registered")
+        if update.client not in self._consented:
+            raise UpdateRejected("NO_CONSENT", "the person has not opted in to learning")
+        round_ = self.current_round
+        if round_ is None or self._clock() > round_.deadline:
+            raise UpdateRejected("NO_OPEN_ROUND", "no round is open")
+        validate(update, version=round_.version, norm_bound=self.norm_bound)
+        if update.client in round_.accepted:
+            raise UpdateRejected("ALREADY_SENT", "the client already sent an update this round")
+        self._seen_updates.add(update_id)
+        round_.accepted[update.client] = update
+
+    def can_close(self) -> bool:
+        """Enough updates arrived, and the deadline passed or every consenting client sent."""
+        round_ = self.current_round
+        if round_ is None or len(round_.accepted) < aggregation_threshold(self.registered):
+            return False
+        return self._clock() >= round_.deadline or len(round_.accepted) >= len(self._consented)
+
+    def close(
+        self,
+        aggregate: Callable[[list[Update]], Vector],
+        evaluate: Callable[[Vector], Evaluation],
+        *,
+        epsilon: float,
+    ) -> Version | None:
+        """Aggregate the round's updates into a candidate and publish it if the gate passes;
+        None when the round failed (too few updates), the candidate was not better, or its
+        training spent more than the privacy budget (`epsilon` is what it states)."""
+        round_ = self.current_round
+        if round_ is None:
+            raise RuntimeError("no round is open")
+        self.current_round = None
+        self.rounds_closed += 1
+        if len(round_.accepted) < aggregation_threshold(self.registered):
+            return None
+        candidate = self.current.parameters + aggregate(list(round_.accepted.values()))
+        if not np.all(np.isfinite(candidate)):
+            return None
+        evaluation = evaluate(candidate)
+        if epsilon > EPSILON_BUDGET or not improved(evaluation, evaluate(self.current.parameters)):
+            return None
+        version = Version(self.current.number + 1, candidate, epsilon, evaluation.validation)
+        self.versions.append(version)
+        return version

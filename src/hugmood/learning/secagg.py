@@ -1,0 +1,221 @@
+"""Secure aggregation, SecAgg+ style (Bonawitz et al. 2017; Bell et al. 2020): the coordinator
+learns the sum of the clients' vectors and nothing about any one of them.
+
+Each client masks its fixed-point vector (mod 2^64) with a self mask and with pairwise masks
+shared with its neighbours in a ring graph (every other client when the graph is complete).
+Pairwise seeds are agreed with X25519 and HKDF; masks are ChaCha20 key streams. Each client
+splits its self-mask seed and its X25519 private key with Shamir's scheme among its neighbours,
+so that after dropouts the coordinator can remove a dropped client's pairwise masks (from its
+key's shares) and a survivor's self mask (from its seed's shares), never both for one client.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from Crypto.Protocol.SecretSharing import Shamir
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+Words = npt.NDArray[np.uint64]
+SCALE = 2.0**24
+"""Fixed-point scale: 2^64 / 2^24 leaves room to sum a million vectors of values below 2^19."""
+_NONCE = bytes(16)  # every seed keys one stream only, so a fixed nonce is safe
+
+
+class UnmaskingRefused(ValueError):
+    """A client refused a request that would reveal what the protocol must keep secret."""
+
+
+def to_fixed(vector: npt.NDArray[np.float64]) -> Words:
+    return np.round(vector * SCALE).astype(np.int64).view(np.uint64)
+
+
+def from_fixed(words: Words) -> npt.NDArray[np.float64]:
+    return words.view(np.int64).astype(np.float64) / SCALE
+
+
+def expand(seed: bytes, length: int) -> Words:
+    """`length` pseudorandom words from a 32-byte seed (the ChaCha20 key stream)."""
+    encryptor = Cipher(algorithms.ChaCha20(seed, _NONCE), mode=None).encryptor()
+    return np.frombuffer(encryptor.update(bytes(8 * length)), dtype=np.uint64).copy()
+
+
+def neighbours(index: int, clients: int, degree: int) -> list[int]:
+    """The clients `index` shares masks with: `degree // 2` on each side in a ring, or every
+    other client when the degree reaches the population (the complete graph)."""
+    if degree >= clients - 1:
+        return [j for j in range(clients) if j != index]
+    half = max(1, degree // 2)
+    return sorted({(index + d) % clients for d in range(-half, half + 1) if d != 0})
+
+
+def threshold(degree: int) -> int:
+    """Shares needed to rebuild a secret: a majority of the neighbours."""
+    return degree // 2 + 1
+
+
+def _split(secret: bytes, k: int, n: int) -> list[tuple[int, bytes]]:
+    """Shamir shares of a 32-byte secret: its two 16-byte halves shared at the same indices."""
+    low, high = Shamir.split(k, n, secret[:16]), Shamir.split(k, n, secret[16:])
+    return [(i, a + b) for (i, a), (_, b) in zip(low, high, strict=True)]
+
+
+def _combine(shares: list[tuple[int, bytes]]) -> bytes:
+    low = Shamir.combine([(i, s[:16]) for i, s in shares])
+    high = Shamir.combine([(i, s[16:]) for i, s in shares])
+    return low + high
+
+
+def _pair_seed(own: X25519PrivateKey, other: bytes, context: bytes) -> bytes:
+    shared = own.exchange(X25519PublicKey.from_public_bytes(other))
+    return HKDF(hashes.SHA256(), 32, salt=None, info=b"hugmood secagg " + context).derive(shared)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareBundle:
+    """What client `owner` gives neighbour `holder`: shares of its self-mask seed and key."""
+
+    owner: int
+    holder: int
+    seed_share: tuple[int, bytes]
+    key_share: tuple[int, bytes]
+
+
+@dataclass
+class Client:
+    """One device's side of a round (`context` names the round, so seeds differ per round)."""
+
+    index: int
+    clients: int
+    degree: int
+    context: bytes
+    _key: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
+    _seed: bytes = field(default_factory=lambda: os.urandom(32))
+    _held: dict[int, ShareBundle] = field(default_factory=dict)
+    _revealed: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def public_key(self) -> bytes:
+        return self._key.public_key().public_bytes_raw()
+
+    @property
+    def neighbours(self) -> list[int]:
+        return neighbours(self.index, self.clients, self.degree)
+
+    def share(self) -> list[ShareBundle]:
+        """Shares of this client's seed and key, one bundle for each neighbour."""
+        near = self.neighbours
+        k = threshold(len(near))
+        seeds = _split(self._seed, k, len(near))
+        keys = _split(self._key.private_bytes_raw(), k, len(near))
+        return [
+            ShareBundle(self.index, holder, s, key)
+            for holder, s, key in zip(near, seeds, keys, strict=True)
+        ]
+
+    def hold(self, bundle: ShareBundle) -> None:
+        if bundle.holder != self.index or bundle.owner not in self.neighbours:
+            raise ValueError("that bundle is not for this client")
+        self._held[bundle.owner] = bundle
+
+    def masked(self, vector: Words, public_keys: dict[int, bytes]) -> Words:
+        """The vector plus its self mask and its pairwise masks (added towards higher
+        indices, subtracted towards lower), all mod 2^64."""
+        out = vector + expand(self._seed, len(vector))
+        for j in self.neighbours:
+            mask = expand(_pair_seed(self._key, public_keys[j], self.context), len(vector))
+            out = out + mask if j > self.index else out - mask
+        return out
+
+    def reveal(self, survivors: set[int], dropped: set[int]) -> list[tuple[int, str, bytes]]:
+        """The shares the coordinator asks for after the masked inputs: of each surviving
+        neighbour's seed and each dropped neighbour's key. Refused when the two sets meet, when
+        this client is not a survivor, or when a neighbour's other secret was revealed before:
+        so no client's seed and key are both ever revealed by this client."""
+        if survivors & dropped or self.index not in survivors:
+            raise UnmaskingRefused("survivors and dropped clients must be disjoint")
+        out: list[tuple[int, str, bytes]] = []
+        for owner, bundle in self._held.items():
+            kind = "seed" if owner in survivors else "key" if owner in dropped else None
+            if kind is None:
+                continue
+            if self._revealed.get(owner, kind) != kind:
+                raise UnmaskingRefused(f"client {owner}'s other secret was already revealed")
+            self._revealed[owner] = kind
+            share = bundle.seed_share if kind == "seed" else bundle.key_share
+            out.append((owner, kind, share[0].to_bytes(2, "big") + share[1]))
+        return out
+
+
+class UnmaskingFailed(RuntimeError):
+    """Too few shares survived to remove some client's masks: the round's sum is lost."""
+
+
+def unmask(
+    masked: dict[int, Words],
+    reveals: list[list[tuple[int, str, bytes]]],
+    public_keys: dict[int, bytes],
+    *,
+    clients: int,
+    degree: int,
+    context: bytes,
+) -> Words:
+    """The sum of the survivors' vectors from their masked inputs and the revealed shares."""
+    length = len(next(iter(masked.values())))
+    total = np.zeros(length, dtype=np.uint64)
+    for words in masked.values():
+        total = total + words
+    shares: dict[tuple[int, str], list[tuple[int, bytes]]] = {}
+    for answer in reveals:
+        for owner, kind, blob in answer:
+            shares.setdefault((owner, kind), []).append((int.from_bytes(blob[:2], "big"), blob[2:]))
+    survivors = set(masked)
+    dropped = {j for i in survivors for j in neighbours(i, clients, degree)} - survivors
+    for owner in survivors | dropped:
+        kind = "seed" if owner in survivors else "key"
+        needed = threshold(len(neighbours(owner, clients, degree)))
+        got = shares.get((owner, kind), [])
+        if len(got) < needed:
+            raise UnmaskingFailed(f"too few shares of client {owner}'s {kind}")
+        secret = _combine(got[:needed])
+        if kind == "seed":
+            total = total - expand(secret, length)
+            continue
+        key = X25519PrivateKey.from_private_bytes(secret)
+        for j in neighbours(owner, clients, degree):
+            if j in survivors:
+                mask = expand(_pair_seed(key, public_keys[j], context), length)
+                # survivor j applied +mask if owner > j, -mask otherwise: undo that
+                total = total - mask if owner > j else total + mask
+    return total
+
+
+def secure_sum(
+    vectors: dict[int, npt.NDArray[np.float64]],
+    *,
+    clients: int,
+    degree: int,
+    drop_after_sharing: set[int],
+    context: bytes = b"round",
+) -> npt.NDArray[np.float64]:
+    """One whole round in process: every client in `vectors` shares its secrets, those in
+    `drop_after_sharing` then vanish, the rest send masked inputs and answer the unmasking.
+    Returns the exact sum of the survivors' vectors (to fixed-point precision)."""
+    parties = {i: Client(i, clients, degree, context) for i in vectors}
+    if len(parties) != clients:
+        raise ValueError("every client index must have a vector")
+    public_keys = {i: c.public_key for i, c in parties.items()}
+    for client in parties.values():
+        for bundle in client.share():
+            parties[bundle.holder].hold(bundle)
+    survivors = set(parties) - drop_after_sharing
+    masked = {i: parties[i].masked(to_fixed(vectors[i]), public_keys) for i in survivors}
+    reveals = [parties[i].reveal(survivors, drop_after_sharing) for i in survivors]
+    total = unmask(masked, reveals, public_keys, clients=clients, degree=degree, context=context)
+    return from_fixed(total)

@@ -1,0 +1,80 @@
+"""Secure aggregation: the exact sum despite dropouts, and the unmasking rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from Crypto.Protocol.SecretSharing import Shamir
+
+from hugmood.learning import secagg
+
+
+@pytest.mark.parametrize(("clients", "degree"), [(9, 8), (15, 6)])
+def test_the_sum_is_exact_with_a_third_of_the_clients_dropped(clients: int, degree: int) -> None:
+    rng = np.random.default_rng(clients)
+    vectors = {i: rng.normal(size=40) for i in range(clients)}
+    dropped = set(range(0, clients, 3))  # every third client vanishes after sharing
+    total = secagg.secure_sum(vectors, clients=clients, degree=degree, drop_after_sharing=dropped)
+    expected = sum(v for i, v in vectors.items() if i not in dropped)
+    assert np.abs(total - expected).max() < 1e-6
+
+
+def test_a_masked_input_alone_looks_nothing_like_the_vector() -> None:
+    client = secagg.Client(0, 3, 2, b"r")
+    others = [secagg.Client(i, 3, 2, b"r") for i in (1, 2)]
+    keys = {0: client.public_key, **{c.index: c.public_key for c in others}}
+    vector = secagg.to_fixed(np.zeros(16))
+    masked = client.masked(vector, keys)
+    assert np.count_nonzero(masked) == 16
+
+
+def _ring(clients: int, degree: int) -> list[secagg.Client]:
+    parties = [secagg.Client(i, clients, degree, b"r") for i in range(clients)]
+    for party in parties:
+        for bundle in party.share():
+            parties[bundle.holder].hold(bundle)
+    return parties
+
+
+def test_a_client_never_reveals_both_secrets_of_one_neighbour() -> None:
+    parties = _ring(5, 4)
+    parties[0].reveal(survivors={0, 1, 2, 3}, dropped={4})  # shares of 4's key
+    with pytest.raises(secagg.UnmaskingRefused, match="other secret"):
+        parties[0].reveal(survivors={0, 1, 2, 3, 4}, dropped=set())  # now 4's seed
+    with pytest.raises(secagg.UnmaskingRefused, match="disjoint"):
+        parties[1].reveal(survivors={1, 2}, dropped={2})
+
+
+def test_a_client_that_is_counted_as_dropped_answers_nothing() -> None:
+    parties = _ring(5, 4)
+    with pytest.raises(secagg.UnmaskingRefused):
+        parties[3].reveal(survivors={0, 1, 2}, dropped={3, 4})
+
+
+def test_fewer_shares_than_the_threshold_do_not_rebuild_a_secret() -> None:
+    secret = bytes(range(16))
+    shares = Shamir.split(3, 4, secret)
+    assert Shamir.combine(shares[:3]) == secret
+    assert Shamir.combine(shares[:2]) != secret
+    assert secagg.threshold(4) == 3  # a majority of a client's neighbours
+
+
+def test_unmasking_fails_clearly_when_too_many_neighbours_dropped() -> None:
+    vectors = {i: np.ones(4) for i in range(5)}
+    with pytest.raises(secagg.UnmaskingFailed, match="too few shares"):
+        secagg.secure_sum(vectors, clients=5, degree=4, drop_after_sharing={0, 1, 2})
+
+
+def test_a_coordinator_lying_about_who_dropped_cannot_gather_both_secrets_of_a_client() -> None:
+    # Each holder reveals one kind per owner and rebuilding needs a majority of the owner's
+    # neighbours, so two disjoint majorities (one for the seed, one for the key) cannot exist.
+    parties = _ring(7, 6)
+    owner = 6
+    seed_shares = [p.reveal({0, 1, 2, 3, 6}, set()) for p in parties[:3]]
+    key_shares = [p.reveal({3, 4, 5}, {owner}) for p in parties[3:6]]
+    kinds = {kind for answer in seed_shares + key_shares for o, kind, _ in answer if o == owner}
+    assert kinds == {"seed", "key"}
+    seeds = sum(1 for a in seed_shares for o, k, _ in a if o == owner and k == "seed")
+    keys = sum(1 for a in key_shares for o, k, _ in a if o == owner and k == "key")
+    needed = secagg.threshold(6)
+    assert seeds < needed or keys < needed
