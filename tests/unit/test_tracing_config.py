@@ -97,3 +97,10 @@ async def test_an_unreachable_collector_does_not_break_requests(tmp_path: Path) 
                 answer = await http.post("/graphql", json={"query": "{ moodVocabulary { word } }"})
                 assert answer.status_code == 200 and len(answer.headers["x-trace-id"]) == 32
     provider.shutdown()  # gives up on the unreachable collector within its timeout
+
+
+def test_a_route_names_no_ids_or_handles() -> None:
+    assert tracing.route_of("/graphql") == "/graphql"
+    assert tracing.route_of("/boards/8f1c2d/ws") == "/boards/{id}/ws"
+    assert tracing.route_of("/moods/e1/photos/b2") == "/moods/{id}/photos/{id}"
+    assert tracing.route_of("/people/ann_smith") == "/{id}/{id}"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -270,13 +269,40 @@ def _parent(traceparent: object) -> otel_context.Context | None:
 
 # -- spans, one helper per hop ------------------------------------------------------------
 
-_ID_LIKE = re.compile(r"^[a-z][a-z-]{0,23}$")
+_ROUTE_WORDS = frozenset(
+    [
+        "graphql",
+        "healthz",
+        "readyz",
+        "metrics",
+        "me",
+        "export",
+        "boards",
+        "images",
+        "ws",
+        "moods",
+        "photos",
+        "privacy",
+        "age",
+        "community",
+        "averages",
+        "contributions",
+        "sealed",
+        "entries",
+        "history",
+        "key",
+        "assets",
+        "docs",
+    ]
+)
+"""The fixed words of HugMood's paths; any other segment (an id, a handle in a web app
+path, a file name) is shown as `{id}`."""
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_of(path: str) -> str:
     """A path as a low-cardinality route without ids: `/boards/{id}/ws`."""
-    parts = [p if _ID_LIKE.match(p) else "{id}" for p in path.split("/") if p]
+    parts = [p if p in _ROUTE_WORDS else "{id}" for p in path.split("/") if p]
     return "/" + "/".join(parts)
 
 
