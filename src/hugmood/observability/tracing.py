@@ -359,9 +359,22 @@ def socket_message_span(kind: str) -> Iterator[Span]:
         route_var.reset(token)
 
 
+def _unsampled() -> Span | None:
+    """The current span if it belongs to a trace that is not sampled: the request path's
+    children of such a span are not made at all (the parent-based sampler would only drop
+    them), which is most of what tracing costs at 10% sampling (`bench/tracing.py`)."""
+    span = trace.get_current_span()
+    if span.is_recording() or not span.get_span_context().is_valid:
+        return None
+    return span
+
+
 @contextmanager
 def operation_span(kind: str, name: str | None) -> Iterator[Span]:
     """A GraphQL operation: `mutation recordMood` (never its document or variables)."""
+    if (unsampled := _unsampled()) is not None:
+        yield unsampled
+        return
     attributes = {"graphql.operation.type": kind}
     if name:
         attributes["graphql.operation.name"] = name[:100]
@@ -377,6 +390,9 @@ def operation_span(kind: str, name: str | None) -> Iterator[Span]:
 @contextmanager
 def command_span(command: object) -> Iterator[Span]:
     """A command's handler (`RecordMood`); what it appends carries this span's trace."""
+    if (unsampled := _unsampled()) is not None:
+        yield unsampled
+        return
     name = type(command).__name__
     with _state.tracer.start_as_current_span(
         f"handle {name}",
@@ -390,6 +406,9 @@ def command_span(command: object) -> Iterator[Span]:
 @contextmanager
 def append_span(system: str, count: int) -> Iterator[Span]:
     """An append to the event store (`db.system` sqlite or postgresql; no SQL, no values)."""
+    if (unsampled := _unsampled()) is not None:
+        yield unsampled
+        return
     with _state.tracer.start_as_current_span(
         "INSERT events",
         kind=SpanKind.CLIENT,
