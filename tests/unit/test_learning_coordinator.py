@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hugmood.learning.aggregation import Strategy, Update, UpdateRejected, aggregate
+from hugmood.learning.aggregation import Update, UpdateRejected, aggregate
 from hugmood.learning.coordinator import Capabilities, Coordinator, Evaluation
 from hugmood.learning.federation import Settings, run
 from hugmood.learning.model import PARAMETERS, Metrics, Vector, initial_parameters
 from hugmood.learning.simulation import simulate
+from hugmood.learning.strategy import Strategy
 
 
 class Clock:

@@ -181,6 +181,11 @@ def _register_client_commands() -> None:
     from hugmood.client.cli import register
 
     register(app)
+    from hugmood.client import learning_cli
+    from hugmood.learning.cli import learning_app
+
+    learning_cli.register(app)
+    app.add_typer(learning_app, name="learning")
 
 
 @app.command()

@@ -6,17 +6,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
 from hugmood.learning.model import PARAMETERS, Vector
-
-
-class Strategy(StrEnum):
-    FEDAVG = "fedavg"
-    TRIMMED_MEAN = "trimmed-mean"
-    MEDIAN = "median"
+from hugmood.learning.strategy import Strategy
 
 
 class UpdateRejected(ValueError):

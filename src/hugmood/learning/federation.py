@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from hugmood.learning import model, secagg
-from hugmood.learning.aggregation import Strategy, Update, UpdateRejected, aggregate
+from hugmood.learning.aggregation import Update, UpdateRejected, aggregate
 from hugmood.learning.coordinator import Capabilities, Coordinator, Evaluation
 from hugmood.learning.model import Metrics, Vector
 from hugmood.learning.privacy import EPSILON_BUDGET, GaussianAggregate, delta_for, epsilon
 from hugmood.learning.simulation import Person, Population
+from hugmood.learning.strategy import Strategy
 
 VALIDATION_NORM_BOUND = 10.0
 """Updates with a larger norm are refused outright (clipping applies below it)."""

@@ -61,15 +61,23 @@ def threshold(degree: int) -> int:
 
 
 def _split(secret: bytes, k: int, n: int) -> list[tuple[int, bytes]]:
-    """Shamir shares of a 32-byte secret: its two 16-byte halves shared at the same indices."""
-    low, high = Shamir.split(k, n, secret[:16]), Shamir.split(k, n, secret[16:])
-    return [(i, a + b) for (i, a), (_, b) in zip(low, high, strict=True)]
+    """Shamir shares of a secret of 16 or 32 bytes (pycryptodome shares 16-byte secrets: a
+    32-byte one is shared as its two halves at the same indices)."""
+    halves = [Shamir.split(k, n, secret[at : at + 16]) for at in range(0, len(secret), 16)]
+    return [(parts[0][0], b"".join(s for _, s in parts)) for parts in zip(*halves, strict=True)]
 
 
 def _combine(shares: list[tuple[int, bytes]]) -> bytes:
-    low = Shamir.combine([(i, s[:16]) for i, s in shares])
-    high = Shamir.combine([(i, s[16:]) for i, s in shares])
-    return low + high
+    size = len(shares[0][1])
+    return b"".join(
+        Shamir.combine([(i, s[at : at + 16]) for i, s in shares]) for at in range(0, size, 16)
+    )
+
+
+def _self_mask(seed: bytes, length: int) -> Words:
+    """The self mask from a 16-byte seed (128 bits, shared with one Shamir split)."""
+    key = HKDF(hashes.SHA256(), 32, salt=None, info=b"hugmood secagg self mask").derive(seed)
+    return expand(key, length)
 
 
 def _pair_seed(own: X25519PrivateKey, other: bytes, context: bytes) -> bytes:
@@ -96,7 +104,7 @@ class Client:
     degree: int
     context: bytes
     _key: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
-    _seed: bytes = field(default_factory=lambda: os.urandom(32))
+    _seed: bytes = field(default_factory=lambda: os.urandom(16))
     _held: dict[int, ShareBundle] = field(default_factory=dict)
     _revealed: dict[int, str] = field(default_factory=dict)
 
@@ -127,7 +135,7 @@ class Client:
     def masked(self, vector: Words, public_keys: dict[int, bytes]) -> Words:
         """The vector plus its self mask and its pairwise masks (added towards higher
         indices, subtracted towards lower), all mod 2^64."""
-        out = vector + expand(self._seed, len(vector))
+        out = vector + _self_mask(self._seed, len(vector))
         for j in self.neighbours:
             mask = expand(_pair_seed(self._key, public_keys[j], self.context), len(vector))
             out = out + mask if j > self.index else out - mask
@@ -185,7 +193,7 @@ def unmask(
             raise UnmaskingFailed(f"too few shares of client {owner}'s {kind}")
         secret = _combine(got[:needed])
         if kind == "seed":
-            total = total - expand(secret, length)
+            total = total - _self_mask(secret, length)
             continue
         key = X25519PrivateKey.from_private_bytes(secret)
         for j in neighbours(owner, clients, degree):
