@@ -201,3 +201,29 @@ async def test_an_error_report_names_its_trace_route_and_last_lines(
     (span,) = spans.get_finished_spans()
     assert [e.name for e in span.events] == ["exception"]
     assert CANARY not in everything_said(spans, log_lines)
+
+
+async def test_a_resolvers_bug_is_reported_with_its_trace_and_without_its_message(
+    spans: InMemorySpanExporter,
+    log_lines: io.StringIO,
+    api: tuple[Api, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, _ = api
+
+    def broken(word: object) -> object:
+        raise RuntimeError(f"a bug quoting {CANARY}")
+
+    monkeypatch.setattr("hugmood.entrypoints.graphql.types.MoodWord.of", broken)
+    answer = await client.http.post(
+        "/graphql", json={"query": "query Words { moodVocabulary { word } }"}
+    )
+    assert answer.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
+    trace_id = answer.headers["x-trace-id"]
+    records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    (report,) = [r for r in records if r["event"] == "error_report"]
+    assert report["trace_id"] == trace_id and report["route"] == "POST /graphql"
+    assert report["error_type"] == "RuntimeError"
+    operation = next(s for s in in_trace(spans, trace_id) if s.name == "query Words")
+    assert [e.name for e in operation.events] == ["exception"]
+    assert CANARY not in everything_said(spans, log_lines)

@@ -37,6 +37,7 @@ from hugmood.eventstore.store import EventStore
 from hugmood.messaging.bus import BusUnavailable, Delivery, EventBus
 from hugmood.messaging.parking import Parking
 from hugmood.messaging.relay import POSITION_HEADER, TRACEPARENT_HEADER
+from hugmood.observability.error_reports import report_error
 from hugmood.observability.tracing import consumer_span
 from hugmood.services import Loop, Service
 
@@ -384,6 +385,7 @@ class OrderedConsumer(BusConsumer):
                 if not await self._effect.apply([event]):
                     return False
             except Exception as e:
+                report_error(e)
                 trace = event.metadata.get(TRACEPARENT_HEADER)
                 raise EffectFailed(
                     event.position,

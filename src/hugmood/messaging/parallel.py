@@ -23,6 +23,7 @@ from hugmood.messaging.bus import Delivery, EventBus
 from hugmood.messaging.consumer import BusConsumer, contradiction
 from hugmood.messaging.parking import Parking
 from hugmood.messaging.relay import TRACEPARENT_HEADER
+from hugmood.observability.error_reports import report_error
 from hugmood.observability.tracing import consumer_span
 from hugmood.services import Loop
 from hugmood.sql.database import SqlDatabase, Statement
@@ -120,6 +121,7 @@ class ParallelConsumer(BusConsumer):
                     await self.apply(event)
                 except Exception as e:
                     log.exception("%s failed on the event at %s", self.name, event.position)
+                    report_error(e)
                     await self._retry_later(delivery, f"{type(e).__name__}: {e}")
                     continue
             await delivery.ack()

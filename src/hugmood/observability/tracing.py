@@ -464,6 +464,18 @@ def consumer_span(
 ) -> Iterator[Span]:
     """A consumer processing one or a batch of NATS messages: a child of the first message's
     trace, linked to the others'."""
+    token = route_var.set(f"consume {consumer}")
+    try:
+        with _consumer_span(consumer, destination, traceparents) as span:
+            yield span
+    finally:
+        route_var.reset(token)
+
+
+@contextmanager
+def _consumer_span(
+    consumer: str, destination: str, traceparents: Sequence[object]
+) -> Iterator[Span]:
     with _state.tracer.start_as_current_span(
         f"process {destination}",
         context=_parent(traceparents[0]) if traceparents else None,

@@ -60,7 +60,7 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
     elif error.path is not None and original is not None:
         # Raised inside a resolver and not one of ours: a bug. Input errors (bad
         # variables, unparsable scalars) have no path and fall through to VALIDATION.
-        log.error("unexpected error", exc_info=original)
+        # Reported without its message, which may quote what a person sent.
         report_error(original)
         message = "something went wrong on our side; the request was not completed"
         extensions["code"] = "INTERNAL"

@@ -126,7 +126,7 @@ class Operations:
             return {"data": None, "errors": [error.formatted]}
         with operation_span(prepared.kind.value, prepared.name):
             result = await self._run(prepared, None, context, variables, operation_name)
-        return self.formatted(result)
+            return self.formatted(result)  # a bug is reported in the operation's span
 
     async def _run(
         self,

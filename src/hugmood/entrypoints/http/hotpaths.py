@@ -8,8 +8,6 @@ stack. Skipping the framework's routing and exception layers is ~10% of a mutati
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,8 +18,6 @@ from hugmood.entrypoints.http.middleware import (
 )
 from hugmood.observability.error_reports import report_error
 from hugmood.observability.metrics import Metrics
-
-log = logging.getLogger(__name__)
 
 INTERNAL = {
     "errors": [{"message": "something went wrong on our side", "extensions": {"code": "INTERNAL"}}]
@@ -65,8 +61,7 @@ class InternalErrors:
         except ClientDisconnect:
             raise  # not a bug: the client left; `RequestContextMiddleware` records it
         except Exception as e:
-            log.exception("unexpected error answering %s", scope.get("path"))
-            report_error(e)
+            report_error(e)  # without the exception's message, which may quote the request
             if not started:
                 await send_json(send, 500, INTERNAL)
 
