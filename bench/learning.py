@@ -1,7 +1,8 @@
 """Federated learning on a simulated population: accuracy against central training, DP's
 budget, robustness to poisoning, personal copies, round time, secure aggregation's cost.
 
-Run: `.venv/bin/python bench/learning.py [--quick]`; one JSON object a line. Baselines,
+Run: `.venv/bin/python bench/learning.py [--quick] [--flower-python VENV/bin/python]`; one
+JSON object a line (Flower needs its own venv: `python -m venv V && V/bin/pip install flwr`). Baselines,
 measured in the same run: the same model trained centrally on the pooled check-ins (accuracy),
 FedAvg without poisoned clients (robustness), the global model (personal copies), a plain
 NumPy sum of the same rows (secure aggregation), the raw bytes of the updates (memory).
@@ -10,10 +11,12 @@ NumPy sum of the same rows (secure aggregation), the raw bytes of the updates (m
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
+from subprocess import PIPE
 
 import numpy as np
 
@@ -21,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine_params
 from hugmood.learning import model, secagg
-from hugmood.learning.aggregation import Strategy
-from hugmood.learning.federation import Settings, personal_gain, run
+from hugmood.learning.aggregation import Strategy, Update
+from hugmood.learning.federation import RoundReport, Settings, personal_gain, run
 from hugmood.learning.privacy import GaussianAggregate, delta_for, epsilon
 from hugmood.learning.simulation import Population, simulate
 
@@ -33,6 +36,10 @@ NOISE_MULTIPLIER = 4.0
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--flower-python",
+        help="the Python of a separate venv with flwr: compares rounds with Flower's FedAvg",
+    )
     args = parser.parse_args()
     people, rounds, secure_clients = (200, 15, 200) if args.quick else (1000, 50, 1000)
     started = time.perf_counter()
@@ -133,6 +140,11 @@ def main() -> None:
         {**base, "share_of_people_whose_loss_drops": round(share, 3)},
         digits=4,
     )
+
+    if args.flower_python:
+        _compare_with_flower(population, args.flower_python, rounds, base)
+    else:
+        print("# Flower comparison skipped (no --flower-python)", file=sys.stderr)
 
     poison_rounds = max(5, rounds // 3)
     clean, _ = run(population, Settings(rounds=poison_rounds, noise_multiplier=None))
@@ -243,6 +255,65 @@ def _mlp_accuracy(population: Population, hidden: int, *, epochs: int = 20) -> f
         _, p = forward(population.validation.x)
         best = max(best, float((p.argmax(axis=1) == population.validation.quadrant).mean()))
     return best
+
+
+def _rounds_to(reports: list[RoundReport], target: float) -> int | None:
+    for report in reports:
+        if report.validation.accuracy >= target:
+            return report.number
+    return None
+
+
+def _compare_with_flower(
+    population: Population, flower_python: str, rounds: int, base: dict[str, object]
+) -> None:
+    """Rounds to 97% of the best final validation accuracy, without DP: our FedAvg and
+    Flower's `FedAvg.aggregate_fit` over the same updates (the same simulated devices)."""
+    script = Path(__file__).resolve().parent / "_flower_fedavg.py"
+    flower = subprocess.Popen([flower_python, str(script)], stdin=PIPE, stdout=PIPE)
+    assert flower.stdin is not None
+    assert flower.stdout is not None
+    calls = 0
+
+    def flower_fedavg(updates: list[Update]) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        assert flower.stdin is not None
+        assert flower.stdout is not None
+        flower.stdin.write(f"{len(updates)} {model.PARAMETERS} {calls}\n".encode())
+        flower.stdin.write(np.array([u.samples for u in updates], dtype=np.int64).tobytes())
+        flower.stdin.write(np.stack([u.delta for u in updates]).astype(np.float64).tobytes())
+        flower.stdin.flush()
+        return np.frombuffer(flower.stdout.read(8 * model.PARAMETERS), dtype=np.float64)
+
+    settings = Settings(rounds=rounds, noise_multiplier=None)
+    t0 = time.perf_counter()
+    _, ours = run(population, settings)
+    ours_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, theirs = run(population, settings, aggregator=flower_fedavg)
+    theirs_s = time.perf_counter() - t0
+    flower.stdin.close()
+    flower.wait(timeout=30)
+    target = 0.97 * max(ours[-1].validation.accuracy, theirs[-1].validation.accuracy)
+    params = {**base, "dp": False, "target_validation_accuracy": round(target, 4)}
+    emit(
+        "learning.flower",
+        "rounds_to_97pct",
+        _rounds_to(ours, target),
+        "rounds",
+        "Flower 1.42 FedAvg.aggregate_fit on the same updates",
+        _rounds_to(theirs, target),
+        {
+            **params,
+            "final_accuracy_ours": round(ours[-1].validation.accuracy, 4),
+            "final_accuracy_flower": round(theirs[-1].validation.accuracy, 4),
+            "seconds_ours": round(ours_s, 2),
+            "seconds_flower": round(theirs_s, 2),
+        },
+        lower_is_better=True,
+        digits=0,
+    )
 
 
 def _secure_round(

@@ -81,7 +81,10 @@ def run(
     settings: Settings,
     *,
     on_round: Callable[[RoundReport], None] | None = None,
+    aggregator: Callable[[list[Update]], Vector] | None = None,
 ) -> tuple[Coordinator, list[RoundReport]]:
+    """The rounds, each reported to `on_round`; without DP, `aggregator` (when given) combines
+    the updates instead of `settings.strategy` (bench/learning.py passes Flower's FedAvg)."""
     rng = np.random.default_rng(settings.seed)
     now = itertools.count()
     coordinator = Coordinator(
@@ -140,6 +143,8 @@ def run(
             return Evaluation(federated, model.evaluate(theta, population.validation))
 
         def combine(updates: list[Update], number: int = number) -> Vector:
+            if dp is None and aggregator is not None:
+                return aggregator(updates)
             if dp is None:
                 return aggregate(
                     settings.strategy, [u.delta for u in updates], [u.samples for u in updates]
