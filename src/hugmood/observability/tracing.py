@@ -110,17 +110,18 @@ def read_config(env: Mapping[str, str]) -> TracingConfig:
         warnings.append(f"OTEL_SDK_DISABLED={disabled!r} is not true or false; tracing stays on")
     sampler = _sampler(env, warnings)
     endpoint = _endpoint(env, warnings)
-    timeout_s = _number(
+    # Milliseconds, as the specification says.
+    timeout_ms = _number(
         env, "OTEL_EXPORTER_OTLP_TIMEOUT", EXPORT_TIMEOUT_S * 1000, 1, 60_000, warnings
     )
-    timeout_s = _number(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", timeout_s, 1, 60_000, warnings)
+    timeout_ms = _number(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", timeout_ms, 1, 60_000, warnings)
     queue = _number(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 100_000, warnings)
     delay = _number(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 600_000, warnings)
     return TracingConfig(
         enabled=disabled != "true",
         sampler=sampler,
         endpoint=endpoint,
-        timeout_s=timeout_s / 1000,
+        timeout_s=timeout_ms / 1000,
         max_queue_size=int(queue),
         schedule_delay_ms=int(delay),
         warnings=tuple(warnings),
