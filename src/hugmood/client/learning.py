@@ -82,7 +82,7 @@ def load(vault: Vault) -> Vector | None:
 def learn(
     vault: Vault, *, epochs: int = 5, zone: tzinfo | None = None, seed: int | None = None
 ) -> LearnReport:
-    """Fine-tune a personal copy on the vault's check-ins and keep it in the vault. The
+    """Train a personal copy on the vault's check-ins and keep it in the vault. The
     newest fifth is held out first to tell whether the copy predicts better than where it
     started; then the copy is trained on everything."""
     data = examples_of(vault.entries(newest_first=False), zone)
@@ -91,8 +91,9 @@ def learn(
             f"learning needs at least {MIN_CHECK_INS} check-ins with a mood word "
             f"(this vault has {len(data)})"
         )
-    start = load(vault)
-    start = model.initial_parameters() if start is None else start
+    # Until devices receive a global model from federated rounds, every copy starts from
+    # version 0 (so the held-out check-ins were never trained on by the starting point).
+    start = model.initial_parameters()
     rng = np.random.default_rng(seed)
     cut = len(data) - max(2, len(data) // 5)
     trial = model.fine_tune(start, data.take(slice(0, cut)), epochs=epochs, rng=rng)
