@@ -346,10 +346,12 @@ async def open_hugmood(
         stack.push_async_callback(hub.close)
 
         runner = ProjectionRunner(store, readmodels, all_projections())
+        clock = SystemClock()
+        content = BoardContentStore(store, readmodels, clock, origin=uuid.uuid4().hex, keys=keys)
         deps = Dependencies(
             store=store,
             readmodels=readmodels,
-            clock=SystemClock(),
+            clock=clock,
             hasher=Argon2idPasswordHasher(),
             throttle=InMemoryLoginThrottle(
                 max_failures=settings.login_max_failures,
@@ -383,6 +385,7 @@ async def open_hugmood(
             if settings.oidc_issuer
             else None,
             data_keys=keys,
+            boards=content,
         )
         # Read-your-writes: from the runner where this process applies the read models, from
         # their committed checkpoint where workers do.
@@ -395,7 +398,6 @@ async def open_hugmood(
         bus = MessageBus(deps, progress)
         presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
         deliveries = DeliveryRecorder(bus)
-        content = BoardContentStore(store, readmodels, deps.clock, origin=uuid.uuid4().hex)
         boards = BoardRooms(
             deps,
             content,

@@ -4,6 +4,7 @@ read from any file the server keeps — even after every read model is rebuilt f
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import uuid
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from hugmood.domain import identity
 from tests.conftest import POSTGRES_URL, unique
 from tests.e2e.client import (
     PASSWORD,
@@ -28,6 +30,7 @@ from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer, hugmood_env, run_cli
 from tests.e2e.test_board_images import download, png, upload
 from tests.e2e.test_distributed import PrivateNats
+from tests.e2e.yjs import items, synced_doc, until
 
 pytestmark = pytest.mark.e2e
 
@@ -72,10 +75,31 @@ def fill_every_field(server: HugMoodServer) -> tuple[User, User, str]:
     image = png() + canary.encode()  # the canary in the image's bytes
     uploaded = upload(server, board_id, ann, image)
     assert uploaded.status_code == 201, uploaded.text
+    asyncio.run(add_note(server, board_id, ann, "mine", f"board note {canary}"))
     # Readable by whom it is for.
     assert [h["message"] for h in ben.api(INBOX)["inbox"]] == [f"hug {canary}"]
     assert download(server, board_id, ann, uploaded.json()["blobId"]).content == image
     return ann, ben, canary
+
+
+async def add_note(server: HugMoodServer, board_id: str, user: User, key: str, text: str) -> None:
+    """`user` adds a note to the board over its Yjs socket (the app's item shape)."""
+    async with synced_doc(server, board_id, user) as doc:
+        items(doc)[key] = {
+            "kind": "note",
+            "text": text,
+            "x": 1.0,
+            "y": 2.0,
+            "color": "#ffcc00",
+            "addedBy": identity.user_id_for(user.handle),
+            "addedAt": 1_700_000_000_000,
+        }
+        await until(lambda: snapshot_keys(user, board_id) >= {key}, "the note is stored")
+
+
+def snapshot_keys(user: User, board_id: str) -> set[str]:
+    board = user.api("query($b: ID!) { board(id: $b) { snapshot } }", b=board_id)["board"]
+    return {item["id"] for item in board["snapshot"]["items"]}
 
 
 def erase(server: HugMoodServer, ann: User, ben: User) -> None:
@@ -124,12 +148,50 @@ def test_personal_fields_are_stored_encrypted_and_erasure_forgets_the_person(
     assert files_holding(server.data_dir, canary) == []
     assert canary not in server.log_path.read_text() + printed
     with sqlite3.connect(server.data_dir / "keys.sqlite3") as keys:
-        rows = keys.execute("SELECT wrapped, destroyed_at_ms FROM hm_data_keys").fetchall()
-    assert sum(1 for wrapped, destroyed in rows if wrapped is None and destroyed) == 1
+        row = keys.execute(
+            "SELECT wrapped, destroyed_at_ms FROM hm_data_keys WHERE user_id = ?",
+            (identity.user_id_for(ann.handle),),
+        ).fetchone()
+    assert row[0] is None and row[1] > 0, "her data key is gone, a tombstone left"
 
     server.start()
     assert ben.api(FRIENDS)["friendsPresence"] == []
     assert log_in(server, ben.handle)
+
+
+def test_an_erased_members_board_items_are_gone_and_the_rest_of_the_board_stays(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    canary = "zqcanary" + uuid.uuid4().hex[:10]
+    ann, ben = sign_up(server, "ann"), sign_up(server, "ben")
+    befriend(ann, ben)
+    board_id = ann.api(
+        "mutation($i: CreateBoardInput!) { createBoard(input: $i) { id } }",
+        i={"title": "Our week", "description": "together"},
+    )["createBoard"]["id"]
+    ann.api(
+        "mutation($b: ID!, $h: String!) { inviteToBoard(boardId: $b, handle: $h, role: EDITOR)"
+        " { id } }",
+        b=board_id,
+        h=ben.handle,
+    )
+    asyncio.run(add_note(server, board_id, ann, "anns", "a walk by the river"))
+    asyncio.run(add_note(server, board_id, ben, "bens", f"ben's secret {canary}"))
+    assert snapshot_keys(ann, board_id) == {"anns", "bens"}
+
+    assert ben.api(DELETE, p=PASSWORD) == {"deleteAccount": True}
+    # The board goes on without Ben's note, for Ann and for anyone syncing it afresh.
+    assert snapshot_keys(ann, board_id) == {"anns"}
+
+    async def synced_again() -> set[str]:
+        async with synced_doc(server, board_id, ann) as doc:
+            return set(items(doc).keys())
+
+    assert asyncio.run(synced_again()) == {"anns"}
+    # And no earlier generation of the board can be read for it any more.
+    rebuild_offline(server, {})
+    assert files_holding(server.data_dir, canary) == []
 
 
 @pytest.mark.postgres

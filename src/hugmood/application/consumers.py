@@ -89,6 +89,7 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
             boards.BoardMemberRemoved,
             boards.BoardArchived,
             identity.SessionEnded,
+            identity.UserErased,
         ),
         resume=Resume.FROM_NOW,
         runs=Placement.WITH_SOCKETS,

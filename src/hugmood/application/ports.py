@@ -85,3 +85,15 @@ class DataKeys(Protocol):
     async def destroy(self, user_id: str) -> None:
         """Destroy the person's key for good: what it encrypted can never be read again."""
         ...
+
+
+class BoardContent(Protocol):
+    """Boards' Yjs content (`boards.store`): what erasure rewrites or destroys."""
+
+    async def forget_author(self, board_id: str, user_id: str) -> None:
+        """The board goes on without the items `user_id` added, none of its past readable."""
+        ...
+
+    async def forget_board(self, board_id: str) -> None:
+        """None of the board's content can be read again."""
+        ...

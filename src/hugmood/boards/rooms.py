@@ -224,6 +224,12 @@ class BoardRooms(LogConsumer):
                         if role is not None:
                             roles[user_id] = role
                 await room.refresh_roles(roles)
+        elif event.event_type == "UserErased":
+            # The erased person's own sockets close with their sessions; an owner's boards go.
+            for board_id in event.data.get("boardsOwned", ()):
+                room = self._rooms.get(board_id)
+                for connection in room.connections if room is not None else ():
+                    connection.close(CloseCode.NOT_FOUND, "this board was deleted")
         elif event.event_type == "SessionEnded":
             for room in self._rooms.values():
                 for connection in room.connections:

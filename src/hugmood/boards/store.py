@@ -24,9 +24,9 @@ from typing import Any
 
 from pycrdt import Doc, merge_updates
 
-from hugmood.application.ports import Clock
+from hugmood.application.ports import Clock, DataKeys
 from hugmood.application.queries.boards import content_position
-from hugmood.boards.model import item_count
+from hugmood.boards.model import item_count, items_of
 from hugmood.boards.protocol import state_vector
 from hugmood.boards.rebase import SHRINK, Lineage, fresh_copy
 from hugmood.domain.boards import board_doc_stream
@@ -91,11 +91,20 @@ def encode(update: bytes) -> str:
 
 class BoardContentStore:
     def __init__(
-        self, store: EventStore, readmodels: SqlDatabase, clock: Clock, *, origin: str
+        self,
+        store: EventStore,
+        readmodels: SqlDatabase,
+        clock: Clock,
+        *,
+        origin: str,
+        keys: DataKeys | None = None,
     ) -> None:
         self._store = store
         self._readmodels = readmodels
         self._clock = clock
+        self._keys = keys
+        """Each generation's content is sealed under a key of its own (`contentKey`, the
+        generation's stream): destroying it is how a board forgets (`forget_author`)."""
         self.origin = origin
         """This process, in each event's metadata: its own updates need no relaying back."""
 
@@ -111,6 +120,7 @@ class BoardContentStore:
         """Store updates in one atomic append; they may be relayed once this returns."""
         now = self._clock.now()
         extra = {} if carried_through is None else {"carriedThrough": carried_through}
+        stream = board_doc_stream(board_id, generation)
         events = [
             NewEvent(
                 event_id=uuid.uuid4(),
@@ -118,12 +128,17 @@ class BoardContentStore:
                 version=1,
                 timestamp=now,
                 user_id=a.user_id,
-                data={"boardId": board_id, "update": encode(a.update), "itemCount": items, **extra},
+                data={
+                    "boardId": board_id,
+                    "update": encode(a.update),
+                    "itemCount": items,
+                    "contentKey": stream,
+                    **extra,
+                },
                 metadata={"processId": self.origin},
             )
             for a in accepted
         ]
-        stream = board_doc_stream(board_id, generation)
         return await self._store.append(stream, events, ANY_VERSION)
 
     async def load(self, board_id: str, generation: int | None = None) -> StoredContent:
@@ -158,7 +173,7 @@ class BoardContentStore:
         return [
             Straggler(e.stream_version, e.user_id, decode(e.data["update"]))
             for e in events
-            if e.event_type == UPDATED
+            if e.event_type == UPDATED and e.data["update"]
         ]
 
     async def load_retired(self, board_id: str, lineage: Lineage) -> Doc[Any]:
@@ -181,17 +196,59 @@ class BoardContentStore:
         if rebase and await self._rebase(board_id, content, doc, rebase_min_bytes or 0):
             return content.version
         lineage = content.lineage
+        stream = board_doc_stream(board_id, lineage.generation)
         data: dict[str, Any] = {
             "boardId": board_id,
             "snapshot": encode(doc.get_update()),
             "throughVersion": content.version,
             "itemCount": item_count(doc),
+            "contentKey": stream,
         }
         if lineage.generation:
             data["lineage"] = lineage.to_json()
-        stream = board_doc_stream(board_id, lineage.generation)
         await self._store.append(stream, [self._event(COMPACTED, data)], ANY_VERSION)
         return content.version
+
+    async def forget_author(self, board_id: str, user_id: str) -> None:
+        """An erased member: the board goes on in a new generation without the items they
+        added (a rebase, so none of the history comes along), and the keys of every earlier
+        generation, which hold those items and their history, are destroyed."""
+        for _ in range(5):
+            content = await self.load(board_id)
+            doc = materialize(content)
+            for late in content.stragglers:
+                doc.apply_update(late.update)
+            items = items_of(doc)
+            theirs = [
+                key
+                for key, item in items.items()
+                if isinstance(item, dict) and item.get("addedBy") == user_id
+            ]
+            with doc.transaction():
+                for key in theirs:
+                    del items[key]
+            if await self._new_generation(board_id, content, doc, fresh_copy_of(content, doc)):
+                break
+            # Another process started a generation meanwhile: erase from that one.
+        else:
+            raise RuntimeError(f"board {board_id}: could not rewrite it without an erased member")
+        await self._destroy_generations(board_id, before=content.lineage.generation + 1)
+        log.info("board %s rewritten without an erased member's %s items", board_id, len(theirs))
+
+    async def forget_board(self, board_id: str) -> None:
+        """An erased owner's board: every generation's key is destroyed, so nothing of its
+        content can be read again, from any copy of the log."""
+        current, _ = await content_position(self._readmodels, board_id)
+        generation = current
+        while await self._store.read_stream(board_doc_stream(board_id, generation + 1)):
+            generation += 1
+        await self._destroy_generations(board_id, before=generation + 1)
+
+    async def _destroy_generations(self, board_id: str, *, before: int) -> None:
+        if self._keys is None:
+            return
+        for generation in range(before):
+            await self._keys.destroy(board_doc_stream(board_id, generation))
 
     async def _rebase(
         self, board_id: str, content: StoredContent, doc: Doc[Any], min_bytes: int
@@ -199,34 +256,40 @@ class BoardContentStore:
         whole = doc.get_update()
         if len(whole) < min_bytes:
             return False
+        copy = fresh_copy_of(content, doc)
+        if len(copy.get_update()) > SHRINK * len(whole):
+            return False
+        await self._new_generation(board_id, content, doc, copy)
+        return True  # by this process or, racing it, another: the same outcome
+
+    async def _new_generation(
+        self, board_id: str, content: StoredContent, doc: Doc[Any], copy: Doc[Any]
+    ) -> bool:
+        """Start the next generation with `copy` (`doc`'s live items); False if another
+        process started it first."""
+        fresh = copy.get_update()
         state = doc.get_state()
         lineage = content.lineage
-        copy = fresh_copy(
-            doc, avoid=lineage.retired_clients | lineage.older_clients | state_vector(state).keys()
-        )
-        fresh = copy.get_update()
-        if len(fresh) > SHRINK * len(whole):
-            return False
         successor = lineage.successor(
             state, retired_from=content.snapshot_version, carried_through=content.version
         )
+        stream = board_doc_stream(board_id, successor.generation)
         data = {
             "boardId": board_id,
             "snapshot": encode(fresh),
             "throughVersion": 1,
             "itemCount": item_count(copy),
             "lineage": successor.to_json(),
+            "contentKey": stream,
         }
-        stream = board_doc_stream(board_id, successor.generation)
         try:
             await self._store.append(stream, [self._event(REBASED, data)], NO_STREAM)
         except ConcurrencyError:
-            return True  # another process rebased it first: the same outcome
+            return False
         log.info(
-            "board %s rebased into generation %s: %s -> %s bytes",
+            "board %s rebased into generation %s: %s bytes",
             board_id,
             successor.generation,
-            len(whole),
             len(fresh),
         )
         return True
@@ -270,11 +333,20 @@ def _content(events: list[RecordedEvent]) -> StoredContent:
     for event in tail:
         if "carriedThrough" in event.data:
             lineage = lineage.advanced(int(event.data["carriedThrough"]))
-    updates = [decode(event.data["update"]) for event in tail]
+    # An empty update or snapshot is one whose generation's key was destroyed (erasure).
+    updates = [decode(event.data["update"]) for event in tail if event.data["update"]]
     version = events[-1].stream_version if events else 0
     state = decode(snapshot.data["snapshot"]) if snapshot is not None else None
+    state = state or None
     at = snapshot.stream_version if snapshot is not None else 0
     return StoredContent(state, updates, version, len(updates), lineage, at)
+
+
+def fresh_copy_of(content: StoredContent, doc: Doc[Any]) -> Doc[Any]:
+    """`doc`'s live items in a new document, under client ids no generation used."""
+    lineage = content.lineage
+    used = lineage.retired_clients | lineage.older_clients | state_vector(doc.get_state()).keys()
+    return fresh_copy(doc, avoid=used)
 
 
 def materialize(content: StoredContent) -> Doc[Any]:

@@ -155,6 +155,7 @@ class BoardContentUpdated(DomainEvent):
     on the board once the update was applied by the process that accepted it."""
 
     EVENT_TYPE = "BoardContentUpdated"
+    PERSONAL = PersonalData({"update": ""}, owner="contentKey")
     board_id: BoardId
     update: str
     item_count: int
@@ -170,6 +171,7 @@ class BoardContentCompacted(DomainEvent):
     stream up to `through_version`: loading starts here instead of at the first edit."""
 
     EVENT_TYPE = "BoardContentCompacted"
+    PERSONAL = PersonalData({"snapshot": ""}, owner="contentKey")
     board_id: BoardId
     snapshot: str
     through_version: int
@@ -190,6 +192,7 @@ class BoardContentRebased(DomainEvent):
     everything is in this one (`carriedThrough`): edits stored there later are carried over."""
 
     EVENT_TYPE = "BoardContentRebased"
+    PERSONAL = PersonalData({"snapshot": ""}, owner="contentKey")
     board_id: BoardId
     snapshot: str
     item_count: int

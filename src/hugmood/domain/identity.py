@@ -242,6 +242,10 @@ class UserErased(DomainEvent):
     EVENT_TYPE = "UserErased"
     user_id: UserId
     handle: str
+    boards_owned: tuple[str, ...] = ()
+    """Boards the person owned: their content is destroyed with them."""
+    boards_joined: tuple[str, ...] = ()
+    """Boards the person was a member of: rewritten without the items they added."""
 
 
 # --- state and decisions --------------------------------------------------------------------
@@ -287,11 +291,18 @@ def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
     return state
 
 
-def decide_delete_account(state: Account | None, command: DeleteAccount) -> list[DomainEvent]:
-    """The password was verified by the caller (hashing is not the domain's)."""
+def decide_delete_account(
+    state: Account | None,
+    command: DeleteAccount,
+    *,
+    boards_owned: tuple[str, ...] = (),
+    boards_joined: tuple[str, ...] = (),
+) -> list[DomainEvent]:
+    """The password was verified by the caller (hashing is not the domain's), who also says
+    which boards the person is on."""
     if state is None:
         raise NotFound("this account does not exist or was already erased")
-    return [UserErased(user_id=state.user_id, handle=state.handle)]
+    return [UserErased(state.user_id, state.handle, boards_owned, boards_joined)]
 
 
 def decide_change_password(

@@ -16,6 +16,7 @@ from hugmood.application.handlers.identity_mfa import (
     start_session,
 )
 from hugmood.application.ports import LoginAttempt
+from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
@@ -150,13 +151,18 @@ async def delete_account(
         deps.throttle.failed(attempt)
         raise ValidationFailed(WRONG_PASSWORD, field="password")
     position, _ = await _end_sessions(deps, command.user_id, context)
+    boards = await board_queries.boards_of(deps.readmodels, command.user_id, include_archived=True)
+    owned = tuple(b.board_id for b in boards if b.owner_id == command.user_id)
+    joined = tuple(b.board_id for b in boards if b.owner_id != command.user_id)
     result = await decide_and_append(
         deps.store,
         deps.clock,
         stream_id=stream,
         initial=None,
         evolve=identity.evolve_account,
-        decide=lambda state: identity.decide_delete_account(state, command),
+        decide=lambda state: identity.decide_delete_account(
+            state, command, boards_owned=owned, boards_joined=joined
+        ),
         user_id=command.user_id,
         context=context,
     )
@@ -164,6 +170,11 @@ async def delete_account(
     # erasure from the log destroys the key (`privacy.keys.cipher`).
     if deps.data_keys is not None:
         await deps.data_keys.destroy(command.user_id)
+    if deps.boards is not None:
+        for board_id in owned:
+            await deps.boards.forget_board(board_id)
+        for board_id in joined:
+            await deps.boards.forget_author(board_id, command.user_id)
     return CommandResult(max(position, result.last_position if result else 0), True)
 
 
