@@ -14,7 +14,6 @@ import base64
 import binascii
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -54,7 +53,7 @@ class PersonalDataCipher:
                 nonce, orjson.dumps(personal), _aad(str(event.event_id), event.event_type, owner)
             )
             clear[SEALED] = base64.b64encode(nonce + box).decode()
-            sealed.append(replace(event, data=clear))
+            sealed.append(event.with_data(clear))
         return sealed
 
     async def open(self, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
@@ -80,10 +79,10 @@ class PersonalDataCipher:
             clear = {k: v for k, v in event.data.items() if k != SEALED}
             key = keys.get(owner)
             if key is None:
-                opened.append(replace(event, data={**clear, **spec.erased}))
+                opened.append(event.with_data({**clear, **spec.erased}))
                 continue
             personal = _decrypt(key, event, owner)
-            opened.append(replace(event, data={**clear, **personal}))
+            opened.append(event.with_data({**clear, **personal}))
         return opened
 
 
