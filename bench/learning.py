@@ -324,14 +324,17 @@ def _secure_round(
     clients = len(rows)
     parties = {i: secagg.Client(i, clients, degree, b"bench") for i in rows}
     keys = {i: c.public_key for i, c in parties.items()}
+    transport = {i: c.transport_key for i, c in parties.items()}
     device = dict.fromkeys(rows, 0.0)
     bundles = []
     for i, client in parties.items():
         t0 = time.perf_counter()
-        bundles.extend(client.share())
+        bundles.extend(client.share(transport))
         device[i] += time.perf_counter() - t0
-    for bundle in bundles:
-        parties[bundle.holder].hold(bundle)
+    for sealed in bundles:
+        t0 = time.perf_counter()
+        parties[sealed.holder].hold(sealed, transport)
+        device[sealed.holder] += time.perf_counter() - t0
     survivors = set(rows) - dropped
     masked, reveals = {}, []
     for i in survivors:

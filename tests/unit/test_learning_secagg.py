@@ -30,9 +30,10 @@ def test_a_masked_input_alone_looks_nothing_like_the_vector() -> None:
 
 def _ring(clients: int, degree: int) -> list[secagg.Client]:
     parties = [secagg.Client(i, clients, degree, b"r") for i in range(clients)]
+    transport = {p.index: p.transport_key for p in parties}
     for party in parties:
-        for bundle in party.share():
-            parties[bundle.holder].hold(bundle)
+        for sealed in party.share(transport):
+            parties[sealed.holder].hold(sealed, transport)
     return parties
 
 
@@ -78,3 +79,20 @@ def test_a_coordinator_lying_about_who_dropped_cannot_gather_both_secrets_of_a_c
     keys = sum(1 for a in key_shares for o, k, _ in a if o == owner and k == "key")
     needed = secagg.threshold(6)
     assert seeds < needed or keys < needed
+
+
+def test_share_bundles_pass_through_the_coordinator_sealed_and_unaltered() -> None:
+    parties = [secagg.Client(i, 4, 3, b"r") for i in range(4)]
+    transport = {p.index: p.transport_key for p in parties}
+    sealed = parties[0].share(transport)
+    secret_key = parties[0]._key.private_bytes_raw()
+    assert all(secret_key[:16] not in b.ciphertext for b in sealed)
+    first = sealed[0]
+    tampered = secagg.SealedBundle(
+        first.owner, first.holder, bytes([first.ciphertext[0] ^ 1]) + first.ciphertext[1:]
+    )
+    with pytest.raises(ValueError, match="altered"):
+        parties[first.holder].hold(tampered, transport)
+    with pytest.raises(ValueError, match="not for this client"):
+        parties[(first.holder + 1) % 4].hold(first, transport)
+    parties[first.holder].hold(first, transport)

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from Crypto.Protocol.SecretSharing import Shamir
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 Words = npt.NDArray[np.uint64]
@@ -95,6 +97,29 @@ class ShareBundle:
     key_share: tuple[int, bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class SealedBundle:
+    """A `ShareBundle` as it travels through the coordinator: encrypted to its holder with
+    ChaCha20-Poly1305 under a key agreed between the two devices' transport keys, so the
+    coordinator that relays every bundle can read none."""
+
+    owner: int
+    holder: int
+    ciphertext: bytes
+
+
+def _bundle_cipher(
+    own: X25519PrivateKey, other: bytes, context: bytes, owner: int, holder: int
+) -> ChaCha20Poly1305:
+    shared = own.exchange(X25519PublicKey.from_public_bytes(other))
+    info = b"hugmood secagg bundle " + context + f" {owner}->{holder}".encode()
+    return ChaCha20Poly1305(HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(shared))
+
+
+def _bundle_aad(context: bytes, owner: int, holder: int) -> bytes:
+    return context + f" {owner}->{holder}".encode()
+
+
 @dataclass
 class Client:
     """One device's side of a round (`context` names the round, so seeds differ per round)."""
@@ -104,6 +129,9 @@ class Client:
     degree: int
     context: bytes
     _key: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
+    _transport: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
+    """A key of its own for the bundles: the masking key may be revealed if this client
+    drops, and must not open what it sent or received."""
     _seed: bytes = field(default_factory=lambda: os.urandom(16))
     _held: dict[int, ShareBundle] = field(default_factory=dict)
     _revealed: dict[int, str] = field(default_factory=dict)
@@ -116,21 +144,45 @@ class Client:
     def neighbours(self) -> list[int]:
         return neighbours(self.index, self.clients, self.degree)
 
-    def share(self) -> list[ShareBundle]:
-        """Shares of this client's seed and key, one bundle for each neighbour."""
+    @property
+    def transport_key(self) -> bytes:
+        return self._transport.public_key().public_bytes_raw()
+
+    def share(self, transport_keys: dict[int, bytes]) -> list[SealedBundle]:
+        """Shares of this client's seed and key, one bundle sealed to each neighbour (the
+        key's share travels only inside a bundle; a key is one key per bundle and direction,
+        so the fixed nonce is never reused)."""
         near = self.neighbours
         k = threshold(len(near))
         seeds = _split(self._seed, k, len(near))
         keys = _split(self._key.private_bytes_raw(), k, len(near))
-        return [
-            ShareBundle(self.index, holder, s, key)
-            for holder, s, key in zip(near, seeds, keys, strict=True)
-        ]
+        out: list[SealedBundle] = []
+        for holder, (si, s), (ki, key) in zip(near, seeds, keys, strict=True):
+            plain = si.to_bytes(2, "big") + s + ki.to_bytes(2, "big") + key
+            cipher = _bundle_cipher(
+                self._transport, transport_keys[holder], self.context, self.index, holder
+            )
+            aad = _bundle_aad(self.context, self.index, holder)
+            out.append(SealedBundle(self.index, holder, cipher.encrypt(_NONCE[:12], plain, aad)))
+        return out
 
-    def hold(self, bundle: ShareBundle) -> None:
-        if bundle.holder != self.index or bundle.owner not in self.neighbours:
+    def hold(self, sealed: SealedBundle, transport_keys: dict[int, bytes]) -> None:
+        """Open and keep a neighbour's bundle; refused when it is not for this client, comes
+        from no neighbour, or was altered on the way."""
+        if sealed.holder != self.index or sealed.owner not in self.neighbours:
             raise ValueError("that bundle is not for this client")
-        self._held[bundle.owner] = bundle
+        cipher = _bundle_cipher(
+            self._transport, transport_keys[sealed.owner], self.context, sealed.owner, self.index
+        )
+        try:
+            plain = cipher.decrypt(
+                _NONCE[:12], sealed.ciphertext, _bundle_aad(self.context, sealed.owner, self.index)
+            )
+        except InvalidTag:
+            raise ValueError("that bundle was altered or sealed to another client") from None
+        seed_share = (int.from_bytes(plain[:2], "big"), plain[2:18])
+        key_share = (int.from_bytes(plain[18:20], "big"), plain[20:])
+        self._held[sealed.owner] = ShareBundle(sealed.owner, self.index, seed_share, key_share)
 
     def masked(self, vector: Words, public_keys: dict[int, bytes]) -> Words:
         """The vector plus its self mask and its pairwise masks (added towards higher
@@ -219,9 +271,10 @@ def secure_sum(
     if len(parties) != clients:
         raise ValueError("every client index must have a vector")
     public_keys = {i: c.public_key for i, c in parties.items()}
+    transport_keys = {i: c.transport_key for i, c in parties.items()}
     for client in parties.values():
-        for bundle in client.share():
-            parties[bundle.holder].hold(bundle)
+        for sealed in client.share(transport_keys):
+            parties[sealed.holder].hold(sealed, transport_keys)
     survivors = set(parties) - drop_after_sharing
     masked = {i: parties[i].masked(to_fixed(vectors[i]), public_keys) for i in survivors}
     reveals = [parties[i].reveal(survivors, drop_after_sharing) for i in survivors]
