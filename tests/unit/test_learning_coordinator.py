@@ -129,3 +129,11 @@ def test_no_version_is_published_past_the_privacy_budget() -> None:
     coordinator.open_round()
     coordinator.submit("u1", _update("d0"))
     assert coordinator.close(_fedavg, better, epsilon=8.01) is None
+
+
+def test_rounds_through_secure_aggregation_publish_the_same_model_as_a_plain_sum() -> None:
+    population = simulate(24, validation_people=4, seed=7, mean_check_ins=30)
+    plain, _ = run(population, Settings(rounds=2, noise_multiplier=1.0, seed=3))
+    secure, _ = run(population, Settings(rounds=2, noise_multiplier=1.0, seed=3, secure_degree=6))
+    assert secure.current.number == plain.current.number
+    assert np.abs(secure.current.parameters - plain.current.parameters).max() < 1e-5
