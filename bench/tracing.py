@@ -129,6 +129,13 @@ def report(
         done = phases[name]
         return sum(p.ok for p in done) / sum(p.elapsed_s for p in done)
 
+    def cpu_ms(name: str) -> float | None:
+        """The server's CPU time per mutation: what tracing adds, whatever the disk does."""
+        done = phases[name]
+        if any(p.server_cpu_s is None for p in done):
+            return None
+        return 1000 * sum(p.server_cpu_s or 0.0 for p in done) / max(1, sum(p.ok for p in done))
+
     def latencies(name: str) -> list[float]:
         return [x for p in phases[name] for x in p.latencies_s]
 
@@ -157,6 +164,17 @@ def report(
             BASELINE,
             off,
             params,
+        )
+        emit(
+            f"{BENCH}.{name.replace(' ', '_')}",
+            "server_cpu_ms_per_mutation",
+            cpu_ms(name),
+            "ms",
+            BASELINE,
+            cpu_ms("off"),
+            params,
+            lower_is_better=True,
+            digits=3,
         )
         emit_latencies(
             f"{BENCH}.{name.replace(' ', '_')}", latencies(name), BASELINE, latencies("off"), params
