@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hugmood.client.emotion_lexicon import EMOTIONS as LEXICON_EMOTIONS
 from hugmood.domain.vocabulary import Quadrant
 from hugmood.learning import model
-from hugmood.learning.features import FEATURES, Context, encode
+from hugmood.learning.features import EMOTIONS, FEATURES, Context, encode
 from hugmood.learning.simulation import simulate
+
+
+def test_the_model_knows_every_emotion_the_device_tags_notes_with() -> None:
+    assert EMOTIONS == LEXICON_EMOTIONS
 
 
 def test_a_context_is_encoded_without_any_text_and_unknown_words_are_ignored() -> None:

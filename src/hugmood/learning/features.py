@@ -14,9 +14,20 @@ import numpy as np
 import numpy.typing as npt
 
 from hugmood.analytics.vectors import FACTORS
-from hugmood.client.emotion_lexicon import EMOTIONS
 from hugmood.domain.vocabulary import Quadrant
 
+EMOTIONS: tuple[str, ...] = (
+    "joy",
+    "trust",
+    "fear",
+    "surprise",
+    "sadness",
+    "disgust",
+    "anger",
+    "anticipation",
+)
+"""Plutchik's eight, the tags the device's analysis gives a note (`client/emotion_lexicon`;
+named here so that learning does not depend on the client: a test keeps the two equal)."""
 QUADRANTS: tuple[Quadrant, ...] = tuple(Quadrant)
 """The classes the model predicts, in the order of its outputs."""
 WEEKDAYS = 7
