@@ -17,6 +17,7 @@ from hugmood.domain.errors import NotFound
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent, record
 from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
+from hugmood.privacy.keys.cells import PREFIX, SealedCells
 from hugmood.privacy.keys.cipher import SEALED, PersonalDataCipher
 from hugmood.privacy.keys.datakeys import DataKeyStore
 from hugmood.privacy.keys.errors import MasterKeyRefused, SealedDataUnreadable
@@ -26,6 +27,7 @@ from hugmood.privacy.keys.master import (
     new_master_key_text,
     read_key_file,
 )
+from hugmood.sql.sealed import Sealed
 from hugmood.sql.sqlite import SqliteDatabase
 
 ANN = "user-ann"
@@ -173,3 +175,19 @@ async def test_rotating_the_master_key_keeps_every_entry_readable(tmp_path: Path
     )
     assert [e.data["note"] for e in opened] == ["one", "two"]
     assert read_key_file(tmp_path / MASTER_KEY_FILE).key != load_master_key(new_settings).key
+
+
+async def test_read_model_cells_are_sealed_and_text_that_looks_like_one_is_left_alone() -> None:
+    keys = await keys_in(None, Settings(database_url="memory"))
+    cells = SealedCells(keys)
+    [(_, (sealed, plain, empty))] = await cells.seal_cells(
+        [("INSERT", (Sealed(ANN, "a quiet evening"), "hm1:user-ann:AAAA", Sealed(ANN, None)))]
+    )
+    assert "quiet" not in sealed and sealed.startswith(PREFIX)
+    assert empty is None
+    # Nobody can type the prefix's control character, and text without it is never opened.
+    [row] = await cells.open_cells([(sealed, plain, empty)])
+    assert row == ("a quiet evening", "hm1:user-ann:AAAA", None)
+    await keys.destroy(ANN)
+    [row] = await cells.open_cells([(sealed, plain, empty)])
+    assert row == ("", "hm1:user-ann:AAAA", None)

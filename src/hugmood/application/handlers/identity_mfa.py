@@ -19,7 +19,7 @@ from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
 from hugmood.domain import identity_mfa as mfa
-from hugmood.domain.common import DomainEvent
+from hugmood.domain.common import DomainEvent, clean_text
 from hugmood.domain.errors import (
     Forbidden,
     SecondFactorRequired,
@@ -122,7 +122,9 @@ async def start_session(
         user_id=user_id,
         token_hash=deps.tokens.digest(token),
         expires_at_ms=identity.session_expiry_ms(now, deps.session_ttl_hours),
-        device=device,
+        # What a device calls itself is shown back as text: no control characters (which
+        # also keeps it from ever reading as a sealed read-model cell).
+        device=None if device is None else clean_text(device, field="device", max_length=100),
     )
     event = to_new_event(started, user_id=user_id, context=context, now=now)
     result = await deps.store.append(

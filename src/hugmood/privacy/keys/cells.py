@@ -1,4 +1,4 @@
-"""The `CellCipher` of the read models: a sealed cell is `hm1:<owner>:<base64>`, AES-256-GCM
+"""The `CellCipher` of the read models: a sealed cell is `␟hm1:<owner>:<base64>`, AES-256-GCM
 under the owner's data key with the owner as associated data."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from hugmood.privacy.keys.errors import SealedDataUnreadable
 from hugmood.sql.database import Row, Statement
 from hugmood.sql.sealed import Sealed
 
-PREFIX = "hm1:"
+PREFIX = "\x1fhm1:"
+"""Starts with a control character, which no text a person enters may hold (`clean_text`,
+the device name), so no one can write something that reads as a sealed cell."""
 NONCE_BYTES = 12
 ERASED_TEXT = ""
 """What a cell reads as (and is written as) once its owner's key is destroyed."""
