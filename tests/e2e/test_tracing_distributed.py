@@ -29,7 +29,7 @@ from tests.conftest import POSTGRES_URL, unique
 from tests.e2e.client import LOG_IN, REGISTER, GraphQLClient, User, befriend
 from tests.e2e.server import free_port
 from tests.e2e.test_distributed import Edge, PrivateNats, _drop, _postgres_or_skip, eventually
-from tests.e2e.ws import init, next_data, open_socket, subscribe
+from tests.e2e.ws import init, next_data, open_socket, receive, subscribe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -183,7 +183,10 @@ def test_a_check_in_is_one_trace_across_the_edge_and_the_worker(
         async with open_socket(server) as ws:
             assert (await init(ws, ben.api.token))["type"] == "connection_ack"
             await subscribe(ws, "moods", FRIEND_MOODS)
-            await asyncio.sleep(0.3)  # the subscription is listening
+            # The socket's messages are handled in order: the pong says the feed listens.
+            await ws.send(json.dumps({"type": "ping"}))
+            while (await receive(ws))["type"] != "pong":
+                pass
             entry = {
                 "id": str(uuid.uuid4()),
                 "moodType": "calm",
