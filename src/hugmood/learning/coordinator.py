@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -21,6 +22,18 @@ from hugmood.learning.aggregation import (
 )
 from hugmood.learning.model import Metrics, Vector
 from hugmood.learning.privacy import EPSILON_BUDGET
+
+
+class Outcome(StrEnum):
+    """How a round ended."""
+
+    PUBLISHED = "published"
+    TOO_FEW_UPDATES = "too-few-updates"
+    OVER_BUDGET = "over-budget"
+    NOT_FINITE = "not-finite"
+    NOT_IMPROVED = "not-improved"
+    ABANDONED = "abandoned"
+    """The coordinator restarted mid-round: its updates were in memory only, none counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +164,51 @@ class Coordinator:
         """Aggregate the round's updates into a candidate and publish it if the gate passes;
         None when the round failed (too few updates), the candidate was not better, or its
         training spent more than the privacy budget (`epsilon` is what it states)."""
+        return self.close_round(aggregate, evaluate, epsilon=epsilon)[1]
+
+    def close_round(
+        self,
+        aggregate: Callable[[list[Update]], Vector],
+        evaluate: Callable[[Vector], Evaluation],
+        *,
+        epsilon: float,
+    ) -> tuple[Outcome, Version | None]:
+        """`close`, saying how the round ended."""
         round_ = self.current_round
         if round_ is None:
             raise RuntimeError("no round is open")
         self.current_round = None
         self.rounds_closed += 1
         if len(round_.accepted) < aggregation_threshold(self.registered):
-            return None
+            return Outcome.TOO_FEW_UPDATES, None
+        if epsilon > EPSILON_BUDGET:
+            return Outcome.OVER_BUDGET, None
         candidate = self.current.parameters + aggregate(list(round_.accepted.values()))
         if not np.all(np.isfinite(candidate)):
-            return None
+            return Outcome.NOT_FINITE, None
         evaluation = evaluate(candidate)
-        if epsilon > EPSILON_BUDGET or not improved(evaluation, evaluate(self.current.parameters)):
-            return None
+        if not improved(evaluation, evaluate(self.current.parameters)):
+            return Outcome.NOT_IMPROVED, None
         version = Version(self.current.number + 1, candidate, epsilon, evaluation.validation)
         self.versions.append(version)
-        return version
+        return Outcome.PUBLISHED, version
+
+    # --- rebuilding from a journal (`learning.journal`) ----------------------------------
+
+    def restore_round(self, number: int, version: int, deadline: float) -> None:
+        self.current_round = Round(number, version, deadline)
+
+    def restore_seen(self, update_id: str) -> None:
+        """An update id accepted before a restart: refused as a replay from now on."""
+        self._seen_updates.add(update_id)
+
+    def restore_version(self, version: Version) -> None:
+        if version.number != self.current.number + 1:
+            raise ValueError(f"version {version.number} does not follow {self.current.number}")
+        self.versions.append(version)
+
+    def end_round(self) -> None:
+        """The open round ends without aggregating (closed before a restart, or abandoned
+        because its updates were lost with the process)."""
+        self.current_round = None
+        self.rounds_closed += 1
