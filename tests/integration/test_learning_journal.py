@@ -11,39 +11,62 @@ import pytest
 
 from hugmood.blobs.files import FileBlobStore
 from hugmood.blobs.memory import InMemoryBlobStore
+from hugmood.blobs.postgres import PostgresBlobStore
 from hugmood.blobs.store import BlobStore
+from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
+from hugmood.eventstore.postgres import PostgresEventStore
 from hugmood.eventstore.sqlite import SqliteEventStore
 from hugmood.eventstore.store import ConcurrencyError, EventStore
+from hugmood.eventstore.upcasting import NO_UPCASTERS
 from hugmood.learning.aggregation import Update, UpdateRejected
 from hugmood.learning.coordinator import Capabilities, Evaluation
 from hugmood.learning.journal import STREAM, DurableCoordinator, JournalBroken
 from hugmood.learning.model import PARAMETERS, Metrics, Vector, initial_parameters
+from tests.conftest import POSTGRES_URL
 
 Stores = tuple[Callable[[], Awaitable[EventStore]], BlobStore]
 """How to open the event store (again, as a restarted process would) and the blob store."""
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
-    if request.param == "memory":
-        memory = InMemoryEventStore()
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """The backend's name, and a fresh PostgreSQL schema for PostgreSQL."""
+    schema = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
+    return request.param, schema
 
-        async def same() -> EventStore:
-            return memory
 
-        yield same, InMemoryBlobStore()
-        return
-    opened: list[SqliteEventStore] = []
+@pytest.fixture
+async def stores(backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Stores]:
+    """Each backend as the application uses it (behind the mapper); opening again gives a new
+    store on the same data, as a restarted process would get."""
+    opened: list[EventStore] = []
+    memory = InMemoryEventStore()
+    name, schema = backend
 
     async def reopen() -> EventStore:
-        store = await SqliteEventStore.open(tmp_path / "events.sqlite3")
+        inner: EventStore
+        if name == "memory":
+            inner = memory
+        elif schema is None:
+            inner = await SqliteEventStore.open(tmp_path / "events.sqlite3")
+        else:
+            inner = await PostgresEventStore.open(POSTGRES_URL, schema=schema)
+        store = MappedEventStore(inner, Mapper(NO_UPCASTERS))
         opened.append(store)
         return store
 
-    yield reopen, FileBlobStore(tmp_path / "blobs")
+    blobs: BlobStore
+    if schema is not None:
+        blobs = await PostgresBlobStore.open(POSTGRES_URL, schema=schema)
+    elif name == "sqlite":
+        blobs = FileBlobStore(tmp_path / "blobs")
+    else:
+        blobs = InMemoryBlobStore()
+    yield reopen, blobs
     for store in opened:
         await store.close()
+    await blobs.close()
 
 
 async def _load(store: EventStore, blobs: BlobStore) -> DurableCoordinator:
