@@ -127,7 +127,9 @@ async def test_a_restart_mid_round_abandons_it_and_counts_no_update_twice(stores
     kinds = [e.event_type for e in await store.read_stream(STREAM)]
     assert kinds.count("ModelUpdateAccepted") == 3
     assert kinds.count("ModelVersionPublished") == 2
-    assert kinds.count("ModelRoundClosed") == 3  # one of them abandoned
+    closed = [e.data for e in await store.read_stream(STREAM) if e.event_type == "ModelRoundClosed"]
+    assert [c["outcome"] for c in closed] == ["published", "abandoned", "published"]
+    assert closed[0]["participants"] == 1 and closed[2]["participants"] == 1
 
 
 async def test_a_second_coordinator_on_the_same_stream_cannot_write(stores: Stores) -> None:

@@ -184,7 +184,16 @@ class DurableCoordinator:
                     },
                 )
             )
-        events.append(("ModelRoundClosed", {"round": round_.number, "outcome": outcome.value}))
+        events.append(
+            (
+                "ModelRoundClosed",
+                {
+                    "round": round_.number,
+                    "outcome": outcome.value,
+                    "participants": len(round_.accepted),
+                },
+            )
+        )
         await self._record(events)
         return version
 
