@@ -45,9 +45,11 @@ class PersonalDataCipher:
                 sealed.append(event)
                 continue
             owner = _owner(spec, event.data, event.user_id, event.event_type)
-            key = await self._keys.for_writing(owner)
-            personal = {k: v for k, v in event.data.items() if k in spec.erased}
-            clear = {k: v for k, v in event.data.items() if k not in spec.erased}
+            key = self._keys.cached(owner) or await self._keys.for_writing(owner)
+            personal: dict[str, Any] = {}
+            clear: dict[str, Any] = {}
+            for name, value in event.data.items():
+                (personal if name in spec.erased else clear)[name] = value
             nonce = secrets.token_bytes(NONCE_BYTES)
             box = key.gcm.encrypt(
                 nonce, orjson.dumps(personal), _aad(str(event.event_id), event.event_type, owner)

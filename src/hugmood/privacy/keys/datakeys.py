@@ -116,6 +116,10 @@ class DataKeyStore:
             "keys in this store: nothing was changed; start with the right key"
         )
 
+    def cached(self, user_id: str) -> DataKey | None:
+        """The person's key if this process holds it (no await: the append path's fast way)."""
+        return self._cached(user_id)
+
     async def for_writing(self, user_id: str) -> DataKey:
         """The person's data key, made on first use; `NotFound` once they were erased."""
         cached = self._cached(user_id)
