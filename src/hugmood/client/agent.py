@@ -33,11 +33,19 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+MAX_SOCKET_PATH = 107
+"""The longest path a Unix socket may have on Linux (108 bytes with the final NUL)."""
+
+
 def socket_path(vault: Path) -> Path:
-    """One agent per vault, in a folder only this user can enter."""
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    """One agent per vault, in a folder only this user can enter: the login session's runtime
+    folder, or the system's temporary one where that path would be too long for a socket."""
     digest = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
-    return base / f"hugmood-{os.getuid()}" / f"agent-{digest}.sock"
+    name = Path(f"hugmood-{os.getuid()}") / f"agent-{digest}.sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and len(os.fsencode(Path(runtime) / name)) <= MAX_SOCKET_PATH:
+        return Path(runtime) / name
+    return Path(tempfile.gettempdir()) / name
 
 
 def _ask(vault: Path, command: bytes) -> bytes | None:
