@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hugmood.application.ports import LoginAttempt
 from hugmood.config import ConfigError, Settings
 from hugmood.domain.errors import RateLimited
+from hugmood.domain.identity import LoginAttempt
 from hugmood.security.throttle import SPREAD_FACTOR, InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
 

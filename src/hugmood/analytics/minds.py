@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 
-from hugmood.analytics.vectors import MindIndex, factor_effects, mood_vector
+from hugmood.analytics.vectors import MindIndex, factor_effects, mood_counts, mood_vector
 from hugmood.application.queries import minds as queries
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
@@ -53,7 +53,7 @@ class SimilarMinds(LogConsumer):
     async def load(self) -> None:
         """Every discoverable person's vector, from the read models."""
         people = await queries.discoverable_people(self._db)
-        counts = await queries.mood_counts(self._db, [user for user, _ in people])
+        counts = await mood_counts(self._db, [user for user, _ in people])
         keys: list[int] = []
         vectors: list[queries.Vector] = []
         for user, key in people:
@@ -94,7 +94,7 @@ class SimilarMinds(LogConsumer):
         due += [u for u in also if u not in due]
         if not due:
             return
-        counts = await queries.mood_counts(self._db, due)
+        counts = await mood_counts(self._db, due)
         for user in due:
             setting = await queries.mind_key(self._db, user)
             if setting is not None:

@@ -11,16 +11,26 @@ are unit length, so the inner product is the cosine similarity.
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from usearch.index import Index
 
-from hugmood.application.queries.minds import MIN_CHECK_INS, MoodCounts, Vector
+from hugmood.application.queries.minds import (
+    MIN_CHECK_INS,
+    CheckInRow,
+    MoodCounts,
+    Vector,
+    mood_rows,
+)
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
+from hugmood.insights.days import context_labels, day_table_of, pleasantness_effects
+from hugmood.sql.database import SqlDatabase
 
 WORDS: tuple[str, ...] = tuple(MOODS)
 _ENERGY = np.array([MOODS[w].energy for w in WORDS], dtype=np.float64)
@@ -51,6 +61,36 @@ STATS_WEIGHT = 0.5
 """How much the five statistics weigh against the word distribution (which has length 1)."""
 EFFECTS_WEIGHT = 1.0
 """How much the factor effects (differences of mean pleasantness, mostly within ±0.5) weigh."""
+
+
+IN_LOOP = 20
+"""Up to this many people's counts are worked out on the event loop (a query's own refresh);
+more (loading the index) in a thread."""
+
+
+async def mood_counts(db: SqlDatabase, user_ids: Sequence[str]) -> dict[str, MoodCounts]:
+    """Each person's check-ins per mood word, mean intensity and factor effects."""
+    rows_of = await mood_rows(db, user_ids)
+    if len(rows_of) <= IN_LOOP:
+        return {user: counts_of(rows) for user, rows in rows_of.items()}
+    # Every discoverable person at start: summarising their days takes a while, off the loop.
+    return await asyncio.to_thread(lambda: {u: counts_of(r) for u, r in rows_of.items()})
+
+
+def counts_of(rows: list[CheckInRow]) -> MoodCounts:
+    words: dict[str, int] = {}
+    for _, word, _, _ in rows:
+        words[word] = words.get(word, 0) + 1
+    table = day_table_of(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [context_labels(orjson.loads(r[3])) if r[3] else frozenset() for r in rows],
+        [None] * len(rows),
+    )
+    return MoodCounts(
+        words, sum(r[2] for r in rows) / max(1, len(rows)), pleasantness_effects(table)
+    )
 
 
 def mood_vector(counts: MoodCounts) -> Vector | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from hugmood.domain.identity import LoginAttempt
 
 
 class Clock(Protocol):
@@ -23,16 +24,6 @@ class PasswordHasher(Protocol):
     async def burn(self, password: str) -> None:
         """Spend the time of one verification, so unknown accounts answer as slowly."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class LoginAttempt:
-    handle: str
-    """The normalised handle tried (existing or not: the answer reveals nothing)."""
-    source: str
-    """Where the attempt came from (the client's address), "" if unknown."""
-    device_proof: str | None = None
-    """What an earlier successful login on this device handed it (`succeeded`), if any."""
 
 
 class LoginThrottle(Protocol):

@@ -178,6 +178,18 @@ class UpdateProfile:
     appear_offline: bool | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """One try at a password (or a second factor), as login throttling sees it."""
+
+    handle: str
+    """The normalised handle tried (existing or not: the answer reveals nothing)."""
+    source: str
+    """Where the attempt came from (the client's address), "" if unknown."""
+    device_proof: str | None = None
+    """What an earlier successful login on this device handed it (`succeeded`), if any."""
+
+
 # --- events ---------------------------------------------------------------------------------
 
 

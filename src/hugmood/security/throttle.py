@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hugmood.application.ports import LoginAttempt
 from hugmood.domain.errors import RateLimited
+from hugmood.domain.identity import LoginAttempt
 
 SPREAD_FACTOR = 10
 """Failures from every unknown source together may reach this many times the per-source

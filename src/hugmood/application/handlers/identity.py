@@ -15,13 +15,13 @@ from hugmood.application.handlers.identity_mfa import (
     hold_for_second_factor,
     start_session,
 )
-from hugmood.application.ports import LoginAttempt
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
 from hugmood.domain.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from hugmood.domain.identity import LoginAttempt
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 from hugmood.ids import SessionId, UserId

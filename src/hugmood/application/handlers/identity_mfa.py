@@ -14,7 +14,6 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
-from hugmood.application.ports import LoginAttempt
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
@@ -26,6 +25,7 @@ from hugmood.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from hugmood.domain.identity import LoginAttempt
 from hugmood.eventstore.store import NO_STREAM
 from hugmood.ids import UserId
 from hugmood.security.mfa import (

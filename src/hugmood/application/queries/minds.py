@@ -5,19 +5,16 @@ them, and what helped the nearest `COHORT` of them (only from that many)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from hugmood.domain.errors import Forbidden, ValidationFailed
 from hugmood.eventstore.envelope import RecordedEvent, to_epoch_ms
 from hugmood.ids import UserId
-from hugmood.insights.days import context_labels, day_table_of, pleasantness_effects
 from hugmood.sql.database import SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
 
@@ -27,9 +24,6 @@ MIN_CHECK_INS = 5
 COHORT = 20
 """k: what helped similar minds is told only from this many nearest discoverable people
 (the asker not among them), never fewer."""
-IN_LOOP = 20
-"""Up to this many people's counts are worked out on the event loop (a query's own refresh);
-more (loading the index) in a thread."""
 HELPED = 0.05
 """A factor helped a person when their days with it were at least this much more pleasant
 (on the -1..1 scale) than their days without."""
@@ -115,10 +109,14 @@ async def discoverable_people(db: SqlDatabase) -> list[tuple[str, int]]:
     return [(str(r[0]), int(r[1])) for r in rows]
 
 
-async def mood_counts(db: SqlDatabase, user_ids: Sequence[str]) -> dict[str, MoodCounts]:
-    """Each person's check-ins per mood word, mean intensity and factor effects (nothing
-    from notes)."""
-    rows_of: dict[str, list[tuple[int, str, float, str | None]]] = {}
+CheckInRow = tuple[int, str, float, str | None]
+"""A check-in as a vector needs it: when, the mood word, intensity, the context (JSON)."""
+
+
+async def mood_rows(db: SqlDatabase, user_ids: Sequence[str]) -> dict[str, list[CheckInRow]]:
+    """Each person's check-ins as their vector is built from (nothing from notes); the
+    counts and factor effects are worked out by `analytics.vectors.mood_counts`."""
+    rows_of: dict[str, list[CheckInRow]] = {}
     for start in range(0, len(user_ids), 200):
         chunk = list(user_ids[start : start + 200])
         marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
@@ -131,26 +129,7 @@ async def mood_counts(db: SqlDatabase, user_ids: Sequence[str]) -> dict[str, Moo
             rows_of.setdefault(str(user_id), []).append(
                 (int(at_ms), str(word), float(intensity), context)
             )
-    if len(rows_of) <= IN_LOOP:
-        return {user: _counts(rows) for user, rows in rows_of.items()}
-    # Every discoverable person at start: summarising their days takes a while, off the loop.
-    return await asyncio.to_thread(lambda: {u: _counts(r) for u, r in rows_of.items()})
-
-
-def _counts(rows: list[tuple[int, str, float, str | None]]) -> MoodCounts:
-    words: dict[str, int] = {}
-    for _, word, _, _ in rows:
-        words[word] = words.get(word, 0) + 1
-    table = day_table_of(
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [context_labels(orjson.loads(r[3])) if r[3] else frozenset() for r in rows],
-        [None] * len(rows),
-    )
-    return MoodCounts(
-        words, sum(r[2] for r in rows) / max(1, len(rows)), pleasantness_effects(table)
-    )
+    return rows_of
 
 
 async def similar_minds(

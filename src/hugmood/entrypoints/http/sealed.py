@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hugmood.application.queries.moods import time_zone
-from hugmood.application.sealed import record_sealed, register_key, sealed_history
 from hugmood.bootstrap import HugMood
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.history import Aggregation
 from hugmood.entrypoints.http.caller import command_context
+from hugmood.privacy.he.checkins import record_sealed, register_key, sealed_history
 
 if TYPE_CHECKING:
     from hugmood.entrypoints.http.age import PrivacyServices

@@ -1,4 +1,5 @@
-"""Sealed check-ins in the application: register a key, store ciphertexts, sum history.
+"""Sealed check-ins: register a key, store ciphertexts, sum history (the use cases, on the
+application's store and read models; HTTP reaches them through `entrypoints/http/sealed.py`).
 
 The history is computed on ciphertexts (`privacy.he.history`): the server adds and packs,
 the device decrypts. The sums are CPU work (gmpy2 holds the GIL), so they run in the
