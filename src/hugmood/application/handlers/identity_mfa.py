@@ -9,6 +9,7 @@ is only handed out after the right password.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -93,6 +94,27 @@ def ceremonies_of(deps: Dependencies) -> PasskeyCeremonies:
     if deps.passkeys is None:
         raise LookupError("passkeys need PasskeyCeremonies (bootstrap wires deps.passkeys)")
     return deps.passkeys
+
+
+async def _append_factors(
+    deps: Dependencies,
+    context: CommandContext,
+    user_id: UserId,
+    decide: Callable[[mfa.SecondFactors], list[DomainEvent]],
+) -> int:
+    """Decide on a person's second factors and append what was decided to their stream; the
+    position written (0 if nothing was)."""
+    result = await decide_and_append(
+        deps.store,
+        deps.clock,
+        stream_id=mfa.mfa_stream(user_id),
+        initial=mfa.SecondFactors(),
+        evolve=mfa.evolve_factors,
+        decide=decide,
+        user_id=user_id,
+        context=context,
+    )
+    return result.last_position if result else 0
 
 
 async def factors_of(deps: Dependencies, user_id: UserId) -> mfa.SecondFactors:
@@ -182,34 +204,19 @@ async def _use_totp_code(
         step = matching_step(secret, code, now, after_step=state.last_step)
         return list(mfa.decide_use_step(state, user_id, step))
 
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=mfa.mfa_stream(user_id),
-        initial=mfa.SecondFactors(),
-        evolve=mfa.evolve_factors,
-        decide=decide,
-        user_id=user_id,
-        context=context,
-    )
-    return result.last_position if result else 0
+    return await _append_factors(deps, context, user_id, decide)
 
 
 async def _use_recovery_code(
     deps: Dependencies, context: CommandContext, user_id: UserId, code: str
 ) -> int:
     code_hash = secrets_of(deps).recovery_hash(code, user_id)
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=mfa.mfa_stream(user_id),
-        initial=mfa.SecondFactors(),
-        evolve=mfa.evolve_factors,
-        decide=partial(mfa.decide_use_recovery_code, user_id=user_id, code_hash=code_hash),
-        user_id=user_id,
-        context=context,
+    return await _append_factors(
+        deps,
+        context,
+        user_id,
+        partial(mfa.decide_use_recovery_code, user_id=user_id, code_hash=code_hash),
     )
-    return result.last_position if result else 0
 
 
 async def _use_code_or_recovery_code(
@@ -275,17 +282,12 @@ async def start_totp_enrolment(
 ) -> CommandResult:
     secret = new_totp_secret()
     sealed = secrets_of(deps).seal(secret, command.user_id)
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=mfa.mfa_stream(command.user_id),
-        initial=mfa.SecondFactors(),
-        evolve=mfa.evolve_factors,
-        decide=partial(mfa.decide_start_totp, user_id=command.user_id, sealed_secret=sealed),
-        user_id=command.user_id,
-        context=context,
+    position = await _append_factors(
+        deps,
+        context,
+        command.user_id,
+        partial(mfa.decide_start_totp, user_id=command.user_id, sealed_secret=sealed),
     )
-    position = result.last_position if result else 0
     return CommandResult(position, TotpSetup(secret, otpauth_uri(secret, command.handle)))
 
 
@@ -324,20 +326,10 @@ async def confirm_totp_enrolment(
         return [mfa.TotpEnabled(user_id, state.pending_secret, hashes, step)]
 
     try:
-        result = await decide_and_append(
-            deps.store,
-            deps.clock,
-            stream_id=mfa.mfa_stream(user_id),
-            initial=mfa.SecondFactors(),
-            evolve=mfa.evolve_factors,
-            decide=decide,
-            user_id=user_id,
-            context=context,
-        )
+        position = await _append_factors(deps, context, user_id, decide)
     except ValidationFailed:
         deps.throttle.failed(attempt)
         raise
-    position = result.last_position if result else 0
     session: NewSession | None = None
     if command.then_sign_in is not None:
         started = await _session_after_second_step(deps, context, command.then_sign_in)
@@ -383,17 +375,13 @@ async def disable_totp(
         code=command.code,
         recovery_code=command.recovery_code,
     )
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=mfa.mfa_stream(command.user_id),
-        initial=mfa.SecondFactors(),
-        evolve=mfa.evolve_factors,
-        decide=lambda state: [mfa.TotpDisabled(command.user_id)] if state.totp_on else [],
-        user_id=command.user_id,
-        context=context,
+    position = await _append_factors(
+        deps,
+        context,
+        command.user_id,
+        lambda state: [mfa.TotpDisabled(command.user_id)] if state.totp_on else [],
     )
-    return CommandResult(result.last_position if result else 0, True)
+    return CommandResult(position, True)
 
 
 async def replace_recovery_codes(
@@ -418,20 +406,11 @@ async def replace_recovery_codes(
         return [mfa.RecoveryCodesReplaced(user_id, hashes, step)]
 
     try:
-        result = await decide_and_append(
-            deps.store,
-            deps.clock,
-            stream_id=mfa.mfa_stream(user_id),
-            initial=mfa.SecondFactors(),
-            evolve=mfa.evolve_factors,
-            decide=decide,
-            user_id=user_id,
-            context=context,
-        )
+        position = await _append_factors(deps, context, user_id, decide)
     except Unauthenticated:
         deps.throttle.failed(attempt)
         raise
-    return CommandResult(result.last_position if result else 0, codes)
+    return CommandResult(position, codes)
 
 
 # --- passkeys -------------------------------------------------------------------------------
@@ -528,17 +507,10 @@ async def finish_passkey_registration(
         name,
         int(deps.clock.now().timestamp() * 1000),
     )
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=mfa.mfa_stream(command.user_id),
-        initial=mfa.SecondFactors(),
-        evolve=mfa.evolve_factors,
-        decide=partial(mfa.decide_add_passkey, added=added),
-        user_id=command.user_id,
-        context=context,
+    position = await _append_factors(
+        deps, context, command.user_id, partial(mfa.decide_add_passkey, added=added)
     )
-    return CommandResult(result.last_position if result else 0, verified.credential_id)
+    return CommandResult(position, verified.credential_id)
 
 
 async def start_passkey_log_in(
@@ -606,16 +578,12 @@ async def remove_passkey(
             "this server requires two-step sign-in: set up an authenticator app or another "
             "passkey before removing your last one"
         )
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=mfa.mfa_stream(command.user_id),
-        initial=mfa.SecondFactors(),
-        evolve=mfa.evolve_factors,
-        decide=partial(
+    position = await _append_factors(
+        deps,
+        context,
+        command.user_id,
+        partial(
             mfa.decide_remove_passkey, user_id=command.user_id, credential_id=command.credential_id
         ),
-        user_id=command.user_id,
-        context=context,
     )
-    return CommandResult(result.last_position if result else 0, True)
+    return CommandResult(position, True)
