@@ -25,7 +25,7 @@ from hugmood.privacy.zk.issuers import TEST_ISSUER_NAME, public_key_of, test_iss
 
 DOCTYPE = "org.iso.18013.5.1.mDL"
 NAMESPACE = "org.iso.18013.5.1"
-THRESHOLDS = (13, 16, 18, 21)
+THRESHOLDS = (13, 14, 15, 16, 18, 21)
 """The `age_over_NN` elements every credential carries (13 to 16: the EU's ages of digital
 consent; 18 and 21 for adult features)."""
 
