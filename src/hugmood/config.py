@@ -39,6 +39,8 @@ class Settings:
     master_key: str = ""
     """Wraps every person's data key (32 bytes, URL-safe base64). Empty: the key file
     `data_dir/master.key` (made at first start); required in production with PostgreSQL."""
+    erasure_check_s: float = 60.0
+    """How often deletions whose grace period is over are looked for (and carried out)."""
     session_ttl_hours: float = 24 * 30
     """How long a session signs a device in, from its sign-in (then: sign in again)."""
     mfa_required: bool = False
@@ -200,6 +202,8 @@ class Settings:
             )
         if self.board_messages_per_s <= 0:
             raise ConfigError("HUGMOOD_BOARD_MESSAGES_PER_S must be more than 0")
+        if self.erasure_check_s <= 0:
+            raise ConfigError("HUGMOOD_ERASURE_CHECK_S must be more than 0")
         if self.board_rebase_min_bytes < 0:
             raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
         parse_crisis_resources(self.crisis_resources)

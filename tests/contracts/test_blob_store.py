@@ -106,6 +106,20 @@ async def test_blobs_outlive_the_store_that_wrote_them(open_store: OpenStore) ->
     assert not (await reader.put(b"kept")).created
 
 
+async def test_a_deleted_blob_is_gone_for_every_store_and_others_stay(
+    open_store: OpenStore,
+) -> None:
+    writer, reader = await open_store(), await open_store()
+    gone, kept = await writer.put(b"forget me"), await writer.put(b"keep me")
+    assert await writer.delete(gone.blob_id)
+    assert await reader.get(gone.blob_id) is None
+    assert await reader.get(kept.blob_id) == b"keep me"
+    assert not await reader.delete(gone.blob_id), "a second delete finds nothing"
+    for malformed in ("", "../../etc/passwd", "Z" * 64):
+        assert not await reader.delete(malformed)
+    assert (await reader.put(b"forget me")).created, "the same bytes may be stored again"
+
+
 async def test_an_empty_blob_is_a_blob(open_store: OpenStore) -> None:
     store = await open_store()
     stored = await store.put(b"")

@@ -35,7 +35,7 @@ from tests.e2e.yjs import items, synced_doc, until
 pytestmark = pytest.mark.e2e
 
 DELETE = "mutation($p: String!) { deleteAccount(password: $p) }"
-INBOX = "{ inbox { sender { handle } message } }"
+INBOX = "{ inbox { sender { handle displayName deleted } message } }"
 FRIENDS = "{ friendsPresence { profile { handle } } }"
 
 
@@ -45,6 +45,10 @@ def files_holding(root: Path, needle: str) -> list[str]:
     return sorted(
         str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and raw in p.read_bytes()
     )
+
+
+def blob_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "blobs").rglob("*") if p.is_file()]
 
 
 def fill_every_field(server: HugMoodServer) -> tuple[User, User, str]:
@@ -117,7 +121,13 @@ def erase(server: HugMoodServer, ann: User, ben: User) -> None:
         GraphQLFailure,
     )
     assert ben.api(FRIENDS)["friendsPresence"] == []
-    assert ben.api(INBOX)["inbox"] == []
+    # Ben keeps the hug she sent him, from a deleted account, without her message.
+    assert ben.api(INBOX)["inbox"] == [
+        {
+            "sender": {"handle": "", "displayName": "A deleted account", "deleted": True},
+            "message": None,
+        }
+    ]
     again = GraphQLClient(server).attempt(
         "mutation($i: RegisterInput!) { register(input: $i) { handle } }",
         i={"handle": ann.handle, "displayName": "Someone", "password": PASSWORD},
@@ -143,7 +153,9 @@ def test_personal_fields_are_stored_encrypted_and_erasure_forgets_the_person(
     assert files_holding(server.data_dir, canary) == []
     assert canary not in server.log_path.read_text()
 
+    assert blob_files(server.data_dir), "her image is stored"
     erase(server, ann, ben)
+    assert blob_files(server.data_dir) == [], "the blobs only she referenced are deleted"
     printed = rebuild_offline(server, {})
     assert files_holding(server.data_dir, canary) == []
     assert canary not in server.log_path.read_text() + printed
@@ -192,6 +204,35 @@ def test_an_erased_members_board_items_are_gone_and_the_rest_of_the_board_stays(
     # And no earlier generation of the board can be read for it any more.
     rebuild_offline(server, {})
     assert files_holding(server.data_dir, canary) == []
+
+
+def test_the_items_of_someone_who_left_a_board_go_with_their_erasure(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    ann, ben = sign_up(server, "ann"), sign_up(server, "ben")
+    befriend(ann, ben)
+    board_id = ann.api(
+        "mutation($i: CreateBoardInput!) { createBoard(input: $i) { id } }",
+        i={"title": "Our week", "description": "together"},
+    )["createBoard"]["id"]
+    ann.api(
+        "mutation($b: ID!, $h: String!) { inviteToBoard(boardId: $b, handle: $h, role: EDITOR)"
+        " { id } }",
+        b=board_id,
+        h=ben.handle,
+    )
+    asyncio.run(add_note(server, board_id, ann, "anns", "a walk by the river"))
+    asyncio.run(add_note(server, board_id, ben, "bens", "ben was here"))
+    ann.api(
+        "mutation($b: ID!, $h: String!) { removeFromBoard(boardId: $b, handle: $h) }",
+        b=board_id,
+        h=ben.handle,
+    )
+    assert snapshot_keys(ann, board_id) == {"anns", "bens"}, "his note stays when he goes"
+
+    assert ben.api(DELETE, p=PASSWORD) == {"deleteAccount": True}
+    assert snapshot_keys(ann, board_id) == {"anns"}, "and goes when he is erased"
 
 
 @pytest.mark.postgres

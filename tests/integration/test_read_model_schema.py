@@ -112,3 +112,45 @@ async def test_an_unfinished_older_layout_is_cleared_to_be_rebuilt(
         assert await applied_versions(db, "projections") == set()
     finally:
         await db.close()
+
+
+async def test_a_read_model_new_to_a_database_that_follows_the_log_has_every_read_model_rebuilt(
+    durable_settings: Settings,
+) -> None:
+    # A deployment whose read models are at position 9, upgraded to a version that adds a read
+    # model: the new one must see the events from before it existed, so all start again at 0.
+    db = await open_read_models(durable_settings)
+    try:
+        await db.apply([(ACCOUNT, ()), (CHECKPOINT, ())])
+        newest = all_projections()[-1]
+        await db.apply(
+            [(f"DROP TABLE {table}", ()) for table in newest.tables]
+            + [
+                (
+                    "DELETE FROM hm_schema_migrations WHERE component = $1",
+                    (f"readmodel:{newest.name}",),
+                )
+            ]
+        )
+    finally:
+        await db.close()
+
+    db = await open_read_models(durable_settings)
+    try:
+        assert await db.fetch("SELECT COUNT(*) FROM rm_accounts") == [(0,)], "to be rebuilt"
+        assert await db.fetch("SELECT position FROM rm_checkpoints") == [(0,)]
+        for table in newest.tables:
+            assert await db.fetch(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+    finally:
+        await db.close()
+
+    db = await open_read_models(durable_settings)  # and only once
+    try:
+        await db.apply([(ACCOUNT, ())])
+    finally:
+        await db.close()
+    db = await open_read_models(durable_settings)
+    try:
+        assert await db.fetch("SELECT COUNT(*) FROM rm_accounts") == [(1,)]
+    finally:
+        await db.close()

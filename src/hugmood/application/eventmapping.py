@@ -14,6 +14,7 @@ from hugmood.domain.close_friends import CLOSE_FRIEND_EVENTS
 from hugmood.domain.common import DomainEvent, PersonalData
 from hugmood.domain.devices import DEVICE_EVENTS
 from hugmood.domain.discovery import DISCOVERY_EVENTS
+from hugmood.domain.erasure import ERASURE_EVENTS
 from hugmood.domain.hugs import HUG_EVENTS
 from hugmood.domain.identity import IDENTITY_EVENTS
 from hugmood.domain.identity_mfa import MFA_EVENTS
@@ -33,6 +34,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
     cls.EVENT_TYPE: cls
     for cls in (
         *IDENTITY_EVENTS,
+        *ERASURE_EVENTS,
         *MFA_EVENTS,
         *OIDC_EVENTS,
         *MOOD_EVENTS,

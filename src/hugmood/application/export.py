@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from hugmood.application.queries.hugs import DELETED_ACCOUNT
 from hugmood.application.queries.identity import account_by_id, accounts_by_ids
 from hugmood.application.queries.reminders import email as email_of
 from hugmood.application.queries.reminders import reminder as reminder_of
@@ -155,6 +156,8 @@ async def _people(db: SqlDatabase, ids: Sequence[str]) -> dict[str, dict[str, st
 
 
 def _person(people: dict[str, dict[str, str]], user_id: str) -> dict[str, str]:
+    if user_id == DELETED_ACCOUNT:
+        return {"userId": "", "handle": "", "displayName": "A deleted account"}
     return people.get(user_id) or {"userId": user_id, "handle": "", "displayName": ""}
 
 

@@ -16,6 +16,7 @@ from hugmood.application.handlers import (
     board_images,
     boards,
     discovery,
+    erasure,
     hugs,
     identity,
     identity_mfa,
@@ -33,6 +34,7 @@ from hugmood.domain.board_images import UploadBoardImage
 from hugmood.domain.boards import ArchiveBoard, CreateBoard, InviteMember, RemoveMember
 from hugmood.domain.close_friends import AddCloseFriend, RemoveCloseFriend
 from hugmood.domain.discovery import SetDiscoverable
+from hugmood.domain.erasure import CancelAccountDeletion, EraseWhenDue
 from hugmood.domain.hugs import (
     ChangeHugSettings,
     MarkHugDelivered,
@@ -102,7 +104,9 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     LinkSocialSignIn: identity_oidc.link_social_sign_in,
     LogOut: identity.log_out,
     LogOutEverywhere: identity.log_out_everywhere,
-    DeleteAccount: identity.delete_account,
+    DeleteAccount: erasure.delete_account,
+    CancelAccountDeletion: erasure.cancel_account_deletion,
+    EraseWhenDue: erasure.erase_when_due,
     UpdateProfile: identity.update_profile,
     ChangePassword: identity.change_password,
     RecordMood: moods.record_mood,

@@ -41,8 +41,29 @@ class FileBlobStore:
         except OSError as e:
             raise BlobStoreUnavailable(f"cannot read the blob: {e}") from e
 
+    async def delete(self, blob_id: str) -> bool:
+        if not BLOB_ID.match(blob_id):
+            return False
+        try:
+            return await asyncio.to_thread(self._remove, self.path_of(blob_id))
+        except OSError as e:
+            raise BlobStoreUnavailable(f"cannot delete the blob: {e}") from e
+
     async def close(self) -> None:
         return None
+
+    @staticmethod
+    def _remove(path: Path) -> bool:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the removal survives a power cut
+        finally:
+            os.close(folder)
+        return True
 
     @staticmethod
     def _read(path: Path) -> bytes | None:

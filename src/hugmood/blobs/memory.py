@@ -19,5 +19,8 @@ class InMemoryBlobStore:
     async def get(self, blob_id: str) -> bytes | None:
         return self._blobs.get(blob_id)
 
+    async def delete(self, blob_id: str) -> bool:
+        return self._blobs.pop(blob_id, None) is not None
+
     async def close(self) -> None:
         return None  # the blobs go with the object, as every other backend's outlive a close

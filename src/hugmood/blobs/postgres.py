@@ -55,6 +55,16 @@ class PostgresBlobStore:
         )
         return None if row is None else bytes(row[0])
 
+    async def delete(self, blob_id: str) -> bool:
+        if not BLOB_ID.match(blob_id):
+            return False
+        row = await self._run(
+            lambda conn: conn.fetchrow(
+                "DELETE FROM blobs WHERE blob_id = $1 RETURNING blob_id", blob_id
+            )
+        )
+        return row is not None
+
     async def close(self) -> None:
         await self._db.close()
 

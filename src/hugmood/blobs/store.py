@@ -1,4 +1,5 @@
-"""The blob store port: immutable byte strings kept under the sha256 of their content.
+"""The blob store port: immutable byte strings kept under the sha256 of their content,
+until deleted for good.
 
 A blob's id is the lower-case hex sha256 of its bytes, so storing the same bytes twice keeps
 one copy and every backend agrees on the id. A blob is written whole or not at all.
@@ -41,6 +42,11 @@ class BlobStore(Protocol):
 
     async def get(self, blob_id: str) -> bytes | None:
         """The bytes stored under `blob_id`, or None (also for a malformed id)."""
+        ...
+
+    async def delete(self, blob_id: str) -> bool:
+        """Remove the blob for good; False when there was none (also for a malformed id).
+        Used when nobody may read it again (its owner's account was erased)."""
         ...
 
     async def close(self) -> None: ...

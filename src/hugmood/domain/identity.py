@@ -157,6 +157,8 @@ class DeleteAccount:
 
     user_id: UserId
     password: str
+    grace_days: int = 0
+    """Days before the erasure, during which it can be cancelled (0: at once)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ log, and the queries that read them; nothing else names its tables."""
 from __future__ import annotations
 
 from hugmood.application.queries.boards import BoardsProjection
+from hugmood.application.queries.erasure import ErasuresProjection
 from hugmood.application.queries.hugs import HugsProjection
 from hugmood.application.queries.identity import AccountsProjection, SessionsProjection
 from hugmood.application.queries.insights import InsightsProjection
@@ -28,4 +29,5 @@ def all_projections() -> list[Projection]:
         PasswordResetsProjection(),
         DiscoverableProjection(),
         InsightsProjection(),
+        ErasuresProjection(),
     ]

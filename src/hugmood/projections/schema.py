@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from hugmood.projections.projection import Projection
-from hugmood.projections.runner import CHECKPOINT_MIGRATIONS, CHECKPOINT_TABLE
+from hugmood.projections.runner import CHECKPOINT, CHECKPOINT_MIGRATIONS, CHECKPOINT_TABLE
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.migrations import applied_versions, apply_migrations
 
@@ -24,11 +24,32 @@ LEGACY_FINAL_VERSION = 7
 
 
 async def prepare_read_models(db: SqlDatabase, projections: Sequence[Projection]) -> None:
-    """Create or upgrade every read model's tables, and the runner's checkpoints."""
+    """Create or upgrade every read model's tables, and the runner's checkpoints.
+
+    A read model new to a database that already follows the log must see the events from
+    before it existed: every read model is then cleared and rebuilt from position 0 (they
+    share one checkpoint), once."""
     await _retire_an_unfinished_legacy_layout(db, projections)
+    established = bool(await applied_versions(db, "readmodel:checkpoints"))
     await apply_migrations(db, "readmodel:checkpoints", CHECKPOINT_MIGRATIONS)
-    for projection in projections:
-        await apply_migrations(db, f"readmodel:{projection.name}", projection.migrations)
+    new = [
+        projection.name
+        for projection in projections
+        if 1 in await apply_migrations(db, f"readmodel:{projection.name}", projection.migrations)
+    ]
+    if established and new and await _checkpoint(db) > 0:
+        log.warning("new read models %s: every read model is rebuilt from the log", new)
+        await db.apply(
+            [(f"DELETE FROM {table}", ()) for p in projections for table in p.tables]
+            + [(f"UPDATE {CHECKPOINT_TABLE} SET position = 0 WHERE projection = $1", (CHECKPOINT,))]
+        )
+
+
+async def _checkpoint(db: SqlDatabase) -> int:
+    row = await db.fetchrow(
+        f"SELECT position FROM {CHECKPOINT_TABLE} WHERE projection = $1", CHECKPOINT
+    )
+    return 0 if row is None else int(row[0])
 
 
 async def _retire_an_unfinished_legacy_layout(

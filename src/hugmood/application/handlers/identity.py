@@ -15,12 +15,11 @@ from hugmood.application.handlers.identity_mfa import (
     hold_for_second_factor,
     start_session,
 )
-from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
-from hugmood.domain.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from hugmood.domain.identity import LoginAttempt
 from hugmood.domain.privacy import Privacy
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
@@ -102,11 +101,11 @@ async def log_out_everywhere(
     command: identity.LogOutEverywhere, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
     """Ends each open session in its own stream; the value is how many were ended."""
-    position, ended = await _end_sessions(deps, command.user_id, context)
+    position, ended = await end_sessions(deps, command.user_id, context)
     return CommandResult(position, ended)
 
 
-async def _end_sessions(
+async def end_sessions(
     deps: Dependencies, user_id: UserId, context: CommandContext, *, keep: SessionId | None = None
 ) -> tuple[int, int]:
     """End every open session of the user but `keep`, each in its own stream: the last
@@ -132,50 +131,6 @@ async def _end_sessions(
 
 
 WRONG_CURRENT = "your current password is not right"
-WRONG_PASSWORD = "your password is not right"  # noqa: S105 (a message, not a password)
-
-
-async def delete_account(
-    command: identity.DeleteAccount, deps: Dependencies, context: CommandContext
-) -> CommandResult:
-    """Erase the account (the password checked, throttled like a login): every session
-    ends, `UserErased` is recorded for every consumer to forget the person, and their data
-    key is destroyed, so nothing they wrote can be read again from any store or copy."""
-    stream = identity.user_stream(command.user_id)
-    account = (await load(deps.store, stream, None, identity.evolve_account)).state
-    if account is None:
-        raise NotFound("this account does not exist or was already erased")
-    attempt = LoginAttempt(account.handle, context.source_address or "")
-    deps.throttle.check(attempt)
-    if not await deps.hasher.verify(account.password_hash, command.password):
-        deps.throttle.failed(attempt)
-        raise ValidationFailed(WRONG_PASSWORD, field="password")
-    position, _ = await _end_sessions(deps, command.user_id, context)
-    boards = await board_queries.boards_of(deps.readmodels, command.user_id, include_archived=True)
-    owned = tuple(b.board_id for b in boards if b.owner_id == command.user_id)
-    joined = tuple(b.board_id for b in boards if b.owner_id != command.user_id)
-    result = await decide_and_append(
-        deps.store,
-        deps.clock,
-        stream_id=stream,
-        initial=None,
-        evolve=identity.evolve_account,
-        decide=lambda state: identity.decide_delete_account(
-            state, command, boards_owned=owned, boards_joined=joined
-        ),
-        user_id=command.user_id,
-        context=context,
-    )
-    # After the event: had the process died in between, whichever process reads the
-    # erasure from the log destroys the key (`privacy.keys.cipher`).
-    if deps.data_keys is not None:
-        await deps.data_keys.destroy(command.user_id)
-    if deps.boards is not None:
-        for board_id in owned:
-            await deps.boards.forget_board(board_id)
-        for board_id in joined:
-            await deps.boards.forget_author(board_id, command.user_id)
-    return CommandResult(max(position, result.last_position if result else 0), True)
 
 
 async def change_password(
@@ -204,7 +159,7 @@ async def change_password(
         user_id=command.user_id,
         context=context,
     )
-    position, ended = await _end_sessions(
+    position, ended = await end_sessions(
         deps, command.user_id, context, keep=command.keep_session_id
     )
     return CommandResult(max(position, result.last_position if result else 0), ended)

@@ -106,6 +106,11 @@ async def sent_hugs(db: SqlDatabase, user_id: UserId, *, limit: int) -> list[Hug
     return [_hug(r) for r in rows]
 
 
+DELETED_ACCOUNT = UserId("deleted")
+"""Who is on the other side of a hug once that person's account was erased (no user id
+looks like this: they are UUIDs)."""
+
+
 async def hug(db: SqlDatabase, hug_id: HugId) -> HugView | None:
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM rm_hugs WHERE hug_id = $1", hug_id)
     return _hug(row) if row else None
@@ -176,8 +181,17 @@ class HugsProjection:
         if event.event_type == "UserErased":
             # An erased person is forgotten here (`privacy.keys`: their data key is gone).
             u = event.data["userId"]
+            # Their friends keep the hugs they exchanged, with a deleted account on the other
+            # side: nothing of the person (their id, their messages) is left on them.
             return [
-                ("DELETE FROM rm_hugs WHERE sender_id = $1 OR recipient_id = $1", (u,)),
+                (
+                    "UPDATE rm_hugs SET sender_id = $2, message = NULL WHERE sender_id = $1",
+                    (u, DELETED_ACCOUNT),
+                ),
+                (
+                    "UPDATE rm_hugs SET recipient_id = $2 WHERE recipient_id = $1",
+                    (u, DELETED_ACCOUNT),
+                ),
                 ("DELETE FROM rm_hug_settings WHERE user_id = $1", (u,)),
             ]
         d, at = event.data, to_epoch_ms(event.timestamp)

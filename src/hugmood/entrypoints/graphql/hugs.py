@@ -72,11 +72,13 @@ async def hugs_of(db: SqlDatabase, views: list[hug_queries.HugView]) -> list[Hug
         db,
         sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
     )
+    profiles = {user_id: t.Profile.of(a) for user_id, a in people.items()}
+    profiles[hug_queries.DELETED_ACCOUNT] = t.Profile.deleted_account()
     return [
         Hug(
             id=strawberry.ID(v.hug_id),
-            sender=t.Profile.of(people[v.sender_id]),
-            recipient=t.Profile.of(people[v.recipient_id]),
+            sender=profiles[v.sender_id],
+            recipient=profiles[v.recipient_id],
             hug_type=HugType(v.hug_type.value),
             message=v.message,
             status=HugStatus(v.status.value),
@@ -85,7 +87,7 @@ async def hugs_of(db: SqlDatabase, views: list[hug_queries.HugView]) -> list[Hug
             seen_at=t.ms_to_datetime(v.seen_at_ms) if v.seen_at_ms else None,
         )
         for v in views
-        if v.sender_id in people and v.recipient_id in people
+        if v.sender_id in profiles and v.recipient_id in profiles
     ]
 
 

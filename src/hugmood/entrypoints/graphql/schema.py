@@ -19,7 +19,7 @@ from hugmood.entrypoints.graphql.analytics import AnalyticsMutations, AnalyticsQ
 from hugmood.entrypoints.graphql.boards import BoardMutations, BoardQueries
 from hugmood.entrypoints.graphql.close_friends import CloseFriendMutations, CloseFriendQueries
 from hugmood.entrypoints.graphql.devices import DeviceMutations, DeviceQueries
-from hugmood.entrypoints.graphql.erasure import ErasureMutations
+from hugmood.entrypoints.graphql.erasure import ErasureMutations, ErasureQueries
 from hugmood.entrypoints.graphql.hugs import HugMutations, HugQueries
 from hugmood.entrypoints.graphql.insights import InsightMutations, InsightQueries
 from hugmood.entrypoints.graphql.limits import QueryLimits, limit_rule
@@ -84,6 +84,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                 InsightQueries,
                 OverviewQueries,
                 DeviceQueries,
+                ErasureQueries,
             ),
         ),
         mutation=merge_types(

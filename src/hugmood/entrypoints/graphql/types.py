@@ -58,6 +58,11 @@ class Profile:
     display_name: str
     bio: str
     member_since: datetime
+    deleted: bool = strawberry.field(
+        default=False,
+        description="The account was erased: shown where it left a trace in someone else's "
+        "history (a hug), with no handle and nothing of the person.",
+    )
 
     @classmethod
     def of(cls, a: AccountView) -> Profile:
@@ -66,6 +71,16 @@ class Profile:
             display_name=a.display_name,
             bio=a.bio,
             member_since=ms_to_datetime(a.registered_at_ms),
+        )
+
+    @classmethod
+    def deleted_account(cls) -> Profile:
+        return cls(
+            handle="",
+            display_name="A deleted account",
+            bio="",
+            member_since=ms_to_datetime(0),
+            deleted=True,
         )
 
 

@@ -50,6 +50,9 @@ class SealedBlobStore:
         except InvalidTag as e:
             raise SealedDataUnreadable(f"the stored blob {blob_id} was altered") from e
 
+    async def delete(self, blob_id: str) -> bool:
+        return await self._inner.delete(blob_id)
+
     async def close(self) -> None:
         await self._inner.close()
 
