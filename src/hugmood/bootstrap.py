@@ -21,6 +21,7 @@ from hugmood.application.consumers import (
     COMMUNITY_MOOD,
     EVENT_CONSUMERS,
     INSIGHTS,
+    LEARNING,
     LIVE_RELAY,
     READ_MODELS,
     SIMILAR_MINDS,
@@ -46,6 +47,7 @@ from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
 from hugmood.insights.service import Insights, InsightsEffect, InsightsService
+from hugmood.learning.service import FederatedLearning, LearningSettings
 from hugmood.messaging.bus import BusUnavailable, StreamSettings
 from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.parallel import ParallelConsumer
@@ -424,6 +426,15 @@ async def open_hugmood(
             COMMUNITY_MOOD: CommunityMoodConsumer(store, readmodels, analytics_path(settings)),
             SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
             INSIGHTS: InsightsService(store, readmodels, insights, progress),
+            LEARNING: FederatedLearning(
+                store,
+                blobs,
+                live,
+                LearningSettings(
+                    round_seconds=settings.learning_round_s,
+                    noise_multiplier=settings.learning_noise_multiplier,
+                ),
+            ),
         }
         if nats is not None:
             # With NATS, the read models hear of new events from the bus (shared by every

@@ -128,6 +128,11 @@ class Settings:
     """Differential-privacy budget spent on each cohort's one release (OpenDP Laplace)."""
     community_check_s: float = 60.0
     """How often the aggregation job looks for closed cohorts to release."""
+    learning_round_s: float = 600.0
+    """A federated-learning round's whole life (four phases of a quarter each at most)."""
+    learning_noise_multiplier: float = 4.0
+    """The Gaussian noise on each round's sum, over the clipping bound (DP; the accountant
+    refuses any version past epsilon 8)."""
     log_level: str = "INFO"
     log_json: bool | None = None
     """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
@@ -222,6 +227,11 @@ class Settings:
             raise ConfigError(
                 "HUGMOOD_COMMUNITY_EPSILON must be more than 0 and at most 3 (the decryption "
                 "service's budget per cohort) and HUGMOOD_COMMUNITY_CHECK_S more than 0"
+            )
+        if self.learning_round_s < 1 or self.learning_noise_multiplier <= 0:
+            raise ConfigError(
+                "HUGMOOD_LEARNING_ROUND_S must be 1 or more and "
+                "HUGMOOD_LEARNING_NOISE_MULTIPLIER more than 0"
             )
         self._validate_nats()
         self._validate_mail()

@@ -56,6 +56,7 @@ BOARD_ROOMS = "board rooms"
 INSIGHTS = "insights"
 COMMUNITY_MOOD = "community mood"
 SIMILAR_MINDS = "similar minds"
+LEARNING = "federated learning"
 
 EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer(
@@ -125,6 +126,14 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
         runs=Placement.WITH_SOCKETS,
         purpose="the in-memory similar-minds index of each process that answers queries"
         " (loaded from the read models at start)",
+    ),
+    EventConsumer(
+        LEARNING,
+        handles=frozenset(),
+        resume=Resume.CHECKPOINT,
+        runs=Placement.ANYWHERE,
+        purpose="the federated-learning coordinator (`learning.service`): rounds for signed-in"
+        " devices; its own journal stream is its place, rebuilt after a crash",
     ),
 )
 

@@ -21,6 +21,8 @@ from hugmood.learning.model import Examples, Metrics, Prediction, Vector
 
 PERSONAL_MODEL = "learning.personal-model"
 """The vault setting holding the personal parameters (base64 of little-endian float64)."""
+GLOBAL_MODEL = "learning.global-model"
+"""The latest global version this device received: `<number>:<base64 of float64>`."""
 MIN_CHECK_INS = 10
 """Fewer check-ins than this teach the model nothing worth keeping."""
 LIFT = 0.1
@@ -71,6 +73,16 @@ def examples_of(entries: list[LocalEntry], zone: tzinfo | None = None) -> Exampl
     )
 
 
+def global_model(vault: Vault) -> tuple[int, Vector] | None:
+    """The global version this device last received from federated rounds, if any."""
+    raw = vault.setting(GLOBAL_MODEL)
+    if raw is None:
+        return None
+    number, _, weights = raw.partition(":")
+    theta = np.frombuffer(base64.b64decode(weights), dtype="<f8").astype(np.float64)
+    return (int(number), theta) if theta.shape == (model.PARAMETERS,) else None
+
+
 def load(vault: Vault) -> Vector | None:
     raw = vault.setting(PERSONAL_MODEL)
     if raw is None:
@@ -91,9 +103,10 @@ def learn(
             f"learning needs at least {MIN_CHECK_INS} check-ins with a mood word "
             f"(this vault has {len(data)})"
         )
-    # Until devices receive a global model from federated rounds, every copy starts from
-    # version 0 (so the held-out check-ins were never trained on by the starting point).
-    start = model.initial_parameters()
+    # The personal copy starts from the global version this device received (its person's
+    # check-ins counted in it at most as one noised, masked update), else from version 0.
+    received = global_model(vault)
+    start = model.initial_parameters() if received is None else received[1]
     rng = np.random.default_rng(seed)
     cut = len(data) - max(2, len(data) // 5)
     trial = model.fine_tune(start, data.take(slice(0, cut)), epochs=epochs, rng=rng)

@@ -184,7 +184,7 @@ def _register_client_commands() -> None:
     from hugmood.client import learning_cli
     from hugmood.learning.cli import learning_app
 
-    learning_cli.register(app)
+    learning_cli.register(app, learning_app)
     app.add_typer(learning_app, name="learning")
 
 

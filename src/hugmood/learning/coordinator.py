@@ -1,10 +1,6 @@
 """The federated-learning coordinator's rules, in memory: registration with consent, rounds
 tied to a model version, which updates count, when a round may close, and the evaluation gate
-that publishes a new version only if it improved.
-
-This is the logic a service would run; it is not yet wired into the event table (see the
-README's "Learning together, privately").
-"""
+that publishes a new version only if it improved (run as a service by `learning.service`)."""
 
 from __future__ import annotations
 
@@ -34,6 +30,8 @@ class Outcome(StrEnum):
     NOT_IMPROVED = "not-improved"
     ABANDONED = "abandoned"
     """The coordinator restarted mid-round: its updates were in memory only, none counted."""
+    UNMASKING_FAILED = "unmasking-failed"
+    """Too few devices answered with their shares to remove the masks: the sum is lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +66,13 @@ class Round:
     version: int
     deadline: float
     accepted: dict[str, Update] = field(default_factory=dict)
+    masked: set[str] = field(default_factory=set)
+    """Clients whose masked update (secure aggregation) was accepted; the sum is the
+    service's to rebuild."""
+
+    @property
+    def participants(self) -> int:
+        return len(self.accepted) + len(self.masked)
 
 
 def improved(candidate: Evaluation, current: Evaluation) -> bool:
@@ -121,6 +126,7 @@ class Coordinator:
         self._consented.discard(client)
         if self.current_round is not None:
             self.current_round.accepted.pop(client, None)
+            self.current_round.masked.discard(client)
 
     def open_round(self) -> Round:
         if self.current_round is not None:
@@ -130,29 +136,52 @@ class Coordinator:
         )
         return self.current_round
 
-    def submit(self, update_id: str, update: Update) -> None:
-        """Count `update` in the open round, or raise `UpdateRejected` saying why not."""
+    def consents(self, client: str) -> bool:
+        return client in self._consented
+
+    @property
+    def consenting(self) -> int:
+        return len(self._consented)
+
+    def admissible(self, update_id: str, client: str) -> Round:
+        """The open round if `client` may send an update with this id now, else raise
+        `UpdateRejected` saying why not."""
         if update_id in self._seen_updates:
             raise UpdateRejected("REPLAYED", "this update was already received")
-        if update.client not in self._registered:
+        if client not in self._registered:
             raise UpdateRejected("NOT_REGISTERED", "the client has not registered")
-        if update.client not in self._consented:
+        if client not in self._consented:
             raise UpdateRejected("NO_CONSENT", "the person has not opted in to learning")
         round_ = self.current_round
         if round_ is None or self._clock() > round_.deadline:
             raise UpdateRejected("NO_OPEN_ROUND", "no round is open")
-        validate(update, version=round_.version, norm_bound=self.norm_bound)
-        if update.client in round_.accepted:
+        if client in round_.accepted or client in round_.masked:
             raise UpdateRejected("ALREADY_SENT", "the client already sent an update this round")
+        return round_
+
+    def submit(self, update_id: str, update: Update) -> None:
+        """Count `update` in the open round, or raise `UpdateRejected` saying why not."""
+        round_ = self.admissible(update_id, update.client)
+        validate(update, version=round_.version, norm_bound=self.norm_bound)
         self._seen_updates.add(update_id)
         round_.accepted[update.client] = update
+
+    def submit_masked(self, update_id: str, client: str, version: int) -> None:
+        """Count a masked update (its shape is the secure round's to check)."""
+        round_ = self.admissible(update_id, client)
+        if version != round_.version:
+            raise UpdateRejected(
+                "STALE_VERSION", f"update is for version {version}, current is {round_.version}"
+            )
+        self._seen_updates.add(update_id)
+        round_.masked.add(client)
 
     def can_close(self) -> bool:
         """Enough updates arrived, and the deadline passed or every consenting client sent."""
         round_ = self.current_round
-        if round_ is None or len(round_.accepted) < aggregation_threshold(self.registered):
+        if round_ is None or round_.participants < aggregation_threshold(self.registered):
             return False
-        return self._clock() >= round_.deadline or len(round_.accepted) >= len(self._consented)
+        return self._clock() >= round_.deadline or round_.participants >= len(self._consented)
 
     def close(
         self,
@@ -179,7 +208,7 @@ class Coordinator:
             raise RuntimeError("no round is open")
         self.current_round = None
         self.rounds_closed += 1
-        if len(round_.accepted) < aggregation_threshold(self.registered):
+        if round_.participants < aggregation_threshold(self.registered):
             return Outcome.TOO_FEW_UPDATES, None
         if epsilon > EPSILON_BUDGET:
             return Outcome.OVER_BUDGET, None

@@ -8,13 +8,14 @@ its round closes. A coordinator that restarts mid-round therefore ends that roun
 no update is counted twice; devices send a fresh update to the next round. One coordinator
 writes the stream at a time: an append at a stale stream version fails.
 
-Not yet run as a service (README, "Learning together, privately").
+People's consent is recorded here too (`ModelConsentChanged`): a device counts only while its
+person's consent is on. `learning.service` runs it as a service.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -39,6 +40,11 @@ _UPDATE_IDS = uuid.UUID("5f4c1d1e-93a4-4f5e-9a53-19d1f0c0a019")
 stores it once)."""
 
 
+HISTORY = 20
+"""How many closed rounds `DurableCoordinator.closed` keeps for status."""
+_RELEASED = {Outcome.PUBLISHED.value, Outcome.NOT_IMPROVED.value, Outcome.NOT_FINITE.value}
+
+
 class JournalBroken(RuntimeError):
     """An append failed after the decision was taken in memory: reload from the store."""
 
@@ -58,6 +64,14 @@ class DurableCoordinator:
         self._blobs = blobs
         self._version = stream_version
         self._broken = False
+        self.people: dict[str, bool] = {}
+        """Each person's consent as last recorded."""
+        self.owners: dict[str, str] = {}
+        """Each registered client's person."""
+        self.closed: list[dict[str, JSONValue]] = []
+        """The latest closed rounds (`ModelRoundClosed`'s data), oldest first."""
+        self.releases = 0
+        """Rounds whose noised sum was computed (each spends privacy, published or not)."""
 
     @classmethod
     async def load(
@@ -75,25 +89,43 @@ class DurableCoordinator:
             initial, norm_bound=norm_bound, round_seconds=round_seconds, clock=clock
         )
         events = await store.read_stream(STREAM)
-        for event in events:
-            await _apply(coordinator, event, blobs)
         durable = cls(coordinator, store, blobs, events[-1].stream_version if events else 0)
+        for event in events:
+            await _apply(durable, event, blobs)
         open_round = coordinator.current_round
         if open_round is not None:
+            lost = sum(
+                1
+                for e in events
+                if e.event_type == "ModelUpdateAccepted" and e.data["round"] == open_round.number
+            )
             await durable._record(
                 [
                     (
                         "ModelRoundClosed",
-                        {"round": open_round.number, "outcome": Outcome.ABANDONED.value},
+                        {
+                            "round": open_round.number,
+                            "outcome": Outcome.ABANDONED.value,
+                            "participants": lost,
+                        },
                     )
                 ]
             )
             coordinator.end_round()
         return durable
 
-    async def register(self, client: str, capabilities: Capabilities, *, consented: bool) -> None:
+    async def register(
+        self,
+        client: str,
+        capabilities: Capabilities,
+        *,
+        consented: bool,
+        person: str | None = None,
+    ) -> None:
         self._usable()
         self.coordinator.register(client, capabilities, consented=consented)
+        if person is not None:
+            self.owners[client] = person
         await self._record(
             [
                 (
@@ -103,6 +135,7 @@ class DurableCoordinator:
                         "parameters": capabilities.model_parameters,
                         "secureAggregation": capabilities.secure_aggregation,
                         "consented": consented,
+                        "person": person,
                     },
                 )
             ]
@@ -112,6 +145,57 @@ class DurableCoordinator:
         self._usable()
         self.coordinator.withdraw_consent(client)
         await self._record([("ModelConsentWithdrawn", {"client": client})])
+
+    async def set_consent(self, person: str, consented: bool) -> None:
+        """Record a person's consent; withdrawing it withdraws every device of theirs (each
+        registers again with consent to take part again)."""
+        self._usable()
+        clients = [c for c, p in self.owners.items() if p == person]
+        events: list[tuple[str, dict[str, JSONValue]]] = [
+            ("ModelConsentChanged", {"person": person, "consented": consented})
+        ]
+        if not consented:
+            for client in clients:
+                self.coordinator.withdraw_consent(client)
+            events += [("ModelConsentWithdrawn", {"client": c}) for c in clients]
+        self.people[person] = consented
+        await self._record(events)
+
+    async def submit_masked(self, update_id: str, client: str, version: int) -> None:
+        """Accept a masked update (or raise `UpdateRejected`) and record that it was."""
+        self._usable()
+        self.coordinator.submit_masked(update_id, client, version)
+        round_ = self.coordinator.current_round
+        assert round_ is not None
+        await self._record(
+            [
+                (
+                    "ModelUpdateAccepted",
+                    {"round": round_.number, "client": client, "updateId": update_id},
+                )
+            ],
+            event_id=uuid.uuid5(_UPDATE_IDS, update_id),
+        )
+
+    async def end_round(self, outcome: Outcome) -> None:
+        """End the open round without aggregating, saying why."""
+        self._usable()
+        round_ = self.coordinator.current_round
+        if round_ is None:
+            raise RuntimeError("no round is open")
+        self.coordinator.end_round()
+        await self._record(
+            [
+                (
+                    "ModelRoundClosed",
+                    {
+                        "round": round_.number,
+                        "outcome": outcome.value,
+                        "participants": round_.participants,
+                    },
+                )
+            ]
+        )
 
     async def open_round(self) -> Round:
         self._usable()
@@ -190,7 +274,7 @@ class DurableCoordinator:
                 {
                     "round": round_.number,
                     "outcome": outcome.value,
-                    "participants": len(round_.accepted),
+                    "participants": round_.participants,
                 },
             )
         )
@@ -217,10 +301,21 @@ class DurableCoordinator:
             self._broken = True
             raise
         self._version = result.stream_version
+        for kind, data in events:
+            self._note(kind, data)
+
+    def _note(self, kind: str, data: Mapping[str, JSONValue]) -> None:
+        if kind != "ModelRoundClosed":
+            return
+        self.closed = [*self.closed[-(HISTORY - 1) :], dict(data)]
+        if data.get("outcome") in _RELEASED:
+            self.releases += 1
 
 
-async def _apply(coordinator: Coordinator, event: RecordedEvent, blobs: BlobStore) -> None:
+async def _apply(durable: DurableCoordinator, event: RecordedEvent, blobs: BlobStore) -> None:
+    coordinator = durable.coordinator
     data = event.data
+    durable._note(event.event_type, data)
     match event.event_type:
         case "ModelClientRegistered":
             coordinator.register(
@@ -228,8 +323,12 @@ async def _apply(coordinator: Coordinator, event: RecordedEvent, blobs: BlobStor
                 Capabilities(_int(data["parameters"]), bool(data["secureAggregation"])),
                 consented=bool(data["consented"]),
             )
+            if data.get("person") is not None:
+                durable.owners[str(data["client"])] = str(data["person"])
         case "ModelConsentWithdrawn":
             coordinator.withdraw_consent(str(data["client"]))
+        case "ModelConsentChanged":
+            durable.people[str(data["person"])] = bool(data["consented"])
         case "ModelRoundOpened":
             coordinator.restore_round(
                 _int(data["round"]), _int(data["version"]), _float(data["deadline"])

@@ -184,11 +184,28 @@ class Client:
         key_share = (int.from_bytes(plain[18:20], "big"), plain[20:])
         self._held[sealed.owner] = ShareBundle(sealed.owner, self.index, seed_share, key_share)
 
+    @classmethod
+    def with_keys(
+        cls,
+        index: int,
+        clients: int,
+        degree: int,
+        context: bytes,
+        *,
+        key: X25519PrivateKey,
+        transport: X25519PrivateKey,
+    ) -> Client:
+        """A client whose keys were made (and announced) before its index was known."""
+        return cls(index, clients, degree, context, _key=key, _transport=transport)
+
     def masked(self, vector: Words, public_keys: dict[int, bytes]) -> Words:
         """The vector plus its self mask and its pairwise masks (added towards higher
-        indices, subtracted towards lower), all mod 2^64."""
+        indices, subtracted towards lower), all mod 2^64. Neighbours missing from
+        `public_keys` (they never shared their secrets) get no mask, as in Bonawitz's U2."""
         out = vector + _self_mask(self._seed, len(vector))
         for j in self.neighbours:
+            if j not in public_keys:
+                continue
             mask = expand(_pair_seed(self._key, public_keys[j], self.context), len(vector))
             out = out + mask if j > self.index else out - mask
         return out
@@ -236,7 +253,9 @@ def unmask(
         for owner, kind, blob in answer:
             shares.setdefault((owner, kind), []).append((int.from_bytes(blob[:2], "big"), blob[2:]))
     survivors = set(masked)
+    # Dropped: neighbours of survivors that shared their secrets (are in `public_keys`).
     dropped = {j for i in survivors for j in neighbours(i, clients, degree)} - survivors
+    dropped &= set(public_keys)
     for owner in survivors | dropped:
         kind = "seed" if owner in survivors else "key"
         needed = threshold(len(neighbours(owner, clients, degree)))

@@ -26,10 +26,12 @@ from hugmood.application.age import record_age_verified, verified_age
 from hugmood.bootstrap import HugMood
 from hugmood.config import Settings
 from hugmood.domain.errors import HugMoodError
-from hugmood.entrypoints.http import community, sealed
+from hugmood.entrypoints.http import community, learning, sealed
 from hugmood.entrypoints.http.caller import command_context, signed_in
 from hugmood.entrypoints.http.images import error, refusal
 from hugmood.eventstore.store import EventStoreUnavailable
+from hugmood.learning.aggregation import UpdateRejected
+from hugmood.learning.service import LearningUnavailable
 from hugmood.privacy.he.errors import (
     DecryptionServiceUnavailable,
     ForeignCiphertext,
@@ -138,6 +140,7 @@ async def privacy_requests(request: Request) -> Response:
         ("GET", "/privacy/community"): community.get_community,
         ("POST", "/privacy/community/contributions"): community.post_contribution,
         ("GET", "/privacy/community/averages"): community.get_averages,
+        **learning.ROUTES,
     }
     handler = routes.get((request.method, request.url.path.rstrip("/")))
     if handler is None:
@@ -153,7 +156,9 @@ async def privacy_requests(request: Request) -> Response:
         return await handler(core, age, request, user_id)
     except HugMoodError as e:
         return refusal(e)
-    except (VerifierUnavailable, DecryptionServiceUnavailable) as e:
+    except UpdateRejected as e:
+        return error(learning.status_of(e), str(e), e.code)
+    except (VerifierUnavailable, DecryptionServiceUnavailable, LearningUnavailable) as e:
         return error(503, str(e), "UNAVAILABLE")
     except (ForeignCiphertext, MalformedCiphertext) as e:
         return error(400, str(e), "VALIDATION", field="ciphertext")

@@ -1,0 +1,352 @@
+"""The federated-learning coordinator as a service (`consumers.LEARNING`): it rebuilds the
+coordinator from its journal, runs secure-aggregation rounds for signed-in devices (phases
+that end when every device answered or at their deadline, so stragglers cannot stall a
+round), adds the DP noise, gates and publishes versions, and tells live subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hugmood.blobs.store import BlobStore
+from hugmood.eventstore.store import EventStore
+from hugmood.learning import model, secagg
+from hugmood.learning.aggregation import Update, UpdateRejected, aggregation_threshold
+from hugmood.learning.consent import default_consent
+from hugmood.learning.coordinator import Capabilities, Evaluation, Outcome, Version
+from hugmood.learning.federation import VALIDATION_NORM_BOUND
+from hugmood.learning.journal import DurableCoordinator, JournalBroken
+from hugmood.learning.model import Examples, Vector
+from hugmood.learning.privacy import EPSILON_BUDGET, GaussianAggregate, delta_for, epsilon
+from hugmood.learning.secure_round import MIN_PARTICIPANTS, Phase, SecureRound
+from hugmood.learning.simulation import simulate
+from hugmood.realtime.hub import RealtimeHub
+from hugmood.services import Loop, Service
+
+log = logging.getLogger(__name__)
+
+VERSIONS_CHANNEL = "learning:versions"
+"""The live channel a published version is announced on (`{"version", "epsilon"}`)."""
+VALIDATION_SEED = 1019
+"""The coordinator's fixed validation set: simulated check-ins, never anyone's real data."""
+
+
+class LearningUnavailable(RuntimeError):
+    """The coordinator is not running in this process."""
+
+
+@dataclass(frozen=True, slots=True)
+class LearningSettings:
+    round_seconds: float = 600.0
+    """A round's whole life; each of its four phases gets a quarter of it at most."""
+    noise_multiplier: float = 4.0
+    norm_bound: float = 1.0
+    """The clipping bound C each device applies to its update."""
+    degree: int = 20
+    """Neighbours each device shares masks with (the complete graph in small rounds)."""
+    tick_seconds: float = 0.2
+
+
+def client_id(person: str, device: str) -> str:
+    """A device's id in the coordinator: bound to its person, so no one can act for another's
+    device by naming it."""
+    return f"{person}/{device}"
+
+
+class FederatedLearning(Service):
+    """The coordinator, one per deployment (its journal admits one writer)."""
+
+    name = "federated learning"
+
+    def __init__(
+        self,
+        store: EventStore,
+        blobs: BlobStore,
+        live: RealtimeHub,
+        settings: LearningSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: np.random.Generator | None = None,
+        validation: Examples | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self._store = store
+        self._blobs = blobs
+        self._live = live
+        self._clock = clock
+        self._rng = rng or np.random.default_rng()
+        self._validation = validation
+        self._dp = GaussianAggregate(settings.norm_bound, settings.noise_multiplier)
+        self._lock = asyncio.Lock()
+        self._durable: DurableCoordinator | None = None
+        self._secure: SecureRound | None = None
+
+    async def starting(self) -> None:
+        if self._validation is None:
+            self._validation = await asyncio.to_thread(
+                lambda: simulate(0, seed=VALIDATION_SEED, validation_people=40).validation
+            )
+        await self._load()
+
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        return (("rounds", self._rounds),)
+
+    async def _load(self) -> None:
+        self._secure = None
+        self._durable = await DurableCoordinator.load(
+            self._store,
+            self._blobs,
+            initial=model.initial_parameters(),
+            norm_bound=VALIDATION_NORM_BOUND,
+            round_seconds=self.settings.round_seconds,
+            clock=self._clock,
+        )
+
+    async def _rounds(self) -> None:
+        while True:
+            await self.advance()
+            await asyncio.sleep(self.settings.tick_seconds)
+
+    @property
+    def durable(self) -> DurableCoordinator:
+        if self._durable is None:
+            raise LearningUnavailable("the learning coordinator has not started")
+        return self._durable
+
+    # --- what devices ask -----------------------------------------------------------------
+
+    async def status(self, person: str, device: str | None) -> dict[str, Any]:
+        async with self._lock:
+            durable = self.durable
+            coordinator = durable.coordinator
+            current = coordinator.current
+            client = None if device is None else client_id(person, device)
+            round_: dict[str, Any] | None = None
+            if coordinator.current_round is not None and self._secure is not None:
+                round_ = self._secure.view(client or "")
+                round_["deadline"] = coordinator.current_round.deadline
+                round_["participants"] = len(self._secure.joined)
+            return {
+                "consent": durable.people.get(person, default_consent()),
+                "registered": client is not None and coordinator.consents(client),
+                "version": _version(current),
+                "round": round_,
+                "rounds": list(reversed(durable.closed)),
+                "roundsClosed": coordinator.rounds_closed,
+                "devices": coordinator.consenting,
+                "normBound": self.settings.norm_bound,
+                "noiseMultiplier": self.settings.noise_multiplier,
+                "weightCap": self._dp.weight_cap,
+                "epsilonBudget": EPSILON_BUDGET,
+            }
+
+    async def model(self) -> tuple[Version, bytes]:
+        async with self._lock:
+            current = self.durable.coordinator.current
+            return current, current.parameters.astype("<f8").tobytes()
+
+    async def set_consent(self, person: str, consented: bool) -> None:
+        async with self._lock:
+            durable = self.durable
+            secure = self._secure
+            if not consented and secure is not None:
+                clients = [c for c, owner in durable.owners.items() if owner == person]
+                if not all([secure.withdraw(c) for c in clients]):
+                    await self._end(Outcome.ABANDONED)  # their update is in the sum already
+            await durable.set_consent(person, consented)
+
+    async def register(self, person: str, device: str, parameters: int) -> None:
+        """A device of a consenting person registers (again) to take part."""
+        async with self._lock:
+            durable = self.durable
+            if not durable.people.get(person, default_consent()):
+                raise UpdateRejected("NO_CONSENT", "you have not opted in to learning")
+            await durable.register(
+                client_id(person, device),
+                Capabilities(parameters, secure_aggregation=True),
+                consented=True,
+                person=person,
+            )
+
+    async def join(
+        self, person: str, device: str, round_number: object, version: object, keys: Keys
+    ) -> None:
+        async with self._lock:
+            client = self._participant(person, device)
+            secure = self._open(round_number)
+            if version != secure.version:
+                raise UpdateRejected(
+                    "STALE_VERSION", f"the round trains version {secure.version}, not {version}"
+                )
+            secure.join(client, keys[0], keys[1])
+
+    async def share(
+        self, person: str, device: str, round_number: object, bundles: list[tuple[int, bytes]]
+    ) -> None:
+        async with self._lock:
+            client = self._participant(person, device)
+            self._open(round_number).share(client, bundles)
+
+    async def mask(
+        self,
+        person: str,
+        device: str,
+        round_number: object,
+        version: object,
+        update_id: str,
+        words: secagg.Words,
+    ) -> None:
+        async with self._lock:
+            durable = self.durable
+            client = self._participant(person, device)
+            secure = self._open(round_number)
+            durable.coordinator.admissible(update_id, client)
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise UpdateRejected("BAD_SHAPE", "version must be an integer")
+            index = secure.check_mask(client, words)
+            await durable.submit_masked(update_id, client, version)
+            secure.masked[index] = words
+
+    async def reveal(
+        self, person: str, device: str, round_number: object, shares: list[tuple[int, str, bytes]]
+    ) -> None:
+        async with self._lock:
+            client = self._participant(person, device)
+            self._open(round_number).reveal(client, shares)
+
+    def _participant(self, person: str, device: str) -> str:
+        client = client_id(person, device)
+        durable = self.durable
+        if durable.owners.get(client) != person:
+            raise UpdateRejected("NOT_REGISTERED", "this device has not registered for learning")
+        if not durable.coordinator.consents(client):
+            raise UpdateRejected("NO_CONSENT", "you have not opted in to learning")
+        return client
+
+    def _open(self, round_number: object) -> SecureRound:
+        secure = self._secure
+        if secure is None or self.durable.coordinator.current_round is None:
+            raise UpdateRejected("NO_OPEN_ROUND", "no round is open")
+        if round_number != secure.number:
+            raise UpdateRejected("NO_OPEN_ROUND", f"round {round_number} is not the open round")
+        return secure
+
+    # --- rounds ---------------------------------------------------------------------------
+
+    async def advance(self) -> None:
+        """Open a round when enough devices take part; move the open one on when every
+        device answered or its phase's time is up; close it at the end."""
+        async with self._lock:
+            try:
+                await self._advance()
+            except JournalBroken:
+                log.warning("the learning journal moved under this coordinator: reloading")
+                await self._load()
+
+    def _needed(self) -> int:
+        return max(MIN_PARTICIPANTS, aggregation_threshold(self.durable.coordinator.registered))
+
+    async def _advance(self) -> None:
+        durable = self.durable
+        coordinator = durable.coordinator
+        now = self._clock()
+        quarter = self.settings.round_seconds / 4
+        round_ = coordinator.current_round
+        if round_ is None:
+            if coordinator.consenting >= self._needed():
+                opened = await durable.open_round()
+                self._secure = SecureRound(
+                    opened.number,
+                    opened.version,
+                    model.PARAMETERS + 1,
+                    self.settings.degree,
+                    phase_ends=now + quarter,
+                )
+            return
+        secure = self._secure
+        if secure is None:  # cannot happen: a loaded open round is abandoned
+            await durable.end_round(Outcome.ABANDONED)
+            return
+        if secure.phase is Phase.JOIN:
+            if len(secure.joined) < coordinator.consenting and now < secure.phase_ends:
+                return
+            if len(secure.joined) < self._needed() or not secure.start_sharing():
+                await self._end(Outcome.TOO_FEW_UPDATES)
+                return
+            secure.phase_ends = now + quarter
+            return
+        if not secure.everyone_answered() and now < min(secure.phase_ends, round_.deadline):
+            return
+        if secure.phase is Phase.SHARE:
+            moved = secure.start_masking()
+        elif secure.phase is Phase.MASK:
+            moved = secure.start_unmasking() and len(secure.masked) >= self._needed()
+        else:
+            await self._close(secure)
+            return
+        if not moved:
+            await self._end(Outcome.TOO_FEW_UPDATES)
+            return
+        secure.phase_ends = now + quarter
+
+    async def _end(self, outcome: Outcome) -> None:
+        self._secure = None
+        await self.durable.end_round(outcome)
+
+    async def _close(self, secure: SecureRound) -> None:
+        durable = self.durable
+        try:
+            total = secagg.from_fixed(await asyncio.to_thread(secure.unmask))
+        except (secagg.UnmaskingFailed, ValueError) as e:
+            log.warning("round %s: the sum could not be unmasked (%s)", secure.number, e)
+            await self._end(Outcome.UNMASKING_FAILED)
+            return
+        self._secure = None
+        spent = epsilon(
+            self.settings.noise_multiplier,
+            durable.releases + 1,
+            delta_for(max(1, durable.coordinator.registered)),
+        )
+        noised = self._dp.noised_mean(total, self._rng)
+        version = await durable.close(
+            lambda updates: _only(noised, updates), self._evaluate, epsilon=spent
+        )
+        if version is not None:
+            await self._live.publish(
+                VERSIONS_CHANNEL, {"version": version.number, "epsilon": version.epsilon}
+            )
+
+    def _evaluate(self, theta: Vector) -> Evaluation:
+        assert self._validation is not None
+        metrics = model.evaluate(theta, self._validation)
+        # Devices report no held-out metrics for a candidate yet: the gate uses the fixed
+        # validation set for both (the simulation runs the federated evaluation too).
+        return Evaluation(metrics, metrics)
+
+
+Keys = tuple[bytes, bytes]
+"""A device's masking and transport public keys for one round."""
+
+
+def _only(noised: Vector, updates: list[Update]) -> Vector:
+    """The secure round's noised mean (the coordinator holds no update in the clear)."""
+    if updates:
+        raise RuntimeError("a secure round holds no update in the clear")
+    return noised
+
+
+def _version(version: Version) -> dict[str, Any]:
+    metrics = version.metrics
+    return {
+        "number": version.number,
+        "epsilon": version.epsilon,
+        "accuracy": None if metrics is None else metrics.accuracy,
+        "loss": None if metrics is None else metrics.loss,
+    }
