@@ -733,3 +733,31 @@ def test_settings_list_my_devices_and_sign_one_out(new_person: NewPerson) -> Non
     expect(sessions).to_have_count(1)
     expect(phone.page.get_by_role("button", name="Log in")).to_be_visible()
     expect(laptop.page.get_by_test_id("live-state")).to_have_text("Live")
+
+
+def test_a_deletion_with_a_grace_period_signs_me_out_and_signing_in_lets_me_keep_my_account(
+    new_person: NewPerson,
+) -> None:
+    ada = new_person(width=375)
+    handle = unique("ada")
+    ada.sign_up(handle, "Ada")
+    ada.go("Settings")
+    page = ada.page
+    page.get_by_label("When").select_option("7")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("I understand it cannot be undone once erased").check()
+    page.get_by_role("button", name="Delete my account in 7 days").click()
+    expect(page.get_by_text("Your account will be erased on")).to_be_visible()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+    # She changes her mind within the week: signing in shows what waits, and she keeps it.
+    page.get_by_label("Handle").fill(handle)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("navigation", name="Screens")).to_be_visible()
+    ada.go("Settings")
+    waiting = page.get_by_test_id("deletion-waiting")
+    expect(waiting).to_contain_text("will be erased for good on")
+    waiting.get_by_role("button", name="Keep my account").click()
+    expect(page.get_by_role("button", name="Delete my account")).to_be_visible()
+    assert ada.api("{ accountDeletionDue }") == {"accountDeletionDue": None}

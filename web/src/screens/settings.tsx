@@ -391,24 +391,76 @@ function ExportAndLogOut() {
 }
 
 const DELETE_ACCOUNT = "mutation($password: String!) { deleteAccount(password: $password) }";
+const SCHEDULE_DELETION =
+  "mutation($password: String!, $days: Int!) { scheduleAccountDeletion(password: $password, graceDays: $days) }";
+const DELETION_DUE = "{ accountDeletionDue }";
+const CANCEL_DELETION = "mutation { cancelAccountDeletion }";
+
+/** The deletion this person asked for with a grace period, and the way to take it back. */
+function DeletionWaiting({ due, onCancelled }: { due: string; onCancelled: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function keep() {
+    setError(null);
+    setBusy(true);
+    try {
+      await gql(CANCEL_DELETION);
+      onCancelled();
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section class="card" role="alert" data-testid="deletion-waiting">
+      <h2>Your account is to be erased</h2>
+      <p>
+        You asked to delete your account. It will be erased for good on{" "}
+        <strong>{new Date(due).toLocaleString()}</strong>. Until then you can change your mind.
+      </p>
+      <ErrorText error={error} />
+      <button type="button" onClick={keep} disabled={busy}>
+        {busy ? "Keeping…" : "Keep my account"}
+      </button>
+    </section>
+  );
+}
 
 function DeleteAccount() {
   const [password, setPassword] = useState("");
   const [understood, setUnderstood] = useState(false);
+  const [graceDays, setGraceDays] = useState(0);
+  const [due, setDue] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    gql<{ accountDeletionDue: string | null }>(DELETION_DUE)
+      .then((data) => setDue(data.accountDeletionDue))
+      .catch(() => setDue(null));
+  }, []);
   async function erase(e: Event) {
     e.preventDefault();
     setError(null);
     setBusy(true);
     try {
-      await gql(DELETE_ACCOUNT, { password });
+      if (graceDays === 0) {
+        await gql(DELETE_ACCOUNT, { password });
+      } else {
+        const data = await gql<{ scheduleAccountDeletion: string }>(SCHEDULE_DELETION, { password, days: graceDays });
+        const when = new Date(data.scheduleAccountDeletion).toLocaleString();
+        signOutLocally(`Your account will be erased on ${when}. Sign in before then to keep it.`);
+        return;
+      }
     } catch (err) {
       setError(describe(err));
       setBusy(false);
       return;
     }
     signOutLocally("Your account was erased: nothing you wrote can be read again. Take care.");
+  }
+  if (due !== null) {
+    return <DeletionWaiting due={due} onCancelled={() => setDue(null)} />;
   }
   return (
     <form class="card" onSubmit={erase}>
@@ -418,6 +470,18 @@ function DeleteAccount() {
         be read again, on any copy, and your friends no longer see you. Download the complete archive first if you
         want to keep them. Your handle is not given to anyone else.
       </p>
+      <label>
+        When
+        <select
+          name="deleteWhen"
+          value={String(graceDays)}
+          onChange={(e) => setGraceDays(Number(e.currentTarget.value))}
+        >
+          <option value="0">Now</option>
+          <option value="7">In 7 days (you can change your mind until then)</option>
+          <option value="30">In 30 days (you can change your mind until then)</option>
+        </select>
+      </label>
       <label>
         Your password
         <input
@@ -436,11 +500,11 @@ function DeleteAccount() {
           checked={understood}
           onChange={(e) => setUnderstood(e.currentTarget.checked)}
         />
-        I understand this cannot be undone
+        {graceDays === 0 ? "I understand this cannot be undone" : "I understand it cannot be undone once erased"}
       </label>
       <ErrorText error={error} />
       <button type="submit" class="danger" disabled={busy || !understood || password === ""}>
-        {busy ? "Erasing…" : "Delete my account"}
+        {busy ? "Erasing…" : graceDays === 0 ? "Delete my account" : `Delete my account in ${graceDays} days`}
       </button>
     </form>
   );
