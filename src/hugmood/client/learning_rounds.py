@@ -34,6 +34,8 @@ from hugmood.learning.secure_round import context
 CONSENT = "learning.consent"
 """The vault's memory of the person's answer ("on"/"off"); absent: never asked, nothing sent."""
 POLL_S = 0.2
+RETRY = frozenset({"left-out", "too-few-updates", "abandoned", "unmasking-failed"})
+"""Outcomes after which a device still waiting tries the next round."""
 LOCAL_EPOCHS = 2
 
 
@@ -138,8 +140,19 @@ def take_part(device: Device, *, wait_s: float, seed: int | None = None) -> Roun
         return RoundReport(None, "no-consent", about["version"]["number"])
     if not about["registered"]:
         _call(device, lambda h: answer(h.post("/devices", json={"parameters": model.PARAMETERS})))
+    while True:
+        report = _one_round(device, about, deadline, wait_s, seed)
+        if report.outcome not in RETRY or time.monotonic() > deadline:
+            return report
+
+
+def _one_round(
+    device: Device, about: dict[str, Any], deadline: float, wait_s: float, seed: int | None
+) -> RoundReport:
+    """Train from the current global version and go through the next round's steps."""
     number, theta = fetch_model(device)
     words = _row(device, theta, about, seed)
+    # Fresh keys every round: a dropped device's masking key is rebuilt by the others.
     key, transport = X25519PrivateKey.generate(), X25519PrivateKey.generate()
 
     def wait(ready: Callable[[dict[str, Any] | None], bool]) -> dict[str, Any] | None:
@@ -151,21 +164,30 @@ def take_part(device: Device, *, wait_s: float, seed: int | None = None) -> Roun
                 raise Offline(f"no round reached that step within {wait_s:.0f} s")
             time.sleep(POLL_S)
 
-    view = wait(lambda v: v is not None and v["phase"] == "join" and v["version"] == number)
+    view = wait(lambda v: v is not None and v["phase"] == "join")
     assert view is not None
     round_number = int(view["round"])
+    if view["version"] != number:  # a version was published since: train from it
+        return RoundReport(round_number, "left-out", number)
 
     def post(path: str, body: dict[str, Any]) -> None:
         _call(device, lambda h: answer(h.post(path, json={"round": round_number, **body})))
 
-    post(
-        "/round/join",
-        {
-            "version": number,
-            "publicKey": base64.b64encode(key.public_key().public_bytes_raw()).decode(),
-            "transportKey": base64.b64encode(transport.public_key().public_bytes_raw()).decode(),
-        },
-    )
+    try:
+        post(
+            "/round/join",
+            {
+                "version": number,
+                "publicKey": base64.b64encode(key.public_key().public_bytes_raw()).decode(),
+                "transportKey": base64.b64encode(
+                    transport.public_key().public_bytes_raw()
+                ).decode(),
+            },
+        )
+    except ApiError as e:
+        if e.code not in ("WRONG_PHASE", "NO_OPEN_ROUND", "STALE_VERSION"):
+            raise
+        return RoundReport(round_number, "left-out", number)  # the round moved on: next one
 
     steps = ("join", "share", "mask", "unmask")
 
