@@ -67,6 +67,8 @@ from hugmood.realtime.hub import RealtimeHub
 from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
+from hugmood.regions.audit import record_policy_change
+from hugmood.regions.policy import open_policies
 from hugmood.reminders.scheduler import ReminderScheduler, open_mailer
 from hugmood.security.mfa import MfaSecrets
 from hugmood.security.oidc import OidcProvider
@@ -334,6 +336,8 @@ async def open_hugmood(
     `consumers` limits a worker to the named entries of the event table."""
     settings = settings.with_secret()
     role = Role(settings.role)
+    # The regions and their rules, checked before anything opens: a bad file stops here.
+    policies = open_policies(settings)
     async with AsyncExitStack() as stack:
         store, keys = await open_event_store(settings, upcasters(), stack)
         readmodels = await open_read_models(settings)
@@ -368,6 +372,8 @@ async def open_hugmood(
             blobs=blobs,
             session_ttl_hours=settings.session_ttl_hours,
             age_required=settings.age_required,
+            rules=policies,
+            age_rules=settings.applies_age_rules,
             mailer=open_mailer(settings),
             push_allow_loopback=settings.push_allow_loopback,
             reset_limiter=SlidingWindowLimiter(limit=5, window_s=3600, what="reset requests"),
@@ -486,6 +492,9 @@ async def open_hugmood(
             if role is Role.EDGE:
                 reads = edge_reads(settings, mesh, LocalReads(readmodels, boards))
         check_consumers(services, role, consumers)
+        if run_services:
+            # A changed rule is an audited event (`hugmood policy history`).
+            await record_policy_change(store, policies.policy(settings.region), clock.now())
         if run_services:
             for service in services:
                 await stack.enter_async_context(service)

@@ -137,6 +137,17 @@ class Settings:
     log_json: bool | None = None
     """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
     region: str = "eu-west"
+    """This server's region: one named in the regions file (start-up stops on any other)."""
+    default_country: str = "IE"
+    """The country (ISO 3166-1 alpha-2) of a sign-up that names neither a country nor a
+    region: it decides the home region and the rules that apply."""
+    age_rules: bool | None = None
+    """Gate public profiles, public check-ins, similar minds and community features on the
+    verified age the person's country's rule asks (regional policy); unset: on in
+    production, off in development. `HUGMOOD_AGE_REQUIRED` is a minimum on top."""
+    policy_dir: str = ""
+    """A folder of the operator's own `regions.toml` and `<region>.toml` policy files, each
+    replacing the one HugMood ships; empty: the shipped rules."""
     crisis_resources: str = ""
     """Where the app points someone having a very hard time, per country: `GB=https://…;
     FR=https://…;*=https://…` (ISO country codes; `*` for every other). Unset or no match:
@@ -165,6 +176,10 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def applies_age_rules(self) -> bool:
+        return not self.development if self.age_rules is None else self.age_rules
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -212,6 +227,8 @@ class Settings:
         if self.board_rebase_min_bytes < 0:
             raise ConfigError("HUGMOOD_BOARD_REBASE_MIN_BYTES must be 0 or more")
         parse_crisis_resources(self.crisis_resources)
+        if not (len(self.default_country) == 2 and self.default_country.isalpha()):
+            raise ConfigError("HUGMOOD_DEFAULT_COUNTRY must be an ISO 3166-1 code, such as IE")
         if self.board_image_max_bytes < 1:
             raise ConfigError("HUGMOOD_BOARD_IMAGE_MAX_BYTES must be 1 or more")
         if self.age_required not in (0, 13, 16, 18, 21):

@@ -64,7 +64,11 @@ async def test_every_path_to_a_gated_feature_refuses_an_unverified_person(
         ):
             assert response.status_code == 403, response.text
             refusal = response.json()["errors"][0]
-            assert refusal["extensions"] == {"code": "FORBIDDEN", "field": "age"}
+            assert refusal["extensions"] == {
+                "code": "FORBIDDEN",
+                "field": "age",
+                "rule": "operator.age_required",
+            }
             assert NEEDED in refusal["message"] and "hugmood verify-age" in refusal["message"]
 
     # Nothing public was written on the way.

@@ -244,8 +244,12 @@ async def test_a_server_configured_with_nats_runs_the_relay(nats_url: str, tmp_p
 
             await eventually(lambda: _at(relay, result.last_position), "the server's relay")
 
-        [message] = await d.read_stream(1)
-        assert message.subject == f"{prefix}.eu-west.events.user.UserRegistered"
+        # The server's start recorded the region's rules first (a RegionPolicyChanged).
+        messages = await d.read_stream(2)
+        assert [m.subject for m in messages] == [
+            f"{prefix}.eu-west.events.policy.RegionPolicyChanged",
+            f"{prefix}.eu-west.events.user.UserRegistered",
+        ]
 
 
 async def test_the_embedded_default_runs_no_relay(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from hugmood.application.ports import (
     Mailer,
     PasswordHasher,
     RateLimiter,
+    RegionalRules,
     SessionTokens,
 )
 from hugmood.blobs.store import BlobStore
@@ -34,7 +35,11 @@ class Dependencies:
     blobs: BlobStore
     session_ttl_hours: float = 24 * 30
     age_required: int = 0
-    """The verified age public check-ins and community features need (0: no check)."""
+    """The operator's minimum verified age for the age-gated features (0: none)."""
+    rules: RegionalRules | None = None
+    """The regional policy engine: home regions from countries, and the rules there."""
+    age_rules: bool = False
+    """Whether the gated features need the verified age the person's country's rule says."""
     mailer: Mailer | None = None
     """None: this server sends no e-mail (no SMTP server configured)."""
     push_allow_loopback: bool = False

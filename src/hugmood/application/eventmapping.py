@@ -24,6 +24,7 @@ from hugmood.domain.mail import EMAIL_EVENTS
 from hugmood.domain.mood_photos import MOOD_PHOTO_EVENTS
 from hugmood.domain.moods import MOOD_EVENTS
 from hugmood.domain.password_reset import PASSWORD_RESET_EVENTS
+from hugmood.domain.regions import REGION_EVENTS
 from hugmood.domain.reminders import REMINDER_EVENTS
 from hugmood.domain.sealed import SEALED_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
@@ -51,6 +52,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *DISCOVERY_EVENTS,
         *INSIGHT_EVENTS,
         *DEVICE_EVENTS,
+        *REGION_EVENTS,
     )
 }
 

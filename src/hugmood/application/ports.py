@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hugmood.domain.identity import LoginAttempt
+from hugmood.domain.regions import AgeRule, GatedFeature, Participation
 
 
 class Clock(Protocol):
@@ -75,6 +76,23 @@ class DataKeys(Protocol):
 
     async def destroy(self, user_id: str) -> None:
         """Destroy the person's key for good: what it encrypted can never be read again."""
+        ...
+
+
+class RegionalRules(Protocol):
+    """The regional policy engine (`regions.policy`) as handlers ask it. A person's country
+    may be "" (registered before countries were asked): read as their region's default."""
+
+    def home(self, country: str | None, region: str | None) -> tuple[str, str]:
+        """(country, home region) for a sign-up; ValidationFailed if no region serves it."""
+        ...
+
+    def age_required(self, country: str, home_region: str, feature: GatedFeature) -> AgeRule:
+        """The verified age `feature` needs in that country, and the rule's name."""
+        ...
+
+    def participation(self, country: str, home_region: str, what: str) -> Participation:
+        """Whether `what` (analytics, learning) is opt-in or opt-out there."""
         ...
 
 

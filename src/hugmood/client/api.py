@@ -120,11 +120,14 @@ class AsyncHugMoodClient:
 
     # --- account -----------------------------------------------------------------------------
 
-    async def register(self, handle: str, display_name: str, password: str) -> JSON:
-        data = await self.execute(
-            q.REGISTER,
-            input={"handle": handle, "displayName": display_name, "password": password},
-        )
+    async def register(
+        self, handle: str, display_name: str, password: str, *, country: str | None = None
+    ) -> JSON:
+        """Create an account in `country` (None: the server's default country)."""
+        account = {"handle": handle, "displayName": display_name, "password": password}
+        if country is not None:
+            account["country"] = country
+        data = await self.execute(q.REGISTER, input=account)
         profile: JSON = data["register"]
         return profile
 

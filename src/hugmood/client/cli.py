@@ -263,9 +263,11 @@ def register(app: typer.Typer) -> None:
         cli_insights,
         cli_moods,
         cli_sealed,
+        cli_signup,
         cli_social,
     )
 
+    cli_signup.register(app)
     app.command()(login)
     app.command()(logout)
     app.command()(unlock)

@@ -9,7 +9,9 @@ ENTRY = (
 )
 HUG = "id sender { handle } recipient { handle } hugType message status sentAt"
 
-REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle displayName } }"
+REGISTER = (
+    "mutation($input: RegisterInput!) { register(input: $input) { handle displayName homeRegion } }"
+)
 LOG_IN = """
 mutation($handle: String!, $password: String!, $device: String) {
   logIn(handle: $handle, password: $password, device: $device) {

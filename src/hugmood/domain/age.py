@@ -42,13 +42,18 @@ def evolve_verified_age(state: int | None, event: DomainEvent) -> int | None:
     return state
 
 
-def require_age(verified: int | None, required: int, feature: str) -> None:
-    """Refuse `feature` unless a verified age of at least `required` is on record."""
+def require_age(
+    verified: int | None, required: int, feature: str, *, rule: str | None = None
+) -> None:
+    """Refuse `feature` unless a verified age of at least `required` is on record; the
+    refusal names the `rule` that asks for it."""
     if required <= 0 or (verified is not None and verified >= required):
         return
     have = "no verified age" if verified is None else f"a verified age of {verified}"
+    because = f" (rule {rule})" if rule else ""
     raise Forbidden(
-        f"{feature} needs a verified age of {required} or over (you have {have}); "
+        f"{feature} needs a verified age of {required} or over{because} (you have {have}); "
         + HOW_TO_VERIFY.format(n=required),
         field="age",
+        rule=rule,
     )

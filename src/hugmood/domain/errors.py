@@ -8,10 +8,12 @@ class HugMoodError(Exception):
 
     code = "INTERNAL"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.rule = rule
+        """The regional rule that refused (`DE.age.public_profile`), shown as `extensions.rule`."""
 
 
 class ValidationFailed(HugMoodError):

@@ -110,6 +110,16 @@ def check_region(region: str) -> str:
     return value
 
 
+def check_country(country: str) -> str:
+    value = country.strip().upper()
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValidationFailed(
+            f"country must be a two-letter ISO 3166-1 code, like DE (got {shown(country)})",
+            field="country",
+        )
+    return value
+
+
 # --- commands -------------------------------------------------------------------------------
 
 
@@ -122,9 +132,13 @@ class RegisterUser:
     handle: str
     display_name: str
     password: str
-    home_region: str
+    home_region: str | None
+    """Set by the handler from `country` (regions.geography); older clients name it alone."""
     default_visibility: str | None = None
     """Who sees check-ins made without a choice of their own; `NEW_ACCOUNT_VISIBILITY` if None."""
+    country: str | None = None
+    """ISO 3166-1 alpha-2; it decides the home region and the rules that apply (None: the
+    server's default country, `HUGMOOD_DEFAULT_COUNTRY`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +221,10 @@ class UserRegistered(DomainEvent):
     default_visibility: str = Privacy.FRIENDS_ONLY.value
     """Events written before the choice existed carry none: those accounts shared with
     friends. New registrations always record it (`NEW_ACCOUNT_VISIBILITY` unless chosen)."""
+    country: str = ""
+    """Where the person lives (ISO 3166-1 alpha-2), in clear: the server applies its rules
+    and routes by it. Empty on events from before countries were asked: read as the home
+    region's default country. Changed only by a documented migration, never by a command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +292,8 @@ class Account:
     default_visibility: Privacy
     password_hash: str
     appear_offline: bool = False
+    country: str = ""
+    home_region: str = ""
 
 
 def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
@@ -286,15 +306,15 @@ def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
                 bio="",
                 default_visibility=Privacy(event.default_visibility),
                 password_hash=event.password_hash,
+                country=event.country,
+                home_region=event.home_region,
             )
         case ProfileUpdated() if state is not None:
-            return Account(
-                user_id=state.user_id,
-                handle=state.handle,
+            return replace(
+                state,
                 display_name=event.display_name,
                 bio=event.bio,
                 default_visibility=Privacy(event.default_visibility),
-                password_hash=state.password_hash,
                 appear_offline=event.appear_offline,
             )
         case PasswordChanged() if state is not None:
@@ -352,9 +372,10 @@ def decide_register(
             user_id=user_id_for(handle),
             handle=handle,
             display_name=clean_display_name(command.display_name),
-            home_region=check_region(command.home_region),
+            home_region=check_region(command.home_region or ""),
             password_hash=password_hash,
             default_visibility=visibility.value,
+            country=check_country(command.country) if command.country else "",
         )
     ]
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
-from hugmood.entrypoints import cli_help, cli_keys, cli_services, cli_workers
+from hugmood.entrypoints import cli_help, cli_keys, cli_policy, cli_services, cli_workers
 
 app = typer.Typer(
     help="HugMood: check in your mood, share it as far as you choose, send hugs.",
@@ -200,6 +200,7 @@ cli_help.use_readable_labels()
 _register_client_commands()
 cli_services.register(app)
 cli_keys.register(app, _settings)
+cli_policy.register(app, _settings)
 cli_workers.register(app, _settings, _listen)
 
 

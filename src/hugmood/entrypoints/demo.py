@@ -33,17 +33,18 @@ DEMO_PASSWORD = "hugmood-demo"  # noqa: S105  (printed for everyone at start-up)
 class DemoUser:
     handle: str
     display_name: str
-    region: str
+    country: str
+    """Where they live: their home region follows (regions.toml)."""
     bias: float
     """-1..1: how pleasant this person's month tends to be."""
 
 
 DEMO_USERS = (
-    DemoUser("alice", "Alice Martin", "eu-west", 0.4),
-    DemoUser("bob", "Bob Okafor", "eu-west", -0.2),
-    DemoUser("carol", "Carol Nguyen", "us-east", 0.1),
-    DemoUser("dan", "Dan Silva", "sa-east", -0.4),
-    DemoUser("erin", "Erin Walsh", "us-west", 0.6),
+    DemoUser("alice", "Alice Martin", "FR", 0.4),
+    DemoUser("bob", "Bob Okafor", "DE", -0.2),
+    DemoUser("carol", "Carol Nguyen", "US", 0.1),
+    DemoUser("dan", "Dan Silva", "PT", -0.4),
+    DemoUser("erin", "Erin Walsh", "US", 0.6),
 )
 
 # (who acts, towards whom, what): the demo's social graph.
@@ -96,7 +97,7 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
         await core.bus.handle(
             # The demo's people chose to share with their friends (new accounts share nothing).
             identity.RegisterUser(
-                user.handle, user.display_name, DEMO_PASSWORD, user.region, "friends-only"
+                user.handle, user.display_name, DEMO_PASSWORD, None, "friends-only", user.country
             ),
             context,
         )

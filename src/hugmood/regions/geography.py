@@ -94,7 +94,8 @@ class Geography:
                 )
             return country_code(country), home
         code = default_country if country is None or not country.strip() else country
-        return country_code(code), self.home_region(code)
+        home = self.home_region(code)  # checks the code first
+        return country_code(code), home
 
 
 def load_geography(path: Path | None = None) -> Geography:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hugmood.config import Settings
 from hugmood.domain.errors import ValidationFailed
 from hugmood.domain.regions import GATED_FEATURES, AgeRule, GatedFeature, Participation
 from hugmood.regions.files import RulesFileError, Table, integer, one_of, read_toml
@@ -170,6 +171,10 @@ class RegionalPolicies:
             raise KeyError(f"unknown region {region!r}; known: {', '.join(sorted(self.regions))}")
         return found
 
+    def home(self, country: str | None, region: str | None) -> tuple[str, str]:
+        """(country, home region) for a sign-up (`Geography.home`, this server's default)."""
+        return self.geography.home(country, region, self.default_country)
+
     def country_of(self, country: str, home_region: str) -> str:
         """A person's country; accounts from before countries were asked (none recorded)
         read as their region's default country, or the server's."""
@@ -318,6 +323,21 @@ def _flatten(prefix: str, rules: _Declared) -> Iterator[tuple[str, str | int]]:
 def changed_keys(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
     """The rules added, removed or changed between two declared rule sets."""
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def open_policies(settings: Settings) -> RegionalPolicies:
+    """The rules this server applies (`HUGMOOD_POLICY_DIR`, else the shipped files), with
+    this server's region (`HUGMOOD_REGION`) checked against the regions file."""
+    directory = Path(settings.policy_dir).expanduser() if settings.policy_dir else None
+    policies = load_policies(directory, default_country=settings.default_country)
+    if settings.region not in policies.regions:
+        raise RulesFileError(
+            policies.geography.source,
+            "HUGMOOD_REGION",
+            f"{settings.region!r} is not a region of this file "
+            f"(its regions: {', '.join(sorted(policies.regions))})",
+        )
+    return policies
 
 
 @cache

@@ -8,8 +8,10 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append
 from hugmood.domain import discovery
+from hugmood.domain.regions import SIMILAR_MINDS as SIMILAR_MINDS_RULES
+from hugmood.domain.regions import GatedFeature
 
-SIMILAR_MINDS = "Being a similar mind to others"
+SIMILAR_MINDS = GatedFeature(SIMILAR_MINDS_RULES.key, "Being a similar mind to others")
 
 
 async def set_discoverable(

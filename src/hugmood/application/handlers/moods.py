@@ -15,13 +15,13 @@ from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import moods
 from hugmood.domain.errors import Conflict, HugMoodError
 from hugmood.domain.privacy import Privacy
+from hugmood.domain.regions import PUBLIC_CHECK_IN
 from hugmood.eventstore.envelope import NewEvent
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 from hugmood.ids import EntryId, UserId
 
 DEFAULT_PRIVACY = Privacy.FRIENDS_ONLY
 ID_TAKEN = "this entry id is already used; choose a new one"
-PUBLIC_CHECK_IN = "A public check-in"
 
 
 def _public(event: object) -> bool:

@@ -12,6 +12,7 @@ from hugmood.analytics.community import AnalyticsUnavailable
 from hugmood.application.age import AgeGate
 from hugmood.application.queries import minds as mind_queries
 from hugmood.domain.discovery import SetDiscoverable
+from hugmood.domain.regions import COMMUNITY, SIMILAR_MINDS, GatedFeature
 from hugmood.entrypoints.graphql.context import Ctx
 
 WAIT_S = 2.0
@@ -26,8 +27,8 @@ DISCOVERABLE = (
 )
 
 
-COMMUNITY_MOOD = "How people in your region felt"
-SIMILAR_MINDS_FEATURE = "Similar minds"
+COMMUNITY_MOOD = GatedFeature(COMMUNITY.key, "How people in your region felt")
+SIMILAR_MINDS_FEATURE = SIMILAR_MINDS
 
 
 @strawberry.type(description="One quadrant's share of a cohort's check-ins (noisy).")

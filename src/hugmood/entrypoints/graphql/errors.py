@@ -46,6 +46,8 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
         extensions["code"] = original.code
         if original.field:
             extensions["field"] = original.field
+        if original.rule:
+            extensions["rule"] = original.rule
         if isinstance(original, RateLimited):
             extensions["retryAfterSeconds"] = round(original.retry_after_s, 1)
         if isinstance(original, SecondFactorRequired):

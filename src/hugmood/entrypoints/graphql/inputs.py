@@ -15,8 +15,16 @@ class RegisterInput:
     handle: str = strawberry.field(description="3–30 characters: a letter, then a-z, 0-9 or _.")
     display_name: str
     password: str = strawberry.field(description="At least 10 characters.")
-    home_region: str = strawberry.field(
-        default="eu-west", description="Where your data lives: us-east, us-west, eu-west, …"
+    country: str | None = strawberry.field(
+        default=None,
+        description="Where you live (ISO 3166-1 alpha-2, like DE or US): it decides where "
+        "your data lives and which rules apply. Omitted: the server's default country. "
+        "Changed later only by a migration of your account, not by you.",
+    )
+    home_region: str | None = strawberry.field(
+        default=None,
+        description="Older clients only: where your data lives (eu-west, us-east). It follows "
+        "from `country`; naming a region that is not the country's is refused.",
     )
     default_visibility: Privacy | None = strawberry.field(
         default=None,

@@ -77,6 +77,7 @@ class Mutation:
             input.password,
             input.home_region,
             input.default_visibility.value if input.default_visibility else None,
+            input.country,
         )
         result = await info.context.core.bus.handle(command, info.context.command)
         account = await identity_queries.account_by_id(info.context.core.readmodels, result.value)

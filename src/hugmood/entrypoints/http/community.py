@@ -15,13 +15,14 @@ from starlette.responses import Response
 from hugmood.application.age import AgeGate
 from hugmood.bootstrap import HugMood
 from hugmood.domain.errors import ValidationFailed
+from hugmood.domain.regions import COMMUNITY, GatedFeature
 from hugmood.privacy.he.errors import DecryptionServiceUnavailable
 from hugmood.privacy.he.job import CommunityJob
 
 if TYPE_CHECKING:
     from hugmood.entrypoints.http.age import PrivacyServices
 
-COMMUNITY_AVERAGES = "community averages"
+COMMUNITY_AVERAGES = GatedFeature(COMMUNITY.key, "Community averages")
 MAX_DAYS = 366
 
 

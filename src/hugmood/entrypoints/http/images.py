@@ -51,10 +51,14 @@ _STATUS: tuple[tuple[type[HugMoodError], int], ...] = (
 )
 
 
-def error(status: int, message: str, code: str, *, field: str | None = None) -> Response:
+def error(
+    status: int, message: str, code: str, *, field: str | None = None, rule: str | None = None
+) -> Response:
     extensions: dict[str, str] = {"code": code}
     if field:
         extensions["field"] = field
+    if rule:
+        extensions["rule"] = rule
     body = {"errors": [{"message": message, "extensions": extensions}]}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
@@ -62,7 +66,7 @@ def error(status: int, message: str, code: str, *, field: str | None = None) -> 
 
 def refusal(e: HugMoodError) -> Response:
     status = next((s for kind, s in _STATUS if isinstance(e, kind)), 400)
-    return error(status, e.message, e.code, field=e.field)
+    return error(status, e.message, e.code, field=e.field, rule=e.rule)
 
 
 class BoardImagePaths:
