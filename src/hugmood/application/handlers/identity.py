@@ -22,11 +22,11 @@ from hugmood.domain import identity
 from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from hugmood.domain.identity import LoginAttempt
 from hugmood.domain.privacy import Privacy
+from hugmood.domain.regions import PUBLIC_PROFILE
 from hugmood.eventstore.store import NO_STREAM, ConcurrencyError
 from hugmood.ids import SessionId, UserId
 
 BAD_CREDENTIALS = "the handle or password is incorrect"
-PUBLIC_PROFILE = "Sharing your check-ins with everyone by default"
 
 
 async def register_user(
@@ -34,6 +34,10 @@ async def register_user(
 ) -> CommandResult:
     handle = identity.normalise_handle(command.handle)
     identity.check_password(command.password, handle)
+    if deps.rules is not None:
+        # The home region follows from the country (regions.geography).
+        country, region = deps.rules.home(command.country, command.home_region)
+        command = replace(command, country=country, home_region=region)
     if deps.rules is not None:
         # The home region follows from the country (regions.geography).
         country, region = deps.rules.home(command.country, command.home_region)
