@@ -38,10 +38,6 @@ async def register_user(
         # The home region follows from the country (regions.geography).
         country, region = deps.rules.home(command.country, command.home_region)
         command = replace(command, country=country, home_region=region)
-    if deps.rules is not None:
-        # The home region follows from the country (regions.geography).
-        country, region = deps.rules.home(command.country, command.home_region)
-        command = replace(command, country=country, home_region=region)
     user_id = identity.user_id_for(handle)
     stream = identity.user_stream(user_id)
     existing = await load(deps.store, stream, None, identity.evolve_account)
