@@ -232,6 +232,29 @@ async def test_refusals_carry_their_codes(harness: Harness) -> None:
     with pytest.raises(UpdateRejected) as refused:
         await s.mask("person-0", "device-0", 1, 0, "u1", np.zeros(3, dtype=np.uint64))
     assert refused.value.code == "WRONG_PHASE"
+    # one update a person a round: a second device of theirs cannot join the same round
+    await s.register("person-0", "tablet", model.PARAMETERS)
+    await s.join("person-0", "device-0", 1, 0, devices[0].keys())
+    with pytest.raises(UpdateRejected) as refused:
+        await s.join("person-0", "tablet", 1, 0, devices[0].keys())
+    assert refused.value.code == "ALREADY_SENT"
+
+
+async def test_withdrawing_consent_leaves_a_device_out_and_stops_it(harness: Harness) -> None:
+    devices = await _consenting(harness, 4)
+    s = harness.service
+    await s.advance()
+    for d in devices:
+        await s.join(d.person, d.name, 1, 0, d.keys())
+    await s.set_consent("person-3", False)
+    status = await s.status("person-3", "device-3")
+    assert status["consent"] is False and status["registered"] is False
+    assert status["round"]["joined"] is False
+    with pytest.raises(UpdateRejected) as refused:
+        await s.join("person-3", "device-3", 1, 0, devices[3].keys())
+    assert refused.value.code == "NO_CONSENT"
+    await s.advance()
+    assert s._secure is not None and s._secure.clients == 3
 
 
 async def test_masked_updates_are_checked_and_counted_once(harness: Harness) -> None:

@@ -185,6 +185,12 @@ class FederatedLearning(Service):
                 raise UpdateRejected(
                     "STALE_VERSION", f"the round trains version {secure.version}, not {version}"
                 )
+            owners = self.durable.owners
+            if any(owners.get(c) == person and c != client for c in secure.joined):
+                # DP bounds what one person adds to a round: one update, from one device.
+                raise UpdateRejected(
+                    "ALREADY_SENT", "another of your devices takes part in this round"
+                )
             secure.join(client, keys[0], keys[1])
 
     async def share(

@@ -20,7 +20,9 @@ from hugmood.domain.privacy import is_friend
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.hugs import Hug, HugStatus, hugs_of
+from hugmood.entrypoints.graphql.learning import ModelVersion
 from hugmood.entrypoints.graphql.presence import friend_ids, presences_of
+from hugmood.learning.service import VERSIONS_CHANNEL
 from hugmood.realtime.hub import Message, Presence, PresenceStatus, RealtimeHub
 from hugmood.realtime.presence import presence_channel
 from hugmood.realtime.relay import friend_moods, hugs_in, hugs_out
@@ -152,8 +154,27 @@ class FriendMoodRecorded(Feed):
         return t.MoodEntry.of(view, author) if author is not None else None
 
 
+class ModelVersionPublished(Feed):
+    """`modelVersionPublished`: each new global version of the mood model (the same for
+    everyone: a number and its epsilon, nothing about anyone)."""
+
+    __slots__ = ()
+
+    def __init__(self, context: RequestContext, user_id: str) -> None:
+        super().__init__(context, user_id, context.core.live, [VERSIONS_CHANNEL])
+
+    async def translate(self, channel: str, message: Message) -> Any | None:
+        return ModelVersion.of(message)
+
+
 SUBSCRIPTIONS = frozenset(
-    {"hugReceived", "hugStatusChanged", "friendPresence", "friendMoodRecorded"}
+    {
+        "hugReceived",
+        "hugStatusChanged",
+        "friendPresence",
+        "friendMoodRecorded",
+        "modelVersionPublished",
+    }
 )
 """The subscription fields a feed stands behind."""
 
@@ -171,4 +192,6 @@ async def open_feed(field: str, context: RequestContext) -> Feed:
             return FriendPresenceFeed(context, me.user_id, friends)
         case "friendMoodRecorded":
             return FriendMoodRecorded(context, me.user_id)
+        case "modelVersionPublished":
+            return ModelVersionPublished(context, me.user_id)
     raise LookupError(f"no subscription named {field!r}")

@@ -1,4 +1,5 @@
-"""The subscription fields: hugs, hug status, friends' presence and check-ins.
+"""The subscription fields: hugs, hug status, friends' presence and check-ins, new versions
+of the mood model.
 
 What each shows is its `Feed` (`feeds.py`). Sockets run feeds through `entrypoints.ws`; the
 async generators here run the same feeds for Strawberry's own `Schema.subscribe` (in-process
@@ -16,6 +17,7 @@ from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.feeds import open_feed
 from hugmood.entrypoints.graphql.hugs import Hug
+from hugmood.entrypoints.graphql.learning import ModelVersion
 from hugmood.entrypoints.graphql.presence import FriendPresence
 
 
@@ -62,3 +64,11 @@ class Subscription:
     async def friend_mood_recorded(self, info: Ctx) -> AsyncGenerator[t.MoodEntry, None]:
         async for entry in _follow("friendMoodRecorded", info):
             yield entry
+
+    @strawberry.subscription(
+        description="Each new global version of the mood model as it is published (fetch "
+        "its weights from GET /privacy/learning/model)."
+    )
+    async def model_version_published(self, info: Ctx) -> AsyncGenerator[ModelVersion, None]:
+        async for version in _follow("modelVersionPublished", info):
+            yield version
