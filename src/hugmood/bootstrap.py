@@ -42,6 +42,7 @@ from hugmood.blobs.store import BlobStore
 from hugmood.boards.rooms import BoardRooms
 from hugmood.boards.store import BoardContentStore
 from hugmood.config import Settings
+from hugmood.edge.runtime import Edge, close_edge, open_edge
 from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
@@ -143,6 +144,8 @@ class HugMood:
     """The analytics column store's consumer, where this process runs it."""
     minds: SimilarMinds | None = None
     """This process's similar-minds index, where it answers queries."""
+    edge: Edge | None = None
+    """The edge's caches, verified sessions and store-and-forward, where this process has them."""
 
     @property
     def heavy_reads(self) -> HeavyReads:
@@ -307,6 +310,42 @@ def analytics_path(settings: Settings) -> Path | None:
     return settings.data_dir / "analytics" / "community.duckdb"
 
 
+async def _open_edge(
+    settings: Settings,
+    role: Role,
+    store: EventStore,
+    readmodels: SqlDatabase,
+    deps: Dependencies,
+    progress: ReadModelsProgress,
+    runner: ProjectionRunner,
+) -> Edge:
+    """The edge's caches, and on an edge process its store-and-forward queue (a file of the
+    edge's own data dir, never shared with the region)."""
+    watcher = progress if isinstance(progress, CheckpointWatcher) else None
+
+    async def read_models_at() -> int:
+        return await watcher.refresh() if watcher is not None else runner.position
+
+    queue_path = None
+    if role is Role.EDGE:
+        private_dir(settings.data_dir / "edge")
+        queue_path = settings.data_dir / "edge" / "held.sqlite3"
+    return await open_edge(
+        store=store,
+        readmodels=readmodels,
+        deps=deps,
+        progress=progress,
+        read_models_at=read_models_at,
+        known_position=lambda: watcher.position if watcher is not None else runner.position,
+        cache=True,
+        queue_path=queue_path,
+        secret_key=settings.secret_key,
+        max_entries=settings.edge_cache_entries,
+        ttl_s=settings.edge_cache_ttl_s,
+        session_grace_s=settings.edge_session_grace_s,
+    )
+
+
 def _service(services: list[Service], kind: type[_S]) -> _S | None:
     return next((s for s in services if isinstance(s, kind)), None)
 
@@ -404,7 +443,11 @@ async def open_hugmood(
             watcher = CheckpointWatcher(readmodels)
             stack.push_async_callback(watcher.close)
             progress = watcher
-        bus = MessageBus(deps, progress)
+        edge = None
+        if run_services and (role is Role.EDGE or settings.edge_cache):
+            edge = await _open_edge(settings, role, store, readmodels, deps, progress, runner)
+            stack.push_async_callback(close_edge, edge)
+        bus = edge.bus if edge is not None and edge.bus is not None else MessageBus(deps, progress)
         presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
         deliveries = DeliveryRecorder(bus)
         boards = BoardRooms(
@@ -491,6 +534,9 @@ async def open_hugmood(
             services.append(mesh)
             if role is Role.EDGE:
                 reads = edge_reads(settings, mesh, LocalReads(readmodels, boards))
+        if edge is not None:
+            edge.reads = lambda: reads if reads is not None else LocalReads(readmodels, boards)
+            services += edge.services
         check_consumers(services, role, consumers)
         if run_services:
             # A changed rule is an audited event (`hugmood policy history`).
@@ -517,4 +563,5 @@ async def open_hugmood(
             reads,
             _service(services, CommunityMoodConsumer),
             _service(services, SimilarMinds),
+            edge,
         )

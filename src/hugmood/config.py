@@ -172,6 +172,16 @@ class Settings:
     """The Web Push (VAPID) private key, made there once (0600) if missing; empty:
     `<data_dir>/vapid-private.pem`. Every process of one deployment must use the same key,
     or browsers subscribed through one are refused pushes from another."""
+    edge_cache: bool = False
+    """Cache public profiles (and warm people's own views) in this process, dropped by events
+    from the log. Always on for `hugmood serve --edge-only`; true turns it on elsewhere."""
+    edge_cache_entries: int = 10000
+    """How many entries each of the edge's caches holds at most (least recently used go)."""
+    edge_cache_ttl_s: float = 300.0
+    """The longest an edge cache entry lives even with no event about it (a backstop)."""
+    edge_session_grace_s: float = 900.0
+    """While the home region is away, an edge accepts check-ins and hugs from a session the
+    region vouched for at most this long ago (0: none; they are refused while it is away)."""
 
     @property
     def development(self) -> bool:
@@ -213,6 +223,13 @@ class Settings:
             raise ConfigError(
                 "HUGMOOD_SECRET_KEY must be set to at least 32 random characters in production"
             )
+        if self.edge_cache_entries < 1 or self.edge_cache_ttl_s <= 0:
+            raise ConfigError(
+                "HUGMOOD_EDGE_CACHE_ENTRIES must be 1 or more and HUGMOOD_EDGE_CACHE_TTL_S "
+                "more than 0"
+            )
+        if not 0 <= self.edge_session_grace_s <= 24 * 3600:
+            raise ConfigError("HUGMOOD_EDGE_SESSION_GRACE_S must be between 0 and 86400")
         if not 0 < self.port < 65536:
             raise ConfigError("HUGMOOD_PORT must be between 1 and 65535")
         if self.graphql_max_cost < 1 or self.graphql_max_seconds <= 0:

@@ -140,6 +140,8 @@ def create_app(
         max_tokens=settings.graphql_max_tokens,
         max_seconds=settings.graphql_max_seconds,
         development=settings.development,
+        # An edge keeps taking check-ins and hugs while its region is away (`hugmood.edge`).
+        read_only_when_away=settings.role == "edge",
     )
     socket_messages = SlidingWindowLimiter(
         limit=settings.ws_messages_per_minute, window_s=60, what="socket messages"

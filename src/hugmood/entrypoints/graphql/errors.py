@@ -18,6 +18,7 @@ from hugmood.domain.errors import (
     SecondFactorRequired,
     SocialSignInNotLinked,
 )
+from hugmood.edge.errors import TemporarilyReadOnly
 from hugmood.observability.error_reports import report_error
 from hugmood.unavailable import BackendUnavailable
 
@@ -37,9 +38,15 @@ def _brief(message: str) -> str:
     return message
 
 
-def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
-    """The error as HugMood shows it: a code in `extensions`, a message a person understands."""
+def map_error(
+    error: GraphQLError, *, development: bool, read_only_when_away: bool = False
+) -> GraphQLError:
+    """The error as HugMood shows it: a code in `extensions`, a message a person understands.
+    On an edge (`read_only_when_away`), storage that is away answers `READ_ONLY`."""
     original = error.original_error
+    if read_only_when_away and isinstance(original, BackendUnavailable):
+        log.error("storage unavailable: %s", original)
+        original = TemporarilyReadOnly()
     message, extensions = error.message, dict(error.extensions or {})
     if isinstance(original, HugMoodError):
         message = original.message
@@ -55,6 +62,7 @@ def map_error(error: GraphQLError, *, development: bool) -> GraphQLError:
             extensions["methods"] = original.methods
         if isinstance(original, SocialSignInNotLinked):
             extensions["linkToken"] = original.link_token
+        extensions.update(getattr(original, "extensions", None) or {})
     elif isinstance(original, BackendUnavailable):
         log.error("storage unavailable: %s", original)
         message = "HugMood's storage is unavailable right now; please try again shortly"

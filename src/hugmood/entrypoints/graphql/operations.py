@@ -59,6 +59,7 @@ class Operations:
         max_tokens: int,
         max_seconds: float,
         development: bool,
+        read_only_when_away: bool = False,
     ) -> None:
         self.schema = schema
         self._graphql = schema._schema
@@ -66,6 +67,7 @@ class Operations:
         self._rules = [*specified_rules, *limits]
         self._max_tokens = max_tokens
         self._development = development
+        self._read_only_when_away = read_only_when_away
         self._cache: OrderedDict[tuple[str, str | None], Prepared | list[GraphQLError]] = (
             OrderedDict()
         )
@@ -176,4 +178,8 @@ class Operations:
         return body
 
     def mapped(self, error: GraphQLError) -> GraphQLError:
-        return map_error(error, development=self._development)
+        return map_error(
+            error,
+            development=self._development,
+            read_only_when_away=self._read_only_when_away,
+        )

@@ -69,6 +69,17 @@ class Query:
         for name, value in (("from", start), ("to", end)):
             if value.tzinfo is None:
                 raise ValidationFailed(f"{name} must include a time zone offset", field=name)
+        edge = info.context.core.edge
+        own = owner.user_id == me.user_id and aggregation is t.Aggregation.NONE
+        if edge and edge.personal and own:
+            # Your own raw history, warmed at the edge before the hour you usually come.
+            warm = edge.personal.history(me.user_id, start, end)
+            if warm is not None:
+                return t.MoodHistory(
+                    aggregation=aggregation,
+                    entries=[t.MoodEntry.of(e, owner) for e in warm],
+                    bucket_views=[],
+                )
         result = await info.context.core.heavy_reads.mood_history(
             viewer_id=me.user_id,
             owner_id=owner.user_id,
@@ -99,6 +110,10 @@ class Query:
         self, info: Ctx, before: datetime | None = None, limit: int = 20
     ) -> list[t.MoodEntry]:
         me = await info.context.principal()
+        edge = info.context.core.edge
+        warm = edge.personal.feed(me.user_id, limit) if edge and edge.personal else None
+        if warm is not None and before is None:
+            return await entries_with_authors(info, warm)
         views = await mood_queries.friends_feed(
             info.context.core.readmodels,
             viewer_id=me.user_id,
@@ -112,6 +127,18 @@ class Query:
         if not 0 <= recent <= 50:
             raise ValidationFailed("recent must be between 0 and 50", field="recent")
         me = await info.context.principal()
+        edge = info.context.core.edge
+        seen = await edge.public.stranger_view(me.user_id, handle) if edge and edge.public else None
+        if seen is not None:
+            # A stranger's view, the same for every stranger: from the edge's cache.
+            return t.UserPage(
+                profile=t.Profile.of(seen.page.account),
+                relationship=t.RelationshipStatus(seen.status or "none"),
+                friend_count=seen.page.friend_count,
+                recent_moods=[
+                    t.MoodEntry.of(v, seen.page.account) for v in seen.page.recent[:recent]
+                ],
+            )
         db = info.context.core.readmodels
         account = await visible_account(info, handle)
         views = await mood_queries.recent_visible(
