@@ -110,6 +110,8 @@ class Role(StrEnum):
 def _runs(role: Role, entry: EventConsumer, only: frozenset[str] | None) -> bool:
     if entry.runs is Placement.WITH_SOCKETS:
         return role is not Role.WORKER
+    if entry.runs is Placement.WITH_API:
+        return role is Role.ALL and (only is None or entry.name in only)
     return role is not Role.EDGE and (only is None or entry.name in only)
 
 

@@ -6,16 +6,18 @@ round), adds the DP noise, gates and publishes versions, and tells live subscrib
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hugmood.blobs.store import BlobStore
-from hugmood.eventstore.store import EventStore
+from hugmood.eventstore.store import ConcurrencyError, EventStore
 from hugmood.learning import model, secagg
 from hugmood.learning.aggregation import Update, UpdateRejected, aggregation_threshold
 from hugmood.learning.consent import default_consent
@@ -114,6 +116,19 @@ class FederatedLearning(Service):
             await self.advance()
             await asyncio.sleep(self.settings.tick_seconds)
 
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[DurableCoordinator]:
+        """The coordinator, under the lock; if another process wrote its journal meanwhile
+        (two coordinators: one deployment should run one), it is reloaded and the call is
+        refused as unavailable rather than half done."""
+        async with self._lock:
+            try:
+                yield self.durable
+            except (JournalBroken, ConcurrencyError) as e:
+                log.warning("the learning journal moved under this coordinator: reloading")
+                await self._load()
+                raise LearningUnavailable("the coordinator is catching up; try again") from e
+
     @property
     def durable(self) -> DurableCoordinator:
         if self._durable is None:
@@ -153,8 +168,7 @@ class FederatedLearning(Service):
             return current, current.parameters.astype("<f8").tobytes()
 
     async def set_consent(self, person: str, consented: bool) -> None:
-        async with self._lock:
-            durable = self.durable
+        async with self._writing() as durable:
             secure = self._secure
             if not consented and secure is not None:
                 clients = [c for c, owner in durable.owners.items() if owner == person]
@@ -164,8 +178,7 @@ class FederatedLearning(Service):
 
     async def register(self, person: str, device: str, parameters: int) -> None:
         """A device of a consenting person registers (again) to take part."""
-        async with self._lock:
-            durable = self.durable
+        async with self._writing() as durable:
             if not durable.people.get(person, default_consent()):
                 raise UpdateRejected("NO_CONSENT", "you have not opted in to learning")
             await durable.register(
@@ -209,8 +222,7 @@ class FederatedLearning(Service):
         update_id: str,
         words: secagg.Words,
     ) -> None:
-        async with self._lock:
-            durable = self.durable
+        async with self._writing() as durable:
             client = self._participant(person, device)
             secure = self._open(round_number)
             durable.coordinator.admissible(update_id, client)
@@ -249,12 +261,9 @@ class FederatedLearning(Service):
     async def advance(self) -> None:
         """Open a round when enough devices take part; move the open one on when every
         device answered or its phase's time is up; close it at the end."""
-        async with self._lock:
-            try:
+        with contextlib.suppress(LearningUnavailable):
+            async with self._writing():
                 await self._advance()
-            except JournalBroken:
-                log.warning("the learning journal moved under this coordinator: reloading")
-                await self._load()
 
     def _needed(self) -> int:
         return max(MIN_PARTICIPANTS, aggregation_threshold(self.durable.coordinator.registered))
