@@ -36,9 +36,11 @@ def signup(
                 return await api.register(handle, display_name or handle, password, country=country)
 
         made = run(create())
+        where = f" in {country.strip().upper()}" if country else ""
         out.print(
-            f"Signed up as [bold]@{made['handle']}[/bold]; your data lives in "
-            f"{made['homeRegion']}. Next: hugmood login --handle {made['handle']}"
+            f"Signed up as [bold]@{made['handle']}[/bold]{where}; your data lives in that "
+            f"country's region (see `{{ me {{ homeRegion }} }}` once logged in). "
+            f"Next: hugmood login --handle {made['handle']}"
         )
 
 

@@ -9,9 +9,7 @@ ENTRY = (
 )
 HUG = "id sender { handle } recipient { handle } hugType message status sentAt"
 
-REGISTER = (
-    "mutation($input: RegisterInput!) { register(input: $input) { handle displayName homeRegion } }"
-)
+REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle displayName } }"
 LOG_IN = """
 mutation($handle: String!, $password: String!, $device: String) {
   logIn(handle: $handle, password: $password, device: $device) {

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
 from hugmood.entrypoints import cli_help, cli_keys, cli_policy, cli_services, cli_workers
+from hugmood.regions.policy import open_policies
 
 app = typer.Typer(
     help="HugMood: check in your mood, share it as far as you choose, send hugs.",
@@ -67,6 +68,8 @@ def serve(
             raise typer.Exit(2) from None
     try:
         cli_keys.check_master_key(settings)
+        # The regions and their rules: an unknown region or a malformed file stops here.
+        open_policies(settings)
     except ConfigError as e:
         console.print(f"[red]HugMood did not start:[/red] {e}")
         raise typer.Exit(2) from None

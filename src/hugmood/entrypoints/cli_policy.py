@@ -56,14 +56,13 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         table = Table(title=f"Rule changes in {name}")
         for column in ("recorded at", "version", "digest", "changed rules"):
             table.add_column(column)
-        for at, change in changes:
+        for n, (at, change) in enumerate(changes):
             keys = change.changed_keys
             shown = ", ".join(keys[:8]) + (f" … (+{len(keys) - 8})" if len(keys) > 8 else "")
+            if n == 0:
+                shown = f"first record ({len(change.rules)} rules)"
             table.add_row(
-                at.isoformat(timespec="seconds"),
-                str(change.version),
-                change.digest[:16],
-                shown or "(first record)",
+                at.isoformat(timespec="seconds"), str(change.version), change.digest[:16], shown
             )
         out.print(table)
 
