@@ -154,3 +154,31 @@ async def test_a_read_model_new_to_a_database_that_follows_the_log_has_every_rea
         assert await db.fetch("SELECT COUNT(*) FROM rm_accounts") == [(1,)]
     finally:
         await db.close()
+
+
+async def test_a_migration_that_changes_what_a_table_holds_has_every_read_model_rebuilt(
+    durable_settings: Settings,
+) -> None:
+    # Before the e-mail addresses and push endpoints were sealed (reminders' version 3).
+    db = await open_read_models(durable_settings)
+    try:
+        await db.apply(
+            [
+                (ACCOUNT, ()),
+                (CHECKPOINT, ()),
+                (
+                    "DELETE FROM hm_schema_migrations WHERE component = 'readmodel:reminders'"
+                    " AND version = 3",
+                    (),
+                ),
+            ]
+        )
+    finally:
+        await db.close()
+
+    db = await open_read_models(durable_settings)
+    try:
+        assert await db.fetch("SELECT COUNT(*) FROM rm_accounts") == [(0,)], "to be rebuilt"
+        assert await db.fetch("SELECT position FROM rm_checkpoints") == [(0,)]
+    finally:
+        await db.close()

@@ -24,6 +24,7 @@ from hugmood.domain.errors import RateLimited, ValidationFailed
 from hugmood.entrypoints.graphql.reminders import kept_public_key
 from hugmood.reminders.scheduler import ReminderScheduler
 from tests.conftest import unique
+from tests.integration.test_read_model_schema import raw_database
 from tests.mailpush import Inbox, PushService, push_service, smtp_inbox
 
 __all__ = ["push_service", "smtp_inbox"]  # fixtures
@@ -250,3 +251,38 @@ async def test_asked_only_for_a_nudge_after_quiet_days_it_comes_only_then(
         assert sent.pushed == 1
         body = json.loads(browser.decrypt(push_service.received[-1][2]))["body"]
         assert body.startswith("You haven't checked in for a few days")
+
+
+async def test_addresses_and_push_subscriptions_are_sealed_in_the_read_models_and_still_found(
+    durable_settings: Settings, smtp_inbox: Inbox, push_service: PushService
+) -> None:
+    async with open_hugmood(with_delivery(durable_settings, smtp_inbox)) as core:
+        user = await person(core)
+        address = f"{unique('ada')}@example.org"
+        await confirmed_address(core, smtp_inbox, user, address)
+        browser = push_service.subscription("phone")
+        await core.bus.handle(
+            rr.AddPushSubscription(user, browser.endpoint, browser.p256dh, browser.auth)
+        )
+        # Found by value without regard to case, and read back in clear, through the queries.
+        assert await rq.users_with_address(core.readmodels, address.upper()) == [user]
+        assert (await rq.email(core.readmodels, user)).address == address
+        (target,) = await rq.push_targets(core.readmodels, user)
+        assert (target.endpoint, target.p256dh) == (browser.endpoint, browser.p256dh)
+
+        # What the database holds: none of it in clear.
+        raw = await raw_database(durable_settings)  # no cipher: what the files hold
+        try:
+            rows = await raw.fetch("SELECT address, address_key, pending FROM rm_email")
+            rows += await raw.fetch(
+                "SELECT endpoint_key, endpoint, p256dh, auth FROM rm_push_subscriptions"
+            )
+        finally:
+            await raw.close()
+        held = " ".join(str(cell) for row in rows for cell in row)
+        for secret in (address, browser.endpoint, browser.p256dh, browser.auth):
+            assert secret not in held
+
+        # Removing the subscription finds it by its blind index too.
+        await core.bus.handle(rr.RemovePushSubscription(user, browser.endpoint))
+        assert await rq.push_targets(core.readmodels, user) == []

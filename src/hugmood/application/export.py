@@ -169,7 +169,7 @@ async def _settings(sources: ExportSources, user_id: UserId) -> dict[str, Any]:
     reminder = await reminder_of(db, user_id)
     email = await email_of(db, user_id)
     push = await db.fetch(
-        "SELECT endpoint FROM rm_push_subscriptions WHERE user_id = $1 ORDER BY endpoint",
+        "SELECT endpoint FROM rm_push_subscriptions WHERE user_id = $1 ORDER BY endpoint_key",
         user_id,
     )
     hugs = await db.fetchrow(

@@ -27,18 +27,20 @@ async def prepare_read_models(db: SqlDatabase, projections: Sequence[Projection]
     """Create or upgrade every read model's tables, and the runner's checkpoints.
 
     A read model new to a database that already follows the log must see the events from
-    before it existed: every read model is then cleared and rebuilt from position 0 (they
-    share one checkpoint), once."""
+    before it existed, and a migration marked `rebuild` changed what a table holds: every
+    read model is then cleared and rebuilt from position 0 (they share one checkpoint), once."""
     await _retire_an_unfinished_legacy_layout(db, projections)
     established = bool(await applied_versions(db, "readmodel:checkpoints"))
     await apply_migrations(db, "readmodel:checkpoints", CHECKPOINT_MIGRATIONS)
-    new = [
-        projection.name
-        for projection in projections
-        if 1 in await apply_migrations(db, f"readmodel:{projection.name}", projection.migrations)
-    ]
-    if established and new and await _checkpoint(db) > 0:
-        log.warning("new read models %s: every read model is rebuilt from the log", new)
+    changed = []
+    for projection in projections:
+        applied = await apply_migrations(db, f"readmodel:{projection.name}", projection.migrations)
+        if any(
+            m.version in applied and (m.version == 1 or m.rebuild) for m in projection.migrations
+        ):
+            changed.append(projection.name)
+    if established and changed and await _checkpoint(db) > 0:
+        log.warning("read models %s are new or changed: all are rebuilt from the log", changed)
         await db.apply(
             [(f"DELETE FROM {table}", ()) for p in projections for table in p.tables]
             + [(f"UPDATE {CHECKPOINT_TABLE} SET position = 0 WHERE projection = $1", (CHECKPOINT,))]

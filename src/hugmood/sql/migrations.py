@@ -31,6 +31,9 @@ class Migration:
     version: int
     name: str
     sql: str
+    rebuild: bool = False
+    """Read models only: it changes what a table holds, so once applied to a database that
+    already follows the log, every read model is rebuilt from it (`projections.schema`)."""
 
 
 def load_migrations(package: str, engine: str) -> list[Migration]:

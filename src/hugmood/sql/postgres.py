@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from hugmood.sql.database import DatabaseUnavailable, Row, Statement
-from hugmood.sql.sealed import CellCipher, prepared
+from hugmood.sql.sealed import CellCipher, prepared, query_args
 
 T = TypeVar("T")
 
@@ -66,10 +66,12 @@ class PostgresDatabase:
             raise DatabaseUnavailable(f"PostgreSQL failed: {e}") from e
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        args = tuple(await query_args(self.cells, args))
         rows: list[Row] = await self.run(lambda conn: conn.fetch(sql, *args))
         return rows if self.cells is None else await self.cells.open_cells(rows)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        args = tuple(await query_args(self.cells, args))
         row: Row | None = await self.run(lambda conn: conn.fetchrow(sql, *args))
         if row is None or self.cells is None:
             return row

@@ -5,13 +5,16 @@ them back in clear. Projections and queries never see ciphertext; the files neve
 text; and once the person's key is destroyed their cells read as empty.
 
 SQL must not compare, sort or search on a sealed column: the database only sees ciphertext.
+A column that must be matched (an e-mail address looked up by value) is written and queried as
+`Keyed(text)`, a blind index: a deterministic encryption under a key of the server's own, equal
+for equal texts, that says nothing about the text without the key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hugmood.sql.database import Row, Statement
 
@@ -24,6 +27,13 @@ class Sealed:
     text: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """A statement or query parameter that is matched, never read back: its blind index."""
+
+    text: str
+
+
 class CellCipher(Protocol):
     async def seal_cells(self, statements: Sequence[Statement]) -> list[Statement]:
         """The statements with every `Sealed` parameter replaced by its ciphertext."""
@@ -33,17 +43,30 @@ class CellCipher(Protocol):
         """The rows with every sealed cell replaced by its text."""
         ...
 
+    async def blind(self, text: str) -> str:
+        """The blind index of `text` (`Keyed`)."""
+        ...
+
 
 def any_sealed(statements: Sequence[Statement]) -> bool:
-    return any(isinstance(p, Sealed) for _, params in statements for p in params)
+    return any(isinstance(p, Sealed | Keyed) for _, params in statements for p in params)
 
 
 def in_clear(statements: Sequence[Statement]) -> list[Statement]:
     """For a database with no cipher (tests of the read models alone): the plain values."""
     return [
-        (sql, tuple(p.text if isinstance(p, Sealed) else p for p in params))
+        (sql, tuple(p.text if isinstance(p, Sealed | Keyed) else p for p in params))
         for sql, params in statements
     ]
+
+
+async def query_args(cells: CellCipher | None, args: Sequence[Any]) -> Sequence[Any]:
+    """A query's arguments with every `Keyed` one replaced by its blind index."""
+    if not any(isinstance(a, Keyed) for a in args):
+        return args
+    if cells is None:
+        return [a.text if isinstance(a, Keyed) else a for a in args]
+    return [await cells.blind(a.text) if isinstance(a, Keyed) else a for a in args]
 
 
 async def prepared(

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from hugmood.private_files import private_sqlite
 from hugmood.sql.database import DatabaseUnavailable, Row, Statement
-from hugmood.sql.sealed import CellCipher, prepared
+from hugmood.sql.sealed import CellCipher, prepared, query_args
 
 T = TypeVar("T")
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -116,12 +116,12 @@ class SqliteDatabase:
         return await self._run(self._writer, in_transaction)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        query = to_sqlite(sql)
+        query, args = to_sqlite(sql), tuple(await query_args(self.cells, args))
         rows: list[Row] = await self.read(lambda conn: conn.execute(query, args).fetchall())
         return rows if self.cells is None else await self.cells.open_cells(rows)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        query = to_sqlite(sql)
+        query, args = to_sqlite(sql), tuple(await query_args(self.cells, args))
         row: Row | None = await self.read(lambda conn: conn.execute(query, args).fetchone())
         if row is None or self.cells is None:
             return row

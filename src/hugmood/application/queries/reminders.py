@@ -12,6 +12,7 @@ from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.ids import UserId
 from hugmood.sql.database import Row, SqlDatabase, Statement
 from hugmood.sql.migrations import Migration
+from hugmood.sql.sealed import Keyed, Sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ async def enabled_reminders(db: SqlDatabase) -> list[ReminderView]:
 async def push_targets(db: SqlDatabase, user_id: UserId) -> list[PushTarget]:
     rows = await db.fetch(
         "SELECT endpoint, p256dh, auth FROM rm_push_subscriptions WHERE user_id = $1"
-        " ORDER BY endpoint",
+        " ORDER BY endpoint_key",
         user_id,
     )
     return [PushTarget(r[0], r[1], r[2]) for r in rows]
@@ -88,7 +89,8 @@ async def email(db: SqlDatabase, user_id: UserId) -> EmailView:
 async def users_with_address(db: SqlDatabase, address: str) -> list[UserId]:
     """The accounts that proved this address (compared without regard to case)."""
     rows = await db.fetch(
-        "SELECT user_id FROM rm_email WHERE address_key = $1 ORDER BY user_id", address.lower()
+        "SELECT user_id FROM rm_email WHERE address_key = $1 ORDER BY user_id",
+        Keyed(address.lower()),
     )
     return [UserId(r[0]) for r in rows]
 
@@ -135,6 +137,20 @@ CREATE TABLE IF NOT EXISTS rm_email (
 CREATE INDEX IF NOT EXISTS rm_email_address ON rm_email (address_key);
 """
 
+SEALED_CONTACTS = """
+DROP TABLE rm_push_subscriptions;
+CREATE TABLE rm_push_subscriptions (
+    user_id TEXT NOT NULL,
+    endpoint_key TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    PRIMARY KEY (user_id, endpoint_key)
+);
+"""
+"""A person's e-mail address and push subscriptions are sealed under their key, and found by
+value through a blind index (`sql.sealed.Keyed`): the address and the endpoint are personal."""
+
 
 class RemindersProjection:
     name: str = "reminders"
@@ -146,6 +162,7 @@ class RemindersProjection:
             "quiet days",
             "ALTER TABLE rm_reminders ADD COLUMN quiet_days INTEGER NOT NULL DEFAULT 0",
         ),
+        Migration(3, "sealed addresses and push subscriptions", SEALED_CONTACTS, rebuild=True),
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
@@ -190,17 +207,25 @@ class RemindersProjection:
             case "PushSubscriptionAdded":
                 return [
                     (
-                        "INSERT INTO rm_push_subscriptions (user_id, endpoint, p256dh, auth)"
-                        " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, endpoint) DO UPDATE SET"
+                        "INSERT INTO rm_push_subscriptions (user_id, endpoint_key, endpoint,"
+                        " p256dh, auth) VALUES ($1, $2, $3, $4, $5)"
+                        " ON CONFLICT (user_id, endpoint_key) DO UPDATE SET"
                         " p256dh = excluded.p256dh, auth = excluded.auth",
-                        (d["userId"], d["endpoint"], d["p256dh"], d["auth"]),
+                        (
+                            d["userId"],
+                            Keyed(d["endpoint"]),
+                            Sealed(d["userId"], d["endpoint"]),
+                            Sealed(d["userId"], d["p256dh"]),
+                            Sealed(d["userId"], d["auth"]),
+                        ),
                     )
                 ]
             case "PushSubscriptionRemoved":
                 return [
                     (
-                        "DELETE FROM rm_push_subscriptions WHERE user_id = $1 AND endpoint = $2",
-                        (d["userId"], d["endpoint"]),
+                        "DELETE FROM rm_push_subscriptions WHERE user_id = $1"
+                        " AND endpoint_key = $2",
+                        (d["userId"], Keyed(d["endpoint"])),
                     )
                 ]
             case "EmailAddressProposed":
@@ -208,7 +233,7 @@ class RemindersProjection:
                     (
                         "INSERT INTO rm_email (user_id, pending) VALUES ($1, $2)"
                         " ON CONFLICT (user_id) DO UPDATE SET pending = excluded.pending",
-                        (d["userId"], d["address"]),
+                        (d["userId"], Sealed(d["userId"], d["address"])),
                     )
                 ]
             case "EmailAddressVerified":
@@ -218,7 +243,11 @@ class RemindersProjection:
                         " VALUES ($1, $2, $3, NULL) ON CONFLICT (user_id) DO UPDATE SET"
                         " address = excluded.address, address_key = excluded.address_key,"
                         " pending = NULL",
-                        (d["userId"], d["address"], d["address"].lower()),
+                        (
+                            d["userId"],
+                            Sealed(d["userId"], d["address"]),
+                            Keyed(d["address"].lower()),
+                        ),
                     )
                 ]
             case "EmailAddressRemoved":

@@ -1,5 +1,7 @@
 """The `CellCipher` of the read models: a sealed cell is `␟hm1:<owner>:<base64>`, AES-256-GCM
-under the owner's data key with the owner as associated data."""
+under the owner's data key with the owner as associated data; a blind index (`Keyed`) is
+AES-256-GCM-SIV, deterministic, under the server's own index key (a data key like a person's,
+wrapped by the master key, so a rotation of the master key leaves every index as it was)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,17 @@ from hugmood.domain.errors import NotFound
 from hugmood.privacy.keys.datakeys import DataKey, DataKeyStore
 from hugmood.privacy.keys.errors import SealedDataUnreadable
 from hugmood.sql.database import Row, Statement
-from hugmood.sql.sealed import Sealed
+from hugmood.sql.sealed import Keyed, Sealed
 
 PREFIX = "\x1fhm1:"
 """Starts with a control character, which no text a person enters may hold (`clean_text`,
 the device name), so no one can write something that reads as a sealed cell."""
 NONCE_BYTES = 12
+INDEX_KEY = "hugmood:blind-index"
+"""The owner name of the server's index key (no person's id looks like it: they are UUIDs)."""
+INDEX_NONCE = bytes(12)
+"""Fixed: GCM-SIV stays secure when a nonce repeats, and it makes the index deterministic."""
+INDEX_AAD = b"hugmood blind index"
 ERASED_TEXT = ""
 """What a cell reads as (and is written as) once its owner's key is destroyed."""
 
@@ -33,7 +40,12 @@ class SealedCells:
         for sql, params in statements:
             values = []
             for p in params:
-                values.append(await self._seal(p) if isinstance(p, Sealed) else p)
+                if isinstance(p, Sealed):
+                    values.append(await self._seal(p))
+                elif isinstance(p, Keyed):
+                    values.append(await self.blind(p.text))
+                else:
+                    values.append(p)
             sealed.append((sql, tuple(values)))
         return sealed
 
@@ -48,6 +60,10 @@ class SealedCells:
         nonce = secrets.token_bytes(NONCE_BYTES)
         box = key.gcm.encrypt(nonce, cell.text.encode(), _aad(cell.owner))
         return f"{PREFIX}{cell.owner}:{base64.b64encode(nonce + box).decode()}"
+
+    async def blind(self, text: str) -> str:
+        key = await self._keys.for_writing(INDEX_KEY)
+        return base64.b64encode(key.siv.encrypt(INDEX_NONCE, text.encode(), INDEX_AAD)).decode()
 
     async def open_cells(self, rows: list[Row]) -> list[Row]:
         owners = {
