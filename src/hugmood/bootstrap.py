@@ -36,6 +36,7 @@ from hugmood.application.eventmapping import PERSONAL_DATA
 from hugmood.application.heavy_reads import HeavyReads, LocalReads
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
+from hugmood.application.retention import RetentionJob
 from hugmood.application.scheduled_erasures import ErasureScheduler
 from hugmood.blobs.memory import InMemoryBlobStore
 from hugmood.blobs.store import BlobStore
@@ -519,6 +520,7 @@ async def open_hugmood(
         services += CommunityJob.open(settings, readmodels, serves_http=role is not Role.WORKER)
         if role is not Role.EDGE:
             services.append(ReminderScheduler.open(settings, bus, deps))
+            services.append(RetentionJob(bus, deps, settings.retention_check_s))
             services.append(ErasureScheduler(bus, readmodels, clock, settings.erasure_check_s))
         relay = None
         if nats is not None and role is not Role.EDGE:

@@ -168,6 +168,8 @@ class Settings:
     """Tests only (refused in production): a push endpoint on 127.0.0.1 or ::1, over http."""
     reminder_check_s: float = 30.0
     """How often the reminder scheduler looks for reminders that are due."""
+    retention_check_s: float = 3600.0
+    """How often check-ins older than their owner keeps them are looked for and deleted."""
     vapid_key_file: str = ""
     """The Web Push (VAPID) private key, made there once (0600) if missing; empty:
     `<data_dir>/vapid-private.pem`. Every process of one deployment must use the same key,
@@ -304,6 +306,8 @@ class Settings:
             raise ConfigError("HUGMOOD_PUSH_ALLOW_LOOPBACK is for tests; not in production")
         if self.reminder_check_s <= 0:
             raise ConfigError("HUGMOOD_REMINDER_CHECK_S must be more than 0")
+        if self.retention_check_s <= 0:
+            raise ConfigError("HUGMOOD_RETENTION_CHECK_S must be more than 0")
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError("HUGMOOD_PUBLIC_URL must be an http:// or https:// URL")
 

@@ -26,6 +26,7 @@ from hugmood.domain.moods import MOOD_EVENTS
 from hugmood.domain.password_reset import PASSWORD_RESET_EVENTS
 from hugmood.domain.regions import REGION_EVENTS
 from hugmood.domain.reminders import REMINDER_EVENTS
+from hugmood.domain.retention import RETENTION_EVENTS
 from hugmood.domain.sealed import SEALED_EVENTS
 from hugmood.domain.social import SOCIAL_EVENTS
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent
@@ -53,6 +54,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *INSIGHT_EVENTS,
         *DEVICE_EVENTS,
         *REGION_EVENTS,
+        *RETENTION_EVENTS,
     )
 }
 

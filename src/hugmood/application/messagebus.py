@@ -26,6 +26,7 @@ from hugmood.application.handlers import (
     moods,
     password_reset,
     reminders,
+    retention,
     social,
 )
 from hugmood.application.ports import ReadModelsProgress
@@ -74,6 +75,7 @@ from hugmood.domain.reminders import (
     RemovePushSubscription,
     SetReminder,
 )
+from hugmood.domain.retention import ChooseRetention
 from hugmood.domain.social import (
     AcceptFriendship,
     BlockUser,
@@ -144,6 +146,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     IssueResetToken: password_reset.issue_reset_token,
     ResetPassword: password_reset.reset_password,
     SetDiscoverable: discovery.set_discoverable,
+    ChooseRetention: retention.choose_retention,
     TellInsight: insights.tell_insight,
     MarkInsightHelpful: insights.answer_insight,
     DismissInsight: insights.answer_insight,

@@ -95,6 +95,10 @@ class RegionalRules(Protocol):
         """Whether `what` (analytics, learning) is opt-in or opt-out there."""
         ...
 
+    def retention_days(self, country: str, home_region: str) -> int:
+        """How many days check-ins are kept there by default (0: until deleted)."""
+        ...
+
 
 class BoardContent(Protocol):
     """Boards' Yjs content (`boards.store`): what erasure rewrites or destroys."""

@@ -19,6 +19,7 @@ from hugmood.domain import mood_photos as photo_rules
 from hugmood.domain import moods as mood_rules
 from hugmood.domain import social
 from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.domain.retention import ChooseRetention
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.inputs import (
@@ -146,6 +147,19 @@ class Mutation:
         me = await info.context.principal()
         command = identity_rules.LogOutEverywhere(me.user_id)
         result = await info.context.core.bus.handle(command, info.context.command)
+        return int(result.value)
+
+    @strawberry.mutation(
+        description="How long your check-ins are kept: older ones are deleted (every copy "
+        "the server reads from; see the README on what the log keeps). `days`: 0 keeps them "
+        "until you delete them, 30 to 36500 days, or null for your country's rule. Returns "
+        "the days now in force for you (0: kept)."
+    )
+    async def choose_retention(self, info: Ctx, days: int | None) -> int:
+        me = await info.context.principal()
+        result = await info.context.core.bus.handle(
+            ChooseRetention(me.user_id, days), info.context.command
+        )
         return int(result.value)
 
     @strawberry.mutation(description="Change display name, bio or default mood visibility.")
