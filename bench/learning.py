@@ -11,10 +11,13 @@ NumPy sum of the same rows (secure aggregation), the raw bytes of the updates (m
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from subprocess import PIPE
 
@@ -24,11 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit, machine_params
 from hugmood.learning import model, secagg
-from hugmood.learning.aggregation import Strategy, Update
+from hugmood.learning.aggregation import Update
 from hugmood.learning.federation import RoundReport, Settings, personal_gain, run
 from hugmood.learning.privacy import GaussianAggregate, delta_for, epsilon
 from hugmood.learning.simulation import Population, simulate
+from hugmood.learning.strategy import Strategy
+from hugmood.privacy.workers import start_pool
 
+DEGREE = 20
+"""Neighbours each device shares masks and secrets with (`hugmood learning simulate --secure`)."""
 NOISE_MULTIPLIER = 4.0
 """50 rounds at this multiplier spend epsilon 7.2 with delta = 1/1000 (no sampling credit)."""
 
@@ -40,12 +47,16 @@ def main() -> None:
         "--flower-python",
         help="the Python of a separate venv with flwr: compares rounds with Flower's FedAvg",
     )
+    parser.add_argument("--secure-only", action="store_true", help="only secure aggregation's cost")
     args = parser.parse_args()
     people, rounds, secure_clients = (200, 15, 200) if args.quick else (1000, 50, 1000)
     started = time.perf_counter()
     population = simulate(people)
     held_out = population.pooled_held_out()
     base = {"people": people, "rounds": rounds, "quick": args.quick, **machine_params()}
+    if args.secure_only:
+        _secure_aggregation_cost(population, secure_clients, base, None)
+        return
     print(f"# simulated {people} people in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     # The strongest central model of a small grid, chosen on the validation set.
@@ -165,43 +176,7 @@ def main() -> None:
             digits=4,
         )
 
-    dp = GaussianAggregate(1.0, NOISE_MULTIPLIER)
-    rng = np.random.default_rng(3)
-    rows = {i: dp.row(rng.normal(0, 0.05, model.PARAMETERS), 40) for i in range(secure_clients)}
-    dropped = set(range(0, secure_clients, 5))  # a fifth vanish after sharing their secrets
-    t0 = time.perf_counter()
-    plain = np.sum([rows[i] for i in rows if i not in dropped], axis=0)
-    plain_s = time.perf_counter() - t0
-    device_s, coordinator_s, secure = _secure_round(rows, dropped, degree=20)
-    params = {
-        **base,
-        "clients": secure_clients,
-        "neighbours": 20,
-        "dropped": len(dropped),
-        "max_error": float(np.abs(secure - plain).max()),
-    }
-    emit(
-        "learning.secure_aggregation",
-        "coordinator_unmask_s",
-        coordinator_s,
-        "s",
-        "plain NumPy sum of the same rows",
-        plain_s,
-        params,
-        lower_is_better=True,
-        digits=4,
-    )
-    emit(
-        "learning.secure_aggregation",
-        "round_s_with_devices_in_parallel",
-        float(np.mean(round_seconds)) + device_s + coordinator_s,
-        "s",
-        "the same round with a plain sum (learning.round mean_s)",
-        float(np.mean(round_seconds)),
-        {**params, "per_device_s": round(device_s, 4), "target": "<= 2x plain"},
-        lower_is_better=True,
-        digits=3,
-    )
+    _secure_aggregation_cost(population, secure_clients, base, float(np.mean(round_seconds)))
 
     tracemalloc.start()
     one_round, _ = run(population, Settings(rounds=1, noise_multiplier=NOISE_MULTIPLIER))
@@ -316,11 +291,106 @@ def _compare_with_flower(
     )
 
 
+def _secure_aggregation_cost(
+    population: Population, clients: int, base: dict[str, object], round_mean_s: float | None
+) -> None:
+    """Where secure aggregation's time goes: each device's part, and the coordinator's
+    unmasking in one process and spread over the machine's cores, against a plain sum; and a
+    round's time when devices work in parallel, with and without it."""
+    dp = GaussianAggregate(1.0, NOISE_MULTIPLIER)
+    rng = np.random.default_rng(3)
+    rows = {i: dp.row(rng.normal(0, 0.05, model.PARAMETERS), 40) for i in range(clients)}
+    dropped = set(range(0, clients, 5))  # a fifth vanish after sharing their secrets
+    t0 = time.perf_counter()
+    plain = np.sum([rows[i] for i in rows if i not in dropped], axis=0)
+    plain_s = time.perf_counter() - t0
+    person = population.people[0]
+    t0 = time.perf_counter()
+    for _ in range(20):
+        model.train(model.initial_parameters(), person.train, epochs=2, rng=rng)
+    train_s = (time.perf_counter() - t0) / 20
+    device_s, unmask = _secure_round(rows, dropped, degree=DEGREE)
+    t0 = time.perf_counter()
+    secure = secagg.from_fixed(unmask(None, 1))
+    one_s = time.perf_counter() - t0
+    workers = os.cpu_count() or 1
+    with start_pool(workers) as pool:
+        t0 = time.perf_counter()
+        pooled = secagg.from_fixed(unmask(pool, workers))
+        pool_s = time.perf_counter() - t0
+    assert np.array_equal(secure, pooled)
+    params = {
+        **base,
+        "clients": clients,
+        "neighbours": DEGREE,
+        "dropped": len(dropped),
+        "rebuilds": clients,
+        "max_error": float(np.abs(secure - plain).max()),
+    }
+    emit(
+        "learning.secure_aggregation",
+        "coordinator_unmask_s",
+        one_s,
+        "s",
+        "plain NumPy sum of the same rows",
+        plain_s,
+        {**params, "processes": 1},
+        lower_is_better=True,
+        digits=4,
+    )
+    emit(
+        "learning.secure_aggregation",
+        "coordinator_unmask_pool_s",
+        pool_s,
+        "s",
+        "the same unmasking in one process",
+        one_s,
+        {**params, "processes": workers},
+        lower_is_better=True,
+        digits=4,
+    )
+    emit(
+        "learning.secure_aggregation",
+        "device_s",
+        device_s,
+        "s",
+        "the device's local training (2 epochs), which a plain round needs too",
+        train_s,
+        {**params, "check_ins": len(person.train)},
+        lower_is_better=True,
+        digits=4,
+    )
+    emit(
+        "learning.secure_aggregation",
+        "round_compute_s_devices_in_parallel",
+        train_s + device_s + pool_s,
+        "s",
+        "the same round with a plain sum: one device's training plus the sum",
+        train_s + plain_s,
+        {**params, "processes": workers, "target": "<= 2x plain", "network": "not counted"},
+        lower_is_better=True,
+        digits=4,
+    )
+    if round_mean_s is not None:
+        emit(
+            "learning.secure_aggregation",
+            "round_s_simulated_in_one_process",
+            round_mean_s + device_s + pool_s,
+            "s",
+            "the simulation's plain round (every device's training in one process)",
+            round_mean_s,
+            {**params, "processes": workers},
+            lower_is_better=True,
+            digits=3,
+        )
+
+
 def _secure_round(
     rows: dict[int, np.ndarray], dropped: set[int], *, degree: int
-) -> tuple[float, float, np.ndarray]:
-    """Secure aggregation's steps timed apart: each device's share (sharing its secrets,
-    masking, answering the unmasking; mean over devices) and the coordinator's unmasking."""
+) -> tuple[float, Callable[[Executor | None, int], np.ndarray]]:
+    """Secure aggregation's steps timed apart: each device's part (sharing its secrets,
+    masking, answering the unmasking; mean over devices), and the coordinator's unmasking
+    to run and time."""
     clients = len(rows)
     parties = {i: secagg.Client(i, clients, degree, b"bench") for i in rows}
     keys = {i: c.public_key for i, c in parties.items()}
@@ -342,11 +412,21 @@ def _secure_round(
         masked[i] = parties[i].masked(secagg.to_fixed(rows[i]), keys)
         reveals.append(parties[i].reveal(survivors, dropped))
         device[i] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    total = secagg.unmask(masked, reveals, keys, clients=clients, degree=degree, context=b"bench")
-    coordinator_s = time.perf_counter() - t0
     per_device = float(np.mean([device[i] for i in survivors]))
-    return per_device, coordinator_s, secagg.from_fixed(total)
+
+    def unmask(pool: Executor | None, workers: int) -> np.ndarray:
+        return secagg.unmask(
+            masked,
+            reveals,
+            keys,
+            clients=clients,
+            degree=degree,
+            context=b"bench",
+            pool=pool,
+            workers=workers,
+        )
+
+    return per_device, unmask
 
 
 if __name__ == "__main__":

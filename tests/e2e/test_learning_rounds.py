@@ -42,7 +42,7 @@ class HttpDevice:
     server: HugMoodServer
     token: str
     data: model.Examples
-    key: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
+    key: secagg.MaskingKey = field(default_factory=secagg.MaskingKey.generate)
     transport: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
     client: secagg.Client | None = None
 
@@ -100,7 +100,7 @@ def join_and_share(devices: list[HttpDevice]) -> tuple[int, int]:
     number, version = view["round"], view["version"]
     for d in devices:
         keys = {
-            "publicKey": _b64(d.key.public_key().public_bytes_raw()),
+            "publicKey": _b64(d.key.public),
             "transportKey": _b64(d.transport.public_key().public_bytes_raw()),
         }
         d.call("POST", "/round/join", {"round": number, "version": version, **keys})
@@ -188,7 +188,7 @@ def test_a_coordinator_killed_mid_round_abandons_it_and_counts_nothing_twice(
     assert status["rounds"][0] == {"round": number, "outcome": "abandoned", "participants": 1}
     for d in devices:
         d.key, d.transport, d.client = (
-            X25519PrivateKey.generate(),
+            secagg.MaskingKey.generate(),
             X25519PrivateKey.generate(),
             None,
         )

@@ -93,13 +93,13 @@ class Device:
     person: str
     name: str
     data: model.Examples
-    key: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
+    key: secagg.MaskingKey = field(default_factory=secagg.MaskingKey.generate)
     transport: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
     client: secagg.Client | None = None
 
     def keys(self) -> tuple[bytes, bytes]:
         return (
-            self.key.public_key().public_bytes_raw(),
+            self.key.public,
             self.transport.public_key().public_bytes_raw(),
         )
 

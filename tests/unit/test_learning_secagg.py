@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from Crypto.Protocol.SecretSharing import Shamir
@@ -85,8 +87,8 @@ def test_share_bundles_pass_through_the_coordinator_sealed_and_unaltered() -> No
     parties = [secagg.Client(i, 4, 3, b"r") for i in range(4)]
     transport = {p.index: p.transport_key for p in parties}
     sealed = parties[0].share(transport)
-    secret_key = parties[0]._key.private_bytes_raw()
-    assert all(secret_key[:16] not in b.ciphertext for b in sealed)
+    key_seed = parties[0]._key.seed
+    assert all(key_seed not in b.ciphertext for b in sealed)
     first = sealed[0]
     tampered = secagg.SealedBundle(
         first.owner, first.holder, bytes([first.ciphertext[0] ^ 1]) + first.ciphertext[1:]
@@ -96,3 +98,40 @@ def test_share_bundles_pass_through_the_coordinator_sealed_and_unaltered() -> No
     with pytest.raises(ValueError, match="not for this client"):
         parties[(first.holder + 1) % 4].hold(first, transport)
     parties[first.holder].hold(first, transport)
+
+
+def test_rebuilds_spread_over_workers_give_the_same_sum() -> None:
+    clients, degree = 12, 6
+    parties = _ring(clients, degree)
+    rng = np.random.default_rng(4)
+    vectors = {p.index: rng.normal(size=10) for p in parties}
+    dropped = {0, 5}
+    survivors = set(vectors) - dropped
+    keys = {p.index: p.public_key for p in parties}
+    masked = {i: parties[i].masked(secagg.to_fixed(vectors[i]), keys) for i in survivors}
+    reveals = [parties[i].reveal(survivors, dropped) for i in survivors]
+
+    def unmask(pool: ThreadPoolExecutor | None, workers: int) -> np.ndarray:
+        return secagg.unmask(
+            masked,
+            reveals,
+            keys,
+            clients=clients,
+            degree=degree,
+            context=b"r",
+            pool=pool,
+            workers=workers,
+        )
+
+    alone = unmask(None, 1)
+    with ThreadPoolExecutor(3) as pool:
+        spread = unmask(pool, 3)
+    assert np.array_equal(alone, spread)
+    expected = sum(vectors[i] for i in survivors)
+    assert np.abs(secagg.from_fixed(spread) - expected).max() < 1e-6
+
+
+def test_a_dropped_clients_masking_key_is_rebuilt_from_its_16_byte_seed() -> None:
+    key = secagg.MaskingKey.generate()
+    assert len(key.seed) == 16
+    assert secagg.MaskingKey.from_seed(key.seed).public == key.public

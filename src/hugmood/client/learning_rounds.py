@@ -153,7 +153,7 @@ def _one_round(
     number, theta = fetch_model(device)
     words = _row(device, theta, about, seed)
     # Fresh keys every round: a dropped device's masking key is rebuilt by the others.
-    key, transport = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+    key, transport = secagg.MaskingKey.generate(), X25519PrivateKey.generate()
 
     def wait(ready: Callable[[dict[str, Any] | None], bool]) -> dict[str, Any] | None:
         while True:
@@ -178,7 +178,7 @@ def _one_round(
             "/round/join",
             {
                 "version": number,
-                "publicKey": base64.b64encode(key.public_key().public_bytes_raw()).decode(),
+                "publicKey": base64.b64encode(key.public).decode(),
                 "transportKey": base64.b64encode(
                     transport.public_key().public_bytes_raw()
                 ).decode(),

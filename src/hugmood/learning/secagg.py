@@ -4,7 +4,7 @@ learns the sum of the clients' vectors and nothing about any one of them.
 Each client masks its fixed-point vector (mod 2^64) with a self mask and with pairwise masks
 shared with its neighbours in a ring graph (every other client when the graph is complete).
 Pairwise seeds are agreed with X25519 and HKDF; masks are ChaCha20 key streams. Each client
-splits its self-mask seed and its X25519 private key with Shamir's scheme among its neighbours,
+splits its self-mask seed and the seed of its X25519 masking key with Shamir's scheme among its neighbours,
 so that after dropouts the coordinator can remove a dropped client's pairwise masks (from its
 key's shares) and a survivor's self mask (from its seed's shares), never both for one client.
 """
@@ -12,6 +12,7 @@ key's shares) and a survivor's self mask (from its seed's shares), never both fo
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +89,29 @@ def _pair_seed(own: X25519PrivateKey, other: bytes, context: bytes) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class MaskingKey:
+    """A device's X25519 masking key for one round, derived (HKDF-SHA256) from a 16-byte
+    seed: the seed is what is shared with Shamir's scheme, in one split (a raw 32-byte key
+    would take two), so rebuilding a dropped device's key is one combine."""
+
+    seed: bytes
+    private: X25519PrivateKey
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> MaskingKey:
+        raw = HKDF(hashes.SHA256(), 32, salt=None, info=b"hugmood secagg masking key").derive(seed)
+        return cls(seed, X25519PrivateKey.from_private_bytes(raw))
+
+    @classmethod
+    def generate(cls) -> MaskingKey:
+        return cls.from_seed(os.urandom(16))
+
+    @property
+    def public(self) -> bytes:
+        return self.private.public_key().public_bytes_raw()
+
+
+@dataclass(frozen=True, slots=True)
 class ShareBundle:
     """What client `owner` gives neighbour `holder`: shares of its self-mask seed and key."""
 
@@ -128,7 +152,7 @@ class Client:
     clients: int
     degree: int
     context: bytes
-    _key: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
+    _key: MaskingKey = field(default_factory=MaskingKey.generate)
     _transport: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
     """A key of its own for the bundles: the masking key may be revealed if this client
     drops, and must not open what it sent or received."""
@@ -138,7 +162,7 @@ class Client:
 
     @property
     def public_key(self) -> bytes:
-        return self._key.public_key().public_bytes_raw()
+        return self._key.public
 
     @property
     def neighbours(self) -> list[int]:
@@ -155,7 +179,7 @@ class Client:
         near = self.neighbours
         k = threshold(len(near))
         seeds = _split(self._seed, k, len(near))
-        keys = _split(self._key.private_bytes_raw(), k, len(near))
+        keys = _split(self._key.seed, k, len(near))
         out: list[SealedBundle] = []
         for holder, (si, s), (ki, key) in zip(near, seeds, keys, strict=True):
             plain = si.to_bytes(2, "big") + s + ki.to_bytes(2, "big") + key
@@ -192,7 +216,7 @@ class Client:
         degree: int,
         context: bytes,
         *,
-        key: X25519PrivateKey,
+        key: MaskingKey,
         transport: X25519PrivateKey,
     ) -> Client:
         """A client whose keys were made (and announced) before its index was known."""
@@ -206,7 +230,7 @@ class Client:
         for j in self.neighbours:
             if j not in public_keys:
                 continue
-            mask = expand(_pair_seed(self._key, public_keys[j], self.context), len(vector))
+            mask = expand(_pair_seed(self._key.private, public_keys[j], self.context), len(vector))
             out = out + mask if j > self.index else out - mask
         return out
 
@@ -234,6 +258,11 @@ class UnmaskingFailed(RuntimeError):
     """Too few shares survived to remove some client's masks: the round's sum is lost."""
 
 
+def _combine_all(jobs: list[list[tuple[int, bytes]]]) -> list[bytes]:
+    """Many rebuilds in one task (a pool's worker pays the pickling once per chunk)."""
+    return [_combine(shares) for shares in jobs]
+
+
 def unmask(
     masked: dict[int, Words],
     reveals: list[list[tuple[int, str, bytes]]],
@@ -242,8 +271,12 @@ def unmask(
     clients: int,
     degree: int,
     context: bytes,
+    pool: Executor | None = None,
+    workers: int = 1,
 ) -> Words:
-    """The sum of the survivors' vectors from their masked inputs and the revealed shares."""
+    """The sum of the survivors' vectors from their masked inputs and the revealed shares.
+    The Shamir rebuilds (nearly all the time: pure-Python GF(2^128)) are independent, so
+    with `pool` they are spread over its `workers` processes."""
     length = len(next(iter(masked.values())))
     total = np.zeros(length, dtype=np.uint64)
     for words in masked.values():
@@ -256,17 +289,26 @@ def unmask(
     # Dropped: neighbours of survivors that shared their secrets (are in `public_keys`).
     dropped = {j for i in survivors for j in neighbours(i, clients, degree)} - survivors
     dropped &= set(public_keys)
-    for owner in survivors | dropped:
+    owners = sorted(survivors | dropped)
+    jobs: list[list[tuple[int, bytes]]] = []
+    for owner in owners:
         kind = "seed" if owner in survivors else "key"
         needed = threshold(len(neighbours(owner, clients, degree)))
         got = shares.get((owner, kind), [])
         if len(got) < needed:
             raise UnmaskingFailed(f"too few shares of client {owner}'s {kind}")
-        secret = _combine(got[:needed])
-        if kind == "seed":
+        jobs.append(got[:needed])
+    if pool is None or workers < 2:
+        secrets = _combine_all(jobs)
+    else:
+        size = -(-len(jobs) // workers)
+        chunks = [jobs[at : at + size] for at in range(0, len(jobs), size)]
+        secrets = [s for part in pool.map(_combine_all, chunks) for s in part]
+    for owner, secret in zip(owners, secrets, strict=True):
+        if owner in survivors:
             total = total - _self_mask(secret, length)
             continue
-        key = X25519PrivateKey.from_private_bytes(secret)
+        key = MaskingKey.from_seed(secret).private
         for j in neighbours(owner, clients, degree):
             if j in survivors:
                 mask = expand(_pair_seed(key, public_keys[j], context), length)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -207,9 +208,9 @@ class SecureRound:
             case _:
                 return False
 
-    def unmask(self) -> Words:
+    def unmask(self, pool: Executor | None = None, workers: int = 1) -> Words:
         """The sum of the survivors' vectors (raises `secagg.UnmaskingFailed` when too few
-        shares arrived)."""
+        shares arrived); the rebuilds spread over `pool` when given."""
         public = {i: k.public for i, k in self._keys().items() if i in self.sharers}
         return secagg.unmask(
             self.masked,
@@ -218,6 +219,8 @@ class SecureRound:
             clients=self.clients,
             degree=self.degree,
             context=self.context,
+            pool=pool,
+            workers=workers,
         )
 
     # --- what a device sees ---------------------------------------------------------------

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,7 @@ from hugmood.learning.model import Examples, Vector
 from hugmood.learning.privacy import EPSILON_BUDGET, GaussianAggregate, delta_for, epsilon
 from hugmood.learning.secure_round import MIN_PARTICIPANTS, Phase, SecureRound
 from hugmood.learning.simulation import simulate
+from hugmood.privacy.workers import open_pool
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.services import Loop, Service
 
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 VERSIONS_CHANNEL = "learning:versions"
 """The live channel a published version is announced on (`{"version", "epsilon"}`)."""
+POOL_FROM = 64
+"""Rounds of at least this many devices rebuild their secrets in worker processes."""
 VALIDATION_SEED = 1019
 """The coordinator's fixed validation set: simulated check-ins, never anyone's real data."""
 
@@ -89,6 +94,8 @@ class FederatedLearning(Service):
         self._lock = asyncio.Lock()
         self._durable: DurableCoordinator | None = None
         self._secure: SecureRound | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._workers = max(1, min(4, os.cpu_count() or 1))
 
     async def starting(self) -> None:
         if self._validation is None:
@@ -96,6 +103,18 @@ class FederatedLearning(Service):
                 lambda: simulate(0, seed=VALIDATION_SEED, validation_people=40).validation
             )
         await self._load()
+
+    async def stopped(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _rebuilders(self) -> ProcessPoolExecutor:
+        """Worker processes for the Shamir rebuilds (pure Python: one core each), started
+        on the first large round."""
+        if self._pool is None:
+            self._pool = await open_pool(self._workers)
+        return self._pool
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
         return (("rounds", self._rounds),)
@@ -318,7 +337,9 @@ class FederatedLearning(Service):
     async def _close(self, secure: SecureRound) -> None:
         durable = self.durable
         try:
-            total = secagg.from_fixed(await asyncio.to_thread(secure.unmask))
+            pool = await self._rebuilders() if secure.clients >= POOL_FROM else None
+            words = await asyncio.to_thread(secure.unmask, pool, self._workers)
+            total = secagg.from_fixed(words)
         except (secagg.UnmaskingFailed, ValueError) as e:
             log.warning("round %s: the sum could not be unmasked (%s)", secure.number, e)
             await self._end(Outcome.UNMASKING_FAILED)
