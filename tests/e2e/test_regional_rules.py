@@ -11,6 +11,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hugmood.domain.regions import PUBLIC_CHECK_IN, PUBLIC_PROFILE
@@ -53,6 +54,17 @@ def test_a_15_year_old_gets_what_their_countrys_rule_allows(
         assert person.api("{ me { homeRegion } }")["me"]["homeRegion"] == region
         profile_rule = rules.age_required(country, region, PUBLIC_PROFILE)
         check_in_rule = rules.age_required(country, region, PUBLIC_CHECK_IN)
+
+        # The device can ask what this person needs (what `verify-age` should prove).
+        status = httpx.get(
+            f"{server.url}/privacy/age",
+            headers={"authorization": f"Bearer {person.api.token}"},
+            timeout=30,
+        ).json()
+        assert status["rules"]["public_profile"] == {
+            "age": profile_rule.threshold,
+            "rule": profile_rule.rule,
+        }
 
         # Before any proof: refused, with the rule that refused.
         refused = person.api.failure(PUBLIC_PROFILE_MUTATION)
@@ -97,6 +109,9 @@ def test_sign_up_refuses_a_country_no_region_serves_or_a_region_that_is_not_its_
     assert nowhere.returncode == 2
     assert "no region for JP" in flat(nowhere.stderr + nowhere.stdout)
     api = GraphQLClient(server)
+    # What the sign-up form offers: this server's region's countries, its default first.
+    offered = api("{ signUpCountries }")["signUpCountries"]
+    assert offered[0] == "IE" and "DE" in offered and "US" not in offered
     register = "mutation($i: RegisterInput!) { register(input: $i) { handle } }"
     account = {"handle": unique("fr"), "displayName": "Fr", "password": "a long enough password"}
     mismatch = api.failure(register, i={**account, "country": "FR", "homeRegion": "us-east"})

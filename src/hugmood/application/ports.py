@@ -99,6 +99,11 @@ class RegionalRules(Protocol):
         """How many days check-ins are kept there by default (0: until deleted)."""
         ...
 
+    def sign_up_countries(self, regions: list[str]) -> tuple[list[str], str]:
+        """The countries whose people keep their data in `regions`, and the country a
+        sign-up naming none gets."""
+        ...
+
 
 class BoardContent(Protocol):
     """Boards' Yjs content (`boards.store`): what erasure rewrites or destroys."""

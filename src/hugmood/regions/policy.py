@@ -175,6 +175,24 @@ class RegionalPolicies:
         """(country, home region) for a sign-up (`Geography.home`, this server's default)."""
         return self.geography.home(country, region, self.default_country)
 
+    def sign_up_countries(self, regions: list[str]) -> tuple[list[str], str]:
+        """The countries served by `regions` (sorted), and the default for a sign-up naming
+        none: the server's default country if one of them serves it, else the first
+        region's default country."""
+        served = sorted(
+            c
+            for r in regions
+            if r in self.geography.regions
+            for c in self.geography.regions[r].countries
+        )
+        if (
+            self.default_country in served
+            or not regions
+            or regions[0] not in self.geography.regions
+        ):
+            return served, self.default_country
+        return served, self.geography.regions[regions[0]].default_country
+
     def country_of(self, country: str, home_region: str) -> str:
         """A person's country; accounts from before countries were asked (none recorded)
         read as their region's default country, or the server's."""

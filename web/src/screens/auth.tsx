@@ -19,6 +19,24 @@ const REGIONS: [string, string][] = [
   ["sa-east", "South America (east)"],
 ];
 
+// The country the browser's language names (en-GB → GB), if sign-up here offers it.
+function browserCountry(offered: string[]): string | null {
+  try {
+    const found = new Intl.Locale(navigator.language).maximize().region ?? null;
+    return found && offered.includes(found) ? found : null;
+  } catch {
+    return null;
+  }
+}
+
+function countryName(code: string): string {
+  try {
+    return new Intl.DisplayNames([navigator.language, "en"], { type: "region" }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
 const REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle } }";
 const LOG_IN = `mutation($handle: String!, $password: String!, $device: String, $proof: String) {
   logIn(handle: $handle, password: $password, device: $device, deviceProof: $proof) {
@@ -32,14 +50,19 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
   const [displayName, setDisplayName] = useState("");
   const [password, setPassword] = useState("");
   const [region, setRegion] = useState("eu-west");
-  // Only the regions this server keeps data in (one, until regions work together).
+  // Only the regions this server keeps data in (one, until regions work together), and the
+  // countries whose people keep their data there: the country decides the home region.
   const [regions, setRegions] = useState<string[]>([]);
+  const [countries, setCountries] = useState<string[]>([]);
+  const [country, setCountry] = useState("");
   useEffect(() => {
     if (mode !== "signup" || regions.length) return;
-    gql<{ regions: string[] }>("{ regions }")
+    gql<{ regions: string[]; signUpCountries: string[] }>("{ regions signUpCountries }")
       .then((data) => {
         setRegions(data.regions);
         if (data.regions[0]) setRegion(data.regions[0]);
+        setCountries(data.signUpCountries);
+        setCountry(browserCountry(data.signUpCountries) ?? data.signUpCountries[0] ?? "");
       })
       .catch(() => undefined);
   }, [mode, regions.length]);
@@ -100,7 +123,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
     try {
       if (mode === "signup") {
         await gql(REGISTER, {
-          input: { handle: cleanHandle, displayName: displayName.trim() || cleanHandle, password, homeRegion: region, defaultVisibility: sharing },
+          input: { handle: cleanHandle, displayName: displayName.trim() || cleanHandle, password, country: country || null, defaultVisibility: sharing },
         });
       }
       const data = await gql<{ logIn: { token: string; deviceProof: string; account: Account } }>(LOG_IN, {
@@ -178,14 +201,15 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: () => void }) {
           />
           {signup && <small>At least 10 characters.</small>}
         </label>
-        {signup && regions.length > 1 && (
+        {signup && countries.length > 0 && (
           <label>
-            Where your data lives
-            <select name="homeRegion" value={region} onChange={(e) => setRegion(e.currentTarget.value)}>
-              {regions.map((value) => (
-                <option key={value} value={value}>{regionName(value)}</option>
+            Country you live in
+            <select name="country" value={country} onChange={(e) => setCountry(e.currentTarget.value)}>
+              {[...countries].sort((a, b) => countryName(a).localeCompare(countryName(b))).map((code) => (
+                <option key={code} value={code}>{countryName(code)}</option>
               ))}
             </select>
+            <small>It decides which region keeps your data and which rules apply (such as the age a public profile needs); it cannot be changed later.</small>
           </label>
         )}
         {signup && regions.length === 1 && (

@@ -42,6 +42,17 @@ class Query:
         return [info.context.core.settings.region]
 
     @strawberry.field(
+        description="The countries (ISO 3166-1 alpha-2) a sign-up here may give: those whose "
+        "people keep their data in this server's regions; the first is the default country."
+    )
+    def sign_up_countries(self, info: Ctx) -> list[str]:
+        rules = info.context.core.deps.rules
+        if rules is None:
+            return []
+        countries, default = rules.sign_up_countries([info.context.core.settings.region])
+        return [default, *(c for c in countries if c != default)]
+
+    @strawberry.field(
         description="A page of helplines for someone having a very hard time, chosen by the "
         "server's operator per country (ISO 3166 alpha-2, e.g. from the browser's language); "
         "an international directory when none is set."

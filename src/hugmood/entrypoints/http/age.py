@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hugmood.application.age import record_age_verified, verified_age
+from hugmood.application.age import AgeGate, record_age_verified, verified_age
 from hugmood.bootstrap import HugMood
 from hugmood.config import Settings
 from hugmood.domain.errors import HugMoodError
+from hugmood.domain.regions import GATED_FEATURES
 from hugmood.entrypoints.http import community, learning, sealed
 from hugmood.entrypoints.http.caller import command_context, signed_in
 from hugmood.entrypoints.http.images import error, refusal
@@ -186,10 +187,14 @@ async def _body(request: Request) -> Any:
 
 
 async def _status(core: HugMood, age: PrivacyServices, request: Request, user_id: str) -> Response:
+    gate = AgeGate(core.deps, user_id)
+    rules = {f.key: await gate.rule_for(f) for f in GATED_FEATURES}
     return _json(
         {
             "verifiedAge": await verified_age(core.deps.store, user_id),
-            "required": age.required,
+            # The age one proof should show to open every gated feature for this person.
+            "required": max(r.threshold for r in rules.values()),
+            "rules": {k: {"age": r.threshold, "rule": r.rule} for k, r in rules.items()},
             "trustedIssuers": sorted(age.trust.issuers),
             "communityAverages": community.available(core),
         }
