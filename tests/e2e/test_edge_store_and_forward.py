@@ -216,3 +216,23 @@ def test_a_stranger_never_sees_a_public_profile_the_log_has_changed(region: Regi
     owner.api("mutation($h: String!) { blockUser(handle: $h) { status } }", h=stranger.handle)
     blocked = stranger.api.failure(USER, h=owner.handle)
     assert blocked.code == "NOT_FOUND"
+
+
+def test_what_an_edge_held_is_forwarded_after_the_edge_is_sigkilled(region: Region) -> None:
+    ann = region.person("ann")
+    ann.api("{ me { handle } }")  # the edge has seen the region vouch for her session
+    region.proxy.stop()
+    acknowledged = [str(uuid.uuid4()) for _ in range(6)]
+    for n, entry_id in enumerate(acknowledged):
+        assert held(check_in(ann, entry_id, f"{NOTE}{n}"))
+    edge = region.topology.edges[0]
+    edge.kill()  # with everything still held: only the edge's file has it
+    region.proxy.start()
+    edge.start()
+    edge.wait_until_healthy()
+
+    def all_arrived() -> bool:
+        return len(asyncio.run(stored_check_ins(region.schema, acknowledged))) == len(acknowledged)
+
+    eventually(all_arrived, "every check-in held before the SIGKILL is stored", deadline_s=90)
+    assert set(asyncio.run(stored_check_ins(region.schema, acknowledged)).values()) == {1}

@@ -3,6 +3,7 @@ loaded before a change the cache was told about is never kept."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -83,3 +84,13 @@ def test_a_session_that_ended_is_never_vouched_for() -> None:
     sessions.ended("s1")
     assert sessions.vouch("digest") is None
     assert VerifiedSessions(grace_s=0).vouch("digest") is None
+
+
+def test_a_session_started_through_any_edge_is_vouched_for_until_it_expires() -> None:
+    sessions = VerifiedSessions(grace_s=60)
+    now_ms = int(time.time() * 1000)
+    sessions.started("fresh", "ann-id", "s1", expires_at_ms=now_ms + 60_000)
+    sessions.started("expired", "ann-id", "s2", expires_at_ms=now_ms - 1)
+    found = sessions.vouch("fresh")
+    assert found is not None and found.user_id == "ann-id"
+    assert sessions.vouch("expired") is None

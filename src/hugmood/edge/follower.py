@@ -122,6 +122,11 @@ class CacheInvalidator(Service):
 
     def apply(self, event: RecordedEvent) -> None:
         kind = event.event_type
+        if kind == "SessionStarted":
+            d = event.data
+            digest, expires = d.get("tokenHash"), d.get("expiresAtMs")
+            if isinstance(digest, str) and isinstance(expires, int) and event.user_id:
+                self._sessions.started(digest, event.user_id, str(d.get("sessionId", "")), expires)
         if kind == "SessionEnded":
             self._sessions.ended(str(event.data.get("sessionId", "")))
         if kind in ERASED and event.user_id:

@@ -4,6 +4,7 @@ one row per (kind, device-chosen id), each row sealed (AES-256-GCM, `sealing`)."
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ import orjson
 
 from hugmood.domain.errors import Conflict
 from hugmood.edge.commands import HeldCommand, from_json, to_json
-from hugmood.edge.sealing import QueueSeal
+from hugmood.edge.sealing import QueueSeal, QueueSealBroken
 from hugmood.sql.sqlite import SqliteDatabase
 
+log = logging.getLogger(__name__)
+
 ID_TAKEN = "this id is already used; choose a new one"
+UNREADABLE = "UNREADABLE"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS held (
@@ -96,18 +100,25 @@ class HeldQueue:
         return False
 
     async def oldest(self, limit: int = 50) -> list[QueuedEntry]:
+        """The oldest held commands. A row that does not open under this edge's key (the
+        secret key changed) can never be forwarded: it is set aside as `UNREADABLE` rather
+        than blocking everything behind it."""
         rows = await self._db.fetch(
             "SELECT seq, kind, item_id, accepted_at_ms, sealed FROM held ORDER BY seq LIMIT $1",
             limit,
         )
-        return [
-            QueuedEntry(
-                int(r[0]),
-                from_json(orjson.loads(self._seal.open(bytes(r[4]), _aad(r[1], r[2])))),
-                int(r[3]),
+        entries = []
+        for seq, kind, item_id, accepted_at_ms, sealed in rows:
+            try:
+                opened = self._seal.open(bytes(sealed), _aad(kind, item_id))
+            except QueueSealBroken:
+                log.error("a held %s does not open under this edge's key; set aside", kind)
+                await self._set_aside(int(seq), str(kind), str(item_id), UNREADABLE)
+                continue
+            entries.append(
+                QueuedEntry(int(seq), from_json(orjson.loads(opened)), int(accepted_at_ms))
             )
-            for r in rows
-        ]
+        return entries
 
     async def forwarded(self, seq: int) -> None:
         """The entry is in the region's store: it leaves the queue."""
@@ -116,14 +127,17 @@ class HeldQueue:
     async def refused(self, entry: QueuedEntry, code: str) -> None:
         """The region refused the entry (e.g. a hug to someone no longer a friend): its
         sealed content is deleted, its kind, id and the refusal's code are kept."""
+        await self._set_aside(entry.seq, entry.held.kind, entry.held.item_id, code)
+
+    async def _set_aside(self, seq: int, kind: str, item_id: str, code: str) -> None:
         now_ms = int(time.time() * 1000)
 
         def move(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM held WHERE seq = ?", (entry.seq,))
+            conn.execute("DELETE FROM held WHERE seq = ?", (seq,))
             conn.execute(
                 "INSERT OR REPLACE INTO refused (seq, kind, item_id, code, refused_at_ms)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (entry.seq, entry.held.kind, entry.held.item_id, code, now_ms),
+                (seq, kind, item_id, code, now_ms),
             )
 
         await self._db.write(move)
