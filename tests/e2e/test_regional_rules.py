@@ -141,3 +141,15 @@ def test_a_malformed_rules_file_stops_the_start_naming_file_and_key(tmp_path: Pa
     assert "HugMooddidnotstart" in said
     assert f"{rules}:defaults.retention_days:mustbe0" in said
     assert "Traceback" not in done.stderr
+
+
+def test_policy_show_prints_the_rules_in_force(tmp_path: Path) -> None:
+    env = HugMoodServer(tmp_path / "data", tmp_path / "logs", {}).env
+    rules = load_policies()
+    shown = ok(run_cli("policy", "show", "--region", "eu-west", env=env))
+    assert f"eu-west version {rules.policy('eu-west').version}" in flat(shown)
+    german = next(line for line in shown.splitlines() if "│ DE " in line)
+    assert german.split("│")[2].strip() == str(rules.rules_for("DE").digital_consent_age)
+    assert "note" in shown and "never" in shown
+    unknown = run_cli("policy", "show", "--region", "mars-north", env=env)
+    assert unknown.returncode == 2 and "no region 'mars-north'" in flat(unknown.stderr)
