@@ -80,3 +80,12 @@ async def test_views_are_warmed_before_the_usual_hour_and_dropped_by_events(
 
         await edge.usage.forget(ann)
         assert await edge.usage.usual_at(8) == []
+
+        # Someone erased while no edge followed the log: the next sweep forgets them.
+        for day in (1, 2, 3):
+            edge.usage.seen("erased-id", datetime(2026, 11, day, 8, 5, tzinfo=UTC))
+            edge.usage.seen(ben, datetime(2026, 11, day, 8, 5, tzinfo=UTC))
+        await edge.usage.flush()
+        assert await edge.usage.usual_at(8) == sorted(["erased-id", ben])
+        await edge.usage.forget_the_erased()
+        assert await edge.usage.usual_at(8) == [ben]

@@ -73,6 +73,8 @@ export async function discard(id: string): Promise<void> {
 }
 
 const RECORD = "mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }";
+/** The answer of an edge that holds a check-in while the region's storage is away (decision 0025). */
+export const HELD_BY_THE_EDGE = "QUEUED";
 let syncing: Promise<number> | null = null;
 let retryTimer: number | undefined;
 let retryDelay = 1000;
@@ -99,9 +101,15 @@ export function sync(): Promise<number> {
         try {
           await gql(RECORD, { input: entry.input });
         } catch (error) {
-          if (error instanceof NetworkError) {
+          if (error instanceof NetworkError || (error instanceof ApiError && error.code === "READ_ONLY")) {
             retrySoon();
             break;
+          }
+          if (error instanceof ApiError && error.code === HELD_BY_THE_EDGE) {
+            // Accepted by the edge while HugMood's storage was away: stored when it returns.
+            await run("readwrite", (store) => store.delete(entry.id));
+            sent += 1;
+            continue;
           }
           if (error instanceof ApiError && error.code !== "UNAUTHENTICATED" && error.code !== "RATE_LIMITED") {
             await run("readwrite", (store) => store.put({ ...entry, problem: error.message }));

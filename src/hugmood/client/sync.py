@@ -28,7 +28,10 @@ PRIVACY_VALUE = {
     "FRIENDS_ONLY": "friends-only",
     "PUBLIC": "public",
 }
-RETRY_LATER = frozenset({"UNAVAILABLE", "RATE_LIMITED"})
+RETRY_LATER = frozenset({"UNAVAILABLE", "READ_ONLY", "RATE_LIMITED"})
+HELD_BY_THE_EDGE = "QUEUED"
+"""An edge accepted it while the home region was away: it is delivered when the region returns
+(decision 0025), so the device is done with it."""
 DOWNLOAD_PAGE = 500
 MAX_UPLOAD_BYTES = 80_000
 """Below the server's default request limit (HUGMOOD_MAX_REQUEST_BYTES, 100,000)."""
@@ -186,10 +189,11 @@ async def _send_hug(
     except ApiError as e:
         if e.code in RETRY_LATER:
             raise
-        reason = f"{e.message} ({e.code})"
-        vault.settle([], {item.op_id: reason})
-        report.refused.append((item.op_id, reason))
-        return
+        if e.code != HELD_BY_THE_EDGE:
+            reason = f"{e.message} ({e.code})"
+            vault.settle([], {item.op_id: reason})
+            report.refused.append((item.op_id, reason))
+            return
     vault.settle([item.op_id], {})
     report.hugs_sent += 1
 

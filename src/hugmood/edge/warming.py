@@ -94,6 +94,19 @@ class UsagePattern:
         )
         return [str(r[0]) for r in rows]
 
+    async def forget_the_erased(self) -> None:
+        """Rows of people no longer in the region's accounts (erased while no edge followed
+        the log, for example) go: each edge sweeps once a minute."""
+        await self._db.apply(
+            [
+                (
+                    "DELETE FROM edge_usage WHERE NOT EXISTS"
+                    " (SELECT 1 FROM rm_accounts a WHERE a.user_id = edge_usage.user_id)",
+                    [],
+                )
+            ]
+        )
+
     async def forget(self, user_id: str) -> None:
         """An erased person's pattern goes with them."""
         for key in [k for k in self._pending if k[0] == user_id]:
@@ -167,6 +180,7 @@ class Warmer(Service):
             try:
                 await self._pattern.prepare()
                 await self._pattern.flush()
+                await self._pattern.forget_the_erased()
                 await self.tick(datetime.now(UTC))
             except BackendUnavailable as e:
                 log.warning("edge warmer: the region is away (%s)", e)

@@ -2,7 +2,7 @@
 
 import { useEffect, useId, useState } from "preact/hooks";
 import type { ComponentType } from "preact";
-import { describe, gql, gqlKept, NetworkError } from "../api";
+import { ApiError, describe, gql, gqlKept, NetworkError } from "../api";
 import { changes, friendMoods } from "../live";
 import {
   ENTRY,
@@ -13,7 +13,7 @@ import {
   type MoodWord,
   type Privacy,
 } from "../model";
-import { keep } from "../outbox";
+import { HELD_BY_THE_EDGE, keep } from "../outbox";
 import { uploadPhoto } from "../photos";
 import { account } from "../session";
 import { signal, useSignal } from "../signal";
@@ -218,9 +218,14 @@ export function CheckInScreen() {
       if (veryLow(words.find((w) => w.word === mood), intensity)) showOffer(true);
       reset();
     } catch (e) {
-      if (e instanceof NetworkError) {
+      if (e instanceof NetworkError || (e instanceof ApiError && e.code === "READ_ONLY")) {
         await keep(input);
-        setDone(`Saved on this device: ${mood}. It will be sent when you're back online.`);
+        const when = e instanceof ApiError ? "HugMood's storage is back" : "you're back online";
+        setDone(`Saved on this device: ${mood}. It will be sent when ${when}.`);
+        reset();
+      } else if (e instanceof ApiError && e.code === HELD_BY_THE_EDGE) {
+        const without = photo ? " (without the photo: add it once it's back)" : "";
+        setDone(`Checked in: ${mood}${without}. HugMood's storage is away for a moment; your check-in is kept safely and saved as soon as it's back.`);
         reset();
       } else {
         setError(describe(e));
