@@ -49,7 +49,7 @@ from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
 from hugmood.insights.service import Insights, InsightsEffect, InsightsService
-from hugmood.learning.service import FederatedLearning, LearningSettings
+from hugmood.learning.remote import open_learning
 from hugmood.messaging.bus import BusUnavailable, StreamSettings
 from hugmood.messaging.consumer import BusConsumer, OrderedConsumer
 from hugmood.messaging.parallel import ParallelConsumer
@@ -70,6 +70,8 @@ from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
 from hugmood.regions.audit import record_policy_change
+from hugmood.regions.directory import Directory
+from hugmood.regions.hosting import open_directory
 from hugmood.regions.policy import open_policies
 from hugmood.reminders.scheduler import ReminderScheduler, open_mailer
 from hugmood.security.mfa import MfaSecrets
@@ -111,8 +113,6 @@ class Role(StrEnum):
 def _runs(role: Role, entry: EventConsumer, only: frozenset[str] | None) -> bool:
     if entry.runs is Placement.WITH_SOCKETS:
         return role is not Role.WORKER
-    if entry.runs is Placement.WITH_API:
-        return role is Role.ALL and (only is None or entry.name in only)
     return role is not Role.EDGE and (only is None or entry.name in only)
 
 
@@ -372,15 +372,21 @@ async def open_hugmood(
     *,
     run_services: bool = True,
     consumers: frozenset[str] | None = None,
+    directory: Directory | None = None,
 ) -> AsyncIterator[HugMood]:
     """Open every backend and start the services of `role` (with `run_services` off, as
     one-off commands do, the read models are only read); close it all on the way out.
-    `consumers` limits a worker to the named entries of the event table."""
+    `consumers` limits a worker to the named entries of the event table. `directory`: the
+    global directory of the regions hosted with this one (else `HUGMOOD_DIRECTORY_URL`'s)."""
     settings = settings.with_secret()
     role = Role(settings.role)
     # The regions and their rules, checked before anything opens: a bad file stops here.
     policies = open_policies(settings)
     async with AsyncExitStack() as stack:
+        if directory is None and settings.directory_url:
+            directory = await open_directory(settings)
+            if directory is not None:
+                stack.push_async_callback(directory.close)
         store, keys = await open_event_store(settings, upcasters(), stack)
         readmodels = await open_read_models(settings)
         stack.push_async_callback(readmodels.close)
@@ -407,7 +413,11 @@ async def open_hugmood(
                 lockout_s=settings.login_lockout_s,
                 secret=settings.secret_key.encode(),
             ),
-            tokens=HmacSessionTokens(settings.secret_key.encode()),
+            # With several regions a token names its own, so an edge routes it at a glance.
+            tokens=HmacSessionTokens(
+                settings.secret_key.encode(), region=settings.region if directory else None
+            ),
+            directory=directory,
             hug_limiter=SlidingWindowLimiter(
                 limit=settings.hugs_per_minute, window_s=60, what="hugs"
             ),
@@ -471,6 +481,15 @@ async def open_hugmood(
                 # it, it answers the heavier queries itself instead of over the mesh.
                 log.warning("starting without NATS (%s): the mesh is not used by this edge", e)
         insights = Insights(readmodels, bus)
+        learning, learning_calls = await open_learning(
+            settings,
+            stack,
+            store,
+            blobs,
+            live,
+            nats=nats is not None,
+            serves_http=role is not Role.WORKER,
+        )
         by_name: dict[str, Service] = {
             READ_MODELS: runner,
             LIVE_RELAY: LiveRelay(store, readmodels, progress, live),
@@ -478,15 +497,7 @@ async def open_hugmood(
             COMMUNITY_MOOD: CommunityMoodConsumer(store, readmodels, analytics_path(settings)),
             SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
             INSIGHTS: InsightsService(store, readmodels, insights, progress),
-            LEARNING: FederatedLearning(
-                store,
-                blobs,
-                live,
-                LearningSettings(
-                    round_seconds=settings.learning_round_s,
-                    noise_multiplier=settings.learning_noise_multiplier,
-                ),
-            ),
+            LEARNING: learning,
         }
         if nats is not None:
             # With NATS, the read models hear of new events from the bus (shared by every
@@ -514,6 +525,7 @@ async def open_hugmood(
                 known_types=known_event_types(),
             )
         services: list[Service] = [by_name[name] for name in by_name if name in runs]
+        services += learning_calls  # device calls forwarded to the active coordinator
         if role is not Role.WORKER:
             services += [presence, deliveries]
         # Edges accept contributions; whichever process holds the job secret releases them.

@@ -138,6 +138,14 @@ class Settings:
     """JSON lines (true) or readable lines (false); unset: readable on a terminal, else JSON."""
     region: str = "eu-west"
     """This server's region: one named in the regions file (start-up stops on any other)."""
+    regions: str = ""
+    """Regions this one process hosts, comma-separated (`eu-west,us-east`): each with its own
+    stores under `<data_dir>/regions/<region>/` (or its own PostgreSQL schema), behind one
+    edge that routes every request to the person's home region. Empty: `region` alone."""
+    directory_url: str = ""
+    """The global directory (handle → home region) of a region that is its own deployment:
+    a `postgresql://` URL shared by every region. Regions hosted in one process share one
+    without it (a SQLite file, or a schema of `HUGMOOD_DATABASE_URL`). Empty: no directory."""
     default_country: str = "IE"
     """The country (ISO 3166-1 alpha-2) of a sign-up that names neither a country nor a
     region: it decides the home region and the rules that apply."""

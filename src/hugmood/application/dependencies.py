@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hugmood.application.ports import (
+    AccountDirectory,
     BoardContent,
     Clock,
     DataKeys,
@@ -46,6 +47,8 @@ class Dependencies:
     """Tests only: a push endpoint may be a local stand-in on 127.0.0.1 or ::1."""
     data_keys: DataKeys | None = None
     """People's data keys, destroyed by erasure (None: a bare store with nothing encrypted)."""
+    directory: AccountDirectory | None = None
+    """The global directory of several regions (None: one region, no directory)."""
     boards: BoardContent | None = None
     """Boards' content, rewritten without an erased member or destroyed with its owner."""
     reset_limiter: RateLimiter | None = None

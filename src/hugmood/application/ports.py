@@ -105,6 +105,20 @@ class RegionalRules(Protocol):
         ...
 
 
+class Listed(Protocol):
+    @property
+    def region(self) -> str: ...
+
+
+class AccountDirectory(Protocol):
+    """The global directory (`regions.directory`): which region keeps each handle."""
+
+    async def claim(self, handle: str, user_id: str, region: str) -> Listed:
+        """List the account in `region` unless the handle is listed already; the listing
+        that holds."""
+        ...
+
+
 class BoardContent(Protocol):
     """Boards' Yjs content (`boards.store`): what erasure rewrites or destroys."""
 

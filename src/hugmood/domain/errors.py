@@ -68,6 +68,13 @@ class SecondFactorRequired(HugMoodError):
         self.methods = methods
 
 
+class WrongRegion(HugMoodError):
+    """The request reached a region that does not keep this person's data: it is refused,
+    never served from the wrong region's stores."""
+
+    code = "WRONG_REGION"
+
+
 class SocialSignInNotLinked(HugMoodError):
     """The provider vouched for someone no HugMood account has claimed: `link_token` lets
     the owner of an account link it, by signing in with their password."""

@@ -18,7 +18,7 @@ from hugmood import __version__
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
 from hugmood.entrypoints.boards_socket import board_socket
-from hugmood.entrypoints.demo import DEMO_USERS, keep_demo_friends_around
+from hugmood.entrypoints.demo import demo_users, keep_demo_friends_around
 from hugmood.entrypoints.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.endpoint import GraphQLEndpoint
@@ -75,8 +75,17 @@ class Edge:
     metrics: Metrics
 
 
+OpenCore = Callable[[], AbstractAsyncContextManager[HugMood]]
+"""How an app opens its core when it owns it (default: `open_hugmood(settings)`)."""
+
+
 def lifespan_for(
-    edge: Edge, *, core: HugMood | None, seed_demo: bool, announce: Announce | None
+    edge: Edge,
+    *,
+    core: HugMood | None,
+    seed_demo: bool,
+    announce: Announce | None,
+    open_core: OpenCore | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Open the core (unless a test gave one), the privacy services and the socket registry;
     seed the demo; announce; then freeze the heap of a long-lived process."""
@@ -88,10 +97,11 @@ def lifespan_for(
             running = core
             logins: list[str] = []
             if running is None:
-                running = await stack.enter_async_context(open_hugmood(settings))
+                opened = open_core() if open_core is not None else open_hugmood(settings)
+                running = await stack.enter_async_context(opened)
                 if seed_demo:
                     await seed_demo_data(running)
-                    logins = [u.handle for u in DEMO_USERS]
+                    logins = [u.handle for u in demo_users(running)]
                     around = asyncio.create_task(keep_demo_friends_around(running), name="demo")
                     stack.push_async_callback(cancel_and_wait, around)
             app.state.core = running
@@ -125,8 +135,10 @@ def create_app(
     core: HugMood | None = None,
     seed_demo: bool = False,
     announce: Announce | None = None,
+    open_core: OpenCore | None = None,
 ) -> FastAPI:
-    """Build the app. With `core` given (tests), the caller owns its lifetime."""
+    """Build the app. With `core` given (tests), the caller owns its lifetime; else it is
+    opened with the app (by `open_core`, when given: a region hosted with others)."""
     context_for = context_factory(settings)
 
     async def context(connection: HTTPConnection) -> RequestContext:
@@ -150,7 +162,9 @@ def create_app(
     app = FastAPI(
         title="HugMood",
         version=__version__,
-        lifespan=lifespan_for(edge, core=core, seed_demo=seed_demo, announce=announce),
+        lifespan=lifespan_for(
+            edge, core=core, seed_demo=seed_demo, announce=announce, open_core=open_core
+        ),
         docs_url="/docs" if settings.development else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.development else None,

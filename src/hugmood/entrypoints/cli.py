@@ -6,7 +6,7 @@ import asyncio
 import errno
 import socket
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
 from hugmood.entrypoints import cli_help, cli_keys, cli_policy, cli_services, cli_workers
+from hugmood.regions.hosting import hosted_regions
 from hugmood.regions.policy import open_policies
 
 app = typer.Typer(
@@ -69,7 +70,7 @@ def serve(
     try:
         cli_keys.check_master_key(settings)
         # The regions and their rules: an unknown region or a malformed file stops here.
-        open_policies(settings)
+        hosted_regions(settings, open_policies(settings).geography)
     except ConfigError as e:
         console.print(f"[red]HugMood did not start:[/red] {e}")
         raise typer.Exit(2) from None
@@ -77,7 +78,12 @@ def serve(
     listener = _listen(settings.host, settings.port)
     configure_logging(settings.log_level, json=settings.log_json)
     configure_tracing(settings.role)
-    application = create_app(settings, seed_demo=demo, announce=_announce)
+    application: Any = create_app(settings, seed_demo=demo, announce=_announce)
+    if settings.regions:
+        from hugmood.entrypoints.regional import RegionalEdge
+
+        # Several regions behind one edge, each with stores of its own (`regions.hosting`).
+        application = RegionalEdge(settings, seed_demo=demo, announce=_announce)
     config = uvicorn.Config(
         application,
         host=settings.host,

@@ -87,13 +87,24 @@ _TAGS = ("work", "exercise", "family", "sleep", "music", "outdoors", "reading", 
 _INDOOR_TAGS = tuple(t for t in _TAGS if t != "outdoors")
 
 
+def demo_users(core: HugMood) -> tuple[DemoUser, ...]:
+    """The demo's people `core` keeps: all of them, or, where several regions are hosted,
+    those whose country is this region's (their friendships and hugs within it)."""
+    rules = core.deps.rules
+    if core.deps.directory is None or rules is None:
+        return DEMO_USERS
+    return tuple(u for u in DEMO_USERS if rules.home(u.country, None)[1] == core.settings.region)
+
+
 async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
     """Seed the demo once; returns False (and does nothing) if it is already there."""
-    if await account_by_handle(core.readmodels, DEMO_USERS[0].handle) is not None:
+    people = demo_users(core)
+    here = {u.handle for u in people}
+    if not people or await account_by_handle(core.readmodels, people[0].handle) is not None:
         return False
     context = CommandContext(device_id="demo-seeder", region=core.settings.region)
     rng = random.Random(seed)
-    for user in DEMO_USERS:
+    for user in people:
         await core.bus.handle(
             # The demo's people chose to share with their friends (new accounts share nothing).
             identity.RegisterUser(
@@ -102,12 +113,16 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
             context,
         )
     for actor, other, command in _FRIENDSHIPS:
+        if not {actor, other} <= here:
+            continue  # friends in two regions: not yet (the regions issue)
         await core.bus.handle(
             command(user_id=identity.user_id_for(actor), other_id=identity.user_id_for(other)),
             context,
         )
     for sender, recipient, kind, message in _HUGS:
         hug_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if not {sender, recipient} <= here:
+            continue
         sender_id, recipient_id = identity.user_id_for(sender), identity.user_id_for(recipient)
         await core.bus.handle(
             hug_rules.SendHug(hug_id, sender_id, recipient_id, kind, message), context
@@ -116,7 +131,7 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
             await core.bus.handle(hug_rules.MarkHugSeen(hug_id, recipient_id), context)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     words = list(MOODS.values())
-    for user in DEMO_USERS:
+    for user in people:
         user_id = identity.user_id_for(user.handle)
         for day in range(days, 0, -1):
             # Days spent outdoors lift the demo people's mood, so their insights have
@@ -147,10 +162,11 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                     ),
                     context,
                 )
-    for user in DEMO_USERS:
+    for user in people:
         # The demo's people opted in to similar minds, so each has some to see.
         await core.bus.handle(SetDiscoverable(identity.user_id_for(user.handle), True), context)
-    await seed_demo_board(core, context, rng)
+    if {"alice", "bob"} <= here:
+        await seed_demo_board(core, context, rng, with_carol="carol" in here)
     return True
 
 
@@ -162,8 +178,11 @@ _AROUND = (("carol", PresenceStatus.ONLINE, "/feed"), ("erin", PresenceStatus.AW
 async def keep_demo_friends_around(core: HugMood) -> None:
     """Heartbeat for a couple of demo users until cancelled (runs with `serve --demo`)."""
     presence = core.presence
+    here = {u.handle for u in demo_users(core)}
     while True:
         for handle, status, view in _AROUND:
+            if handle not in here:
+                continue
             await presence.heartbeat(identity.user_id_for(handle), "demo-device", status, view)
         await asyncio.sleep(presence.heartbeat_s / 2)
 
@@ -182,7 +201,9 @@ _ITEMS = (
 )
 
 
-async def seed_demo_board(core: HugMood, context: CommandContext, rng: random.Random) -> str:
+async def seed_demo_board(
+    core: HugMood, context: CommandContext, rng: random.Random, *, with_carol: bool = True
+) -> str:
     """Create the board, its members, and its first items (stored as each friend's edit)."""
     alice, bob, carol = (identity.user_id_for(h) for h in ("alice", "bob", "carol"))
     board_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -193,7 +214,8 @@ async def seed_demo_board(core: HugMood, context: CommandContext, rng: random.Ra
         context,
     )
     await core.bus.handle(board_rules.InviteMember(board_id, alice, bob, "editor"), context)
-    await core.bus.handle(board_rules.InviteMember(board_id, alice, carol, "viewer"), context)
+    if with_carol:
+        await core.bus.handle(board_rules.InviteMember(board_id, alice, carol, "viewer"), context)
     docs: dict[str, Doc[Any]] = {"alice": Doc(), "bob": Doc()}
     for i, (who, kind, what, color, x, y) in enumerate(_ITEMS):
         doc = docs[who]

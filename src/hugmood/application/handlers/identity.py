@@ -7,6 +7,7 @@ from functools import partial
 
 from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
+from hugmood.application.ports import AccountDirectory
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.handlers.identity_mfa import (
     NewSession as NewSession,
@@ -19,7 +20,7 @@ from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
-from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed
+from hugmood.domain.errors import Conflict, Unauthenticated, ValidationFailed, WrongRegion
 from hugmood.domain.identity import LoginAttempt
 from hugmood.domain.privacy import Privacy
 from hugmood.domain.regions import PUBLIC_PROFILE
@@ -43,6 +44,8 @@ async def register_user(
     existing = await load(deps.store, stream, None, identity.evolve_account)
     # Decide (validate, check the handle is free) before spending time on the hash.
     decided = identity.decide_register(existing.state, command, password_hash="")
+    if deps.directory is not None:
+        await _claim_handle(deps.directory, handle, user_id, command.home_region, context)
     password_hash = await deps.hasher.hash(command.password)
     registered = [
         replace(e, password_hash=password_hash) if isinstance(e, identity.UserRegistered) else e
@@ -55,6 +58,25 @@ async def register_user(
     except ConcurrencyError as e:
         raise Conflict(f"the handle @{handle} is already taken", field="handle") from e
     return CommandResult(result.last_position, user_id)
+
+
+async def _claim_handle(
+    directory: AccountDirectory,
+    handle: str,
+    user_id: UserId,
+    region: str | None,
+    context: CommandContext,
+) -> None:
+    """With several regions: the handle must be free in every region, and the account is
+    kept where its country says, which must be this region."""
+    if region is None or region != context.region:
+        raise WrongRegion(
+            f"people there keep their data in {region}, and this is {context.region}",
+            field="country",
+        )
+    held = await directory.claim(handle, user_id, region)
+    if held.region != region:
+        raise Conflict(f"the handle @{handle} is already taken", field="handle")
 
 
 async def log_in(

@@ -1,0 +1,317 @@
+"""One edge for several regions hosted in one process (`HUGMOOD_REGIONS`): every request and
+socket goes to the app of the region that keeps the person it is for, which answers it from
+that region's stores alone.
+
+How a request finds its region:
+- a session token names the region that issued it (`hm_<region>.…`, in `Authorization` or,
+  on a board socket, `?token=`); a token of a region not hosted here is refused
+  (`WRONG_REGION`, 421), never served from another region's stores;
+- a sign-up names a country (or a region), whose region keeps the account; a sign-in names a
+  handle, which the global directory places;
+- anything else (the web app, `/healthz`, a request for no one in particular) goes to the
+  default region, `HUGMOOD_REGION`.
+A GraphQL socket says who it is in its first message (`connection_init`): the edge accepts
+it, reads that message, and hands the socket to the region's app as though it had just
+arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from graphql import (
+    GraphQLError,
+    ObjectFieldNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+    parse,
+    visit,
+)
+from graphql.language import ArgumentNode, Visitor
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import Message, Receive, Scope, Send
+
+from hugmood.bootstrap import open_hugmood
+from hugmood.config import Settings
+from hugmood.domain.errors import ValidationFailed
+from hugmood.entrypoints.asgi import Announce, create_app
+from hugmood.entrypoints.demo import demo_users
+from hugmood.entrypoints.http.caller import bearer_token
+from hugmood.entrypoints.http.middleware import origin_allowed
+from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
+from hugmood.regions.directory import Directory
+from hugmood.regions.geography import Geography
+from hugmood.regions.hosting import hosted_regions, open_directory, region_settings
+from hugmood.regions.policy import open_policies
+from hugmood.security.tokens import region_of_token
+
+ROUTING_HINTS = ("handle", "country", "homeRegion")
+"""The arguments that place a request made before signing in."""
+
+
+class RegionalEdge:
+    """The ASGI app in front of the hosted regions' apps."""
+
+    def __init__(
+        self, settings: Settings, *, seed_demo: bool = False, announce: Announce | None = None
+    ) -> None:
+        self.settings = settings
+        self.geography: Geography = open_policies(settings).geography
+        self.regions = hosted_regions(settings, self.geography)
+        self.directory: Directory | None = None
+        self._announce = announce
+        self._seed_demo = seed_demo
+        self.apps: dict[str, FastAPI] = {
+            region: create_app(
+                region_settings(settings, region),
+                seed_demo=seed_demo,
+                open_core=self._opener(region_settings(settings, region)),
+            )
+            for region in self.regions
+        }
+
+    def _opener(self, settings: Settings) -> Callable[[], Any]:
+        return lambda: open_hugmood(settings, directory=self.directory)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+        else:
+            await self._request(scope, receive, send)
+
+    # --- start and stop ---------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        async with AsyncExitStack() as stack:
+            try:
+                self.directory = await open_directory(self.settings)
+                if self.directory is not None:
+                    stack.push_async_callback(self.directory.close)
+                for app in self.apps.values():
+                    await stack.enter_async_context(app.router.lifespan_context(app))
+            except Exception as e:
+                await send({"type": "lifespan.startup.failed", "message": str(e)})
+                raise
+            if self._announce is not None:
+                logins = [
+                    u.handle
+                    for app in self.apps.values()
+                    for u in (demo_users(app.state.core) if self._seed_demo else ())
+                ]
+                self._announce(self.settings, logins)
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})
+
+    # --- requests ---------------------------------------------------------------------------
+
+    async def _request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = bearer_token(Headers(scope=scope).get("authorization"))
+        if token is not None:
+            await self._by_token(token, scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"] == "/graphql":
+            body, more, early = await _read_body(receive, self.settings.max_request_bytes)
+            region = await self._placed(body) or self.settings.region
+            await self.apps[region](scope, _replay(body, more, early, receive), send)
+            return
+        await self.apps[self.settings.region](scope, receive, send)
+
+    async def _by_token(self, token: str, scope: Scope, receive: Receive, send: Send) -> None:
+        region = region_of_token(token) or self.settings.region
+        app = self.apps.get(region)
+        if app is None:
+            await _wrong_region(scope, send, region)
+            return
+        await app(scope, receive, send)
+
+    async def _placed(self, body: bytes) -> str | None:
+        """The region a request made before signing in is for: by the handle it names (the
+        directory), else the country or region it names; None when it names none."""
+        hints = _hints(body)
+        if "handle" in hints and self.directory is not None:
+            listed = await self.directory.by_handle(hints["handle"].strip().lower())
+            if listed is not None and listed.region in self.apps:
+                return listed.region
+        if "country" in hints:
+            try:
+                region = self.geography.home_region(hints["country"])
+            except ValidationFailed:
+                return None  # the region's app refuses it with the reason
+            return region if region in self.apps else None
+        region = hints.get("homeRegion", "").strip().lower()
+        return region if region in self.apps else None
+
+    # --- sockets ----------------------------------------------------------------------------
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = QueryParams(scope.get("query_string", b"").decode("latin-1")).get("token")
+        if token:
+            await self._by_token(token, scope, receive, send)
+        elif scope["path"] == "/graphql":
+            await self._graphql_socket(scope, receive, send)
+        else:
+            await self.apps[self.settings.region](scope, receive, send)
+
+    async def _graphql_socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not origin_allowed(scope, self.settings.allowed_origins()):
+            await send({"type": "websocket.close", "code": CloseCode.POLICY})
+            return
+        connect = await receive()
+        if connect["type"] != "websocket.connect":
+            return
+        offered = PROTOCOL if PROTOCOL in scope.get("subprotocols", ()) else None
+        await send({"type": "websocket.accept", "subprotocol": offered})
+        try:
+            async with asyncio.timeout(self.settings.ws_init_timeout_s):
+                first = await receive()
+        except TimeoutError:
+            await send({"type": "websocket.close", "code": CloseCode.INIT_TIMEOUT})
+            return
+        if first["type"] != "websocket.receive":
+            return
+        token = _init_token(first)
+        region = (region_of_token(token) if token else None) or self.settings.region
+        app = self.apps.get(region)
+        if app is None:
+            await send({"type": "websocket.close", "code": CloseCode.UNAUTHORIZED})
+            return
+        queued = [connect, first]
+
+        async def replayed() -> Message:
+            return queued.pop(0) if queued else await receive()
+
+        async def accepted_already(message: Message) -> None:
+            if message["type"] != "websocket.accept":
+                await send(message)
+
+        await app(scope, replayed, accepted_already)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool, list[Message]]:
+    """The request's body as far as `limit` bytes (more: whether the client sends on, which
+    the app then reads itself and refuses for its size), and a message that ended it early
+    (the client leaving)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False, [message]
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = bool(message.get("more_body", False))
+        if not more or size > limit:
+            return b"".join(chunks), more, []
+
+
+def _replay(body: bytes, more: bool, early: list[Message], receive: Receive) -> Receive:
+    """A `receive` that gives the body read so far again, then carries on from the client."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": more}, *early]
+
+    async def receive_again() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return receive_again
+
+
+def _hints(body: bytes) -> dict[str, str]:
+    """`handle`, `country` and `homeRegion` as a GraphQL request names them: as arguments
+    (literal, or a variable), or as fields of an input object (literal, or in a variable);
+    nothing for a body that is not a GraphQL request."""
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(request, dict):
+        return {}
+    variables = request.get("variables")
+    variables = variables if isinstance(variables, dict) else {}
+    hints: dict[str, str] = {}
+    query = request.get("query")
+    if isinstance(query, str) and len(query) <= 10_000:
+        with contextlib.suppress(GraphQLError):  # a malformed query: the region's app answers
+            visit(parse(query, no_location=True), _ArgumentHints(hints, variables))
+    for value in variables.values():
+        if isinstance(value, dict):
+            _from_fields(value, hints)
+    return hints
+
+
+def _from_fields(value: dict[str, object], hints: dict[str, str], depth: int = 0) -> None:
+    for key, item in value.items():
+        if key in ROUTING_HINTS and isinstance(item, str):
+            hints.setdefault(key, item)
+        elif isinstance(item, dict) and depth < 4:
+            _from_fields(item, hints, depth + 1)
+
+
+class _ArgumentHints(Visitor):
+    def __init__(self, hints: dict[str, str], variables: dict[str, object]) -> None:
+        super().__init__()
+        self.hints = hints
+        self.variables = variables
+
+    def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+        self._take(node.name.value, node.value)
+
+    def enter_object_field(self, node: ObjectFieldNode, *_: object) -> None:
+        self._take(node.name.value, node.value)
+
+    def _take(self, name: str, value: ValueNode) -> None:
+        if name not in ROUTING_HINTS:
+            return
+        if isinstance(value, StringValueNode):
+            self.hints.setdefault(name, value.value)
+        elif isinstance(value, VariableNode):
+            given = self.variables.get(value.name.value)
+            if isinstance(given, str):
+                self.hints.setdefault(name, given)
+
+
+def _init_token(message: Message) -> str | None:
+    try:
+        init = orjson.loads(message.get("text") or message.get("bytes") or b"")
+    except orjson.JSONDecodeError:
+        return None
+    payload = init.get("payload") if isinstance(init, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    token = payload.get("authorization") or payload.get("token")
+    if isinstance(token, str) and token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    return token if isinstance(token, str) else None
+
+
+async def _wrong_region(scope: Scope, send: Send, region: str) -> None:
+    message = f"this edge does not serve the region {region!r}: sign in again"
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": CloseCode.UNAUTHORIZED})
+        return
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": "WRONG_REGION"}}]})
+    await _respond(send, 421, body)
+
+
+async def _respond(send: Callable[[Message], Awaitable[None]], status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,82 @@
+"""Several regions in one process: each region's settings derived from the process's, so that
+every region has stores of its own (files under `<data_dir>/regions/<region>/`, or a schema
+of its own in PostgreSQL, its own NATS stream and subjects, its own Redis keys), and the one
+global directory they share (a table in the process's own database, or `HUGMOOD_DIRECTORY_URL`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from hugmood.config import ConfigError, Settings
+from hugmood.private_files import private_dir
+from hugmood.regions.directory import Directory
+from hugmood.regions.geography import Geography
+from hugmood.sql.database import SqlDatabase
+from hugmood.sql.postgres import PostgresDatabase
+from hugmood.sql.sqlite import SqliteDatabase
+
+
+def hosted_regions(settings: Settings, geography: Geography) -> list[str]:
+    """The regions this process hosts (empty: one region, `settings.region`, as ever);
+    ConfigError for an unknown, repeated or missing one."""
+    names = [r.strip() for r in settings.regions.split(",") if r.strip()]
+    if not names:
+        return []
+    for name in names:
+        if name not in geography.regions:
+            known = ", ".join(sorted(geography.regions))
+            raise ConfigError(f"HUGMOOD_REGIONS: {name!r} is not a region ({known})")
+    if len(set(names)) != len(names):
+        raise ConfigError("HUGMOOD_REGIONS names a region twice")
+    if settings.region not in names:
+        raise ConfigError(
+            f"HUGMOOD_REGION ({settings.region}) must be one of HUGMOOD_REGIONS: it is where "
+            "requests that name no person go"
+        )
+    if settings.role != "all":
+        raise ConfigError("HUGMOOD_REGIONS hosts whole regions: it needs HUGMOOD_ROLE=all")
+    return names
+
+
+def region_settings(settings: Settings, region: str) -> Settings:
+    """`settings` as one of the regions hosted in this process sees them."""
+    token = re.sub(r"[^a-z0-9]", "_", region)
+    return replace(
+        settings,
+        region=region,
+        regions="",
+        data_dir=settings.data_dir / "regions" / region,
+        postgres_schema=f"{settings.postgres_schema}_{token}",
+        nats_stream=f"{settings.nats_stream}_{token.upper()}",
+        nats_subject_prefix=f"{settings.nats_subject_prefix}.{token}",
+        redis_prefix=f"{settings.redis_prefix}:{region}",
+        directory_url="",
+    )
+
+
+async def open_directory(settings: Settings) -> Directory | None:
+    """The directory this process's regions share (None: one region and no directory URL)."""
+    db: SqlDatabase
+    if settings.directory_url:
+        if not settings.directory_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("HUGMOOD_DIRECTORY_URL must be a postgresql:// URL")
+        db = await PostgresDatabase.connect(
+            settings.directory_url, schema="hugmood_directory", min_size=1, max_size=4
+        )
+    elif not settings.regions:
+        return None
+    elif settings.database_url == "memory":
+        db = SqliteDatabase(None)
+    elif settings.database_url == "sqlite":
+        private_dir(settings.data_dir)
+        db = SqliteDatabase(settings.data_dir / "directory.sqlite3", synchronous="FULL")
+    else:
+        db = await PostgresDatabase.connect(
+            settings.database_url, schema=settings.postgres_schema, min_size=1, max_size=4
+        )
+    try:
+        return await Directory.open(db)
+    except BaseException:
+        await db.close()
+        raise
