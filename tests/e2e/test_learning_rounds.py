@@ -9,7 +9,7 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
@@ -35,11 +35,18 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+class Server(Protocol):
+    """Where a device sends its calls (a server subprocess, or an edge of a deployment)."""
+
+    @property
+    def url(self) -> str: ...
+
+
 @dataclass
 class HttpDevice:
     """One person's device speaking the learning paths, as `client.learning_rounds` does."""
 
-    server: HugMoodServer
+    server: Server
     token: str
     data: model.Examples
     key: secagg.MaskingKey = field(default_factory=secagg.MaskingKey.generate)
@@ -83,11 +90,19 @@ def _phase(device: HttpDevice, phase: str) -> Callable[[], Any]:
     return check
 
 
-def opted_in(server: HugMoodServer, count: int) -> list[HttpDevice]:
+def opted_in(
+    server: Server, count: int, sign_up_at: Callable[[int], str] | None = None
+) -> list[HttpDevice]:
+    """`count` people with their device opted in; `sign_up_at(n)` signs person n up and
+    returns their token (by default on `server`)."""
     people = simulate(count, seed=23, validation_people=1).people
     devices = []
     for n, person in enumerate(people):
-        token = sign_up(server, f"fl{n}").api.token
+        if sign_up_at is None:
+            assert isinstance(server, HugMoodServer)
+            token = sign_up(server, f"fl{n}").api.token
+        else:
+            token = sign_up_at(n)
         assert token is not None
         device = HttpDevice(server, token, person.train)
         device.opt_in()

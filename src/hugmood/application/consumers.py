@@ -34,10 +34,6 @@ class Placement(StrEnum):
     """In the web process or a worker: it talks only to storage."""
     WITH_SOCKETS = "with sockets"
     """In every process that holds sockets: it pushes to that process's own connections."""
-    WITH_API = "with the API"
-    """In a process that serves the API and runs every consumer (`hugmood serve`, not an
-    edge or a worker): device calls reach its state in memory. One such process a
-    deployment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +131,10 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
         LEARNING,
         handles=frozenset(),
         resume=Resume.CHECKPOINT,
-        runs=Placement.WITH_API,
+        runs=Placement.ANYWHERE,
         purpose="the federated-learning coordinator (`learning.service`): rounds for signed-in"
-        " devices; its own journal stream is its place, rebuilt after a crash",
+        " devices; its own journal stream is its place, rebuilt after a crash; with NATS, the"
+        " process holding its lease is the active one, the others forward device calls to it",
     ),
 )
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from hugmood.learning.model import Examples, Vector
 from hugmood.learning.privacy import EPSILON_BUDGET, GaussianAggregate, delta_for, epsilon
 from hugmood.learning.secure_round import MIN_PARTICIPANTS, Phase, SecureRound
 from hugmood.learning.simulation import simulate
+from hugmood.messaging.bus import BusUnavailable
+from hugmood.messaging.lease import Lease, SingleProcessLease
 from hugmood.privacy.workers import open_pool
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.services import Loop, Service
@@ -66,8 +68,17 @@ def client_id(person: str, device: str) -> str:
     return f"{person}/{device}"
 
 
+class Responder(Protocol):
+    """Answers other processes' device calls while this coordinator is the active one."""
+
+    async def open(self, service: FederatedLearning) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class FederatedLearning(Service):
-    """The coordinator, one per deployment (its journal admits one writer)."""
+    """The coordinator. Several processes may run it; the one holding `lease` is the active
+    one (its journal admits one writer), answering other processes through `responder`."""
 
     name = "federated learning"
 
@@ -81,9 +92,16 @@ class FederatedLearning(Service):
         clock: Callable[[], float] = time.time,
         rng: np.random.Generator | None = None,
         validation: Examples | None = None,
+        lease: Lease | None = None,
+        responder: Responder | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self._lease: Lease = lease or SingleProcessLease()
+        self._responder = responder
+        self._renewed_at = 0.0
+        self.active = False
+        """Whether this process holds the lease and so runs rounds and answers calls."""
         self._store = store
         self._blobs = blobs
         self._live = live
@@ -102,7 +120,42 @@ class FederatedLearning(Service):
             self._validation = await asyncio.to_thread(
                 lambda: simulate(0, seed=VALIDATION_SEED, validation_people=40).validation
             )
-        await self._load()
+        await self._keep_lease()
+
+    async def stopping(self) -> None:
+        if self._responder is not None:
+            await self._responder.close()
+        if self.active:
+            self.active = False
+            await self._lease.release()
+
+    async def _keep_lease(self) -> None:
+        """Take or renew the lease (every third of its life); becoming active, load the
+        journal as the last holder left it; losing it, stop answering."""
+        now = time.monotonic()
+        if self.active and now - self._renewed_at < self._lease.ttl_s / 3:
+            return
+        try:
+            held = await (self._lease.renew() if self._lease.held else self._lease.acquire())
+        except BusUnavailable as e:
+            log.warning("learning coordinator lease: %s", e)
+            held = False
+        if held:
+            self._renewed_at = now
+        if held and not self.active:
+            async with self._lock:
+                await self._load()
+                self.active = True
+            if self._responder is not None:
+                await self._responder.open(self)
+            log.info("this process now coordinates federated learning")
+        elif not held and self.active:
+            self.active = False
+            if self._responder is not None:
+                await self._responder.close()
+            async with self._lock:
+                self._secure = None
+            log.warning("this process lost the learning coordinator's lease")
 
     async def stopped(self) -> None:
         if self._pool is not None:
@@ -132,7 +185,9 @@ class FederatedLearning(Service):
 
     async def _rounds(self) -> None:
         while True:
-            await self.advance()
+            await self._keep_lease()
+            if self.active:
+                await self.advance()
             await asyncio.sleep(self.settings.tick_seconds)
 
     @asynccontextmanager
@@ -150,8 +205,8 @@ class FederatedLearning(Service):
 
     @property
     def durable(self) -> DurableCoordinator:
-        if self._durable is None:
-            raise LearningUnavailable("the learning coordinator has not started")
+        if self._durable is None or not self.active:
+            raise LearningUnavailable("the learning coordinator does not run in this process")
         return self._durable
 
     # --- what devices ask -----------------------------------------------------------------
