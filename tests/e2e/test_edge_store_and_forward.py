@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ RECORD = "mutation($i: RecordMoodInput!) { recordMood(input: $i) { id } }"
 SEND_HUG = "mutation($i: SendHugInput!) { sendHug(input: $i) { id status } }"
 INBOX = "{ inbox { id sender { handle } message } }"
 ENTRY = "query($id: ID!) { moodEntry(id: $id) { id note } }"
+HISTORY = "query($f: DateTime!, $t: DateTime!) { moodHistory(from: $f, to: $t) { entries { id } } }"
 USER = "query($h: String!) { user(handle: $h) { profile { bio } relationship recentMoods { id } } }"
 NOTE = "held-note-"
 
@@ -139,6 +140,7 @@ def test_check_ins_and_a_hug_taken_while_the_store_is_away_arrive_exactly_once(
     assert not isinstance(check_in(ann, before, "before the outage"), GraphQLFailure)
 
     region.proxy.stop()  # the region's store is away for edge and worker alike
+    now = datetime.now(UTC)
 
     acknowledged: list[str] = []
     for n in range(12):
@@ -159,6 +161,12 @@ def test_check_ins_and_a_hug_taken_while_the_store_is_away_arrive_exactly_once(
     assert bad.code == "VALIDATION"
     # Reads and other changes say the region is away, never a 500.
     assert ann.api.failure(ENTRY, id=before).code == "READ_ONLY"
+    assert (
+        ann.api.failure(HISTORY, f=(now - timedelta(days=1)).isoformat(), t=now.isoformat()).code
+        == "READ_ONLY"
+    )
+    assert ann.api.failure("{ friendsFeed { id } }").code == "READ_ONLY"
+    assert ann.api.failure(USER, h=ben.handle).code == "READ_ONLY"
     update = ann.api.failure('mutation { updateProfile(input: {bio: "x"}) { handle } }')
     assert update.code == "READ_ONLY"
     # Without a session the edge verified, nothing is taken.
