@@ -142,6 +142,9 @@ class Settings:
     """Regions this one process hosts, comma-separated (`eu-west,us-east`): each with its own
     stores under `<data_dir>/regions/<region>/` (or its own PostgreSQL schema), behind one
     edge that routes every request to the person's home region. Empty: `region` alone."""
+    region_urls: str = ""
+    """Regions that are deployments of their own, for this edge to pass their people's
+    requests on to: `us-east=https://us.hugmood.example,…` (needs `HUGMOOD_DIRECTORY_URL`)."""
     directory_url: str = ""
     """The global directory (handle → home region) of a region that is its own deployment:
     a `postgresql://` URL shared by every region. Regions hosted in one process share one

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from hugmood.domain import identity
-from tests.conftest import unique
+from tests.conftest import POSTGRES_URL, unique
 from tests.e2e.client import (
     LOG_IN,
     PASSWORD,
@@ -96,7 +96,7 @@ async def test_people_live_in_their_home_region_only_and_the_edge_routes_them_th
     assert inline["logIn"]["token"].startswith("hm_us-east.")
 
 
-async def test_what_names_the_wrong_region_is_refused_never_served_from_another(
+def test_what_names_the_wrong_region_is_refused_never_served_from_another(
     start_server: StartServer,
 ) -> None:
     server = start_server(REGIONS)
@@ -146,3 +146,59 @@ async def test_what_names_the_wrong_region_is_refused_never_served_from_another(
     assert isinstance(across, GraphQLFailure)
     assert lives_in(server, greta) == ["eu-west"] and lives_in(server, sam) == ["us-east"]
     assert str(uuid.UUID(identity.user_id_for(sam.handle)))  # ids stay derived from handles
+
+
+@pytest.mark.postgres
+async def test_an_edge_reaches_a_region_that_is_a_deployment_of_its_own(
+    start_server: StartServer, pg_schema: str
+) -> None:
+    # The US region: its own server and PostgreSQL schema; the EU edge hosts the EU region
+    # (its own files) and passes US people's requests and sockets on to the US server.
+    directory = {"HUGMOOD_DIRECTORY_URL": POSTGRES_URL}
+    us = start_server(
+        {
+            "HUGMOOD_REGION": "us-east",
+            "HUGMOOD_DATABASE_URL": POSTGRES_URL,
+            "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
+        }
+        | directory
+    )
+    edge = start_server(
+        {
+            "HUGMOOD_REGIONS": "eu-west",
+            "HUGMOOD_REGION": "eu-west",
+            "HUGMOOD_REGION_URLS": f"us-east={us.url}",
+        }
+        | directory
+    )
+    greta = person(edge, "greta", "DE")
+    sam, ava = person(edge, "sam", "US"), person(edge, "ava", "US")
+    assert sam.api.token is not None and sam.api.token.startswith("hm_us-east.")
+    befriend(sam, ava)
+    record_mood(sam, moodType="hopeful", intensity=0.7, note="a run by the Hudson")
+    async with open_socket(edge) as ws:
+        assert (await init(ws, ava.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "h", HUG_RECEIVED)
+        sam.api(SEND_HUG, i={"to": ava.handle, "hugType": "WARM", "message": "via the edge"})
+        hug = (await next_data(ws, "h"))["hugReceived"]
+        assert (hug["message"], hug["sender"]["handle"]) == ("via the edge", sam.handle)
+    # The US people are in the US region's database, not in the EU edge's files.
+    assert lives_in(edge, sam) == [] and lives_in(edge, greta) == ["eu-west"]
+    assert log_in_directly(us, sam.handle).startswith("hm_us-east.")
+
+    # The US region goes away: its people get a clear "unavailable", the EU carries on.
+    us.kill()
+    async with httpx.AsyncClient(timeout=30) as client:
+        gone = await client.post(
+            f"{edge.url}/graphql",
+            json={"query": "{ me { handle } }"},
+            headers={"Authorization": f"Bearer {sam.api.token}"},
+        )
+    assert gone.status_code == 503
+    assert gone.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    assert greta.api("{ me { handle } }")["me"]["handle"] == greta.handle
+
+
+def log_in_directly(server: HugMoodServer, handle: str) -> str:
+    token: str = GraphQLClient(server)(LOG_IN, handle=handle, password=PASSWORD)["logIn"]["token"]
+    return token

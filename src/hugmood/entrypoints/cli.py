@@ -14,7 +14,7 @@ from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
 from hugmood.entrypoints import cli_help, cli_keys, cli_policy, cli_services, cli_workers
-from hugmood.regions.hosting import hosted_regions
+from hugmood.regions.hosting import hosted_regions, remote_regions
 from hugmood.regions.policy import open_policies
 
 app = typer.Typer(
@@ -70,7 +70,9 @@ def serve(
     try:
         cli_keys.check_master_key(settings)
         # The regions and their rules: an unknown region or a malformed file stops here.
-        hosted_regions(settings, open_policies(settings).geography)
+        geography = open_policies(settings).geography
+        hosted_regions(settings, geography)
+        remote_regions(settings, geography)
     except ConfigError as e:
         console.print(f"[red]HugMood did not start:[/red] {e}")
         raise typer.Exit(2) from None

@@ -1,6 +1,7 @@
-"""One edge for several regions hosted in one process (`HUGMOOD_REGIONS`): every request and
-socket goes to the app of the region that keeps the person it is for, which answers it from
-that region's stores alone.
+"""One edge for several regions (`HUGMOOD_REGIONS` hosted in this process, and
+`HUGMOOD_REGION_URLS` reached over the network, each a deployment of its own): every request
+and socket goes to the region that keeps the person it is for, which answers it from that
+region's stores alone.
 
 How a request finds its region:
 - a session token names the region that issued it (`hm_<region>.…`, in `Authorization` or,
@@ -36,7 +37,7 @@ from graphql import (
 )
 from graphql.language import ArgumentNode, Visitor
 from starlette.datastructures import Headers, QueryParams
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hugmood.bootstrap import open_hugmood
 from hugmood.config import Settings
@@ -48,8 +49,14 @@ from hugmood.entrypoints.http.middleware import origin_allowed
 from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
 from hugmood.regions.directory import Directory
 from hugmood.regions.geography import Geography
-from hugmood.regions.hosting import hosted_regions, open_directory, region_settings
+from hugmood.regions.hosting import (
+    hosted_regions,
+    open_directory,
+    region_settings,
+    remote_regions,
+)
 from hugmood.regions.policy import open_policies
+from hugmood.regions.remote import RemoteRegion
 from hugmood.security.tokens import region_of_token
 
 ROUTING_HINTS = ("handle", "country", "homeRegion")
@@ -68,7 +75,7 @@ class RegionalEdge:
         self.directory: Directory | None = None
         self._announce = announce
         self._seed_demo = seed_demo
-        self.apps: dict[str, FastAPI] = {
+        self.hosted: dict[str, FastAPI] = {
             region: create_app(
                 region_settings(settings, region),
                 seed_demo=seed_demo,
@@ -76,6 +83,11 @@ class RegionalEdge:
             )
             for region in self.regions
         }
+        self.remote = {
+            region: RemoteRegion(region, url)
+            for region, url in remote_regions(settings, self.geography).items()
+        }
+        self.apps: dict[str, ASGIApp] = {**self.hosted, **self.remote}
 
     def _opener(self, settings: Settings) -> Callable[[], Any]:
         return lambda: open_hugmood(settings, directory=self.directory)
@@ -97,7 +109,9 @@ class RegionalEdge:
                 self.directory = await open_directory(self.settings)
                 if self.directory is not None:
                     stack.push_async_callback(self.directory.close)
-                for app in self.apps.values():
+                for remote in self.remote.values():
+                    stack.push_async_callback(remote.close)
+                for app in self.hosted.values():
                     await stack.enter_async_context(app.router.lifespan_context(app))
             except Exception as e:
                 await send({"type": "lifespan.startup.failed", "message": str(e)})
@@ -105,7 +119,7 @@ class RegionalEdge:
             if self._announce is not None:
                 logins = [
                     u.handle
-                    for app in self.apps.values()
+                    for app in self.hosted.values()
                     for u in (demo_users(app.state.core) if self._seed_demo else ())
                 ]
                 self._announce(self.settings, logins)

@@ -39,6 +39,29 @@ def hosted_regions(settings: Settings, geography: Geography) -> list[str]:
     return names
 
 
+def remote_regions(settings: Settings, geography: Geography) -> dict[str, str]:
+    """Regions that are deployments of their own, each reached at its URL
+    (`HUGMOOD_REGION_URLS=us-east=https://us.example,…`); ConfigError for a malformed one."""
+    found: dict[str, str] = {}
+    for part in (p.strip() for p in settings.region_urls.split(",")):
+        if not part:
+            continue
+        region, _, url = (x.strip() for x in part.partition("="))
+        if region not in geography.regions:
+            raise ConfigError(f"HUGMOOD_REGION_URLS: {region!r} is not a region")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"HUGMOOD_REGION_URLS: the URL of {region} must be http(s)://")
+        if region in found or region in {r.strip() for r in settings.regions.split(",")}:
+            raise ConfigError(f"HUGMOOD_REGION_URLS: {region} is named twice or hosted here")
+        found[region] = url
+    if found and not settings.directory_url:
+        raise ConfigError(
+            "HUGMOOD_REGION_URLS needs HUGMOOD_DIRECTORY_URL: regions in other deployments "
+            "must share the directory"
+        )
+    return found
+
+
 def region_settings(settings: Settings, region: str) -> Settings:
     """`settings` as one of the regions hosted in this process sees them."""
     token = re.sub(r"[^a-z0-9]", "_", region)
