@@ -486,7 +486,7 @@ async def open_hugmood(
             stack,
             store,
             blobs,
-            live,
+            hub,  # new versions are announced across processes (Redis when configured)
             nats=nats is not None,
             serves_http=role is not Role.WORKER,
         )

@@ -161,7 +161,8 @@ class ModelVersionPublished(Feed):
     __slots__ = ()
 
     def __init__(self, context: RequestContext, user_id: str) -> None:
-        super().__init__(context, user_id, context.core.live, [VERSIONS_CHANNEL])
+        # The shared hub, as presence: the coordinator may run in another process.
+        super().__init__(context, user_id, context.core.presence.hub, [VERSIONS_CHANNEL])
 
     async def translate(self, channel: str, message: Message) -> Any | None:
         return ModelVersion.of(message)
