@@ -207,7 +207,7 @@ def test_an_under_age_credential_cannot_prove_and_odd_thresholds_are_refused(
     longfellow: Pylongfellow, trust: TrustList
 ) -> None:
     child = issue_test_credential(CHILD, now=NOW)
-    assert child.age_flags() == {13: False, 16: False, 18: False, 21: False}
+    assert child.age_flags() == {13: False, 14: False, 15: False, 16: False, 18: False, 21: False}
     with pytest.raises(CredentialInvalid, match="does not state that you are 13"):
         prove_age(longfellow, child, threshold=13, nonce=b"n" * 32, audience=AUDIENCE, now=NOW)
     with pytest.raises(UnsupportedThreshold, match="age_over_17"):
