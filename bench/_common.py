@@ -305,6 +305,24 @@ async def log_in(conn: HttpConnection, handle: str, password: str) -> str:
     return token
 
 
+async def one_device(port: int, token: str, count: int, body: Callable[[], bytes]) -> list[float]:
+    """One device sending `count` GraphQL mutations (`body()` each), each waited for before
+    the next: their latencies in seconds. Raises on any error."""
+    conn = await HttpConnection.open(port)
+    try:
+        head = conn.head("POST", "/graphql", graphql_headers(token))
+        latencies = []
+        for _ in range(count):
+            started = time.perf_counter()
+            response = await conn.send(head, body())
+            if response.status != 200 or b'"errors"' in response.body:
+                raise RuntimeError(f"the request failed: {response.body[:300]!r}")
+            latencies.append(time.perf_counter() - started)
+        return latencies
+    finally:
+        conn.close()
+
+
 SETUP_IN_FLIGHT = 8
 """Keep-alive connections a bench's setup (registering, befriending) spreads its jobs over."""
 

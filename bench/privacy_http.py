@@ -34,6 +34,7 @@ from _common import (
     graphql_headers,
     hugmood_server,
     machine_params,
+    one_device,
     register_and_log_in,
     run,
     servers,
@@ -65,20 +66,6 @@ async def record(conn: HttpConnection, head: bytes) -> None:
     response = await conn.send(head, body())
     if response.status != 200 or b'"errors"' in response.body:
         raise RuntimeError(f"recordMood failed: {response.status} {response.body[:300]!r}")
-
-
-async def one_device(port: int, token: str, count: int) -> list[float]:
-    conn = await HttpConnection.open(port)
-    try:
-        head = conn.head("POST", "/graphql", graphql_headers(token))
-        latencies = []
-        for _ in range(count):
-            started = time.perf_counter()
-            await record(conn, head)
-            latencies.append(time.perf_counter() - started)
-        return latencies
-    finally:
-        conn.close()
 
 
 async def closed_loop(port: int, tokens: list[str], seconds: float) -> float:
@@ -128,11 +115,13 @@ async def main(quick: bool) -> None:
             latencies: dict[str, list[float]] = {"sealed": [], "plain": []}
             rates: dict[str, list[float]] = {"sealed": [], "plain": []}
             for name in ports:  # warm both up
-                await one_device(ports[name], tokens[name][0], 20)
+                await one_device(ports[name], tokens[name][0], 20, body)
             for i in range(rounds):
                 order = ("sealed", "plain") if i % 2 == 0 else ("plain", "sealed")
                 for name in order:
-                    latencies[name] += await one_device(ports[name], tokens[name][0], per_round)
+                    latencies[name] += await one_device(
+                        ports[name], tokens[name][0], per_round, body
+                    )
                 for name in order:
                     rates[name].append(await closed_loop(ports[name], tokens[name], seconds))
     emit_latencies(

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +29,10 @@ from _common import (
     HttpConnection,
     emit_latencies,
     graphql,
-    graphql_headers,
     hugmood_server,
     log_in,
     machine_params,
+    one_device,
     run,
     servers,
 )
@@ -79,33 +78,17 @@ async def account(port: int, country: str) -> str:
         conn.close()
 
 
-async def one_device(port: int, token: str, count: int) -> list[float]:
-    conn = await HttpConnection.open(port)
-    try:
-        head = conn.head("POST", "/graphql", graphql_headers(token))
-        latencies = []
-        for _ in range(count):
-            started = time.perf_counter()
-            response = await conn.send(head, body())
-            if response.status != 200 or b'"errors"' in response.body:
-                raise RuntimeError(f"recordMood failed: {response.body[:300]!r}")
-            latencies.append(time.perf_counter() - started)
-        return latencies
-    finally:
-        conn.close()
-
-
 async def take_turns(
     targets: dict[str, tuple[int, str]], rounds: int, per_round: int
 ) -> dict[str, list[float]]:
     latencies: dict[str, list[float]] = {name: [] for name in targets}
     for port, token in targets.values():
-        await one_device(port, token, 20)  # warm up
+        await one_device(port, token, 20, body)  # warm up
     for i in range(rounds):
         names = list(targets) if i % 2 == 0 else list(reversed(targets))
         for name in names:
             port, token = targets[name]
-            latencies[name] += await one_device(port, token, per_round)
+            latencies[name] += await one_device(port, token, per_round, body)
     return latencies
 
 
