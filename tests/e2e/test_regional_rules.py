@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hugmood.domain.regions import PUBLIC_CHECK_IN, PUBLIC_PROFILE
+from hugmood.domain.regions import PUBLIC_CHECK_IN, PUBLIC_PROFILE, AgeRule
 from hugmood.regions.policy import SHIPPED_DIR, load_policies
 from tests.conftest import unique
 from tests.e2e.client import RECORD_MOOD, GraphQLClient, GraphQLFailure, User, log_in
@@ -31,6 +31,11 @@ PUBLIC_PROFILE_MUTATION = (
     "mutation { updateProfile(input: {defaultVisibility: PUBLIC}) { handle } }"
 )
 PUBLIC_ENTRY = {"moodType": "calm", "intensity": 0.5, "privacy": "PUBLIC"}
+MY_RULES = "{ myRules { country homeRegion retentionDays learning ages { feature age rule } } }"
+
+
+def status_of(rule: AgeRule) -> dict[str, object]:
+    return {"age": rule.threshold, "rule": rule.rule}
 
 
 def signed_up(server: HugMoodServer, tmp_path: Path, country: str) -> tuple[User, Cli]:
@@ -54,6 +59,13 @@ def test_a_15_year_old_gets_what_their_countrys_rule_allows(
         assert person.api("{ me { homeRegion } }")["me"]["homeRegion"] == region
         profile_rule = rules.age_required(country, region, PUBLIC_PROFILE)
         check_in_rule = rules.age_required(country, region, PUBLIC_CHECK_IN)
+
+        # The person can see where their data lives and what applies to them.
+        mine = person.api(MY_RULES)["myRules"]
+        assert (mine["country"], mine["homeRegion"]) == (country, region)
+        assert {"feature": "public_profile", **status_of(profile_rule)} in mine["ages"]
+        assert mine["retentionDays"] == rules.retention_days(country, region)
+        assert mine["learning"] == rules.participation(country, region, "learning").value
 
         # The device can ask what this person needs (what `verify-age` should prove).
         status = httpx.get(

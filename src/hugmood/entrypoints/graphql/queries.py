@@ -9,6 +9,7 @@ import strawberry
 
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
+from hugmood.application.queries.regional import my_regional_rules
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
@@ -20,6 +21,7 @@ from hugmood.entrypoints.graphql.readback import (
     status_towards,
     visible_account,
 )
+from hugmood.entrypoints.graphql.regional import MyRules
 
 MAX_SUGGESTIONS = 50
 
@@ -29,6 +31,15 @@ class Query:
     @strawberry.field(description="The signed-in user's account.")
     async def me(self, info: Ctx) -> t.Account:
         return t.Account.of(await account_for(info, None))
+
+    @strawberry.field(
+        description="Where your data lives and the rules that apply to you there: your "
+        "country and home region, how long check-ins are kept, the verified age each gated "
+        "feature asks (with the rule's name), and whether analytics and learning are opt-in."
+    )
+    async def my_rules(self, info: Ctx) -> MyRules:
+        me = await info.context.principal()
+        return MyRules.of(await my_regional_rules(info.context.core.deps, me.user_id))
 
     @strawberry.field(description="Every mood word, with its energy and pleasantness.")
     def mood_vocabulary(self) -> list[t.MoodWord]:
