@@ -26,6 +26,13 @@ from tests.e2e.client import (
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_erasure import files_holding
+from tests.e2e.test_signing_in import (
+    CONFIRM_SETUP,
+    START_SETUP,
+    code_at,
+    complete,
+    held_at_second_step,
+)
 from tests.e2e.ws import init, next_data, open_socket, subscribe
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +101,14 @@ async def test_people_live_in_their_home_region_only_and_the_edge_routes_them_th
         f'mutation {{ logIn(handle: "{sam.handle}", password: "{PASSWORD}") {{ token }} }}'
     )
     assert inline["logIn"]["token"].startswith("hm_us-east.")
+
+    # And its second step by the handle its pending token names.
+    setup = sam.api(START_SETUP)["startAuthenticatorSetup"]
+    sam.api(CONFIRM_SETUP, code=code_at(setup["secret"]))
+    held = held_at_second_step(server, sam.handle)
+    signed_in = complete(server, held.extensions["mfaToken"], code=code_at(setup["secret"], 30))
+    assert isinstance(signed_in, dict)
+    assert signed_in["completeLogIn"]["token"].startswith("hm_us-east.")
 
 
 def test_what_names_the_wrong_region_is_refused_never_served_from_another(

@@ -8,7 +8,7 @@ How a request finds its region:
   on a board socket, `?token=`); a token of a region not hosted here is refused
   (`WRONG_REGION`, 421), never served from another region's stores;
 - a sign-up names a country (or a region), whose region keeps the account; a sign-in names a
-  handle, which the global directory places;
+  handle, which the global directory places (and its second step a token that names it);
 - anything else (the web app, `/healthz`, a request for no one in particular) goes to the
   default region, `HUGMOOD_REGION`.
 A GraphQL socket says who it is in its first message (`connection_init`): the edge accepts
@@ -57,9 +57,10 @@ from hugmood.regions.hosting import (
 )
 from hugmood.regions.policy import open_policies
 from hugmood.regions.remote import RemoteRegion
+from hugmood.security.mfa import handle_of_pending
 from hugmood.security.tokens import region_of_token
 
-ROUTING_HINTS = ("handle", "country", "homeRegion")
+ROUTING_HINTS = ("handle", "mfaToken", "country", "homeRegion")
 """The arguments that place a request made before signing in."""
 
 
@@ -153,8 +154,9 @@ class RegionalEdge:
         """The region a request made before signing in is for: by the handle it names (the
         directory), else the country or region it names; None when it names none."""
         hints = _hints(body)
-        if "handle" in hints and self.directory is not None:
-            listed = await self.directory.by_handle(hints["handle"].strip().lower())
+        handle = hints.get("handle") or handle_of_pending(hints.get("mfaToken", ""))
+        if handle and self.directory is not None:
+            listed = await self.directory.by_handle(handle.strip().lower())
             if listed is not None and listed.region in self.apps:
                 return listed.region
         if "country" in hints:

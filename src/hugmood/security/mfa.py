@@ -52,6 +52,19 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def handle_of_pending(token: str) -> str | None:
+    """The handle a second-step token names, read without checking it: for an edge to route
+    the second step to the region that issued the token, which then checks it."""
+    if len(token) > MAX_TOKEN_CHARS or not token.startswith("mfa_"):
+        return None
+    try:
+        body = json.loads(_unb64(token[4:].partition(".")[0]))
+    except (ValueError, binascii.Error):
+        return None
+    handle = body.get("h") if isinstance(body, dict) else None
+    return handle if isinstance(handle, str) else None
+
+
 def new_totp_secret() -> str:
     """160 random bits in base32, as authenticator apps expect (RFC 4226's recommendation)."""
     return pyotp.random_base32(length=32)
