@@ -49,6 +49,7 @@ class HttpDevice:
     server: Server
     token: str
     data: model.Examples
+    held_out: model.Examples
     key: secagg.MaskingKey = field(default_factory=secagg.MaskingKey.generate)
     transport: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
     client: secagg.Client | None = None
@@ -104,7 +105,7 @@ def opted_in(
         else:
             token = sign_up_at(n)
         assert token is not None
-        device = HttpDevice(server, token, person.train)
+        device = HttpDevice(server, token, person.train, person.held_out)
         device.opt_in()
         devices.append(device)
     return devices
@@ -162,6 +163,15 @@ def send_masked(d: HttpDevice, number: int, version: int, update_id: str) -> htt
         return http.post("/round/masked", json=body)
 
 
+def _metrics(theta: np.ndarray, data: model.Examples) -> dict[str, float]:
+    found = model.evaluate(theta, data)
+    return {
+        "loss": found.loss,
+        "accuracy": found.accuracy,
+        "intensityError": found.intensity_error,
+    }
+
+
 async def test_a_version_published_from_masked_updates_reaches_devices_live(
     start_server: StartServer,
 ) -> None:
@@ -181,6 +191,16 @@ async def test_a_version_published_from_masked_updates_reaches_devices_live(
             shares = d.client.reveal(set(view["survivors"]), set(view["dropped"]))
             body = [{"owner": o, "kind": k, "share": _b64(s)} for o, k, s in shares]
             d.call("POST", "/round/reveal", {"round": number, "shares": body})
+        for d in devices:
+            view = wait_for("evaluating", _phase(d, "evaluate"))
+            candidate = np.frombuffer(base64.b64decode(view["candidate"]), dtype="<f8")
+            report = {
+                "round": number,
+                "examples": len(d.held_out),
+                "candidate": _metrics(candidate, d.held_out),
+                "current": _metrics(model.initial_parameters(), d.held_out),
+            }
+            d.call("POST", "/round/evaluation", report)
         heard = (await next_data(ws, "v"))["modelVersionPublished"]
     assert heard["number"] == 1 and 0 < heard["epsilon"] <= 8
     fetched = devices[1].call("GET", "/model")

@@ -23,7 +23,7 @@ from hugmood.learning import model, secagg
 from hugmood.learning.aggregation import UpdateRejected
 from hugmood.learning.journal import STREAM
 from hugmood.learning.privacy import GaussianAggregate
-from hugmood.learning.secure_round import Phase, context
+from hugmood.learning.secure_round import Phase, Report, context
 from hugmood.learning.service import (
     VERSIONS_CHANNEL,
     FederatedLearning,
@@ -93,6 +93,7 @@ class Device:
     person: str
     name: str
     data: model.Examples
+    held_out: model.Examples
     key: secagg.MaskingKey = field(default_factory=secagg.MaskingKey.generate)
     transport: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
     client: secagg.Client | None = None
@@ -112,7 +113,7 @@ class Device:
 async def _consenting(h: Harness, count: int) -> list[Device]:
     devices = []
     for n in range(count):
-        d = Device(f"person-{n}", f"device-{n}", h.people[n].train)
+        d = Device(f"person-{n}", f"device-{n}", h.people[n].train, h.people[n].held_out)
         await h.service.set_consent(d.person, True)
         await h.service.register(d.person, d.name, model.PARAMETERS)
         devices.append(d)
@@ -124,8 +125,16 @@ def _row(d: Device, theta: model.Vector) -> secagg.Words:
     return secagg.to_fixed(GaussianAggregate(1.0, NOISE).row(local - theta, len(d.data)))
 
 
-async def _round(h: Harness, devices: list[Device], *, drop: frozenset[str] = frozenset()) -> int:
-    """Every device through one round (those in `drop` vanish after sharing)."""
+async def _round(
+    h: Harness,
+    devices: list[Device],
+    *,
+    drop: frozenset[str] = frozenset(),
+    worse_on_devices: bool = False,
+) -> int:
+    """Every device through one round (those in `drop` vanish after sharing); with
+    `worse_on_devices`, they report the candidate as doing worse on their held-out check-ins
+    than the current version."""
     s = h.service
     await s.advance()
     first = await s.status(devices[0].person, devices[0].name)
@@ -165,7 +174,7 @@ async def _round(h: Harness, devices: list[Device], *, drop: frozenset[str] = fr
         publics = {int(i): _b(k) for i, k in v["publicKeys"].items()}
         words = d.client.masked(_row(d, theta), publics)
         await s.mask(d.person, d.name, number, version, str(uuid.uuid4()), words)
-    h.clock.now += ROUND_S / 4 if drop else 0  # the stragglers' time runs out
+    h.clock.now += ROUND_S / 5 if drop else 0  # the stragglers' time runs out
     await s.advance()
     for d in devices:
         if d.name in drop:
@@ -174,6 +183,18 @@ async def _round(h: Harness, devices: list[Device], *, drop: frozenset[str] = fr
         assert v["phase"] == "unmask" and d.client is not None
         shares = d.client.reveal(set(v["survivors"]), set(v["dropped"]))
         await s.reveal(d.person, d.name, number, shares)
+    await s.advance()
+    for d in devices:
+        if d.name in drop:
+            continue
+        v = d.view(await s.status(d.person, d.name))
+        assert v["phase"] == "evaluate"
+        candidate = np.frombuffer(_b(v["candidate"]), dtype="<f8")
+        current, held = model.evaluate(theta, d.held_out), model.evaluate(candidate, d.held_out)
+        if worse_on_devices:
+            held, current = current, held
+        report = Report(len(d.held_out), held, current)
+        await s.evaluation(d.person, d.name, number, report)
     await s.advance()
     return number
 
@@ -196,6 +217,19 @@ async def test_consenting_devices_publish_a_version_that_is_announced_live(
     assert status["rounds"][0] == {"round": number, "outcome": "published", "participants": 30}
     assert message == {"version": 1, "epsilon": status["version"]["epsilon"]}
     assert 0 < status["version"]["epsilon"] <= 8
+
+
+async def test_a_candidate_worse_on_the_devices_held_out_check_ins_is_not_published(
+    harness: Harness,
+) -> None:
+    devices = await _consenting(harness, 30)
+    number = await _round(harness, devices, worse_on_devices=True)
+    status = await harness.service.status("person-0", "device-0")
+    assert status["rounds"][0] == {"round": number, "outcome": "not-improved", "participants": 30}
+    assert status["version"]["number"] == 0
+    # its noised sum left the coordinator (to be evaluated): the accountant counted it
+    events = await harness.store.read_stream(STREAM)
+    assert [e.event_type for e in events].count("ModelCandidateReleased") == 1
 
 
 async def test_a_device_dropped_after_sharing_is_left_out_and_the_round_still_closes(

@@ -107,20 +107,35 @@ def fetch_model(device: Device) -> tuple[int, model.Vector]:
     return int(body["version"]), theta
 
 
-def _row(device: Device, theta: model.Vector, about: dict[str, Any], seed: int | None) -> Any:
-    """This device's contribution: the local update clipped and weighted, in fixed point."""
+def _split(device: Device) -> tuple[model.Examples, model.Examples]:
+    """This device's check-ins for training, and the newest fifth kept out to evaluate on."""
     data = examples_of(device.vault.entries(newest_first=False))
     if len(data) < MIN_CHECK_INS:
         raise NotEnoughCheckIns(
             f"taking part needs at least {MIN_CHECK_INS} check-ins with a mood word "
             f"(this vault has {len(data)})"
         )
+    cut = len(data) - max(2, len(data) // 5)
+    return data.take(slice(0, cut)), data.take(slice(cut, None))
+
+
+def _row(data: model.Examples, theta: model.Vector, about: dict[str, Any], seed: int | None) -> Any:
+    """This device's contribution: the local update clipped and weighted, in fixed point."""
     rng = np.random.default_rng(seed)
     local = model.train(theta, data, epochs=LOCAL_EPOCHS, rng=rng)
     dp = GaussianAggregate(
         float(about["normBound"]), float(about["noiseMultiplier"]), int(about["weightCap"])
     )
     return secagg.to_fixed(dp.row(local - theta, len(data)))
+
+
+def _metrics(theta: model.Vector, data: model.Examples) -> dict[str, float]:
+    found = model.evaluate(theta, data)
+    return {
+        "loss": found.loss,
+        "accuracy": found.accuracy,
+        "intensityError": found.intensity_error,
+    }
 
 
 def _keys(view: dict[str, Any], name: str) -> dict[int, bytes]:
@@ -151,7 +166,8 @@ def _one_round(
 ) -> RoundReport:
     """Train from the current global version and go through the next round's steps."""
     number, theta = fetch_model(device)
-    words = _row(device, theta, about, seed)
+    train, held_out = _split(device)
+    words = _row(train, theta, about, seed)
     # Fresh keys every round: a dropped device's masking key is rebuilt by the others.
     key, transport = secagg.MaskingKey.generate(), X25519PrivateKey.generate()
 
@@ -189,7 +205,7 @@ def _one_round(
             raise
         return RoundReport(round_number, "left-out", number)  # the round moved on: next one
 
-    steps = ("join", "share", "mask", "unmask")
+    steps = ("join", "share", "mask", "unmask", "evaluate")
 
     def reached(phase: str) -> Callable[[dict[str, Any] | None], bool]:
         return lambda v: (
@@ -243,7 +259,7 @@ def _one_round(
                     "masked": base64.b64encode(masked.astype("<u8").tobytes()).decode(),
                 },
             )
-        else:
+        elif phase == "unmask":
             shares = client.reveal(set(view["survivors"]), set(view["dropped"]))
             post(
                 "/round/reveal",
@@ -254,6 +270,18 @@ def _one_round(
                     ]
                 },
             )
+        elif "candidate" in view:  # evaluate: only the check-ins kept out of training
+            raw = base64.b64decode(view["candidate"])
+            candidate = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+            if candidate.shape == (model.PARAMETERS,) and np.all(np.isfinite(candidate)):
+                post(
+                    "/round/evaluation",
+                    {
+                        "examples": len(held_out),
+                        "candidate": _metrics(candidate, held_out),
+                        "current": _metrics(theta, held_out),
+                    },
+                )
     wait(lambda v: v is None or v["round"] != round_number)
     return _ended(device, round_number)
 

@@ -13,6 +13,7 @@ from hugmood.learning.secure_round import (
     KEY_BYTES,
     b64,
     parse_bundles,
+    parse_report,
     parse_shares,
     unb64,
     words_from,
@@ -22,8 +23,7 @@ from hugmood.learning.service import FederatedLearning
 Body = dict[str, Any]
 MAX_UPDATE_ID = 100
 MAX_DEVICE = 100
-CALLS = frozenset({"status", "model", "consent", "register", "join", "shares", "masked", "reveal"})
-CREATES = frozenset({"register", "join", "shares", "masked", "reveal"})
+CREATES = frozenset({"register", "join", "shares", "masked", "reveal", "evaluation"})
 """Calls that add something (answered 201 over HTTP)."""
 
 
@@ -90,6 +90,10 @@ async def dispatch(
         case "reveal":
             shares = parse_shares(body.get("shares"))
             await service.reveal(person, _device(device), body.get("round"), shares)
+            return {"accepted": True}
+        case "evaluation":
+            report = parse_report(body)
+            await service.evaluation(person, _device(device), body.get("round"), report)
             return {"accepted": True}
     raise ValidationFailed(f"no learning call named {name!r}")
 

@@ -72,6 +72,7 @@ class DurableCoordinator:
         """The latest closed rounds (`ModelRoundClosed`'s data), oldest first."""
         self.releases = 0
         """Rounds whose noised sum was computed (each spends privacy, published or not)."""
+        self._released_rounds: set[int] = set()
 
     @classmethod
     async def load(
@@ -305,11 +306,22 @@ class DurableCoordinator:
             self._note(kind, data)
 
     def _note(self, kind: str, data: Mapping[str, JSONValue]) -> None:
+        if kind == "ModelCandidateReleased":
+            self.releases += 1
+            self._released_rounds.add(_int(data["round"]))
+            return
         if kind != "ModelRoundClosed":
             return
         self.closed = [*self.closed[-(HISTORY - 1) :], dict(data)]
-        if data.get("outcome") in _RELEASED:
+        released = data.get("round") in self._released_rounds
+        if data.get("outcome") in _RELEASED and not released:
             self.releases += 1
+
+    async def release_candidate(self, round_number: int) -> None:
+        """Record that a round's noised candidate left the coordinator (to the devices that
+        evaluate it): it spends privacy even if the round ends without publishing it."""
+        self._usable()
+        await self._record([("ModelCandidateReleased", {"round": round_number})])
 
 
 async def _apply(durable: DurableCoordinator, event: RecordedEvent, blobs: BlobStore) -> None:
@@ -357,6 +369,8 @@ async def _apply(durable: DurableCoordinator, event: RecordedEvent, blobs: BlobS
                     metrics,
                 )
             )
+        case "ModelCandidateReleased":
+            pass  # counted by `_note`: privacy spent
         case "ModelRoundClosed":
             coordinator.end_round()
         case _:

@@ -19,6 +19,7 @@ import numpy as np
 
 from hugmood.learning import secagg
 from hugmood.learning.aggregation import UpdateRejected
+from hugmood.learning.model import Metrics, Vector
 from hugmood.learning.secagg import SealedBundle, Words
 
 KEY_BYTES = 32
@@ -34,6 +35,20 @@ class Phase(StrEnum):
     SHARE = "share"
     MASK = "mask"
     UNMASK = "unmask"
+    EVALUATE = "evaluate"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A device's evaluation of the candidate and of the current version on its held-out
+    check-ins."""
+
+    examples: int
+    candidate: Metrics
+    current: Metrics
+
+
+MAX_EXAMPLES = 100_000
 
 
 def b64(data: bytes) -> str:
@@ -88,6 +103,10 @@ class SecureRound:
     survivors: set[int] = field(default_factory=set)
     dropped: set[int] = field(default_factory=set)
     reveals: dict[int, list[tuple[int, str, bytes]]] = field(default_factory=dict)
+    update: Vector | None = None
+    """The noised mean update, once unmasked."""
+    candidate: Vector | None = None
+    reports: dict[int, Report] = field(default_factory=dict)
 
     @property
     def context(self) -> bytes:
@@ -173,7 +192,28 @@ class SecureRound:
                 raise UpdateRejected("BAD_SHAPE", f"no {kind} share of device {owner} is asked")
         self.reveals[index] = shares
 
+    def evaluation(self, client: str, report: Report) -> None:
+        index = self._member(client, Phase.EVALUATE)
+        if index not in self.survivors:
+            raise UpdateRejected("NOT_A_PARTICIPANT", "this device's update is not in the sum")
+        if index in self.reports:
+            raise UpdateRejected("ALREADY_SENT", "this device already sent its evaluation")
+        self.reports[index] = report
+
+    def federated(self) -> tuple[Metrics, Metrics] | None:
+        """The candidate's and the current version's metrics over the devices' held-out
+        check-ins, weighted by their examples; None when no device reported."""
+        reports = list(self.reports.values())
+        if not reports:
+            return None
+        return _weighted([r.candidate for r in reports]), _weighted([r.current for r in reports])
+
     # --- phases ---------------------------------------------------------------------------
+
+    def start_evaluating(self, update: Vector, current: Vector) -> None:
+        self.update = update
+        self.candidate = current + update
+        self.phase = Phase.EVALUATE
 
     def start_sharing(self) -> bool:
         """Fix the participants; False when too few joined for a secure sum."""
@@ -205,6 +245,8 @@ class SecureRound:
                 return len(self.masked) == len(self.sharers)
             case Phase.UNMASK:
                 return len(self.reveals) == len(self.survivors)
+            case Phase.EVALUATE:
+                return len(self.reports) == len(self.survivors)
             case _:
                 return False
 
@@ -252,6 +294,9 @@ class SecureRound:
         if self.phase is Phase.UNMASK:
             out["survivors"] = sorted(self.survivors)
             out["dropped"] = sorted(self.dropped)
+        if self.phase is Phase.EVALUATE and index in self.survivors:
+            assert self.candidate is not None
+            out["candidate"] = b64(self.candidate.astype("<f8").tobytes())
         return out
 
 
@@ -297,3 +342,42 @@ def parse_shares(value: object) -> list[tuple[int, str, bytes]]:
             )
         )
     return out
+
+
+def _weighted(metrics: list[Metrics]) -> Metrics:
+    n = sum(m.examples for m in metrics)
+    return Metrics(
+        n,
+        sum(m.accuracy * m.examples for m in metrics) / n,
+        sum(m.loss * m.examples for m in metrics) / n,
+        sum(m.intensity_error * m.examples for m in metrics) / n,
+    )
+
+
+def _number(value: object, what: str, low: float, high: float) -> float:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not low <= float(value) <= high
+    ):
+        raise UpdateRejected("BAD_SHAPE", f"{what} must be a number from {low} to {high}")
+    return float(value)
+
+
+def parse_report(body: dict[str, Any]) -> Report:
+    """A device's evaluation: `{examples, candidate: {loss, accuracy, intensityError},
+    current: {…}}` (finite numbers in range, or `BAD_SHAPE`)."""
+    examples = int(_number(body.get("examples"), "examples", 1, MAX_EXAMPLES))
+
+    def metrics(name: str) -> Metrics:
+        part = body.get(name)
+        if not isinstance(part, dict):
+            raise UpdateRejected("BAD_SHAPE", f"{name} must be {{loss, accuracy, intensityError}}")
+        return Metrics(
+            examples,
+            _number(part.get("accuracy"), f"{name}.accuracy", 0.0, 1.0),
+            _number(part.get("loss"), f"{name}.loss", 0.0, 1e6),
+            _number(part.get("intensityError"), f"{name}.intensityError", 0.0, 1.0),
+        )
+
+    return Report(examples, metrics("candidate"), metrics("current"))

@@ -28,7 +28,7 @@ from hugmood.learning.federation import VALIDATION_NORM_BOUND
 from hugmood.learning.journal import DurableCoordinator, JournalBroken
 from hugmood.learning.model import Examples, Vector
 from hugmood.learning.privacy import EPSILON_BUDGET, GaussianAggregate, delta_for, epsilon
-from hugmood.learning.secure_round import MIN_PARTICIPANTS, Phase, SecureRound
+from hugmood.learning.secure_round import MIN_PARTICIPANTS, Phase, Report, SecureRound
 from hugmood.learning.simulation import simulate
 from hugmood.messaging.bus import BusUnavailable
 from hugmood.messaging.lease import Lease, SingleProcessLease
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 VERSIONS_CHANNEL = "learning:versions"
 """The live channel a published version is announced on (`{"version", "epsilon"}`)."""
+PHASES = 5
+"""Join, share, mask, unmask, evaluate."""
 POOL_FROM = 64
 """Rounds of at least this many devices rebuild their secrets in worker processes."""
 VALIDATION_SEED = 1019
@@ -53,7 +55,7 @@ class LearningUnavailable(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class LearningSettings:
     round_seconds: float = 600.0
-    """A round's whole life; each of its four phases gets a quarter of it at most."""
+    """A round's whole life; each of its five phases gets a fifth of it at most."""
     noise_multiplier: float = 4.0
     norm_bound: float = 1.0
     """The clipping bound C each device applies to its update."""
@@ -346,7 +348,7 @@ class FederatedLearning(Service):
         durable = self.durable
         coordinator = durable.coordinator
         now = self._clock()
-        quarter = self.settings.round_seconds / 4
+        fifth = self.settings.round_seconds / PHASES
         round_ = coordinator.current_round
         if round_ is None:
             if coordinator.consenting >= self._needed():
@@ -356,7 +358,7 @@ class FederatedLearning(Service):
                     opened.version,
                     model.PARAMETERS + 1,
                     self.settings.degree,
-                    phase_ends=now + quarter,
+                    phase_ends=now + fifth,
                 )
             return
         secure = self._secure
@@ -369,7 +371,7 @@ class FederatedLearning(Service):
             if len(secure.joined) < self._needed() or not secure.start_sharing():
                 await self._end(Outcome.TOO_FEW_UPDATES)
                 return
-            secure.phase_ends = now + quarter
+            secure.phase_ends = now + fifth
             return
         if not secure.everyone_answered() and now < min(secure.phase_ends, round_.deadline):
             return
@@ -377,20 +379,25 @@ class FederatedLearning(Service):
             moved = secure.start_masking()
         elif secure.phase is Phase.MASK:
             moved = secure.start_unmasking() and len(secure.masked) >= self._needed()
+        elif secure.phase is Phase.UNMASK:
+            if await self._unmask(secure):
+                secure.phase_ends = now + fifth
+            return
         else:
             await self._close(secure)
             return
         if not moved:
             await self._end(Outcome.TOO_FEW_UPDATES)
             return
-        secure.phase_ends = now + quarter
+        secure.phase_ends = now + fifth
 
     async def _end(self, outcome: Outcome) -> None:
         self._secure = None
         await self.durable.end_round(outcome)
 
-    async def _close(self, secure: SecureRound) -> None:
-        durable = self.durable
+    async def _unmask(self, secure: SecureRound) -> bool:
+        """Rebuild the sum, noise it and hand the candidate to the devices to evaluate (its
+        release is journalled first: it spends privacy whatever the round's end)."""
         try:
             pool = await self._rebuilders() if secure.clients >= POOL_FROM else None
             words = await asyncio.to_thread(secure.unmask, pool, self._workers)
@@ -398,28 +405,57 @@ class FederatedLearning(Service):
         except (secagg.UnmaskingFailed, ValueError) as e:
             log.warning("round %s: the sum could not be unmasked (%s)", secure.number, e)
             await self._end(Outcome.UNMASKING_FAILED)
-            return
-        self._secure = None
+            return False
+        durable = self.durable
         spent = epsilon(
             self.settings.noise_multiplier,
             durable.releases + 1,
             delta_for(max(1, durable.coordinator.registered)),
         )
-        noised = self._dp.noised_mean(total, self._rng)
+        if spent > EPSILON_BUDGET:  # the noised sum must not leave: nothing is released
+            await self._end(Outcome.OVER_BUDGET)
+            return False
+        await durable.release_candidate(secure.number)
+        current = durable.coordinator.current.parameters
+        secure.start_evaluating(self._dp.noised_mean(total, self._rng), current)
+        return True
+
+    async def _close(self, secure: SecureRound) -> None:
+        """Gate the candidate on the devices' held-out check-ins and the validation set."""
+        durable = self.durable
+        update = secure.update
+        assert update is not None
+        self._secure = None
+        spent = epsilon(
+            self.settings.noise_multiplier,
+            durable.releases,
+            delta_for(max(1, durable.coordinator.registered)),
+        )
+        current = durable.coordinator.current.parameters
+        federated = secure.federated()
+
+        def evaluate(theta: Vector) -> Evaluation:
+            assert self._validation is not None
+            validation = model.evaluate(theta, self._validation)
+            if federated is None:  # no device reported: the validation set alone decides
+                return Evaluation(validation, validation)
+            on_devices = federated[1] if np.array_equal(theta, current) else federated[0]
+            return Evaluation(on_devices, validation)
+
         version = await durable.close(
-            lambda updates: _only(noised, updates), self._evaluate, epsilon=spent
+            lambda updates: _only(update, updates), evaluate, epsilon=spent
         )
         if version is not None:
             await self._live.publish(
                 VERSIONS_CHANNEL, {"version": version.number, "epsilon": version.epsilon}
             )
 
-    def _evaluate(self, theta: Vector) -> Evaluation:
-        assert self._validation is not None
-        metrics = model.evaluate(theta, self._validation)
-        # Devices report no held-out metrics for a candidate yet: the gate uses the fixed
-        # validation set for both (the simulation runs the federated evaluation too).
-        return Evaluation(metrics, metrics)
+    async def evaluation(
+        self, person: str, device: str, round_number: object, report: Report
+    ) -> None:
+        async with self._lock:
+            client = self._participant(person, device)
+            self._open(round_number).evaluation(client, report)
 
 
 Keys = tuple[bytes, bytes]

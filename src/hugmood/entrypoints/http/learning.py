@@ -83,4 +83,5 @@ ROUTES = {
     ("POST", f"{PREFIX}/round/shares"): _path("shares"),
     ("POST", f"{PREFIX}/round/masked"): _path("masked"),
     ("POST", f"{PREFIX}/round/reveal"): _path("reveal"),
+    ("POST", f"{PREFIX}/round/evaluation"): _path("evaluation"),
 }
