@@ -321,16 +321,19 @@ async def _open_edge(
     deps: Dependencies,
     progress: ReadModelsProgress,
     runner: ProjectionRunner,
+    *,
+    holds: bool,
 ) -> Edge:
-    """The edge's caches, and on an edge process its store-and-forward queue (a file of the
-    edge's own data dir, never shared with the region)."""
+    """The `edge cache` consumer with, where configured, the caches; and on an edge process
+    that serves (`holds`), its store-and-forward queue (a file of the edge's own data dir,
+    never shared with the region)."""
     watcher = progress if isinstance(progress, CheckpointWatcher) else None
 
     async def read_models_at() -> int:
         return await watcher.refresh() if watcher is not None else runner.position
 
     queue_path = None
-    if role is Role.EDGE:
+    if holds:
         private_dir(settings.data_dir / "edge")
         queue_path = settings.data_dir / "edge" / "held.sqlite3"
     return await open_edge(
@@ -340,7 +343,7 @@ async def _open_edge(
         progress=progress,
         read_models_at=read_models_at,
         known_position=lambda: watcher.position if watcher is not None else runner.position,
-        cache=True,
+        cache=role is Role.EDGE or settings.edge_cache,
         queue_path=queue_path,
         secret_key=settings.secret_key,
         max_entries=settings.edge_cache_entries,
@@ -457,8 +460,11 @@ async def open_hugmood(
             stack.push_async_callback(watcher.close)
             progress = watcher
         edge = None
-        if run_services and (role is Role.EDGE or settings.edge_cache):
-            edge = await _open_edge(settings, role, store, readmodels, deps, progress, runner)
+        if role is not Role.WORKER:
+            holds = run_services and role is Role.EDGE
+            edge = await _open_edge(
+                settings, role, store, readmodels, deps, progress, runner, holds=holds
+            )
             stack.push_async_callback(close_edge, edge)
         bus = edge.bus if edge is not None and edge.bus is not None else MessageBus(deps, progress)
         presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)

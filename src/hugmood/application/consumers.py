@@ -56,6 +56,7 @@ BOARD_ROOMS = "board rooms"
 INSIGHTS = "insights"
 COMMUNITY_MOOD = "community mood"
 SIMILAR_MINDS = "similar minds"
+EDGE_CACHE = "edge cache"
 LEARNING = "federated learning"
 
 EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
@@ -126,6 +127,14 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
         runs=Placement.WITH_SOCKETS,
         purpose="the in-memory similar-minds index of each process that answers queries"
         " (loaded from the read models at start)",
+    ),
+    EventConsumer(
+        EDGE_CACHE,
+        handles=None,
+        resume=Resume.FROM_NOW,
+        runs=Placement.WITH_SOCKETS,
+        purpose="drops this process's cached public profiles and warmed views of anyone an"
+        " event names, and on an edge the sessions that ended (`hugmood.edge`)",
     ),
     EventConsumer(
         LEARNING,

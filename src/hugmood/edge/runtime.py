@@ -23,7 +23,7 @@ from hugmood.edge.forward import Forwarder, ForwardingBus
 from hugmood.edge.public import PublicViews
 from hugmood.edge.queue import HeldQueue
 from hugmood.edge.sealing import QueueSeal
-from hugmood.edge.sessions import VerifiedSessions
+from hugmood.edge.sessions import MAX_SESSIONS, VerifiedSessions
 from hugmood.edge.tagged import TaggedCache
 from hugmood.edge.warming import PersonalViews, UsagePattern, Warmer
 from hugmood.eventstore.store import EventStore
@@ -119,7 +119,8 @@ async def open_edge(
 ) -> Edge:
     """The edge: caches when `cache`, store-and-forward when `queue_path` is given (close
     the queue with `close_edge`)."""
-    sessions = VerifiedSessions(session_grace_s)
+    # Verified sessions matter only where commands are held; elsewhere none are kept.
+    sessions = VerifiedSessions(session_grace_s, max_sessions=MAX_SESSIONS if queue_path else 0)
     public = personal = None
     usage = None
     caches: list[TaggedCache[object, object]] = []
