@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schema schema-check unit bench bench-quick clean web browser deploy-tools
+.PHONY: run run-regions test lint typecheck schema schema-check unit bench bench-quick clean web browser deploy-tools
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ deploy-tools: $(DEPLOY_TOOLS)
 
 run: $(INSTALLED) $(WEB_DIST)
 	$(BIN)/hugmood serve --demo
+
+# The demo in two regions (EU and US people, each region's stores apart) behind one edge.
+run-regions: $(INSTALLED) $(WEB_DIST)
+	HUGMOOD_REGIONS=eu-west,us-east HUGMOOD_REGION=eu-west \
+	  HUGMOOD_DATA_DIR=$${HUGMOOD_DATA_DIR:-$$HOME/.local/share/hugmood-regions} $(BIN)/hugmood serve --demo
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench

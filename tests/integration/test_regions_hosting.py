@@ -1,0 +1,103 @@
+"""Several regions in one process, below the API: each region's core keeps only its own
+people (the demo's Europeans in `eu-west`, its Americans in `us-east`), and the directory they
+share keeps a handle to the region that claimed it first."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hugmood.application.eventmapping import CommandContext
+from hugmood.application.queries.identity import account_by_handle
+from hugmood.bootstrap import HugMood, open_hugmood
+from hugmood.config import ConfigError, Settings
+from hugmood.domain import identity
+from hugmood.domain.errors import Conflict, WrongRegion
+from hugmood.entrypoints.demo import DEMO_USERS, seed_demo
+from hugmood.regions.geography import shipped_geography
+from hugmood.regions.hosting import hosted_regions, open_directory, region_settings
+from tests.conftest import unique
+
+
+def two_regions(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path, database_url="sqlite", regions="eu-west,us-east", region="eu-west"
+    )
+
+
+async def test_the_demo_puts_each_person_in_their_home_region_only(tmp_path: Path) -> None:
+    settings = two_regions(tmp_path)
+    async with AsyncExitStack() as stack:
+        directory = await open_directory(settings)
+        assert directory is not None
+        stack.push_async_callback(directory.close)
+        cores = {
+            region: await stack.enter_async_context(
+                open_hugmood(region_settings(settings, region), directory=directory)
+            )
+            for region in ("eu-west", "us-east")
+        }
+        for core in cores.values():
+            assert await seed_demo(core)
+        for user in DEMO_USERS:
+            home = shipped_geography().home_region(user.country)
+            for region, core in cores.items():
+                found = await account_by_handle(core.readmodels, user.handle)
+                assert (found is not None) == (region == home), (user.handle, region)
+            listed = await directory.by_handle(user.handle)
+            assert listed is not None and listed.region == home
+
+
+async def test_a_handle_is_claimed_once_across_regions_and_only_by_its_home(
+    tmp_path: Path,
+) -> None:
+    settings = two_regions(tmp_path)
+    async with AsyncExitStack() as stack:
+        directory = await open_directory(settings)
+        assert directory is not None
+        stack.push_async_callback(directory.close)
+        eu, us = [
+            await stack.enter_async_context(
+                open_hugmood(region_settings(settings, r), directory=directory)
+            )
+            for r in ("eu-west", "us-east")
+        ]
+        handle = unique("kim")
+        await us.bus.handle(
+            identity.RegisterUser(handle, "Kim", "a good password", None, None, "US"),
+            here(us),
+        )
+        with pytest.raises(Conflict):  # taken in the US: not free in the EU
+            await eu.bus.handle(
+                identity.RegisterUser(handle, "Kim", "a good password", None, None, "FR"),
+                here(eu),
+            )
+        with pytest.raises(WrongRegion):  # a German sign-up that reached the US region
+            await us.bus.handle(
+                identity.RegisterUser(unique("max"), "Max", "a good password", None, None, "DE"),
+                here(us),
+            )
+
+
+def here(core: HugMood) -> CommandContext:
+    """A command as the region's own edge sends it (naming the region it reached)."""
+    return CommandContext(device_id="test", region=core.settings.region)
+
+
+def test_hosting_refuses_an_unknown_repeated_or_absent_default_region(tmp_path: Path) -> None:
+    geography = shipped_geography()
+    settings = two_regions(tmp_path)
+    assert hosted_regions(settings, geography) == ["eu-west", "us-east"]
+    for bad in (
+        replace(settings, regions="eu-west,mars-north"),
+        replace(settings, regions="eu-west,eu-west"),
+        replace(settings, regions="us-east"),  # HUGMOOD_REGION (eu-west) not hosted
+    ):
+        with pytest.raises(ConfigError):
+            hosted_regions(bad, geography)
+    us = region_settings(settings, "us-east")
+    assert us.data_dir == tmp_path / "regions" / "us-east"
+    assert (us.postgres_schema, us.nats_stream) == ("public_us_east", "HUGMOOD_EVENTS_US_EAST")
