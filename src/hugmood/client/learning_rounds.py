@@ -33,7 +33,8 @@ from hugmood.learning.secure_round import context
 
 CONSENT = "learning.consent"
 """The vault's memory of the person's answer ("on"/"off"); absent: never asked, nothing sent."""
-POLL_S = 0.2
+POLL_S = 0.5
+"""How often a device waiting for a round's next step asks (each phase lasts minutes)."""
 RETRY = frozenset({"left-out", "too-few-updates", "abandoned", "unmasking-failed"})
 """Outcomes after which a device still waiting tries the next round."""
 LOCAL_EPOCHS = 2
@@ -173,9 +174,14 @@ def _one_round(
 
     def wait(ready: Callable[[dict[str, Any] | None], bool]) -> dict[str, Any] | None:
         while True:
-            view: dict[str, Any] | None = status(device)["round"]
-            if ready(view):
-                return view
+            try:
+                view: dict[str, Any] | None = status(device)["round"]
+            except ApiError as e:  # another process is taking the coordinator over
+                if e.code != "UNAVAILABLE" or time.monotonic() > deadline:
+                    raise
+            else:
+                if ready(view):
+                    return view
             if time.monotonic() > deadline:
                 raise Offline(f"no round reached that step within {wait_s:.0f} s")
             time.sleep(POLL_S)

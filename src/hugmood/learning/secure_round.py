@@ -278,7 +278,10 @@ class SecureRound:
         index = self.members.get(client)
         if self.phase is Phase.JOIN or index is None:
             return out
-        keys = self._keys()
+        # Only its neighbours' keys: a device never needs the others' (and a view of a
+        # thousand devices' keys, polled by each, would not scale).
+        near = set(secagg.neighbours(index, self.clients, self.degree))
+        keys = {i: k for i, k in self._keys().items() if i in near}
         out |= {"index": index, "clients": self.clients, "degree": self.degree}
         if self.phase is Phase.SHARE:
             out["transportKeys"] = {str(i): b64(k.transport) for i, k in keys.items()}
