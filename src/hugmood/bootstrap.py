@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,6 +34,7 @@ from hugmood.application.consumers import (
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import PERSONAL_DATA
+from hugmood.application.handlers.contribution import contributes_at
 from hugmood.application.heavy_reads import HeavyReads, LocalReads
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
@@ -500,7 +502,12 @@ async def open_hugmood(
             READ_MODELS: runner,
             LIVE_RELAY: LiveRelay(store, readmodels, progress, live),
             BOARD_ROOMS: boards,
-            COMMUNITY_MOOD: CommunityMoodConsumer(store, readmodels, analytics_path(settings)),
+            COMMUNITY_MOOD: CommunityMoodConsumer(
+                store,
+                readmodels,
+                analytics_path(settings),
+                contributes=partial(contributes_at, deps),
+            ),
             SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
             INSIGHTS: InsightsService(store, readmodels, insights, progress),
             LEARNING: learning,

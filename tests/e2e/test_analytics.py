@@ -40,8 +40,15 @@ def community(user: User, region: str = "eu-west", week: str = WEEK) -> dict[str
 
 
 def people(server: HugMoodServer, n: int) -> list[User]:
+    """`n` people who said yes to community mood (opt-in in eu-west, the server's region)."""
+
+    def contributor(i: int) -> User:
+        user = sign_up(server, f"c{i}")
+        user.api("mutation { chooseCommunityContribution(contribute: true) }")
+        return user
+
     with ThreadPoolExecutor(4) as pool:
-        return list(pool.map(lambda i: sign_up(server, f"c{i}"), range(n)))
+        return list(pool.map(contributor, range(n)))
 
 
 def test_community_mood_answers_k_people_and_never_k_minus_one(start_server: StartServer) -> None:

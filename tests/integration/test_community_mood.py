@@ -17,6 +17,7 @@ from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
 from hugmood.domain import identity as idm
 from hugmood.domain import moods as mood_rules
+from hugmood.domain.contribution import ChooseCommunityContribution
 from hugmood.domain.errors import ValidationFailed
 from tests.conftest import unique
 
@@ -31,6 +32,8 @@ async def registered(core: HugMood, prefix: str, region: str = "eu-west") -> tup
     event = idm.UserRegistered(user_id, handle, prefix, region, "not-a-real-hash")
     new = to_new_event(event, user_id=user_id, context=CommandContext(), now=datetime.now(UTC))
     await core.store.append(idm.user_stream(user_id), [new], expected_version=0)
+    # eu-west's rule: community mood is opt-in (these people said yes).
+    await core.bus.handle(ChooseCommunityContribution(user_id, True))
     return user_id, handle
 
 

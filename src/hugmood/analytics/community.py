@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,9 @@ from hugmood.sql.database import SqlDatabase
 log = logging.getLogger(__name__)
 
 CHECK_IN_EVENTS = frozenset({"MoodRecorded", "MoodEdited", "MoodDeleted"})
+CHOICE_EVENT = "CommunityContributionChosen"
+Contributes = Callable[[str, int], Awaitable[bool]]
+"""Whether a person's check-ins count as of a log position (their choice, else the rule)."""
 CHECKPOINT_LAG = 1000
 """A batch without check-ins moves the checkpoint on disk only once it is this many positions
 behind: every other event (a hug, a login) would otherwise cost a DuckDB transaction. After a
@@ -54,9 +57,12 @@ class CommunityMoodConsumer(Service):
         batch_size: int = 500,
         safety_poll_s: float = 1.0,
         release_every_s: float = 3600.0,
+        contributes: Contributes | None = None,
     ) -> None:
         super().__init__()
         self._store = store
+        self._contributes = contributes
+        """None: every check-in counts (no regional rules)."""
         self._db = db
         self._path = path
         self._columns: ColumnStore | None = None
@@ -195,6 +201,12 @@ class CommunityMoodConsumer(Service):
                 # Every row under every pseudonym of the person still derivable goes.
                 await self.forget(str(event.data["userId"]))
                 continue
+            if event.position > self._position and event.event_type == CHOICE_EVENT:
+                # A person who stops counting: their rows go (those to come are not added).
+                person = str(event.data["userId"])
+                if self._contributes and not await self._contributes(person, event.position):
+                    await self.forget(person)
+                continue
             if event.position <= self._position or event.event_type not in CHECK_IN_EVENTS:
                 continue
             key = await self._salts.row_key(str(event.data["entryId"]))
@@ -222,6 +234,8 @@ class CommunityMoodConsumer(Service):
         region = await self._region(owner)
         if word is None or region is None:
             return None
+        if self._contributes is not None and not await self._contributes(owner, event.position):
+            return None  # their choice, or their country's opt-in they have not given
         day = datetime.fromtimestamp(_number(d["recordedAtMs"]) / 1000, UTC).date()
         pseudonym, week = await self._salts.pseudonym(owner, day)
         return CheckInRow(

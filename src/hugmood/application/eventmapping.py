@@ -12,6 +12,7 @@ from hugmood.domain.age import AGE_EVENTS
 from hugmood.domain.boards import BOARD_EVENTS
 from hugmood.domain.close_friends import CLOSE_FRIEND_EVENTS
 from hugmood.domain.common import DomainEvent, PersonalData
+from hugmood.domain.contribution import CONTRIBUTION_EVENTS
 from hugmood.domain.devices import DEVICE_EVENTS
 from hugmood.domain.discovery import DISCOVERY_EVENTS
 from hugmood.domain.erasure import ERASURE_EVENTS
@@ -55,6 +56,7 @@ EVENT_CLASSES: dict[str, type[DomainEvent]] = {
         *DEVICE_EVENTS,
         *REGION_EVENTS,
         *RETENTION_EVENTS,
+        *CONTRIBUTION_EVENTS,
     )
 }
 

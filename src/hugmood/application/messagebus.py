@@ -15,6 +15,7 @@ from hugmood.application.eventmapping import CommandContext
 from hugmood.application.handlers import (
     board_images,
     boards,
+    contribution,
     discovery,
     erasure,
     hugs,
@@ -34,6 +35,7 @@ from hugmood.application.results import CommandResult
 from hugmood.domain.board_images import UploadBoardImage
 from hugmood.domain.boards import ArchiveBoard, CreateBoard, InviteMember, RemoveMember
 from hugmood.domain.close_friends import AddCloseFriend, RemoveCloseFriend
+from hugmood.domain.contribution import ChooseCommunityContribution
 from hugmood.domain.discovery import SetDiscoverable
 from hugmood.domain.erasure import CancelAccountDeletion, EraseWhenDue
 from hugmood.domain.hugs import (
@@ -147,6 +149,7 @@ COMMAND_HANDLERS: dict[type, Handler] = {
     ResetPassword: password_reset.reset_password,
     SetDiscoverable: discovery.set_discoverable,
     ChooseRetention: retention.choose_retention,
+    ChooseCommunityContribution: contribution.choose_contribution,
     TellInsight: insights.tell_insight,
     MarkInsightHelpful: insights.answer_insight,
     DismissInsight: insights.answer_insight,

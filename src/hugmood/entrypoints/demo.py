@@ -22,6 +22,7 @@ from hugmood.domain import boards as board_rules
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain import identity, moods
 from hugmood.domain import social as social_rules
+from hugmood.domain.contribution import ChooseCommunityContribution
 from hugmood.domain.discovery import SetDiscoverable
 from hugmood.domain.vocabulary import MOODS, SOCIAL_CONTEXTS, WEATHER
 from hugmood.realtime.hub import PresenceStatus
@@ -111,6 +112,10 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                 user.handle, user.display_name, DEMO_PASSWORD, None, "friends-only", user.country
             ),
             context,
+        )
+        # ... and to count in community mood (opt-in where they live in eu-west).
+        await core.bus.handle(
+            ChooseCommunityContribution(identity.user_id_for(user.handle), True), context
         )
     for actor, other, command in _FRIENDSHIPS:
         if not {actor, other} <= here:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
+from hugmood.application.handlers.contribution import contributes_at
 from hugmood.application.handlers.retention import retention_days
 from hugmood.application.streams import load
 from hugmood.domain import identity
@@ -28,6 +29,8 @@ class MyRegionalRules:
     analytics: str | None
     learning: str | None
     """`opt-in` or `opt-out` where they live (None: no regional rules on this server)."""
+    contributing: bool
+    """Whether their check-ins count in community mood now (their choice, else the rule)."""
 
 
 async def my_regional_rules(deps: Dependencies, user_id: UserId) -> MyRegionalRules:
@@ -51,4 +54,5 @@ async def my_regional_rules(deps: Dependencies, user_id: UserId) -> MyRegionalRu
         ages=tuple([(f, await gate.rule_for(f)) for f in GATED_FEATURES]),
         analytics=rules.participation(country, region, "analytics").value if rules else None,
         learning=rules.participation(country, region, "learning").value if rules else None,
+        contributing=await contributes_at(deps, user_id),
     )

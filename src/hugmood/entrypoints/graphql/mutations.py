@@ -18,6 +18,7 @@ from hugmood.domain import identity as identity_rules
 from hugmood.domain import mood_photos as photo_rules
 from hugmood.domain import moods as mood_rules
 from hugmood.domain import social
+from hugmood.domain.contribution import ChooseCommunityContribution
 from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.domain.retention import ChooseRetention
 from hugmood.entrypoints.graphql import types as t
@@ -161,6 +162,18 @@ class Mutation:
             ChooseRetention(me.user_id, days), info.context.command
         )
         return int(result.value)
+
+    @strawberry.mutation(
+        description="Whether your check-ins count in community mood (de-identified, released "
+        "only for weeks with enough people): true, false (your rows there are deleted), or "
+        "null for your country's rule (opt-in in eu-west). Returns whether they count now."
+    )
+    async def choose_community_contribution(self, info: Ctx, contribute: bool | None) -> bool:
+        me = await info.context.principal()
+        result = await info.context.core.bus.handle(
+            ChooseCommunityContribution(me.user_id, contribute), info.context.command
+        )
+        return bool(result.value)
 
     @strawberry.mutation(description="Change display name, bio or default mood visibility.")
     async def update_profile(self, info: Ctx, input: UpdateProfileInput) -> t.Account:

@@ -33,6 +33,10 @@ class MyRules:
     learning: str | None = strawberry.field(
         description="Federated learning where you live: opt-in or opt-out."
     )
+    contributing: bool = strawberry.field(
+        description="Whether your check-ins count in community mood now "
+        "(chooseCommunityContribution, else your country's rule)."
+    )
 
     @classmethod
     def of(cls, rules: MyRegionalRules) -> MyRules:
@@ -44,4 +48,5 @@ class MyRules:
             ages=[FeatureAge(feature=f.key, age=r.threshold, rule=r.rule) for f, r in rules.ages],
             analytics=rules.analytics,
             learning=rules.learning,
+            contributing=rules.contributing,
         )
