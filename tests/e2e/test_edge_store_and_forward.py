@@ -175,6 +175,8 @@ def test_check_ins_and_a_hug_taken_while_the_store_is_away_arrive_exactly_once(
         "UNAUTHENTICATED",
         "READ_ONLY",
     )
+    held_now = re.search(r"^hugmood_edge_held_now (\S+)$", region.metrics(), re.M)
+    assert held_now is not None and float(held_now[1]) == len(acknowledged) + 1
     # What the edge holds is sealed on its disk: no note is there in clear.
     assert NOTE.encode() not in held_files(region.data_dir)
 

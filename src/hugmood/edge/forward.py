@@ -69,6 +69,8 @@ class ForwardingBus(MessageBus):
         self.wake = asyncio.Event()
         self.holding = False
         """True from the first held command until the queue is empty again."""
+        self.held_now = 0
+        """How many commands the queue holds (kept in step without reading it)."""
 
     async def handle(
         self,
@@ -94,7 +96,8 @@ class ForwardingBus(MessageBus):
         held = HeldCommand(settled(command, self._clock.now()), context)
         # The client's address is for login throttling only; it is never kept.
         held = replace(held, context=replace(held.context, source_address=None))
-        await self.queue.hold(held)
+        if await self.queue.hold(held):
+            self.held_now += 1
         self.holding = True
         self.wake.set()
         raise Queued(held.kind, held.item_id)
@@ -117,9 +120,14 @@ class Forwarder(Service):
         self.forwarded = 0
         self.refused = 0
 
+    @property
+    def held_now(self) -> int:
+        return self._bus.held_now
+
     async def starting(self) -> None:
         # Held by an earlier run of this edge (a crash or a restart while the region was away).
-        self._bus.holding = await self._bus.queue.depth() > 0
+        self._bus.held_now = await self._bus.queue.depth()
+        self._bus.holding = self._bus.held_now > 0
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
         return [("forward held commands", self._run)]
@@ -163,7 +171,9 @@ class Forwarder(Service):
                 log.warning("the region refused a held %s (%s)", entry.held.kind, e.code)
                 await queue.refused(entry, e.code)
                 self.refused += 1
+                self._bus.held_now = max(0, self._bus.held_now - 1)
                 continue
             await queue.forwarded(entry.seq)
             self.forwarded += 1
+            self._bus.held_now = max(0, self._bus.held_now - 1)
         return True

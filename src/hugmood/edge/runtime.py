@@ -90,6 +90,12 @@ class EdgeMetrics:
             held.add_metric(["forwarded"], self._forwarder.forwarded)
             held.add_metric(["refused"], self._forwarder.refused)
             yield held
+            waiting = GaugeMetricFamily(
+                "hugmood_edge_held_now",
+                "Check-ins and hugs this edge holds for the region right now",
+            )
+            waiting.add_metric([], self._forwarder.held_now)
+            yield waiting
 
 
 class MeasuredInvalidator(CacheInvalidator):
