@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hugmood.blobs.memory import InMemoryBlobStore
+from hugmood.eventstore.envelope import NewEvent
 from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.upcasting import NO_UPCASTERS
@@ -384,3 +386,42 @@ async def test_a_restarted_coordinator_abandons_the_open_round_and_refuses_its_u
     events = await harness.store.read_stream(STREAM)
     accepted = [e for e in events if e.event_type == "ModelUpdateAccepted"]
     assert [e.data["updateId"] for e in accepted] == ["before-crash"]
+
+
+async def test_an_erased_account_is_forgotten_and_stays_forgotten(harness: Harness) -> None:
+    devices = await _consenting(harness, 4)
+    s = harness.service
+    await s.advance()  # round 1 opens
+    for d in devices:
+        await s.join(d.person, d.name, 1, 0, d.keys())
+    erased = NewEvent(
+        uuid.uuid4(),
+        "UserErased",
+        1,
+        datetime.now(UTC),
+        "person-3",
+        {"userId": "person-3", "handle": "gone"},
+    )
+    await harness.store.append("user-person-3", [erased], expected_version=None)
+    await s.advance()
+    status = await s.status("person-3", "device-3")
+    assert status["consent"] is False and status["registered"] is False
+    assert status["devices"] == 3
+    assert s._secure is not None and s._secure.clients == 3  # left out of the round
+    events = await harness.store.read_stream(STREAM)
+    forgotten = [e.data for e in events if e.event_type == "ModelPersonForgotten"]
+    assert [(f["person"], f["clients"]) for f in forgotten] == [("person-3", ["person-3/device-3"])]
+    again = FederatedLearning(
+        harness.store,
+        harness.blobs,
+        harness.live,
+        _settings(),
+        clock=harness.clock,
+        validation=simulate(0, seed=5, validation_people=5).validation,
+    )
+    async with again:
+        status = await again.status("person-3", "device-3")
+        assert status["consent"] is False and status["registered"] is False
+        with pytest.raises(UpdateRejected) as refused:
+            await again.join("person-3", "device-3", 2, 0, devices[3].keys())
+        assert refused.value.code == "NOT_REGISTERED"

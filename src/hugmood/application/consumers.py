@@ -138,12 +138,13 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     ),
     EventConsumer(
         LEARNING,
-        handles=frozenset(),
+        handles=_types(identity.UserErased),
         resume=Resume.CHECKPOINT,
         runs=Placement.ANYWHERE,
         purpose="the federated-learning coordinator (`learning.service`): rounds for signed-in"
-        " devices; its own journal stream is its place, rebuilt after a crash; with NATS, the"
-        " process holding its lease is the active one, the others forward device calls to it",
+        " devices, forgetting erased accounts; its journal stream keeps its place in the log;"
+        " with NATS, the process holding its lease is the active one, the others forward"
+        " device calls to it",
     ),
 )
 

@@ -122,6 +122,11 @@ class Coordinator:
         else:
             self._consented.discard(client)
 
+    def unregister(self, client: str) -> None:
+        """Forget a client altogether (its person's account was erased)."""
+        self.withdraw_consent(client)
+        self._registered.pop(client, None)
+
     def withdraw_consent(self, client: str) -> None:
         self._consented.discard(client)
         if self.current_round is not None:

@@ -73,6 +73,8 @@ class DurableCoordinator:
         self.releases = 0
         """Rounds whose noised sum was computed (each spends privacy, published or not)."""
         self._released_rounds: set[int] = set()
+        self.log_position: int | None = None
+        """How far in the log erased accounts were looked for (None: never)."""
 
     @classmethod
     async def load(
@@ -317,6 +319,26 @@ class DurableCoordinator:
         if data.get("outcome") in _RELEASED and not released:
             self.releases += 1
 
+    async def forget(self, person: str, position: int) -> None:
+        """An erased account: its devices are unregistered and its consent forgotten; the
+        log's `position` is where that was read."""
+        self._usable()
+        clients = [c for c, p in self.owners.items() if p == person]
+        for client in clients:
+            self.coordinator.unregister(client)
+            del self.owners[client]
+        self.people.pop(person, None)
+        self.log_position = position
+        await self._record(
+            [("ModelPersonForgotten", {"person": person, "clients": clients, "position": position})]
+        )
+
+    async def checkpoint(self, position: int) -> None:
+        """How far in the log erased accounts were looked for."""
+        self._usable()
+        self.log_position = position
+        await self._record([("ModelLogCheckpoint", {"position": position})])
+
     async def release_candidate(self, round_number: int) -> None:
         """Record that a round's noised candidate left the coordinator (to the devices that
         evaluate it): it spends privacy even if the round ends without publishing it."""
@@ -371,6 +393,15 @@ async def _apply(durable: DurableCoordinator, event: RecordedEvent, blobs: BlobS
             )
         case "ModelCandidateReleased":
             pass  # counted by `_note`: privacy spent
+        case "ModelPersonForgotten":
+            clients = data["clients"]
+            for client in clients if isinstance(clients, list) else []:
+                coordinator.unregister(str(client))
+                durable.owners.pop(str(client), None)
+            durable.people.pop(str(data["person"]), None)
+            durable.log_position = _int(data["position"])
+        case "ModelLogCheckpoint":
+            durable.log_position = _int(data["position"])
         case "ModelRoundClosed":
             coordinator.end_round()
         case _:

@@ -51,9 +51,10 @@ async def open_learning(
     serves_http: bool,
 ) -> tuple[FederatedLearning, list[Service]]:
     """The coordinator service, and the services that forward other processes' calls to it.
-    Without NATS (`nats` off: not configured, or away from an edge) it is the only one; with NATS every process that runs it competes for one
-    lease in NATS KV, and processes that serve HTTP forward calls to whichever holds it.
-    An edge whose NATS is away gets no forwarder (its learning paths answer 503)."""
+    Without NATS (`nats` off: not configured, or away from an edge) it is the only one; with
+    NATS every process that runs it competes for one lease in NATS KV, and processes that
+    serve HTTP forward calls to whichever holds it. An edge whose NATS is away gets no
+    forwarder (its learning paths answer 503)."""
     configured = LearningSettings(
         round_seconds=settings.learning_round_s,
         noise_multiplier=settings.learning_noise_multiplier,

@@ -4,9 +4,10 @@ learns the sum of the clients' vectors and nothing about any one of them.
 Each client masks its fixed-point vector (mod 2^64) with a self mask and with pairwise masks
 shared with its neighbours in a ring graph (every other client when the graph is complete).
 Pairwise seeds are agreed with X25519 and HKDF; masks are ChaCha20 key streams. Each client
-splits its self-mask seed and the seed of its X25519 masking key with Shamir's scheme among its neighbours,
-so that after dropouts the coordinator can remove a dropped client's pairwise masks (from its
-key's shares) and a survivor's self mask (from its seed's shares), never both for one client.
+splits its self-mask seed and the seed of its X25519 masking key with Shamir's scheme among
+its neighbours, so that after dropouts the coordinator can remove a dropped client's pairwise
+masks (from its key's shares) and a survivor's self mask (from its seed's shares), never both
+for one client.
 """
 
 from __future__ import annotations

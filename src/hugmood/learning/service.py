@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 VERSIONS_CHANNEL = "learning:versions"
 """The live channel a published version is announced on (`{"version", "epsilon"}`)."""
+ERASURES_BATCH = 500
+CHECKPOINT_EVERY_S = 300.0
+"""How often, at most, the place in the log where erasures were looked for is journalled
+(looking again from an older place after a restart only forgets someone twice)."""
 PHASES = 5
 """Join, share, mask, unmask, evaluate."""
 POOL_FROM = 64
@@ -102,6 +106,8 @@ class FederatedLearning(Service):
         self._lease: Lease = lease or SingleProcessLease()
         self._responder = responder
         self._renewed_at = 0.0
+        self._log_position: int | None = None
+        self._checkpointed_at = 0.0
         self.active = False
         """Whether this process holds the lease and so runs rounds and answers calls."""
         self._store = store
@@ -176,6 +182,7 @@ class FederatedLearning(Service):
 
     async def _load(self) -> None:
         self._secure = None
+        self._log_position = None
         self._durable = await DurableCoordinator.load(
             self._store,
             self._blobs,
@@ -344,7 +351,33 @@ class FederatedLearning(Service):
     def _needed(self) -> int:
         return max(MIN_PARTICIPANTS, aggregation_threshold(self.durable.coordinator.registered))
 
+    async def _forget_erased(self) -> None:
+        """Follow the log for erased accounts (from the journal's checkpoint): their devices
+        leave any round and the coordinator forgets them, consent included."""
+        durable = self.durable
+        if durable.log_position is None:  # first start: nobody registered before now
+            await durable.checkpoint(await self._store.last_position())
+        position = self._log_position or durable.log_position or 0
+        for event in await self._store.read_all(position, ERASURES_BATCH):
+            position = event.position
+            if event.event_type != "UserErased":
+                continue
+            person = str(event.data["userId"])
+            secure = self._secure
+            if secure is not None:
+                clients = [c for c, owner in durable.owners.items() if owner == person]
+                if not all([secure.withdraw(c) for c in clients]):
+                    await self._end(Outcome.ABANDONED)
+            await durable.forget(person, position)
+        self._log_position = position
+        now = time.monotonic()
+        saved = durable.log_position or 0
+        if position > saved and now - self._checkpointed_at > CHECKPOINT_EVERY_S:
+            await durable.checkpoint(position)
+            self._checkpointed_at = now
+
     async def _advance(self) -> None:
+        await self._forget_erased()
         durable = self.durable
         coordinator = durable.coordinator
         now = self._clock()
