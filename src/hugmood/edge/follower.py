@@ -84,15 +84,14 @@ class CacheInvalidator(Service):
         self,
         store: EventStore,
         sessions: VerifiedSessions,
-        *,
-        erased: Callable[[str], None] = lambda _: None,
     ) -> None:
         super().__init__()
         self._store = store
         self.caches: tuple[TaggedCache[Any, Any], ...] = ()
         """What it keeps fresh (set once, before it starts)."""
         self._sessions = sessions
-        self._erased = erased
+        self.erased: Callable[[str], None] = lambda _: None
+        """Told (synchronously) of each person erased, to forget what is kept about them."""
         self.position = 0
         """Every event up to here has been applied to the caches."""
 
@@ -131,7 +130,7 @@ class CacheInvalidator(Service):
             self._sessions.ended(str(event.data.get("sessionId", "")))
         if kind in ERASED and event.user_id:
             self._sessions.forget_person(event.user_id)
-            self._erased(event.user_id)
+            self.erased(event.user_id)
         if kind in EVERYONE:
             for cache in self.caches:
                 cache.clear(event.position)

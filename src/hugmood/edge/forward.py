@@ -89,10 +89,10 @@ class ForwardingBus(MessageBus):
                 return await super().handle(command, context, read_your_writes=read_your_writes)
             except BackendUnavailable as e:
                 log.warning("the region's store is away; holding check-ins and hugs: %s", e)
-        await self.hold(command, context or CommandContext())
-        raise AssertionError("unreachable")  # `hold` always raises `Queued`
+        raise await self.hold(command, context or CommandContext())
 
-    async def hold(self, command: Queueable, context: CommandContext) -> None:
+    async def hold(self, command: Queueable, context: CommandContext) -> Queued:
+        """Keep the command durably; the answer to give its sender."""
         held = HeldCommand(settled(command, self._clock.now()), context)
         # The client's address is for login throttling only; it is never kept.
         held = replace(held, context=replace(held.context, source_address=None))
@@ -100,7 +100,7 @@ class ForwardingBus(MessageBus):
             self.held_now += 1
         self.holding = True
         self.wake.set()
-        raise Queued(held.kind, held.item_id)
+        return Queued(held.kind, held.item_id)
 
     async def forward(self, held: HeldCommand) -> CommandResult:
         """Store a held command in the region (nobody waits to read it back)."""

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -58,11 +59,18 @@ class Edge:
         """While the region is away: a session it vouched for within the grace period."""
         return self.sessions.vouch(digest)
 
+    def heavy_reads(self) -> HeavyReads:
+        if self.reads is None:
+            raise RuntimeError("the composition root sets the edge's reads before it starts")
+        return self.reads()
+
 
 class EdgeMetrics:
     """Hit ratios of the caches and the queue's counts, with no label naming anyone."""
 
-    def __init__(self, caches: Iterable[TaggedCache[object, object]], forwarder: Forwarder | None):
+    def __init__(
+        self, caches: Iterable[TaggedCache[Any, Any]], forwarder: Forwarder | None
+    ) -> None:
         self._caches = tuple(caches)
         self._forwarder = forwarder
 
@@ -127,13 +135,9 @@ async def open_edge(
     the queue with `close_edge`)."""
     # Verified sessions matter only where commands are held; elsewhere none are kept.
     sessions = VerifiedSessions(session_grace_s, max_sessions=MAX_SESSIONS if queue_path else 0)
-    public = personal = None
-    usage = None
-    caches: list[TaggedCache[object, object]] = []
-    if cache:
-        personal = PersonalViews(max_entries=max_entries, ttl_s=ttl_s)
-        usage = UsagePattern(readmodels)
-    invalidator = MeasuredInvalidator(store, sessions, erased=_forgetting(usage))
+    invalidator = MeasuredInvalidator(store, sessions)
+    edge = Edge(sessions, invalidator, services=[invalidator])
+    caches: list[TaggedCache[Any, Any]] = []
     if cache:
         public = PublicViews(
             readmodels,
@@ -142,19 +146,13 @@ async def open_edge(
             max_entries=max_entries,
             ttl_s=ttl_s,
         )
-        assert personal is not None
-        caches = [*public.caches, personal.histories, personal.feeds]  # type: ignore[list-item]
+        personal = PersonalViews(max_entries=max_entries, ttl_s=ttl_s)
+        usage = UsagePattern(readmodels)
+        caches = [*public.caches, personal.histories, personal.feeds]
         invalidator.caches = tuple(caches)
-    edge = Edge(sessions, invalidator, public, personal, usage)
-    edge.services.append(invalidator)
-    if usage is not None and personal is not None:
-
-        def reads() -> HeavyReads:
-            if edge.reads is None:
-                raise RuntimeError("the composition root sets the edge's reads before it starts")
-            return edge.reads()
-
-        edge.services.append(Warmer(usage, personal, readmodels, reads, read_models_at))
+        invalidator.erased = _forgetting(usage)
+        edge.public, edge.personal, edge.usage = public, personal, usage
+        edge.services.append(Warmer(usage, personal, readmodels, edge.heavy_reads, read_models_at))
     forwarder = None
     if queue_path is not None:
         queue = await HeldQueue.open(queue_path, QueueSeal(secret_key))
@@ -170,14 +168,11 @@ async def close_edge(edge: Edge) -> None:
         await edge.bus.queue.close()
 
 
-def _forgetting(usage: UsagePattern | None) -> Callable[[str], None]:
+def _forgetting(usage: UsagePattern) -> Callable[[str], None]:
     """Called (synchronously, from the log follower) when a person is erased."""
     tasks: set[asyncio.Task[None]] = set()
 
     def forget(user_id: str) -> None:
-        if usage is None:
-            return
-
         async def run() -> None:
             with contextlib.suppress(BackendUnavailable):
                 await usage.forget(user_id)
