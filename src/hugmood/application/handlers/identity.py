@@ -7,7 +7,6 @@ from functools import partial
 
 from hugmood.application.age import AgeGate
 from hugmood.application.dependencies import Dependencies
-from hugmood.application.ports import AccountDirectory
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.handlers.identity_mfa import (
     NewSession as NewSession,
@@ -16,6 +15,7 @@ from hugmood.application.handlers.identity_mfa import (
     hold_for_second_factor,
     start_session,
 )
+from hugmood.application.ports import AccountDirectory
 from hugmood.application.queries.identity import open_session_ids
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
