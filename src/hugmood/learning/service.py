@@ -178,7 +178,9 @@ class FederatedLearning(Service):
         return self._pool
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
-        return (("rounds", self._rounds),)
+        # Two loops, as the relay's: closing a large round takes seconds, and the lease must
+        # be renewed meanwhile or another process would take over mid-close.
+        return (("hold the lease", self._hold_lease), ("rounds", self._rounds))
 
     async def _load(self) -> None:
         self._secure = None
@@ -192,9 +194,13 @@ class FederatedLearning(Service):
             clock=self._clock,
         )
 
-    async def _rounds(self) -> None:
+    async def _hold_lease(self) -> None:
         while True:
             await self._keep_lease()
+            await asyncio.sleep(min(self.settings.tick_seconds, self._lease.ttl_s / 6))
+
+    async def _rounds(self) -> None:
+        while True:
             if self.active:
                 await self.advance()
             await asyncio.sleep(self.settings.tick_seconds)
