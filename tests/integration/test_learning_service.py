@@ -425,3 +425,21 @@ async def test_an_erased_account_is_forgotten_and_stays_forgotten(harness: Harne
         with pytest.raises(UpdateRejected) as refused:
             await again.join("person-3", "device-3", 2, 0, devices[3].keys())
         assert refused.value.code == "NOT_REGISTERED"
+
+
+async def test_a_person_registers_at_most_ten_devices_and_one_joins_for_all(
+    harness: Harness,
+) -> None:
+    devices = await _consenting(harness, 3)
+    s = harness.service
+    for n in range(9):
+        await s.register("person-0", f"spare-{n}", model.PARAMETERS)
+    with pytest.raises(UpdateRejected) as refused:
+        await s.register("person-0", "one-too-many", model.PARAMETERS)
+    assert refused.value.code == "TOO_MANY_DEVICES"
+    await s.register("person-0", "spare-0", model.PARAMETERS)  # again: not a new device
+    await s.advance()
+    for d in devices:
+        await s.join(d.person, d.name, 1, 0, d.keys())
+    await s.advance()  # every consenting person has a device in: no wait for the deadline
+    assert s._secure is not None and s._secure.phase is Phase.SHARE

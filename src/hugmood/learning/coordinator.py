@@ -148,6 +148,10 @@ class Coordinator:
     def consenting(self) -> int:
         return len(self._consented)
 
+    @property
+    def consenting_clients(self) -> frozenset[str]:
+        return frozenset(self._consented)
+
     def admissible(self, update_id: str, client: str) -> Round:
         """The open round if `client` may send an update with this id now, else raise
         `UpdateRejected` saying why not."""

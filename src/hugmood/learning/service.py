@@ -44,6 +44,8 @@ ERASURES_BATCH = 500
 CHECKPOINT_EVERY_S = 300.0
 """How often, at most, the place in the log where erasures were looked for is journalled
 (looking again from an older place after a restart only forgets someone twice)."""
+MAX_DEVICES = 10
+"""Devices one person may register: more would only inflate the threshold (one joins)."""
 PHASES = 5
 """Join, share, mask, unmask, evaluate."""
 POOL_FROM = 64
@@ -270,8 +272,14 @@ class FederatedLearning(Service):
         async with self._writing() as durable:
             if not durable.people.get(person, default_consent()):
                 raise UpdateRejected("NO_CONSENT", "you have not opted in to learning")
+            client = client_id(person, device)
+            theirs = [c for c, owner in durable.owners.items() if owner == person]
+            if client not in theirs and len(theirs) >= MAX_DEVICES:
+                raise UpdateRejected(
+                    "TOO_MANY_DEVICES", f"at most {MAX_DEVICES} devices of a person take part"
+                )
             await durable.register(
-                client_id(person, device),
+                client,
                 Capabilities(parameters, secure_aggregation=True),
                 consented=True,
                 person=person,
@@ -405,7 +413,10 @@ class FederatedLearning(Service):
             await durable.end_round(Outcome.ABANDONED)
             return
         if secure.phase is Phase.JOIN:
-            if len(secure.joined) < coordinator.consenting and now < secure.phase_ends:
+            # One device a person joins: the phase is complete once every consenting person
+            # has a device in it.
+            people = {durable.owners.get(c, c) for c in coordinator.consenting_clients}
+            if len(secure.joined) < len(people) and now < secure.phase_ends:
                 return
             if len(secure.joined) < self._needed() or not secure.start_sharing():
                 await self._end(Outcome.TOO_FEW_UPDATES)

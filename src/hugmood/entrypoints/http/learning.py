@@ -27,7 +27,14 @@ if TYPE_CHECKING:
 
 PREFIX = "/privacy/learning"
 _FORBIDDEN = {"NO_CONSENT", "NOT_REGISTERED", "NOT_A_PARTICIPANT"}
-_CONFLICT = {"STALE_VERSION", "NO_OPEN_ROUND", "WRONG_PHASE", "ALREADY_SENT", "REPLAYED"}
+_CONFLICT = {
+    "STALE_VERSION",
+    "NO_OPEN_ROUND",
+    "WRONG_PHASE",
+    "ALREADY_SENT",
+    "REPLAYED",
+    "TOO_MANY_DEVICES",
+}
 
 
 def status_of(e: UpdateRejected) -> int:
