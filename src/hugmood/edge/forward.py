@@ -21,7 +21,7 @@ from hugmood.domain.common import canonical_id
 from hugmood.domain.errors import HugMoodError, RateLimited
 from hugmood.domain.privacy import Privacy
 from hugmood.edge.commands import HeldCommand, Queueable
-from hugmood.edge.errors import Queued, TemporarilyReadOnly
+from hugmood.edge.errors import Queued
 from hugmood.edge.queue import HeldQueue
 from hugmood.services import Loop, Service
 from hugmood.unavailable import BackendUnavailable
@@ -58,8 +58,9 @@ def settled(command: Queueable, now: datetime) -> Queueable:
 
 class ForwardingBus(MessageBus):
     """The edge's bus: as `MessageBus`, but while the region's store is away a check-in or a
-    hug is held (`Queued`) and anything else is refused as `TemporarilyReadOnly`. While the
-    queue holds anything, new check-ins and hugs join it behind what it holds (a person's
+    hug is held (`Queued`). Anything else fails as before (`BackendUnavailable`: the GraphQL
+    layer of an edge answers it `READ_ONLY`, internal callers retry as they always did). While
+    the queue holds anything, new check-ins and hugs join it behind what it holds (a person's
     entries reach the region in the order they were sent)."""
 
     def __init__(self, deps: Dependencies, progress: ReadModelsProgress, queue: HeldQueue) -> None:
@@ -80,10 +81,7 @@ class ForwardingBus(MessageBus):
         read_your_writes: bool = True,
     ) -> CommandResult:
         if not isinstance(command, mood_rules.RecordMood | hug_rules.SendHug):
-            try:
-                return await super().handle(command, context, read_your_writes=read_your_writes)
-            except BackendUnavailable as e:
-                raise TemporarilyReadOnly() from e
+            return await super().handle(command, context, read_your_writes=read_your_writes)
         if not self.holding:
             try:
                 return await super().handle(command, context, read_your_writes=read_your_writes)
