@@ -95,6 +95,9 @@ class DurableCoordinator:
         durable = cls(coordinator, store, blobs, events[-1].stream_version if events else 0)
         for event in events:
             await _apply(durable, event, blobs)
+        if durable.log_position is None and events:
+            # Never checkpointed: nobody erased before the journal began concerns its devices.
+            durable.log_position = events[0].position - 1
         open_round = coordinator.current_round
         if open_round is not None:
             lost = sum(

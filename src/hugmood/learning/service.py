@@ -25,7 +25,7 @@ from hugmood.learning.aggregation import Update, UpdateRejected, aggregation_thr
 from hugmood.learning.consent import default_consent
 from hugmood.learning.coordinator import Capabilities, Evaluation, Outcome, Version
 from hugmood.learning.federation import VALIDATION_NORM_BOUND
-from hugmood.learning.journal import DurableCoordinator, JournalBroken
+from hugmood.learning.journal import STREAM, DurableCoordinator, JournalBroken
 from hugmood.learning.model import Examples, Vector
 from hugmood.learning.privacy import EPSILON_BUDGET, GaussianAggregate, delta_for, epsilon
 from hugmood.learning.secure_round import MIN_PARTICIPANTS, Phase, Report, SecureRound
@@ -110,6 +110,8 @@ class FederatedLearning(Service):
         self._renewed_at = 0.0
         self._log_position: int | None = None
         self._checkpointed_at = 0.0
+        self._unsaved = False
+        """Others' events were read since the last checkpoint."""
         self.active = False
         """Whether this process holds the lease and so runs rounds and answers calls."""
         self._store = store
@@ -369,11 +371,14 @@ class FederatedLearning(Service):
         """Follow the log for erased accounts (from the journal's checkpoint): their devices
         leave any round and the coordinator forgets them, consent included."""
         durable = self.durable
-        if durable.log_position is None:  # first start: nobody registered before now
-            await durable.checkpoint(await self._store.last_position())
+        if self._log_position is None and durable.log_position is None:
+            # An empty journal: nobody registered, nobody to forget before now.
+            self._log_position = await self._store.last_position()
         position = self._log_position or durable.log_position or 0
         for event in await self._store.read_all(position, ERASURES_BATCH):
             position = event.position
+            if event.stream_id != STREAM:
+                self._unsaved = True  # the log moved on, not only by this journal
             if event.event_type != "UserErased":
                 continue
             person = str(event.data["userId"])
@@ -385,10 +390,12 @@ class FederatedLearning(Service):
             await durable.forget(person, position)
         self._log_position = position
         now = time.monotonic()
-        saved = durable.log_position or 0
-        if position > saved and now - self._checkpointed_at > CHECKPOINT_EVERY_S:
+        # A checkpoint only saves a restart rescanning what others wrote since the last one,
+        # and only where there are devices to forget: never for this journal's own events.
+        due = now - self._checkpointed_at > CHECKPOINT_EVERY_S
+        if self._unsaved and durable.owners and due:
             await durable.checkpoint(position)
-            self._checkpointed_at = now
+            self._checkpointed_at, self._unsaved = now, False
 
     async def _advance(self) -> None:
         await self._forget_erased()
