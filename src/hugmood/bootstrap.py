@@ -36,6 +36,7 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import PERSONAL_DATA
 from hugmood.application.handlers.contribution import contributes_at
 from hugmood.application.heavy_reads import HeavyReads, LocalReads
+from hugmood.application.learning_consent import learns_by_default
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
 from hugmood.application.retention import RetentionJob
@@ -50,6 +51,7 @@ from hugmood.eventstore.mapper import MappedEventStore, Mapper
 from hugmood.eventstore.memory import InMemoryEventStore
 from hugmood.eventstore.store import EventStore
 from hugmood.eventstore.upcasting import Upcasters
+from hugmood.ids import UserId
 from hugmood.insights.service import Insights, InsightsEffect, InsightsService
 from hugmood.learning.remote import open_learning
 from hugmood.messaging.bus import BusUnavailable, StreamSettings
@@ -497,6 +499,8 @@ async def open_hugmood(
             hub,  # new versions are announced across processes (Redis when configured)
             nats=nats is not None,
             serves_http=role is not Role.WORKER,
+            # Off until a person says yes, unless their country's rule makes learning opt-out.
+            default_consent=lambda person: learns_by_default(deps, UserId(person)),
         )
         by_name: dict[str, Service] = {
             READ_MODELS: runner,

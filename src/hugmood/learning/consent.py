@@ -1,13 +1,14 @@
-"""Whether a person takes part in federated learning before they have said so: off. The
-regions' policy (opt-in where the law requires it) may later decide it per country; this is
-the one place to wire that."""
+"""Whether a person takes part in federated learning before they have said so: off, unless
+the composition root gives the regional policy's answer (opt-out countries)."""
 
 from __future__ import annotations
 
-DEFAULT_CONSENT = False
-"""Nobody's device trains for, or sends anything to, the coordinator until they opt in."""
+from collections.abc import Awaitable, Callable
+
+DefaultConsent = Callable[[str], Awaitable[bool]]
+"""A person's consent while they have not chosen (their country's rule, `application`)."""
 
 
-def default_consent(country: str | None = None) -> bool:
-    """The consent of a person who has not chosen (`country`: theirs, when known)."""
-    return DEFAULT_CONSENT
+async def off_by_default(person: str) -> bool:
+    """Nobody's device trains for, or sends anything to, the coordinator until they opt in."""
+    return False

@@ -25,6 +25,7 @@ from hugmood.domain.errors import ValidationFailed
 from hugmood.eventstore.store import EventStore
 from hugmood.learning.aggregation import UpdateRejected
 from hugmood.learning.calls import Body, dispatch
+from hugmood.learning.consent import DefaultConsent, off_by_default
 from hugmood.learning.service import FederatedLearning, LearningSettings, LearningUnavailable
 from hugmood.mesh.errors import Refused
 from hugmood.mesh.identity import RequestSigner, RequestVerifier, mesh_key
@@ -49,6 +50,7 @@ async def open_learning(
     *,
     nats: bool,
     serves_http: bool,
+    default_consent: DefaultConsent = off_by_default,
 ) -> tuple[FederatedLearning, list[Service]]:
     """The coordinator service, and the services that forward other processes' calls to it.
     Without NATS (`nats` off: not configured, or away from an edge) it is the only one; with
@@ -60,7 +62,9 @@ async def open_learning(
         noise_multiplier=settings.learning_noise_multiplier,
     )
     if not nats:
-        return FederatedLearning(store, blobs, live, configured), []
+        return FederatedLearning(
+            store, blobs, live, configured, default_consent=default_consent
+        ), []
     from hugmood.messaging.jetstream import NatsKvLease, connect
 
     try:
@@ -69,7 +73,9 @@ async def open_learning(
         if settings.role != "edge":
             raise
         log.warning("federated learning is not reachable from this edge: NATS is away")
-        return FederatedLearning(store, blobs, live, configured), []
+        return FederatedLearning(
+            store, blobs, live, configured, default_consent=default_consent
+        ), []
     stack.push_async_callback(nc.close)
     key = mesh_key(settings.secret_key, settings.region)
     subject = endpoint_subject(settings.nats_subject_prefix, settings.region, "learning", "calls")
@@ -88,6 +94,7 @@ async def open_learning(
         configured,
         lease=lease,
         responder=CoordinatorResponder(nc, RequestVerifier(key), subject),
+        default_consent=default_consent,
     )
     signer = RequestSigner(key, f"learning:{socket.gethostname()}:{os.getpid()}")
     forwarders: list[Service] = [RemoteCoordinator(nc, signer, subject)] if serves_http else []

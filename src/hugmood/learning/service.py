@@ -22,7 +22,7 @@ from hugmood.blobs.store import BlobStore
 from hugmood.eventstore.store import ConcurrencyError, EventStore
 from hugmood.learning import model, secagg
 from hugmood.learning.aggregation import Update, UpdateRejected, aggregation_threshold
-from hugmood.learning.consent import default_consent
+from hugmood.learning.consent import DefaultConsent, off_by_default
 from hugmood.learning.coordinator import Capabilities, Evaluation, Outcome, Version
 from hugmood.learning.federation import VALIDATION_NORM_BOUND
 from hugmood.learning.journal import STREAM, DurableCoordinator, JournalBroken
@@ -102,8 +102,10 @@ class FederatedLearning(Service):
         validation: Examples | None = None,
         lease: Lease | None = None,
         responder: Responder | None = None,
+        default_consent: DefaultConsent = off_by_default,
     ) -> None:
         super().__init__()
+        self._default_consent = default_consent
         self.settings = settings
         self._lease: Lease = lease or SingleProcessLease()
         self._responder = responder
@@ -242,7 +244,7 @@ class FederatedLearning(Service):
                 round_["deadline"] = coordinator.current_round.deadline
                 round_["participants"] = len(self._secure.joined)
             return {
-                "consent": durable.people.get(person, default_consent()),
+                "consent": await self._consents(person),
                 "registered": client is not None and coordinator.consents(client),
                 "version": _version(current),
                 "round": round_,
@@ -254,6 +256,11 @@ class FederatedLearning(Service):
                 "weightCap": self._dp.weight_cap,
                 "epsilonBudget": EPSILON_BUDGET,
             }
+
+    async def _consents(self, person: str) -> bool:
+        """Their choice, else their country's default (opt-in nearly everywhere: no)."""
+        chosen = self.durable.people.get(person)
+        return await self._default_consent(person) if chosen is None else chosen
 
     async def model(self) -> tuple[Version, bytes]:
         async with self._lock:
@@ -272,7 +279,7 @@ class FederatedLearning(Service):
     async def register(self, person: str, device: str, parameters: int) -> None:
         """A device of a consenting person registers (again) to take part."""
         async with self._writing() as durable:
-            if not durable.people.get(person, default_consent()):
+            if not await self._consents(person):
                 raise UpdateRejected("NO_CONSENT", "you have not opted in to learning")
             client = client_id(person, device)
             theirs = [c for c, owner in durable.owners.items() if owner == person]
