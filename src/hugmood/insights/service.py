@@ -17,7 +17,12 @@ import orjson
 from hugmood.application.consumers import INSIGHTS, consumer
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.ports import ReadModelsProgress
-from hugmood.application.queries.insights import EntryForAnalysis, entries_for_analysis, told_keys
+from hugmood.application.queries.insights import (
+    EntryForAnalysis,
+    days_with_check_ins,
+    entries_for_analysis,
+    told_keys,
+)
 from hugmood.domain.insights import TellInsight, insight_id
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.store import EventStore
@@ -70,12 +75,12 @@ class Insights:
 
     async def refresh(self, owner_id: UserId) -> int:
         """Analyse the person's check-ins if enough changed; returns how many were told."""
-        entries = await entries_for_analysis(self._db, owner_id)
-        table = days_of(entries)
+        days = await days_with_check_ins(self._db, owner_id)
         last_days, changes = self._analysed.get(owner_id, (-1, 0))
-        if len(table) == last_days and changes < CHANGES_BEFORE_RECOMPUTE:
-            return 0
-        self._analysed[owner_id] = (len(table), 0)
+        if days == last_days and changes < CHANGES_BEFORE_RECOMPUTE:
+            return 0  # checked without reading the diary (its cells are sealed)
+        self._analysed[owner_id] = (days, 0)
+        table = days_of(await entries_for_analysis(self._db, owner_id))
         # The statistics run in a thread: a long diary must not hold up the event loop.
         found = await asyncio.to_thread(findings_of, table)
         return await self._tell(owner_id, found[:MAX_TOLD])

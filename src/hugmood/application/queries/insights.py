@@ -75,6 +75,16 @@ class EntryForAnalysis:
     sentiment: float | None
 
 
+async def days_with_check_ins(db: SqlDatabase, owner_id: UserId) -> int:
+    """On how many days (UTC) the person checked in: a count of clear columns only, so
+    knowing whether a diary grew costs nothing to decrypt."""
+    row = await db.fetchrow(
+        "SELECT COUNT(DISTINCT recorded_at_ms / 86400000) FROM rm_mood_entries WHERE user_id = $1",
+        owner_id,
+    )
+    return int(row[0]) if row else 0
+
+
 async def entries_for_analysis(db: SqlDatabase, owner_id: UserId) -> list[EntryForAnalysis]:
     rows = await db.fetch(
         "SELECT recorded_at_ms, mood_type, intensity, context_factors, insights"
