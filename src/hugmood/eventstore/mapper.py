@@ -7,10 +7,17 @@ are decrypted, then the stored data is turned into the current version of the ev
 (upcasting, `upcasting.Upcasters`). Backends only store and return what they are given;
 `MappedEventStore` puts the mapper in front of any of them, so the application, the
 projections and every consumer see plain events and never ciphertext.
+
+Every follower of the log (read models, live relay, edge, insights …) reads the same new
+events, so the mapper keeps the latest ones it opened, for a few seconds, and opens each once.
+An erasure empties that memory: nothing is given out from it once the mapper has seen a
+`UserErased` (whose own reading always goes to the cipher, which destroys the key it names).
 """
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -27,23 +34,52 @@ class EventCipher(Protocol):
     async def open(self, events: Sequence[RecordedEvent]) -> list[RecordedEvent]: ...
 
 
+ERASURE = "UserErased"
+OPENED_KEPT = 2048
+"""How many of the latest opened events the mapper keeps (a few MB at most)..."""
+OPENED_FOR_S = 5.0
+"""... and for how long: long enough for every follower to read a new event, short enough
+that nothing read before an erasure in another process lingers."""
+
+
 class Mapper:
     def __init__(
         self, upcasters: Upcasters = NO_UPCASTERS, cipher: EventCipher | None = None
     ) -> None:
         self._upcasters = upcasters
         self._cipher = cipher
+        self._opened: OrderedDict[int, tuple[float, RecordedEvent]] = OrderedDict()
 
     async def to_stored(self, events: Sequence[NewEvent]) -> list[NewEvent]:
         """What the backend stores for `events`."""
         if self._cipher is None:
             return list(events)
+        if any(e.event_type == ERASURE for e in events):
+            self._opened.clear()
         return await self._cipher.seal(events)
 
     async def from_stored(self, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
         """The current version of stored events, their personal fields readable again."""
-        opened = list(events) if self._cipher is None else await self._cipher.open(events)
-        return [self._upcasters.upcast(e) for e in opened]
+        if self._cipher is None:
+            return [self._upcasters.upcast(e) for e in events]
+        kept = self._opened
+        if any(e.event_type == ERASURE for e in events):
+            kept.clear()
+        now = time.monotonic()
+        found: dict[int, RecordedEvent] = {}
+        for e in events:
+            hit = kept.get(e.position)
+            if hit is not None and now - hit[0] < OPENED_FOR_S:
+                found[e.position] = hit[1]
+        missing = [e for e in events if e.position not in found]
+        if missing:
+            for event in await self._cipher.open(missing):
+                found[event.position] = self._upcasters.upcast(event)
+                if event.event_type != ERASURE:
+                    kept[event.position] = (now, found[event.position])
+            while len(kept) > OPENED_KEPT:
+                kept.popitem(last=False)
+        return [found[e.position] for e in events]
 
 
 class MappedEventStore:
