@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hugmood.client import crypto
+from hugmood.client.cli_moods import _prompt_missing
 from hugmood.client.device import prepare_entry
 from hugmood.client.learning import (
     PERSONAL_MODEL,
@@ -18,9 +19,10 @@ from hugmood.client.learning import (
     learn,
     load,
     suggest,
+    suggestion_for,
 )
 from hugmood.client.vault import Vault
-from hugmood.domain.vocabulary import Quadrant
+from hugmood.domain.vocabulary import MOODS, Quadrant
 from hugmood.learning.features import Context
 
 PASS = "correct horse battery staple"
@@ -78,4 +80,31 @@ def test_learning_with_too_few_check_ins_says_how_many_it_needs(tmp_path: Path) 
     with pytest.raises(NotEnoughCheckIns, match="at least 10 check-ins"):
         learn(vault)
     assert load(vault) is None
+    vault.close()
+
+
+def test_the_check_in_pre_suggests_what_this_person_usually_feels_at_such_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = _vault(tmp_path, 60)
+    assert suggestion_for(vault, Context(19, 4, company="friends")) is None, "not trained yet"
+    learn(vault, seed=1, zone=UTC)
+    with_friends = suggestion_for(vault, Context(19, 4, company="friends"))
+    alone = suggestion_for(vault, Context(19, 4, company="alone"))
+    assert with_friends is not None and alone is not None
+    assert MOODS[with_friends.mood].pleasantness > 0 > MOODS[alone.mood].pleasantness
+    assert 0.25 < with_friends.likelihood <= 1 and 0 <= with_friends.intensity <= 1
+
+    # In the terminal, with no mood and no note, the suggestion is offered and Enter keeps it.
+    asked: list[str] = []
+
+    def answer(text: str, **kwargs: object) -> object:
+        asked.append(text)
+        return kwargs.get("default", "")
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("hugmood.client.cli_moods.typer.prompt", answer)
+    mood, level, note = _prompt_missing(None, None, None, lambda _: with_friends)
+    assert (mood, level, note) == (with_friends.mood, with_friends.intensity, None)
+    assert any("usually feel" in question for question in asked)
     vault.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -29,6 +30,9 @@ from hugmood.client.errors import ClientError, InvalidInput, Offline
 from hugmood.client.records import LocalEntry
 from hugmood.private_files import PRIVATE_FILE
 
+if TYPE_CHECKING:
+    from hugmood.client.learning import Suggestion
+
 mood_app = typer.Typer(help="Check in and look back, on this device (works offline).")
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -39,8 +43,13 @@ def sparkline(values: list[float]) -> str:
 
 
 def _prompt_missing(
-    mood: str | None, intensity: float | None, note: str | None
+    mood: str | None,
+    intensity: float | None,
+    note: str | None,
+    expected: Callable[[str | None], Suggestion | None],
 ) -> tuple[str | None, float, str | None]:
+    """Ask, in a terminal, for what was not given. Without a note to read a mood from, the
+    personal model (`hugmood learn`) pre-suggests one, and an intensity, for this moment."""
     if intensity is not None:
         return mood, intensity, note
     if not sys.stdin.isatty():
@@ -57,6 +66,7 @@ def _prompt_missing(
         )
         or None
     )
+    guess = expected(note) if mood is None else None
     if mood is None and note:
         # The suggestion is shown and kept only if the person says so (Enter), or replaced.
         suggested = analyse(note).suggested_mood
@@ -64,7 +74,17 @@ def _prompt_missing(
             f"Your note sounds {suggested}: Enter to keep it, or type another mood word",
             default=suggested,
         )
-    intensity = typer.prompt("Intensity from 0 to 1", type=float)
+    elif mood is None and guess is not None:
+        mood = typer.prompt(
+            f"At times like this you usually feel {guess.mood} "
+            f"({guess.likelihood:.0%} likely, your own model): Enter to keep it, or type "
+            "another mood word",
+            default=guess.mood,
+        )
+    if guess is not None:
+        intensity = typer.prompt("Intensity from 0 to 1", type=float, default=guess.intensity)
+    else:
+        intensity = typer.prompt("Intensity from 0 to 1", type=float)
     return mood, intensity, note
 
 
@@ -108,11 +128,30 @@ def add(
     vault: VaultOption = DEFAULT_VAULT,
 ) -> None:
     """Check in: analysed and sealed on this device at once, uploaded at the next sync."""
-    mood, level, note = _prompt_missing(mood, intensity, note)
     when = _parse_time(at) if at is not None else None
     with clear_errors():
         device = open_device(vault)
         try:
+
+            def expected(text: str | None) -> Suggestion | None:
+                # Only when asking: the model (NumPy) is not loaded for every check-in.
+                from hugmood.client.learning import suggestion_for
+                from hugmood.learning.features import Context
+
+                moment = (when or datetime.now(UTC)).astimezone()
+                return suggestion_for(
+                    device.vault,
+                    Context(
+                        hour=moment.hour,
+                        weekday=moment.weekday(),
+                        weather=weather,
+                        company=social,
+                        tags=frozenset(tag or ()),
+                        sentiment=analyse(text).sentiment if text else None,
+                    ),
+                )
+
+            mood, level, note = _prompt_missing(mood, intensity, note, expected)
             entry = device.check_in(
                 intensity=level,
                 mood_type=mood,

@@ -126,6 +126,33 @@ def suggest(theta: Vector, context: Context) -> Prediction:
     return model.predict(theta, encode(context))
 
 
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """What the personal model expects of a check-in about to be made."""
+
+    mood: str
+    """A word of the likely quadrant: the one nearest its middle."""
+    likelihood: float
+    """How likely that quadrant is (0..1)."""
+    intensity: float
+
+
+def suggestion_for(vault: Vault, context: Context) -> Suggestion | None:
+    """The personal model's suggestion (None until `hugmood learn` made one on this device:
+    the global version alone knows nothing of this person)."""
+    theta = load(vault)
+    if theta is None:
+        return None
+    predicted = suggest(theta, context)
+    quadrant = predicted.quadrant
+    words = [w for w in MOODS.values() if w.quadrant is quadrant]
+    energy = 0.5 if quadrant.startswith("high") else -0.5
+    pleasant = 0.5 if quadrant.endswith("-pleasant") else -0.5
+    word = min(words, key=lambda w: (w.energy - energy) ** 2 + (w.pleasantness - pleasant) ** 2)
+    intensity = round(min(1.0, max(0.0, predicted.intensity)), 2)
+    return Suggestion(word.word, predicted.probabilities[quadrant], intensity)
+
+
 def _pleasant(theta: Vector, context: Context) -> float:
     p = suggest(theta, context).probabilities
     return sum(p[QUADRANTS[i]] for i in _PLEASANT)
