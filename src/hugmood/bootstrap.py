@@ -86,6 +86,7 @@ from hugmood.security.throttle import InMemoryLoginThrottle
 from hugmood.security.tokens import HmacSessionTokens
 from hugmood.security.webauthn_passkeys import PasskeyCeremonies
 from hugmood.services import Service
+from hugmood.sql.beside import open_beside_the_log
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.postgres import PostgresDatabase
 from hugmood.sql.sqlite import SqliteDatabase
@@ -194,16 +195,9 @@ async def open_data_keys(settings: Settings, stack: AsyncExitStack) -> DataKeySt
     or a table in PostgreSQL; the master key that wraps them is checked before anything else
     opens (a missing or wrong one refuses the start)."""
     master = load_master_key(settings)
-    db: SqlDatabase
-    if settings.database_url == "memory":
-        db = SqliteDatabase(None)
-    elif settings.database_url == "sqlite":
-        private_dir(settings.data_dir)
-        db = SqliteDatabase(settings.data_dir / "keys.sqlite3", synchronous="FULL")
-    else:
-        db = await PostgresDatabase.connect(
-            settings.database_url, schema=settings.postgres_schema, min_size=1, max_size=4
-        )
+    db = await open_beside_the_log(
+        settings.database_url, settings.data_dir, "keys.sqlite3", schema=settings.postgres_schema
+    )
     stack.push_async_callback(db.close)
     return await DataKeyStore.open(db, master)
 

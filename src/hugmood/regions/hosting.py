@@ -9,12 +9,11 @@ import re
 from dataclasses import replace
 
 from hugmood.config import ConfigError, Settings
-from hugmood.private_files import private_dir
 from hugmood.regions.directory import Directory
 from hugmood.regions.geography import Geography
+from hugmood.sql.beside import open_beside_the_log
 from hugmood.sql.database import SqlDatabase
 from hugmood.sql.postgres import PostgresDatabase
-from hugmood.sql.sqlite import SqliteDatabase
 
 
 def hosted_regions(settings: Settings, geography: Geography) -> list[str]:
@@ -89,14 +88,12 @@ async def open_directory(settings: Settings) -> Directory | None:
         )
     elif not settings.regions:
         return None
-    elif settings.database_url == "memory":
-        db = SqliteDatabase(None)
-    elif settings.database_url == "sqlite":
-        private_dir(settings.data_dir)
-        db = SqliteDatabase(settings.data_dir / "directory.sqlite3", synchronous="FULL")
     else:
-        db = await PostgresDatabase.connect(
-            settings.database_url, schema=settings.postgres_schema, min_size=1, max_size=4
+        db = await open_beside_the_log(
+            settings.database_url,
+            settings.data_dir,
+            "directory.sqlite3",
+            schema=settings.postgres_schema,
         )
     try:
         return await Directory.open(db)
