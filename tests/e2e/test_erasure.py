@@ -299,3 +299,29 @@ def test_on_postgresql_redis_and_nats_no_store_holds_a_persons_data_in_clear(
 def nats_holds_the_log(store: Path) -> bool:
     """Some JetStream message blocks were written (the relay published the log)."""
     return any(p.suffix == ".blk" and p.stat().st_size > 0 for p in store.rglob("*"))
+
+
+def test_a_deletion_that_waits_over_graphql_refuses_bad_input_and_can_be_taken_back(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    ann = sign_up(server, "ann")
+    schedule = (
+        "mutation($d: Int!, $p: String!) { scheduleAccountDeletion(password: $p, graceDays: $d) }"
+    )
+    for days, password, code in (
+        (0, PASSWORD, "VALIDATION"),
+        (31, PASSWORD, "VALIDATION"),
+        (7, "not my password at all", "VALIDATION"),
+    ):
+        refused = ann.api.failure(schedule, d=days, p=password)
+        assert refused.code == code, (days, refused)
+    assert "deleteAccount erases at once" in ann.api.failure(schedule, d=0, p=PASSWORD).message
+    due = ann.api(schedule, d=7, p=PASSWORD)["scheduleAccountDeletion"]
+    assert ann.api.failure("{ accountDeletionDue }").code == "UNAUTHENTICATED", "signed out"
+
+    again = GraphQLClient(server, log_in(server, ann.handle))
+    assert again("{ accountDeletionDue }") == {"accountDeletionDue": due}
+    assert again.failure(schedule, d=7, p=PASSWORD).code == "CONFLICT"
+    assert again("mutation { cancelAccountDeletion }") == {"cancelAccountDeletion": True}
+    assert again("{ accountDeletionDue }") == {"accountDeletionDue": None}

@@ -9,6 +9,7 @@ import strawberry
 from hugmood.application.queries.erasure import deletion_due_at
 from hugmood.domain import erasure as erasure_rules
 from hugmood.domain import identity as identity_rules
+from hugmood.domain.errors import ValidationFailed
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 
@@ -52,7 +53,10 @@ class ErasureMutations:
     ) -> datetime:
         me = await info.context.principal()
         if grace_days == 0:
-            erasure_rules.check_grace_days(-1)  # this is the mutation that waits
+            raise ValidationFailed(
+                "a deletion that waits needs 1 to 30 days; deleteAccount erases at once",
+                field="graceDays",
+            )
         command = identity_rules.DeleteAccount(me.user_id, password[:1000], grace_days)
         result = await info.context.core.bus.handle(command, info.context.command)
         return t.ms_to_datetime(int(result.value))
