@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -43,7 +44,8 @@ def private_sqlite(path: Path) -> Path:
     are tightened here too."""
     private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            companion.chmod(PRIVATE_FILE)
+        # Another process's SQLite may remove a companion at any moment (a rollback journal
+        # lives for one transaction): one that is gone needs no tightening.
+        with contextlib.suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).chmod(PRIVATE_FILE)
     return path

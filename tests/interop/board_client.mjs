@@ -30,13 +30,15 @@ provider.on('connection-close', (event) => {
 })
 provider.awareness.setLocalStateField('user', { name })
 
-const synced = () => new Promise((resolve) => {
-  if (provider.synced) return resolve()
-  const onSync = (isSynced) => {
-    if (isSynced) { provider.off('sync', onSync); resolve() }
+// Synced on an open socket. Right after `disconnect()` the old socket is still closing and
+// the provider still says `synced`: what is set then is dropped with that socket, and only a
+// new connection's sync carries it to the server. Waiting for a socket that is really open
+// keeps this client from finishing (and exiting) before the server has its last edits.
+const synced = async () => {
+  while (!(provider.ws && provider.ws.readyState === WebSocket.OPEN && provider.synced)) {
+    await sleep(10)
   }
-  provider.on('sync', onSync)
-})
+}
 const sticker = (i, burst) => ({
   kind: 'sticker', mood: 'hopeful', x: i, y: burst, color: '#8844cc', addedBy: name, addedAt: Date.now(),
 })
