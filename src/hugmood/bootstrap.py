@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from hugmood.application.consumers import (
     BOARD_ROOMS,
     COMMUNITY_MOOD,
     EVENT_CONSUMERS,
+    FEDERATION_OUTBOX,
     INSIGHTS,
     LEARNING,
     LIVE_RELAY,
@@ -34,6 +35,8 @@ from hugmood.application.consumers import (
 from hugmood.application.deliveries import DeliveryRecorder
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import PERSONAL_DATA
+from hugmood.application.federation_endpoint import FederationEndpoint
+from hugmood.application.federation_outbox import FederationOutbox
 from hugmood.application.handlers.contribution import contributes_at
 from hugmood.application.heavy_reads import HeavyReads, LocalReads
 from hugmood.application.learning_consent import learns_by_default
@@ -75,7 +78,8 @@ from hugmood.realtime.presence import PresenceService
 from hugmood.realtime.relay import LiveRelay
 from hugmood.regions.audit import record_policy_change
 from hugmood.regions.directory import Directory
-from hugmood.regions.hosting import open_directory
+from hugmood.regions.federation import Peer
+from hugmood.regions.hosting import open_directory, open_federation
 from hugmood.regions.policy import open_policies
 from hugmood.reminders.scheduler import ReminderScheduler, open_mailer
 from hugmood.security.mfa import MfaSecrets
@@ -154,6 +158,8 @@ class HugMood:
     """This process's similar-minds index, where it answers queries."""
     edge: Edge | None = None
     """The edge's caches, verified sessions and store-and-forward, where this process has them."""
+    federation: FederationEndpoint | None = None
+    """What this region answers the others (friends across a border), with several regions."""
 
     @property
     def heavy_reads(self) -> HeavyReads:
@@ -374,11 +380,13 @@ async def open_hugmood(
     run_services: bool = True,
     consumers: frozenset[str] | None = None,
     directory: Directory | None = None,
+    peers: Mapping[str, Peer] | None = None,
 ) -> AsyncIterator[HugMood]:
     """Open every backend and start the services of `role` (with `run_services` off, as
     one-off commands do, the read models are only read); close it all on the way out.
     `consumers` limits a worker to the named entries of the event table. `directory`: the
-    global directory of the regions hosted with this one (else `HUGMOOD_DIRECTORY_URL`'s)."""
+    global directory of the regions hosted with this one (else `HUGMOOD_DIRECTORY_URL`'s);
+    `peers`: those regions, called directly (the ones in `HUGMOOD_REGION_URLS` over HTTP)."""
     settings = settings.with_secret()
     role = Role(settings.role)
     # The regions and their rules, checked before anything opens: a bad file stops here.
@@ -388,6 +396,10 @@ async def open_hugmood(
             directory = await open_directory(settings)
             if directory is not None:
                 stack.push_async_callback(directory.close)
+        federation = None
+        if directory is not None:
+            federation = open_federation(settings, policies.geography, directory, peers or {})
+            stack.push_async_callback(federation.close)
         store, keys = await open_event_store(settings, upcasters(), stack)
         readmodels = await open_read_models(settings)
         stack.push_async_callback(readmodels.close)
@@ -419,6 +431,7 @@ async def open_hugmood(
                 settings.secret_key.encode(), region=settings.region if directory else None
             ),
             directory=directory,
+            federation=federation,
             hug_limiter=SlidingWindowLimiter(
                 limit=settings.hugs_per_minute, window_s=60, what="hugs"
             ),
@@ -509,6 +522,7 @@ async def open_hugmood(
             SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
             INSIGHTS: InsightsService(store, readmodels, insights, progress),
             LEARNING: learning,
+            FEDERATION_OUTBOX: FederationOutbox(deps),
         }
         if nats is not None:
             # With NATS, the read models hear of new events from the bus (shared by every
@@ -591,4 +605,5 @@ async def open_hugmood(
             _service(services, CommunityMoodConsumer),
             _service(services, SimilarMinds),
             edge,
+            FederationEndpoint(deps, bus) if federation is not None else None,
         )

@@ -145,6 +145,11 @@ class Settings:
     region_urls: str = ""
     """Regions that are deployments of their own, for this edge to pass their people's
     requests on to: `us-east=https://us.hugmood.example,…` (needs `HUGMOOD_DIRECTORY_URL`)."""
+    federation_key: str = ""
+    """The key regions that are deployments of their own share to sign their calls to one
+    another (friends across a border), at least 32 characters; every region named in
+    `HUGMOOD_REGION_URLS` must have the same. Empty: no calls between deployments (regions
+    hosted in one process call one another directly)."""
     directory_url: str = ""
     """The global directory (handle → home region) of a region that is its own deployment:
     a `postgresql://` URL shared by every region. Regions hosted in one process share one
@@ -232,6 +237,8 @@ class Settings:
             "postgres",
         ):
             raise ConfigError("HUGMOOD_DATABASE_URL must be sqlite, memory or a postgresql:// URL")
+        if self.federation_key and len(self.federation_key) < 32:
+            raise ConfigError("HUGMOOD_FEDERATION_KEY must be at least 32 random characters")
         if not self.development and len(self.secret_key) < 32:
             raise ConfigError(
                 "HUGMOOD_SECRET_KEY must be set to at least 32 random characters in production"

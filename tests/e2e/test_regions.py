@@ -154,11 +154,6 @@ def test_what_names_the_wrong_region_is_refused_never_served_from_another(
     assert isinstance(wrong, GraphQLFailure)
     assert wrong.errors[0]["extensions"]["code"] == "VALIDATION"
 
-    # Friendship across the border is not there yet: the other region's person is not found.
-    across = greta.api.attempt(
-        "mutation($h: String!) { requestFriendship(handle: $h) { status } }", h=sam.handle
-    )
-    assert isinstance(across, GraphQLFailure)
     assert lives_in(server, greta) == ["eu-west"] and lives_in(server, sam) == ["us-east"]
     assert str(uuid.UUID(identity.user_id_for(sam.handle)))  # ids stay derived from handles
 

@@ -58,6 +58,7 @@ COMMUNITY_MOOD = "community mood"
 SIMILAR_MINDS = "similar minds"
 EDGE_CACHE = "edge cache"
 LEARNING = "federated learning"
+FEDERATION_OUTBOX = "federation outbox"
 
 EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer(
@@ -145,6 +146,14 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
         " devices, forgetting erased accounts; its journal stream keeps its place in the log;"
         " with NATS, the process holding its lease is the active one, the others forward"
         " device calls to it",
+    ),
+    EventConsumer(
+        FEDERATION_OUTBOX,
+        handles=None,
+        resume=Resume.CHECKPOINT,
+        runs=Placement.ANYWHERE,
+        purpose="copies what this region decided about friendships and hugs across a border"
+        " to the other region, retrying until it is there (`application.federation_outbox`)",
     ),
 )
 

@@ -9,6 +9,7 @@ from hugmood.application.ports import (
     BoardContent,
     Clock,
     DataKeys,
+    Federation,
     LoginThrottle,
     Mailer,
     PasswordHasher,
@@ -49,6 +50,8 @@ class Dependencies:
     """People's data keys, destroyed by erasure (None: a bare store with nothing encrypted)."""
     directory: AccountDirectory | None = None
     """The global directory of several regions (None: one region, no directory)."""
+    federation: Federation | None = None
+    """The other regions, for friends across a border (None: one region)."""
     boards: BoardContent | None = None
     """Boards' content, rewritten without an erased member or destroyed with its owner."""
     reset_limiter: RateLimiter | None = None

@@ -181,3 +181,7 @@ class MessageBus:
         if result.position and read_your_writes:
             await self._progress.wait_for(result.position)
         return result
+
+    async def wait_for(self, position: int) -> None:
+        """Until the read models reflect `position` (written other than by a command)."""
+        await self._progress.wait_for(position)

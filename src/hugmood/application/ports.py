@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hugmood.domain.identity import LoginAttempt
 from hugmood.domain.regions import AgeRule, GatedFeature, Participation
@@ -116,6 +116,32 @@ class AccountDirectory(Protocol):
     async def claim(self, handle: str, user_id: str, region: str) -> Listed:
         """List the account in `region` unless the handle is listed already; the listing
         that holds."""
+        ...
+
+
+class Federation(Protocol):
+    """The other regions, as this one reaches them (`regions.federation`): who lives where,
+    and a call to a region's federation endpoint (`application.federation`)."""
+
+    region: str
+    """This region."""
+
+    async def home_of(self, user_id: str) -> str | None:
+        """The region that keeps `user_id` when it is another one; None: this region's
+        person, or nobody."""
+        ...
+
+    async def handle_of(self, user_id: str) -> str | None:
+        """The handle the directory lists for `user_id` (None: not listed)."""
+        ...
+
+    async def named(self, handle: str) -> tuple[str, str] | None:
+        """The user id and region of `handle` when it lives in another region."""
+        ...
+
+    async def call(self, region: str, op: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run `op` in `region`; its refusal is raised here as the same `HugMoodError`, an
+        unreachable region as `BackendUnavailable`."""
         ...
 
 

@@ -124,8 +124,10 @@ class HugSent(DomainEvent):
     sender_id: UserId
     recipient_id: UserId
     hug_type: str
-    message: str | None
-    muted: bool
+    message: str | None = None
+    """None also in the recipient's region when the sender lives in another: the message
+    stays in the sender's region and is read from there when shown."""
+    muted: bool = False
     """The recipient muted the sender: the hug waits in the inbox without a live push."""
 
 

@@ -67,4 +67,32 @@ class RegionPolicyChanged(DomainEvent):
     """The file the rules were read from."""
 
 
-REGION_EVENTS: tuple[type[DomainEvent], ...] = (RegionPolicyChanged,)
+def foreign_account_stream(user_id: str) -> str:
+    return f"foreign-account-{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignAccountListed(DomainEvent):
+    """A person of another region became known here, through a friendship across the border:
+    what the global directory says of them (their id, handle and region) and nothing more."""
+
+    EVENT_TYPE = "ForeignAccountListed"
+    user_id: str
+    handle: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignAccountErased(DomainEvent):
+    """A person of another region was erased there: here too they are forgotten, as their own
+    region forgets them (`UserErased`)."""
+
+    EVENT_TYPE = "ForeignAccountErased"
+    user_id: str
+
+
+REGION_EVENTS: tuple[type[DomainEvent], ...] = (
+    RegionPolicyChanged,
+    ForeignAccountListed,
+    ForeignAccountErased,
+)

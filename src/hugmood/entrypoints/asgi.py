@@ -30,6 +30,7 @@ from hugmood.entrypoints.http.age import MAX_BODY_BYTES as PRIVACY_MAX_BODY
 from hugmood.entrypoints.http.age import PrivacyPaths, PrivacyServices, privacy_requests
 from hugmood.entrypoints.http.caller import bearer_token, command_context
 from hugmood.entrypoints.http.export import router as export_router
+from hugmood.entrypoints.http.federation import router as federation_router
 from hugmood.entrypoints.http.hotpaths import INTERNAL, HotPaths, own_stack
 from hugmood.entrypoints.http.images import BoardImagePaths, board_images
 from hugmood.entrypoints.http.middleware import (
@@ -180,6 +181,7 @@ def create_app(
     app.include_router(graphql, prefix="/graphql")
     app.include_router(http_router)
     app.include_router(export_router)
+    app.include_router(federation_router)
     # Yjs (y-websocket) sockets of shared boards; see `entrypoints.boards_socket`.
     app.add_api_websocket_route("/boards/{board_id}/ws", board_socket)
 

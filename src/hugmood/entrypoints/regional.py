@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any
 
 import orjson
@@ -48,6 +49,7 @@ from hugmood.entrypoints.http.caller import bearer_token
 from hugmood.entrypoints.http.middleware import origin_allowed
 from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
 from hugmood.regions.directory import Directory
+from hugmood.regions.federation import Endpoint, LocalPeer, Peer
 from hugmood.regions.geography import Geography
 from hugmood.regions.hosting import (
     hosted_regions,
@@ -91,7 +93,21 @@ class RegionalEdge:
         self.apps: dict[str, ASGIApp] = {**self.hosted, **self.remote}
 
     def _opener(self, settings: Settings) -> Callable[[], Any]:
-        return lambda: open_hugmood(settings, directory=self.directory)
+        return lambda: open_hugmood(
+            settings, directory=self.directory, peers=self._peers(settings.region)
+        )
+
+    def _peers(self, region: str) -> dict[str, Peer]:
+        """The other hosted regions, as `region` calls them: directly."""
+        return {
+            other: LocalPeer(other, caller=region, endpoint=partial(self._endpoint, other))
+            for other in self.regions
+            if other != region
+        }
+
+    def _endpoint(self, region: str) -> Endpoint | None:
+        core = getattr(self.hosted[region].state, "core", None)
+        return None if core is None else core.federation
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

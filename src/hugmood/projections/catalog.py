@@ -7,7 +7,11 @@ from __future__ import annotations
 from hugmood.application.queries.boards import BoardsProjection
 from hugmood.application.queries.erasure import ErasuresProjection
 from hugmood.application.queries.hugs import HugsProjection
-from hugmood.application.queries.identity import AccountsProjection, SessionsProjection
+from hugmood.application.queries.identity import (
+    AccountsProjection,
+    ForeignAccountsProjection,
+    SessionsProjection,
+)
 from hugmood.application.queries.insights import InsightsProjection
 from hugmood.application.queries.minds import DiscoverableProjection
 from hugmood.application.queries.moods import MoodEntriesProjection
@@ -30,4 +34,5 @@ def all_projections() -> list[Projection]:
         DiscoverableProjection(),
         InsightsProjection(),
         ErasuresProjection(),
+        ForeignAccountsProjection(),
     ]

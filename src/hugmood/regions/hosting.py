@@ -6,10 +6,12 @@ global directory they share (a table in the process's own database, or `HUGMOOD_
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from hugmood.config import ConfigError, Settings
 from hugmood.regions.directory import Directory
+from hugmood.regions.federation import HttpPeer, Peer, RegionFederation
 from hugmood.regions.geography import Geography
 from hugmood.sql.beside import open_beside_the_log
 from hugmood.sql.database import SqlDatabase
@@ -38,7 +40,9 @@ def hosted_regions(settings: Settings, geography: Geography) -> list[str]:
     return names
 
 
-def remote_regions(settings: Settings, geography: Geography) -> dict[str, str]:
+def remote_regions(
+    settings: Settings, geography: Geography, *, shares_directory: bool = False
+) -> dict[str, str]:
     """Regions that are deployments of their own, each reached at its URL
     (`HUGMOOD_REGION_URLS=us-east=https://us.example,…`); ConfigError for a malformed one."""
     found: dict[str, str] = {}
@@ -53,7 +57,7 @@ def remote_regions(settings: Settings, geography: Geography) -> dict[str, str]:
         if region in found or region in {r.strip() for r in settings.regions.split(",")}:
             raise ConfigError(f"HUGMOOD_REGION_URLS: {region} is named twice or hosted here")
         found[region] = url
-    if found and not settings.directory_url:
+    if found and not settings.directory_url and not shares_directory:
         raise ConfigError(
             "HUGMOOD_REGION_URLS needs HUGMOOD_DIRECTORY_URL: regions in other deployments "
             "must share the directory"
@@ -100,3 +104,19 @@ async def open_directory(settings: Settings) -> Directory | None:
     except BaseException:
         await db.close()
         raise
+
+
+def open_federation(
+    settings: Settings, geography: Geography, directory: Directory, peers: Mapping[str, Peer]
+) -> RegionFederation:
+    """This region's way to the others: `peers` hosted in this process, and with a federation
+    key, the deployments of `HUGMOOD_REGION_URLS` over HTTP."""
+    reachable: dict[str, Peer] = {r: p for r, p in peers.items() if r != settings.region}
+    if settings.federation_key:
+        # Given the directory, this region shares it: it may be one hosted behind an edge.
+        for region, url in remote_regions(settings, geography, shares_directory=True).items():
+            reachable.setdefault(
+                region,
+                HttpPeer(region, url, key=settings.federation_key, caller=settings.region),
+            )
+    return RegionFederation(settings.region, directory, reachable)

@@ -8,6 +8,15 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
+from hugmood.application.federation import (
+    FRIENDSHIP_KINDS,
+    abroad,
+    federation,
+    note_foreign,
+    pair_authority,
+    share,
+    take_copy,
+)
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
@@ -30,7 +39,12 @@ async def ensure_user_exists(deps: Dependencies, user_id: UserId) -> None:
 async def change_friendship(
     command: social.SocialCommand, deps: Dependencies, context: CommandContext
 ) -> CommandResult:
-    await ensure_user_exists(deps, command.other_id)
+    other_region = await abroad(deps, command.other_id)
+    if other_region is None:
+        await ensure_user_exists(deps, command.other_id)
+    elif await abroad(deps, pair_authority(command.user_id, command.other_id)) is not None:
+        # A friend across the border, whose region decides for the pair (`federation`).
+        return CommandResult(await _across(command, deps, context, other_region))
     result = await decide_and_append(
         deps.store,
         deps.clock,
@@ -42,11 +56,30 @@ async def change_friendship(
         context=context,
     )
     position = result.last_position if result else 0
+    if other_region is not None:
+        position = max(position, await note_foreign(deps, command.other_id))
+        await share(deps, social.pair_stream(command.user_id, command.other_id), other_region)
     if isinstance(command, social.BlockUser | social.RemoveFriend):
         # Also when the block was already there: a retry after a crash finishes the parting.
         position = max(position, await part_on_boards(deps, command, context))
         position = max(position, await part_close_friends(deps, command, context))
     return CommandResult(position)
+
+
+async def _across(
+    command: social.SocialCommand, deps: Dependencies, context: CommandContext, region: str
+) -> int:
+    """Forward the command to the pair's region and keep the copy it answers with."""
+    kind = FRIENDSHIP_KINDS[type(command)]
+    answer = await federation(deps).call(
+        region,
+        "friendship",
+        {"kind": kind, "userId": command.user_id, "otherId": command.other_id},
+    )
+    position = await take_copy(deps, answer["streamId"], answer["events"])
+    if isinstance(command, social.BlockUser | social.RemoveFriend):
+        position = max(position, await part_close_friends(deps, command, context))
+    return position
 
 
 async def part_close_friends(
@@ -56,6 +89,8 @@ async def part_close_friends(
     reason = "blocked" if isinstance(command, social.BlockUser) else "unfriended"
     position = 0
     for owner, friend in ((command.user_id, command.other_id), (command.other_id, command.user_id)):
+        if await abroad(deps, owner) is not None:
+            continue  # their list is kept in their region, which parts them when it hears
         one = close_rules.RemoveCloseFriend(owner, friend, reason)
         result = await decide_and_append(
             deps.store,

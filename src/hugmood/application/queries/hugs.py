@@ -178,8 +178,9 @@ class HugsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", HUGS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
-        if event.event_type == "UserErased":
-            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+        if event.event_type in ("UserErased", "ForeignAccountErased"):
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone), and
+            # so is one of another region erased there.
             u = event.data["userId"]
             # Their friends keep the hugs they exchanged, with a deleted account on the other
             # side: nothing of the person (their id, their messages) is left on them.
@@ -207,7 +208,7 @@ class HugsProjection:
                             d["senderId"],
                             d["recipientId"],
                             d["hugType"],
-                            Sealed(d["senderId"], d["message"]),
+                            Sealed(d["senderId"], d.get("message")),
                             int(d["muted"]),
                             at,
                         ),

@@ -121,10 +121,12 @@ async def account_by_handle(db: SqlDatabase, handle: str) -> AccountView | None:
         f"SELECT {_ACCOUNT_COLUMNS} FROM rm_accounts WHERE handle = $1",
         handle.strip().removeprefix("@").lower(),
     )
-    return _account(row) if row else None
+    return _account(row) if row else await foreign_account_by_handle(db, handle)
 
 
 async def accounts_by_ids(db: SqlDatabase, user_ids: list[str]) -> dict[str, AccountView]:
+    """This region's accounts, and friends of its people who live in another region (as the
+    directory names them: a handle, nothing more)."""
     found: dict[str, AccountView] = {}
     for start in range(0, len(user_ids), 200):
         chunk = user_ids[start : start + 200]
@@ -133,7 +135,43 @@ async def accounts_by_ids(db: SqlDatabase, user_ids: list[str]) -> dict[str, Acc
             f"SELECT {_ACCOUNT_COLUMNS} FROM rm_accounts WHERE user_id IN ({marks})", *chunk
         )
         found.update((r[0], _account(r)) for r in rows)
+    missing = [u for u in user_ids if u not in found]
+    for start in range(0, len(missing), 200):
+        chunk = missing[start : start + 200]
+        marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
+        rows = await db.fetch(
+            f"SELECT {_FOREIGN_COLUMNS} FROM rm_foreign_accounts WHERE user_id IN ({marks})",
+            *chunk,
+        )
+        found.update((r[0], _foreign(r)) for r in rows)
     return found
+
+
+async def foreign_account_by_handle(db: SqlDatabase, handle: str) -> AccountView | None:
+    """A person of another region known here (a friend, or one asked to be)."""
+    row = await db.fetchrow(
+        f"SELECT {_FOREIGN_COLUMNS} FROM rm_foreign_accounts WHERE handle = $1",
+        handle.strip().removeprefix("@").lower(),
+    )
+    return _foreign(row) if row else None
+
+
+_FOREIGN_COLUMNS = "user_id, handle, region, listed_at_ms"
+
+
+def _foreign(row: Row) -> AccountView:
+    """Someone of another region: their handle stands for the name they chose, which stays
+    in their region (a profile is read from there when it is opened)."""
+    return AccountView(
+        user_id=row[0],
+        handle=row[1],
+        display_name=row[1],
+        bio="",
+        home_region=row[2],
+        default_visibility=Privacy.FRIENDS_ONLY,
+        registered_at_ms=int(row[3]),
+        appear_offline=False,
+    )
 
 
 async def default_visibility(db: SqlDatabase, user_id: UserId) -> str | None:
@@ -292,4 +330,37 @@ class SessionsProjection:
                 return [
                     ("UPDATE rm_sessions SET ended = 1 WHERE session_id = $1", (d["sessionId"],))
                 ]
+        return []
+
+
+FOREIGN_ACCOUNTS_SCHEMA = """
+-- People of other regions known here through a friendship across the border: what the
+-- global directory says of them, nothing personal (their profile stays in their region).
+CREATE TABLE IF NOT EXISTS rm_foreign_accounts (
+    user_id TEXT PRIMARY KEY,
+    handle TEXT NOT NULL UNIQUE,
+    region TEXT NOT NULL,
+    listed_at_ms BIGINT NOT NULL
+);
+"""
+
+
+class ForeignAccountsProjection:
+    name: str = "foreign accounts"
+    tables: tuple[str, ...] = ("rm_foreign_accounts",)
+    migrations: tuple[Migration, ...] = (Migration(1, "tables", FOREIGN_ACCOUNTS_SCHEMA),)
+
+    def statements(self, event: RecordedEvent) -> list[Statement]:
+        d = event.data
+        match event.event_type:
+            case "ForeignAccountListed":
+                return [
+                    (
+                        "INSERT INTO rm_foreign_accounts (user_id, handle, region, listed_at_ms)"
+                        " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
+                        (d["userId"], d["handle"], d["region"], to_epoch_ms(event.timestamp)),
+                    )
+                ]
+            case "ForeignAccountErased":
+                return [("DELETE FROM rm_foreign_accounts WHERE user_id = $1", (d["userId"],))]
         return []

@@ -198,8 +198,9 @@ class FriendshipsProjection:
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
-        if event.event_type == "UserErased":
-            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+        if event.event_type in ("UserErased", "ForeignAccountErased"):
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone), and
+            # so is one of another region erased there.
             u = event.data["userId"]
             return [
                 ("DELETE FROM rm_friendships WHERE user_id = $1 OR other_id = $1", (u,)),

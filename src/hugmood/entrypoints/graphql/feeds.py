@@ -65,7 +65,8 @@ class HugsReceived(Feed):
 
     async def first(self) -> list[Any]:
         db = self.context.core.readmodels
-        return await hugs_of(db, await hug_queries.waiting(db, self.user_id))
+        waiting = await hug_queries.waiting(db, self.user_id)
+        return await hugs_of(db, waiting, self.context.core.deps, self.user_id)
 
     async def translate(self, channel: str, message: Message) -> Any | None:
         db = self.context.core.readmodels
@@ -74,7 +75,7 @@ class HugsReceived(Feed):
             return None
         if found.status is hug_rules.HugStatus.SENT and found.hug_id in self._shown:
             return None  # already shown from the inbox, and announced live as well
-        hugs = await hugs_of(db, [found])
+        hugs = await hugs_of(db, [found], self.context.core.deps, self.user_id)
         return hugs[0] if hugs else None
 
     async def shown(self, payload: Any) -> None:
@@ -99,7 +100,7 @@ class HugStatusChanged(Feed):
         view = await hug_queries.hug(db, str(message["hugId"]))
         if view is None or view.sender_id != self.user_id:
             return None
-        hugs = await hugs_of(db, [view])
+        hugs = await hugs_of(db, [view], self.context.core.deps, self.user_id)
         return hugs[0] if hugs else None
 
 

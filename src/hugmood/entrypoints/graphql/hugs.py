@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 import strawberry
 
+from hugmood.application.dependencies import Dependencies
+from hugmood.application.federation import messages_abroad
 from hugmood.application.queries import hugs as hug_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries.identity import AccountView
@@ -69,11 +72,25 @@ class SendHugInput:
     message: str | None = strawberry.field(default=None, description="At most 280 characters.")
 
 
-async def hugs_of(db: SqlDatabase, views: list[hug_queries.HugView]) -> list[Hug]:
+async def hugs_of(
+    db: SqlDatabase, views: list[hug_queries.HugView], deps: Dependencies, viewer_id: str
+) -> list[Hug]:
+    """The hugs as `viewer_id` sees them; the message of one from a friend abroad is read
+    from the sender's region (it is never kept in the viewer's)."""
     people = await identity_queries.accounts_by_ids(
         db,
         sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
     )
+    abroad = await messages_abroad(
+        deps,
+        viewer_id,
+        [
+            (v.hug_id, v.sender_id)
+            for v in views
+            if v.message is None and v.recipient_id == viewer_id and v.sender_id in people
+        ],
+    )
+    views = [replace(v, message=abroad[v.hug_id]) if v.hug_id in abroad else v for v in views]
     profiles = {user_id: t.Profile.of(a) for user_id, a in people.items()}
     profiles[hug_queries.DELETED_ACCOUNT] = t.Profile.deleted_account()
     return [
@@ -98,7 +115,9 @@ async def _one(info: Ctx, hug_id: str) -> Hug:
     me = await info.context.principal()
     if view is None or me.user_id not in (view.sender_id, view.recipient_id):
         raise NotFound(f"no hug {hug_id}", field="id")
-    return (await hugs_of(info.context.core.readmodels, [view]))[0]
+    return (
+        await hugs_of(info.context.core.readmodels, [view], info.context.core.deps, me.user_id)
+    )[0]
 
 
 async def _settings(info: Ctx, user_id: str) -> HugSettings:
@@ -141,13 +160,16 @@ class HugQueries:
         views = await hug_queries.inbox(
             info.context.core.readmodels, me.user_id, unseen_only=unseen_only, limit=limit
         )
-        return await hugs_of(info.context.core.readmodels, views)
+        return await hugs_of(
+            info.context.core.readmodels, views, info.context.core.deps, me.user_id
+        )
 
     @strawberry.field(description="Hugs you sent, newest first, with their status.")
     async def sent_hugs(self, info: Ctx, limit: int = 20) -> list[Hug]:
         me = await info.context.principal()
         db = info.context.core.readmodels
-        return await hugs_of(db, await hug_queries.sent_hugs(db, me.user_id, limit=limit))
+        sent = await hug_queries.sent_hugs(db, me.user_id, limit=limit)
+        return await hugs_of(db, sent, info.context.core.deps, me.user_id)
 
     @strawberry.field(description="Hugs exchanged with each friend.")
     async def hug_counts(self, info: Ctx) -> list[HugCount]:

@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import strawberry
 
+from hugmood.application.federation import abroad
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import insights as insight_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
 from hugmood.domain.history import Aggregation
 from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.abroad import user_abroad
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.insights import Insight
 from hugmood.entrypoints.graphql.readback import status_towards, visible_account
@@ -112,6 +115,11 @@ class OverviewQueries:
         owner = await visible_account(info, handle)
         mine = owner.user_id == me.user_id
         unavailable: list[str] = []
+        owner_abroad = await abroad(core.deps, owner.user_id) is not None
+        if owner_abroad:
+            # Someone of another region: their page as their region shows it to the viewer.
+            page = await user_abroad(info, me.user_id, owner, 5)
+            owner = replace(owner, display_name=page.profile.display_name, bio=page.profile.bio)
 
         async def series() -> t.MoodHistory:
             end = datetime.now(UTC) + timedelta(days=1)
@@ -145,6 +153,8 @@ class OverviewQueries:
             return [SharedBoard(id=strawberry.ID(b), title=title) for b, title in found]
 
         async def activity() -> OverviewActivity:
+            if owner_abroad:
+                return OverviewActivity(presence=None, recent_moods=page.recent_moods)
             views = await mood_queries.recent_visible(
                 db, viewer_id=me.user_id, owner_id=owner.user_id, limit=5
             )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from hugmood.application.federation import abroad
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
 from hugmood.application.queries.regional import my_regional_rules
@@ -14,6 +15,7 @@ from hugmood.domain.errors import NotFound, ValidationFailed
 from hugmood.domain.history import Aggregation
 from hugmood.domain.vocabulary import MOODS
 from hugmood.entrypoints.graphql import types as t
+from hugmood.entrypoints.graphql.abroad import user_abroad, with_friends_abroad
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.readback import (
     account_for,
@@ -134,15 +136,16 @@ class Query:
         me = await info.context.principal()
         edge = info.context.core.edge
         warm = edge.personal.feed(me.user_id, limit) if edge and edge.personal else None
+        before_ms = int(before.timestamp() * 1000) if before else None
         if warm is not None and before is None:
-            return await entries_with_authors(info, warm)
-        views = await mood_queries.friends_feed(
-            info.context.core.readmodels,
-            viewer_id=me.user_id,
-            before_ms=int(before.timestamp() * 1000) if before else None,
-            limit=limit,
+            views = warm
+        else:
+            views = await mood_queries.friends_feed(
+                info.context.core.readmodels, viewer_id=me.user_id, before_ms=before_ms, limit=limit
+            )
+        return await entries_with_authors(
+            info, await with_friends_abroad(info, me.user_id, views, before_ms, limit)
         )
-        return await entries_with_authors(info, views)
 
     @strawberry.field(description="A user's public profile and the entries you may see.")
     async def user(self, info: Ctx, handle: str, recent: int = 10) -> t.UserPage:
@@ -163,6 +166,8 @@ class Query:
             )
         db = info.context.core.readmodels
         account = await visible_account(info, handle)
+        if await abroad(info.context.core.deps, account.user_id) is not None:
+            return await user_abroad(info, me.user_id, account, recent)
         views = await mood_queries.recent_visible(
             db, viewer_id=me.user_id, owner_id=account.user_id, limit=recent
         )

@@ -8,7 +8,7 @@ from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
 from hugmood.application.queries.identity import AccountView
 from hugmood.domain.errors import NotFound
-from hugmood.domain.privacy import Relationship
+from hugmood.domain.privacy import Privacy, Relationship
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 
@@ -30,9 +30,34 @@ async def account_for(ctx: Ctx, handle: str | None) -> AccountView:
         account = await identity_queries.account_by_id(db, me.user_id)
     else:
         account = await identity_queries.account_by_handle(db, handle)
+        if account is None:
+            account = await _abroad(ctx, handle)
     if account is None:
         raise NotFound(f"there is no user @{(handle or '').lstrip('@')}", field="handle")
     return account
+
+
+async def _abroad(ctx: Ctx, handle: str) -> AccountView | None:
+    """Someone of another region not yet known here: their handle, as the directory lists it."""
+    federation = ctx.context.core.deps.federation
+    named = None if federation is None else await federation.named(normal_handle(handle))
+    if named is None:
+        return None
+    user_id, region = named
+    return AccountView(
+        user_id=user_id,
+        handle=normal_handle(handle),
+        display_name=normal_handle(handle),
+        bio="",
+        home_region=region,
+        default_visibility=Privacy.FRIENDS_ONLY,
+        registered_at_ms=0,
+        appear_offline=False,
+    )
+
+
+def normal_handle(handle: str) -> str:
+    return handle.strip().removeprefix("@").lower()[:100]
 
 
 async def visible_account(ctx: Ctx, handle: str | None) -> AccountView:

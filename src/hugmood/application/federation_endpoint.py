@@ -1,0 +1,207 @@
+"""What a region does when another region calls it (`application.federation` says why). Every
+call names a person of the calling region who acts or views, and is refused unless the
+directory places that person there: a region speaks only for its own people. Each answer is
+`{"result": …}` or `{"error": {"code", "message", "field"}}`, never an exception."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hugmood.application.dependencies import Dependencies
+from hugmood.application.eventmapping import CommandContext
+from hugmood.application.federation import (
+    FRIENDSHIP_COMMANDS,
+    MAX_OWNERS,
+    abroad,
+    crosses,
+    entry_to_wire,
+    federation,
+    pair_authority,
+    parties,
+    take_copy,
+    wire,
+)
+from hugmood.application.handlers.social import part_close_friends
+from hugmood.application.messagebus import MessageBus
+from hugmood.application.queries import identity as identity_queries
+from hugmood.application.queries import moods as mood_queries
+from hugmood.application.queries import social as social_queries
+from hugmood.application.queries.moods import MoodEntryView
+from hugmood.application.streams import load
+from hugmood.domain import hugs as hug_rules
+from hugmood.domain import social
+from hugmood.domain.errors import Forbidden, HugMoodError, NotFound, ValidationFailed
+from hugmood.domain.privacy import Relationship
+from hugmood.unavailable import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+Op = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+
+
+class FederationEndpoint:
+    """This region's answers to the others."""
+
+    def __init__(self, deps: Dependencies, bus: MessageBus) -> None:
+        self._deps = deps
+        self._bus = bus
+        self._ops: dict[str, Op] = {
+            "friendship": self._friendship,
+            "copy": self._copy,
+            "hugAccepts": self._hug_accepts,
+            "hugChange": self._hug_change,
+            "hugMessages": self._hug_messages,
+            "profile": self._profile,
+            "moods": self._moods,
+        }
+
+    async def __call__(self, op: str, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        handler = self._ops.get(op)
+        try:
+            if handler is None:
+                raise NotFound(f"no federation operation {op!r}")
+            if not isinstance(payload, dict):
+                raise ValidationFailed("a federation call carries an object")
+            return {"result": await handler(payload, caller)}
+        except HugMoodError as e:
+            return {"error": {"code": e.code, "message": e.message, "field": e.field}}
+        except BackendUnavailable as e:
+            return {"error": {"code": "UNAVAILABLE", "message": str(e)}}
+        except (KeyError, TypeError, ValueError) as e:
+            return {"error": {"code": "VALIDATION", "message": f"malformed call: {e!r}"}}
+
+    def _context(self) -> CommandContext:
+        return CommandContext(region=federation(self._deps).region)
+
+    async def _of(self, user_id: Any, caller: str) -> str:
+        """`user_id`, if the calling region keeps that person."""
+        if not isinstance(user_id, str) or await abroad(self._deps, user_id) != caller:
+            raise Forbidden("a region acts only for its own people")
+        return user_id
+
+    async def _here(self, user_id: Any) -> str:
+        if not isinstance(user_id, str) or await abroad(self._deps, user_id) is not None:
+            raise NotFound("there is no such person in this region")
+        return user_id
+
+    async def _friendship(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        me = await self._of(payload["userId"], caller)
+        other = await self._here(payload["otherId"])
+        if await abroad(self._deps, pair_authority(me, other)) is not None:
+            raise Forbidden("this region does not decide for that pair")
+        make = FRIENDSHIP_COMMANDS.get(payload["kind"])
+        if make is None:
+            raise ValidationFailed(f"no friendship command {payload['kind']!r}")
+        await self._bus.handle(make(user_id=me, other_id=other), self._context())
+        return await self._stream(social.pair_stream(me, other))
+
+    async def _copy(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        stream_id, events = payload["streamId"], payload["events"]
+        if not isinstance(stream_id, str) or not crosses(stream_id):
+            raise ValidationFailed("only friendships and hugs are copied between regions")
+        people = parties(stream_id, events if isinstance(events, list) else [])
+        homes = {p: await abroad(self._deps, p) for p in people}
+        if caller not in homes.values() or any(h not in (None, caller) for h in homes.values()):
+            raise Forbidden("a region copies only what is between its people and ours")
+        position = await take_copy(self._deps, stream_id, events)
+        if stream_id.startswith("friendship-"):
+            position = max(position, await self._part(stream_id, people))
+        if position:
+            await self._bus.wait_for(position)
+        return {"position": position}
+
+    async def _part(self, stream_id: str, people: set[str]) -> int:
+        """A friendship across the border that ended: this region's person takes the other
+        off their close-friends list (their region does the same for theirs)."""
+        loaded = await load(
+            self._deps.store, stream_id, social.Friendship(), social.evolve_friendship
+        )
+        if loaded.state.status is social.FriendshipStatus.FRIENDS or len(people) != 2:
+            return 0
+        a, b = sorted(people)
+        make = social.BlockUser if loaded.state.blocked_by else social.RemoveFriend
+        return await part_close_friends(self._deps, make(a, b), self._context())
+
+    async def _hug_accepts(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        sender = await self._of(payload["senderId"], caller)
+        recipient = await self._here(payload["recipientId"])
+        loaded = await load(
+            self._deps.store,
+            hug_rules.hug_settings_stream(recipient),
+            hug_rules.HugSettings(),
+            hug_rules.evolve_settings,
+        )
+        return {
+            "acceptedTypes": sorted(t.value for t in loaded.state.accepted_types),
+            "muted": sender in loaded.state.muted_ids,
+        }
+
+    async def _hug_change(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        actor = await self._of(payload["actorId"], caller)
+        hug_id = str(payload["hugId"])
+        command: hug_rules.MarkHugDelivered | hug_rules.MarkHugSeen
+        if payload["kind"] == "delivered":
+            command = hug_rules.MarkHugDelivered(hug_id, actor)
+        elif payload["kind"] == "seen":
+            command = hug_rules.MarkHugSeen(hug_id, actor)
+        else:
+            raise ValidationFailed(f"no hug change {payload['kind']!r}")
+        await self._bus.handle(command, self._context())
+        return await self._stream(hug_rules.hug_stream(hug_id))
+
+    async def _hug_messages(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        viewer = await self._of(payload["viewerId"], caller)
+        ids = payload["hugIds"]
+        if not isinstance(ids, list) or len(ids) > 200:
+            raise ValidationFailed("hugIds: a list of at most 200 ids")
+        messages: dict[str, str] = {}
+        for hug_id in ids:
+            events = await self._deps.store.read_stream(hug_rules.hug_stream(str(hug_id)))
+            sent = next((e for e in events if e.event_type == "HugSent"), None)
+            withdrawn = any(e.event_type == "HugWithdrawn" for e in events)
+            if sent is None or withdrawn or sent.data.get("recipientId") != viewer:
+                continue
+            message = sent.data.get("message")
+            if isinstance(message, str):
+                messages[str(hug_id)] = message
+        return {"messages": messages}
+
+    async def _profile(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        viewer = await self._of(payload["viewerId"], caller)
+        owner = await self._here(payload["ownerId"])
+        db = self._deps.readmodels
+        if await social_queries.relationship(db, viewer, owner) not in (
+            Relationship.FRIEND,
+            Relationship.CLOSE_FRIEND,
+        ):
+            raise NotFound("there is no such person among your friends", field="handle")
+        account = await identity_queries.account_by_id(db, owner)
+        if account is None:
+            raise NotFound("there is no such person in this region", field="handle")
+        return {"displayName": account.display_name, "bio": account.bio}
+
+    async def _moods(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        viewer = await self._of(payload["viewerId"], caller)
+        owners, limit, before = payload["ownerIds"], int(payload["limit"]), payload["beforeMs"]
+        if not isinstance(owners, list) or len(owners) > MAX_OWNERS or not 1 <= limit <= 50:
+            raise ValidationFailed("ownerIds: at most 100; limit: 1 to 50")
+        before_ms = int(before) if before is not None else 2**62
+        db = self._deps.readmodels
+        entries: list[MoodEntryView] = []
+        for owner in owners:
+            if not isinstance(owner, str) or await abroad(self._deps, owner) is not None:
+                continue
+            # As far as the viewer may see them (a block or no friendship: nothing).
+            entries += await mood_queries.recent_visible(
+                db, viewer_id=viewer, owner_id=owner, limit=limit
+            )
+        entries = [e for e in entries if e.recorded_at_ms < before_ms]
+        entries.sort(key=lambda v: v.recorded_at_ms, reverse=True)
+        return {"entries": [entry_to_wire(e) for e in entries[:limit]]}
+
+    async def _stream(self, stream_id: str) -> dict[str, Any]:
+        region = federation(self._deps).region
+        events = await self._deps.store.read_stream(stream_id)
+        return {"streamId": stream_id, "events": [wire(e, region) for e in events]}

@@ -1,0 +1,108 @@
+"""The federation outbox: what this region decided about a stream kept in two regions (a
+friendship or a hug across a border, `application.federation`) reaches the other region, even
+when that region was away when it happened.
+
+It follows this region's log from a checkpoint. Each event this region appended (not a copy
+taken from another) to a stream shared with a person abroad is copied to that person's
+region; a region that cannot be reached is tried again, after a growing pause, without
+moving on, so copies arrive in order and none is skipped. A copy is idempotent (by event id),
+so sending one that `share` already delivered changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from hugmood.application.consumers import FEDERATION_OUTBOX
+from hugmood.application.dependencies import Dependencies
+from hugmood.application.federation import abroad, crosses, parties, share
+from hugmood.domain.errors import HugMoodError
+from hugmood.eventstore.envelope import RecordedEvent
+from hugmood.eventstore.subscription import catch_up
+from hugmood.services import Loop, Service
+from hugmood.sql.migrations import Migration, apply_migrations
+from hugmood.unavailable import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = (
+    Migration(
+        1,
+        "checkpoint",
+        """
+CREATE TABLE IF NOT EXISTS federation_checkpoints (
+    consumer TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+""",
+    ),
+)
+RETRY_MIN_S = 0.2
+RETRY_MAX_S = 10.0
+
+
+class FederationOutbox(Service):
+    name = FEDERATION_OUTBOX
+
+    def __init__(self, deps: Dependencies) -> None:
+        super().__init__()
+        self._deps = deps
+        self._db = deps.readmodels
+        self._position = 0
+
+    async def starting(self) -> None:
+        if self._deps.federation is None:
+            return
+        await apply_migrations(self._db, "federation:checkpoint", CHECKPOINT)
+        row = await self._db.fetchrow(
+            "SELECT position FROM federation_checkpoints WHERE consumer = $1", self.name
+        )
+        self._position = int(row[0]) if row else 0
+
+    def loops(self) -> Sequence[tuple[str, Loop]]:
+        # One region alone has nobody to copy anything to.
+        return [] if self._deps.federation is None else [("copy abroad", self._follow)]
+
+    async def _follow(self) -> None:
+        async for batch in catch_up(self._deps.store, self._position):
+            copied = False
+            for event in batch:
+                if crosses(event.stream_id) and "copiedFrom" not in event.metadata:
+                    copied = await self._copy(event) or copied
+            if copied or batch[-1].position - self._position >= 500:
+                await self._advance(batch[-1].position)
+
+    async def _copy(self, event: RecordedEvent) -> bool:
+        regions = set()
+        for person in parties(event.stream_id, [event]):
+            region = await abroad(self._deps, person)
+            if region is not None:
+                regions.add(region)
+        for region in sorted(regions):
+            pause = RETRY_MIN_S
+            while True:
+                try:
+                    await share(self._deps, event.stream_id, region, strict=True)
+                    break
+                except BackendUnavailable:
+                    await asyncio.sleep(pause)
+                    pause = min(RETRY_MAX_S, pause * 2)
+                except HugMoodError as e:
+                    # Refused for good (its copy differs, or a person left): nothing to retry.
+                    log.error("region %s refused %s: %s", region, event.stream_id, e.message)
+                    break
+        return bool(regions)
+
+    async def _advance(self, position: int) -> None:
+        await self._db.apply(
+            [
+                (
+                    "INSERT INTO federation_checkpoints (consumer, position) VALUES ($1, $2)"
+                    " ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+                    (self.name, position),
+                )
+            ]
+        )
+        self._position = position

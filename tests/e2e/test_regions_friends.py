@@ -1,0 +1,172 @@
+"""Friends across a border: Greta lives in the EU region, Sam in the US one. They befriend
+each other, see what the other shares with friends, exchange hugs live, and mark them seen;
+and the canary: nothing personal of Greta's (her note, her bio, her hug's message) lands in
+the US region's stores, read through its own keys, nor Sam's in the EU's. Both with the two
+regions hosted in one server, and with the US region a deployment of its own on PostgreSQL
+reached over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+
+from hugmood.bootstrap import open_event_store, upcasters
+from hugmood.config import Settings
+from hugmood.eventstore.store import EventStore
+from hugmood.regions.hosting import region_settings
+from tests.conftest import POSTGRES_URL
+from tests.e2e.client import GraphQLFailure, befriend, record_mood
+from tests.e2e.conftest import StartServer
+from tests.e2e.server import HugMoodServer
+from tests.e2e.test_erasure import files_holding
+from tests.e2e.test_regions import HUG_RECEIVED, REGIONS, SEND_HUG, person, region_dir
+from tests.e2e.ws import init, next_data, open_socket, subscribe
+
+pytestmark = pytest.mark.e2e
+
+UPDATE_PROFILE = "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { handle } }"
+FRIENDS = "{ friendsPresence { profile { handle } } }"
+INBOX = "{ inbox { id message hugType status sender { handle displayName } } }"
+SENT = "{ sentHugs { id status recipient { handle } } }"
+SEEN = "mutation($id: ID!) { markHugSeen(id: $id) { status } }"
+FEED = "{ friendsFeed { note moodType author { handle } } }"
+PAGE = "query($h: String!) { user(handle: $h) { profile { displayName bio } relationship } }"
+
+
+@asynccontextmanager
+async def store_of(server: HugMoodServer, region: str) -> AsyncIterator[EventStore]:
+    """A region's event store as HugMood reads it: personal fields opened with its keys."""
+    settings = Settings.from_env(server.env)
+    if settings.regions:
+        settings = region_settings(settings, region)
+    async with AsyncExitStack() as stack:
+        store, _ = await open_event_store(settings, upcasters(), stack)
+        yield store
+
+
+async def everything_in(server: HugMoodServer, region: str) -> str:
+    """Every event the region keeps, its personal fields opened, as one text."""
+    texts: list[bytes] = []
+    async with store_of(server, region) as store:
+        position = 0
+        while batch := await store.read_all(position, 1000):
+            texts += [orjson.dumps([e.event_type, e.data, e.metadata]) for e in batch]
+            position = batch[-1].position
+    return b"\n".join(texts).decode()
+
+
+def canary(what: str) -> str:
+    return f"zq{what}{uuid.uuid4().hex[:10]}"
+
+
+async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodServer) -> None:
+    greta, sam = person(server, "greta", "DE"), person(server, "sam", "US")
+    eu_note, eu_bio, eu_hug = canary("eunote"), canary("eubio"), canary("euhug")
+    us_note, us_hug = canary("usnote"), canary("ushug")
+    greta.api(UPDATE_PROFILE, i={"bio": eu_bio})
+    record_mood(greta, moodType="calm", intensity=0.5, note=eu_note, privacy="FRIENDS_ONLY")
+    record_mood(sam, moodType="hopeful", intensity=0.7, note=us_note, privacy="FRIENDS_ONLY")
+
+    # Before they are friends, Sam sees Greta's handle and nothing she shares.
+    assert sam.api(PAGE, h=greta.handle)["user"]["profile"]["bio"] == ""
+    befriend(greta, sam)
+    assert [f["profile"]["handle"] for f in greta.api(FRIENDS)["friendsPresence"]] == [sam.handle]
+    assert [f["profile"]["handle"] for f in sam.api(FRIENDS)["friendsPresence"]] == [greta.handle]
+
+    # What each shares with friends is read from the other's region when viewed.
+    assert {(e["note"], e["author"]["handle"]) for e in sam.api(FEED)["friendsFeed"]} == {
+        (eu_note, greta.handle)
+    }
+    assert [e["note"] for e in greta.api(FEED)["friendsFeed"]] == [us_note]
+    page = sam.api(PAGE, h=greta.handle)["user"]
+    assert (page["profile"]["displayName"], page["profile"]["bio"]) == ("Greta", eu_bio)
+    assert page["relationship"] == "FRIENDS"
+
+    # A hug across the border arrives live, its message read from the sender's region.
+    async with open_socket(server) as ws:
+        assert (await init(ws, sam.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "h", HUG_RECEIVED)
+        hug_id = greta.api(SEND_HUG, i={"to": sam.handle, "hugType": "WARM", "message": eu_hug})[
+            "sendHug"
+        ]["id"]
+        hug = (await next_data(ws, "h"))["hugReceived"]
+        assert (hug["id"], hug["message"], hug["sender"]["handle"]) == (
+            hug_id,
+            eu_hug,
+            greta.handle,
+        )
+    inbox = sam.api(INBOX)["inbox"]
+    assert [(h["id"], h["message"], h["sender"]["handle"]) for h in inbox] == [
+        (hug_id, eu_hug, greta.handle)
+    ]
+    assert sam.api(SEEN, id=hug_id)["markHugSeen"]["status"] == "SEEN"
+    assert [(h["id"], h["status"]) for h in greta.api(SENT)["sentHugs"]] == [(hug_id, "SEEN")]
+    sam.api(SEND_HUG, i={"to": greta.handle, "hugType": "STRENGTH", "message": us_hug})
+    assert [h["message"] for h in greta.api(INBOX)["inbox"]] == [us_hug]
+
+    # The canary: the US region keeps the friendship and the hugs, nothing personal of Greta's,
+    # read as HugMood reads it (with the region's own keys) and in the raw files.
+    in_us = await everything_in(us_server, "us-east")
+    in_eu = await everything_in(server, "eu-west")
+    assert "HugSent" in in_us and "FriendRequestAccepted" in in_us
+    for personal in (eu_note, eu_bio, eu_hug):
+        assert personal not in in_us
+        assert personal in in_eu
+    for personal in (us_note, us_hug):
+        assert personal not in in_eu
+        assert personal in in_us
+    for personal in (eu_note, eu_bio, eu_hug):
+        assert files_holding(us_dir(us_server), personal) == []
+
+    # Unfriended from the US side: both regions see it, and hugs stop.
+    sam.api("mutation($h: String!) { removeFriend(handle: $h) { status } }", h=greta.handle)
+    assert greta.api(FRIENDS)["friendsPresence"] == []
+    refused = greta.api.attempt(SEND_HUG, i={"to": sam.handle, "hugType": "WARM"})
+    assert isinstance(refused, GraphQLFailure)
+    assert refused.errors[0]["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND")
+    assert sam.api(FEED)["friendsFeed"] == []
+
+
+def us_dir(server: HugMoodServer) -> Path:
+    hosted = region_dir(server, "us-east")
+    return hosted if hosted.exists() else server.data_dir
+
+
+async def test_friends_in_two_hosted_regions_share_what_they_choose_and_nothing_more(
+    start_server: StartServer,
+) -> None:
+    server = start_server(REGIONS)
+    await friends_across_the_border(server, server)
+
+
+@pytest.mark.postgres
+async def test_friends_across_deployments_of_their_own(
+    start_server: StartServer, pg_schema: str
+) -> None:
+    key = {"HUGMOOD_FEDERATION_KEY": "k" * 40, "HUGMOOD_DIRECTORY_URL": POSTGRES_URL}
+    us = start_server(
+        {
+            "HUGMOOD_REGION": "us-east",
+            "HUGMOOD_DATABASE_URL": POSTGRES_URL,
+            "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
+        }
+        | key
+    )
+    edge = start_server(
+        {
+            "HUGMOOD_REGIONS": "eu-west",
+            "HUGMOOD_REGION": "eu-west",
+            "HUGMOOD_REGION_URLS": f"us-east={us.url}",
+        }
+        | key
+    )
+    # The US region calls the EU one back at the edge (started second, so its URL is known).
+    us.stop()
+    us.env["HUGMOOD_REGION_URLS"] = f"eu-west={edge.url}"
+    us.start(port=us.port)
+    await friends_across_the_border(edge, us)
