@@ -42,8 +42,8 @@ HUG_RECEIVED = "subscription { hugReceived { id message sender { handle } } }"
 SEND_HUG = "mutation($i: SendHugInput!) { sendHug(input: $i) { id } }"
 
 
-def person(server: HugMoodServer, prefix: str, country: str) -> User:
-    handle = unique(prefix)
+def person(server: HugMoodServer, prefix: str, country: str, handle: str | None = None) -> User:
+    handle = handle or unique(prefix)
     GraphQLClient(server)(
         REGISTER,
         input={

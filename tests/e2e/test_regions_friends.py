@@ -7,6 +7,8 @@ reached over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -17,10 +19,11 @@ import pytest
 
 from hugmood.bootstrap import open_event_store, upcasters
 from hugmood.config import Settings
+from hugmood.domain.identity import user_id_for
 from hugmood.eventstore.store import EventStore
 from hugmood.regions.hosting import region_settings
-from tests.conftest import POSTGRES_URL
-from tests.e2e.client import GraphQLFailure, befriend, record_mood
+from tests.conftest import POSTGRES_URL, unique
+from tests.e2e.client import GraphQLFailure, User, befriend, record_mood
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_erasure import files_holding
@@ -148,6 +151,15 @@ async def test_friends_in_two_hosted_regions_share_what_they_choose_and_nothing_
 async def test_friends_across_deployments_of_their_own(
     start_server: StartServer, pg_schema: str
 ) -> None:
+    edge, us = two_deployments(start_server, pg_schema)
+    await friends_across_the_border(edge, us)
+
+
+def two_deployments(
+    start_server: StartServer, pg_schema: str
+) -> tuple[HugMoodServer, HugMoodServer]:
+    """The US region, a deployment of its own on PostgreSQL, and an EU edge hosting the EU
+    region; each reaches the other over HTTP with the key they share."""
     key = {"HUGMOOD_FEDERATION_KEY": "k" * 40, "HUGMOOD_DIRECTORY_URL": POSTGRES_URL}
     us = start_server(
         {
@@ -169,4 +181,36 @@ async def test_friends_across_deployments_of_their_own(
     us.stop()
     us.env["HUGMOOD_REGION_URLS"] = f"eu-west={edge.url}"
     us.start(port=us.port)
-    await friends_across_the_border(edge, us)
+    return edge, us
+
+
+def pair_decided_in_the_eu(edge: HugMoodServer) -> tuple[User, User]:
+    """Greta (EU) and Sam (US), with handles whose ids make the EU region the pair's."""
+    while True:
+        eu, us = unique("greta"), unique("sam")
+        if user_id_for(eu) < user_id_for(us):
+            return person(edge, "greta", "DE", handle=eu), person(edge, "sam", "US", handle=us)
+
+
+@pytest.mark.postgres
+async def test_what_a_region_decides_while_the_other_is_away_reaches_it_when_it_returns(
+    start_server: StartServer, pg_schema: str
+) -> None:
+    edge, us = two_deployments(start_server, pg_schema)
+    greta, sam = pair_decided_in_the_eu(edge)
+    befriend(greta, sam)
+    assert [f["profile"]["handle"] for f in sam.api(FRIENDS)["friendsPresence"]] == [greta.handle]
+
+    us.kill()
+    # What needs the US region now says so clearly; what the EU decides alone goes ahead.
+    away = greta.api.attempt(SEND_HUG, i={"to": sam.handle, "hugType": "WARM"})
+    assert isinstance(away, GraphQLFailure)
+    assert away.errors[0]["extensions"]["code"] == "UNAVAILABLE"
+    greta.api("mutation($h: String!) { removeFriend(handle: $h) { status } }", h=sam.handle)
+    assert greta.api(FRIENDS)["friendsPresence"] == []
+
+    us.start(port=us.port)
+    deadline = time.monotonic() + 30
+    while sam.api(FRIENDS)["friendsPresence"]:
+        assert time.monotonic() < deadline, "the unfriending never reached the US region"
+        await asyncio.sleep(0.2)
