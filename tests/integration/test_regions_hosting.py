@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from hugmood.application.eventmapping import CommandContext
+from hugmood.application.queries.hugs import inbox
 from hugmood.application.queries.identity import account_by_handle
+from hugmood.application.queries.social import friend_ids
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import ConfigError, Settings
 from hugmood.domain import identity
 from hugmood.domain.errors import Conflict, WrongRegion
-from hugmood.entrypoints.demo import DEMO_USERS, seed_demo
+from hugmood.domain.identity import user_id_for
+from hugmood.entrypoints.demo import DEMO_USERS, seed_demo, seed_demo_across
+from hugmood.regions.federation import Endpoint, LocalPeer
 from hugmood.regions.geography import shipped_geography
 from hugmood.regions.hosting import hosted_regions, open_directory, region_settings
 from tests.conftest import unique
@@ -28,18 +33,26 @@ def two_regions(tmp_path: Path) -> Settings:
     )
 
 
+def endpoint_of(cores: dict[str, HugMood], region: str) -> Endpoint | None:
+    return cores[region].federation if region in cores else None
+
+
 async def test_the_demo_puts_each_person_in_their_home_region_only(tmp_path: Path) -> None:
     settings = two_regions(tmp_path)
     async with AsyncExitStack() as stack:
         directory = await open_directory(settings)
         assert directory is not None
         stack.push_async_callback(directory.close)
-        cores = {
-            region: await stack.enter_async_context(
-                open_hugmood(region_settings(settings, region), directory=directory)
+        cores: dict[str, HugMood] = {}
+        for region in ("eu-west", "us-east"):
+            peers = {
+                other: LocalPeer(other, caller=region, endpoint=partial(endpoint_of, cores, other))
+                for other in ("eu-west", "us-east")
+                if other != region
+            }
+            cores[region] = await stack.enter_async_context(
+                open_hugmood(region_settings(settings, region), directory=directory, peers=peers)
             )
-            for region in ("eu-west", "us-east")
-        }
         for core in cores.values():
             assert await seed_demo(core)
         for user in DEMO_USERS:
@@ -49,6 +62,20 @@ async def test_the_demo_puts_each_person_in_their_home_region_only(tmp_path: Pat
                 assert (found is not None) == (region == home), (user.handle, region)
             listed = await directory.by_handle(user.handle)
             assert listed is not None and listed.region == home
+
+        # Then the friendships and hugs across the border, in the region of whoever acts.
+        await seed_demo_across(cores)
+        await seed_demo_across(cores)  # a second start adds nothing
+        eu, us = cores["eu-west"].readmodels, cores["us-east"].readmodels
+        alice, carol = user_id_for("alice"), user_id_for("carol")
+        assert carol in await friend_ids(eu, alice) and alice in await friend_ids(us, carol)
+        from_abroad = await inbox(us, carol, unseen_only=False, limit=10)
+        # Its message stays in the EU: read from there when shown.
+        assert [h.message for h in from_abroad if h.sender_id == alice] == [None]
+        # Bob's, and Carol's from the US.
+        assert len(await inbox(eu, alice, unseen_only=False, limit=10)) == 2
+        known = await account_by_handle(us, "alice")
+        assert known is not None and (known.home_region, known.bio) == ("eu-west", "")
 
 
 async def test_a_handle_is_claimed_once_across_regions_and_only_by_its_home(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,7 +65,8 @@ _FRIENDSHIPS = (
 _HUGS = (
     ("alice", "bob", "comforting", "Rough week? I'm around tonight."),
     ("bob", "alice", "celebration", "Congrats on finishing it!"),
-    ("carol", "alice", "warm", None),
+    ("carol", "alice", "warm", "Thinking of you from Boston!"),
+    ("alice", "carol", "gratitude", "Merci for the call yesterday."),
     ("erin", "carol", "strength", "You've got this."),
 )
 
@@ -119,7 +121,7 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
         )
     for actor, other, command in _FRIENDSHIPS:
         if not {actor, other} <= here:
-            continue  # friends in two regions: not yet (the regions issue)
+            continue  # friends in two regions: once both are there (`seed_demo_across`)
         await core.bus.handle(
             command(user_id=identity.user_id_for(actor), other_id=identity.user_id_for(other)),
             context,
@@ -173,6 +175,42 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
     if {"alice", "bob"} <= here:
         await seed_demo_board(core, context, rng, with_carol="carol" in here)
     return True
+
+
+async def seed_demo_across(cores: Mapping[str, HugMood], *, seed: int = 7) -> None:
+    """The demo's friendships and hugs between people of two regions hosted together, once
+    every region has seeded its own people: each step taken in the region of whoever acts,
+    and only at the first start (a pair already there is left as it is)."""
+    home = {u.handle: region for region, core in cores.items() for u in demo_users(core)}
+    if len(set(home.values())) < 2:
+        return
+    seeded: set[str] = set()
+    for actor, other, _ in _FRIENDSHIPS:
+        pair = social_rules.pair_stream(identity.user_id_for(actor), identity.user_id_for(other))
+        if home[actor] == home[other] or await cores[home[actor]].store.read_stream(pair):
+            seeded.add(pair)
+    for actor, other, command in _FRIENDSHIPS:
+        actor_id, other_id = identity.user_id_for(actor), identity.user_id_for(other)
+        if social_rules.pair_stream(actor_id, other_id) in seeded:
+            continue
+        context = CommandContext(device_id="demo-seeder", region=home[actor])
+        await cores[home[actor]].bus.handle(command(user_id=actor_id, other_id=other_id), context)
+    rng = random.Random(seed)  # the same hug ids as `seed_demo` draws: a retry is stored once
+    for sender, recipient, kind, message in _HUGS:
+        hug_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if home[sender] == home[recipient]:
+            continue
+        context = CommandContext(device_id="demo-seeder", region=home[sender])
+        await cores[home[sender]].bus.handle(
+            hug_rules.SendHug(
+                hug_id,
+                identity.user_id_for(sender),
+                identity.user_id_for(recipient),
+                kind,
+                message,
+            ),
+            context,
+        )
 
 
 # Demo friends who are "around": kept present by the server itself, so presence shows

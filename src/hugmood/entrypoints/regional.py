@@ -44,7 +44,7 @@ from hugmood.bootstrap import open_hugmood
 from hugmood.config import Settings
 from hugmood.domain.errors import ValidationFailed
 from hugmood.entrypoints.asgi import Announce, create_app
-from hugmood.entrypoints.demo import demo_users
+from hugmood.entrypoints.demo import demo_users, seed_demo_across
 from hugmood.entrypoints.http.caller import bearer_token
 from hugmood.entrypoints.http.middleware import origin_allowed
 from hugmood.entrypoints.ws.protocol import PROTOCOL, CloseCode
@@ -133,6 +133,9 @@ class RegionalEdge:
             except Exception as e:
                 await send({"type": "lifespan.startup.failed", "message": str(e)})
                 raise
+            if self._seed_demo:
+                cores = {r: app.state.core for r, app in self.hosted.items()}
+                await seed_demo_across(cores)
             if self._announce is not None:
                 logins = [
                     u.handle
