@@ -9,6 +9,10 @@ How a request finds its region:
   (`WRONG_REGION`, 421), never served from another region's stores;
 - a sign-up names a country (or a region), whose region keeps the account; a sign-in names a
   handle, which the global directory places (and its second step a token that names it);
+- a password reset asked by e-mail address is asked of every hosted region at once (each
+  answers alike whether or not it knows the address, and one answer goes back, so nothing
+  tells which region knew it); the link it mails carries a token that names the region that
+  issued it (`hm_<region>.…`, like a session token), which places the reset itself;
 - anything else (the web app, `/healthz`, a request for no one in particular) goes to the
   default region, `HUGMOOD_REGION`.
 A GraphQL socket says who it is in its first message (`connection_init`): the edge accepts
@@ -28,8 +32,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 from graphql import (
+    FieldNode,
     GraphQLError,
     ObjectFieldNode,
+    OperationDefinitionNode,
+    OperationType,
     StringValueNode,
     ValueNode,
     VariableNode,
@@ -62,8 +69,11 @@ from hugmood.regions.remote import RemoteRegion
 from hugmood.security.mfa import handle_of_pending
 from hugmood.security.tokens import region_of_token
 
-ROUTING_HINTS = ("handle", "mfaToken", "country", "homeRegion")
-"""The arguments that place a request made before signing in."""
+ROUTING_HINTS = ("handle", "mfaToken", "country", "homeRegion", "token")
+"""The arguments that place a request made before signing in (`token`: a password reset's)."""
+ASKED_OF_EVERY_REGION = frozenset({"requestPasswordReset"})
+"""Mutations made before signing in whose argument (an e-mail address) no directory places:
+asked of every hosted region, each of which answers alike whether or not it knows it."""
 
 
 class RegionalEdge:
@@ -156,6 +166,9 @@ class RegionalEdge:
             return
         if scope["method"] == "POST" and scope["path"] == "/graphql":
             body, more, early = await _read_body(receive, self.settings.max_request_bytes)
+            if not more and not early and len(self.hosted) > 1 and _asks_every_region(body):
+                await self._every_region(scope, body, send)
+                return
             region = await self._placed(body) or self.settings.region
             await self.apps[region](scope, _replay(body, more, early, receive), send)
             return
@@ -169,15 +182,33 @@ class RegionalEdge:
             return
         await app(scope, receive, send)
 
+    async def _every_region(self, scope: Scope, body: bytes, send: Send) -> None:
+        """Ask every hosted region at once and give back one answer: the first refusal if
+        any refused (they refuse alike: bad input, or a rate limit each counts the same),
+        else the default region's. Each region does the same work whether or not it knows
+        the address, so neither the answer nor its timing tells which one did."""
+        answers = await asyncio.gather(
+            *(_answer_of(app, scope, body) for app in self.hosted.values())
+        )
+        by_region = dict(zip(self.hosted, answers, strict=True))
+        refused = [answer for answer in answers if answer.refused]
+        chosen = refused[0] if refused else by_region.get(self.settings.region, answers[0])
+        for message in chosen.messages:
+            await send(message)
+
     async def _placed(self, body: bytes) -> str | None:
         """The region a request made before signing in is for: by the handle it names (the
-        directory), else the country or region it names; None when it names none."""
+        directory), else by the region its token names (a password reset's), else the
+        country or region it names; None when it names none."""
         hints = _hints(body)
         handle = hints.get("handle") or handle_of_pending(hints.get("mfaToken", ""))
         if handle and self.directory is not None:
             listed = await self.directory.by_handle(handle.strip().lower())
             if listed is not None and listed.region in self.apps:
                 return listed.region
+        issuer = region_of_token(hints.get("token", ""))
+        if issuer in self.apps:
+            return issuer
         if "country" in hints:
             try:
                 region = self.geography.home_region(hints["country"])
@@ -259,6 +290,78 @@ def _replay(body: bytes, more: bool, early: list[Message], receive: Receive) -> 
         return pending.pop(0) if pending else await receive()
 
     return receive_again
+
+
+class _Answer:
+    """What an app sent back for one request, kept to be sent on (or not)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.sent = asyncio.Event()
+
+    async def send(self, message: Message) -> None:
+        self.messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.sent.set()
+
+    @property
+    def refused(self) -> bool:
+        """Not a 200 carrying data: an HTTP error, or GraphQL errors."""
+        start = next((m for m in self.messages if m["type"] == "http.response.start"), None)
+        if start is None or start["status"] != 200:
+            return True
+        body = b"".join(
+            m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"
+        )
+        try:
+            answer = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return True
+        return not isinstance(answer, dict) or bool(answer.get("errors"))
+
+
+async def _answer_of(app: ASGIApp, scope: Scope, body: bytes) -> _Answer:
+    """Run one request through `app` with the whole `body`, keeping its answer."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    answer = _Answer()
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        # The client is there until the answer is sent (an app listening for it to leave
+        # hears so only then).
+        await answer.sent.wait()
+        return {"type": "http.disconnect"}
+
+    await app(dict(scope), receive, answer.send)
+    return answer
+
+
+def _asks_every_region(body: bytes) -> bool:
+    """Whether a GraphQL request only makes mutations to ask of every region (and so may
+    be): a request that also does anything else goes where it would have gone."""
+    if not any(name.encode() in body for name in ASKED_OF_EVERY_REGION):
+        return False
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    query = request.get("query") if isinstance(request, dict) else None
+    if not isinstance(query, str) or len(query) > 10_000:
+        return False
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return False  # the default region's app answers what is wrong with it
+    return all(
+        isinstance(operation, OperationDefinitionNode)
+        and operation.operation == OperationType.MUTATION
+        and all(
+            isinstance(field, FieldNode) and field.name.value in ASKED_OF_EVERY_REGION
+            for field in operation.selection_set.selections
+        )
+        for operation in document.definitions
+    )
 
 
 def _hints(body: bytes) -> dict[str, str]:

@@ -1,0 +1,126 @@
+"""Steps before signing in that name no handle, with two regions hosted in one server: a US
+person resets a forgotten password by e-mail (a real local SMTP server) and signs in with the
+new one, while a reset asked for an address nobody has is answered exactly like one asked for
+a known address, whichever region knows it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import unique
+from tests.e2e.client import LOG_IN, PASSWORD, GraphQLClient, GraphQLFailure, User
+from tests.e2e.conftest import StartServer
+from tests.e2e.server import HugMoodServer
+from tests.e2e.test_regions import REGIONS, person
+from tests.mailpush import Inbox, smtp_inbox
+
+__all__ = ["smtp_inbox"]  # a fixture
+
+pytestmark = pytest.mark.e2e
+
+SET_ADDRESS = "mutation($e: String!) { setEmailAddress(email: $e) { email emailPending } }"
+CONFIRM_ADDRESS = "mutation($c: String!) { confirmEmailAddress(code: $c) { email } }"
+REQUEST_RESET = "mutation($e: String!) { requestPasswordReset(email: $e) }"
+RESET = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }"
+RESET_SUBJECT = "Reset your HugMood password"
+NEW_PASSWORD = "a brand new password"
+
+
+def mailing_to(inbox: Inbox) -> dict[str, str]:
+    return {
+        "HUGMOOD_SMTP_HOST": "127.0.0.1",
+        "HUGMOOD_SMTP_PORT": str(inbox.port),
+        "HUGMOOD_SMTP_SECURITY": "none",
+    }
+
+
+def mails(inbox: Inbox, address: str, *, subject: str | None = None) -> list[str]:
+    return [
+        m.get_content() for m in inbox.to(address) if subject is None or m["Subject"] == subject
+    ]
+
+
+def next_mail(inbox: Inbox, address: str, seen: int, *, subject: str | None = None) -> str:
+    """The first mail to `address` after the `seen` ones already there."""
+    deadline = time.monotonic() + 15
+    while len(mails(inbox, address, subject=subject)) <= seen:
+        assert time.monotonic() < deadline, f"nothing was mailed to {address}"
+        time.sleep(0.05)
+    return mails(inbox, address, subject=subject)[seen]
+
+
+def with_confirmed_address(user: User, inbox: Inbox) -> str:
+    """The person's own address, confirmed with the code mailed to it."""
+    address = f"{unique(user.handle)}@example.org"
+    assert user.api(SET_ADDRESS, e=address)["setEmailAddress"]["emailPending"] == address
+    code = re.search(r"\b(\d{6})\b", next_mail(inbox, address, 0))
+    assert code is not None
+    assert user.api(CONFIRM_ADDRESS, c=code.group(1))["confirmEmailAddress"]["email"] == address
+    return address
+
+
+def ask_for_reset(server: HugMoodServer, address: str) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/graphql",
+        json={"query": REQUEST_RESET, "variables": {"e": address}},
+        timeout=30,
+    )
+
+
+def log_in(server: HugMoodServer, handle: str, password: str) -> dict[str, str] | GraphQLFailure:
+    answer = GraphQLClient(server).attempt(LOG_IN, handle=handle, password=password)
+    return answer if isinstance(answer, GraphQLFailure) else answer["logIn"]
+
+
+def test_a_us_person_resets_their_password_and_signs_in_with_the_new_one(
+    start_server: StartServer, smtp_inbox: Inbox
+) -> None:
+    server = start_server(REGIONS | mailing_to(smtp_inbox))
+    sam = person(server, "sam", "US")
+    address = with_confirmed_address(sam, smtp_inbox)
+
+    asked = ask_for_reset(server, address.upper())
+    assert asked.status_code == 200
+    link = next_mail(smtp_inbox, address, 0, subject=RESET_SUBJECT)
+    found = re.search(r"/reset-password#token=(\S+)", link)
+    assert found is not None
+    token = found.group(1)
+
+    assert GraphQLClient(server)(RESET, t=token, p=NEW_PASSWORD) == {"resetPassword": True}
+    # Every session ended; the old password no longer works, the new one does, in the US.
+    assert isinstance(sam.api.attempt("{ me { handle } }"), GraphQLFailure)
+    assert isinstance(log_in(server, sam.handle, PASSWORD), GraphQLFailure)
+    signed_in = log_in(server, sam.handle, NEW_PASSWORD)
+    assert isinstance(signed_in, dict)
+    assert signed_in["token"].startswith("hm_us-east.")
+    # The link works once.
+    again = GraphQLClient(server).attempt(RESET, t=token, p="yet another password")
+    assert isinstance(again, GraphQLFailure)
+    assert (again.code, again.extensions.get("field")) == ("VALIDATION", "token")
+    # One link was mailed, by one region.
+    assert len(mails(smtp_inbox, address, subject=RESET_SUBJECT)) == 1
+
+
+def test_a_reset_for_an_unknown_address_is_answered_exactly_like_a_known_one(
+    start_server: StartServer, smtp_inbox: Inbox
+) -> None:
+    server = start_server(REGIONS | mailing_to(smtp_inbox))
+    greta, sam = person(server, "greta", "DE"), person(server, "sam", "US")
+    in_eu = with_confirmed_address(greta, smtp_inbox)
+    in_us = with_confirmed_address(sam, smtp_inbox)
+    nobody = f"{unique('nobody')}@example.org"
+
+    answers = {a: ask_for_reset(server, a) for a in (in_eu, in_us, nobody)}
+    assert {(r.status_code, r.content) for r in answers.values()} == {
+        (200, answers[nobody].content)
+    }
+    assert "errors" not in answers[nobody].json()
+    # Each known person gets one link, from their own region; nobody gets nothing.
+    for address in (in_eu, in_us):
+        assert "/reset-password#token=" in next_mail(smtp_inbox, address, 0, subject=RESET_SUBJECT)
+    assert smtp_inbox.to(nobody) == []
+    assert len([m for m in smtp_inbox.messages if m["Subject"] == RESET_SUBJECT]) == 2
