@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import unique
+from tests.conftest import POSTGRES_URL, unique
 from tests.e2e.client import LOG_IN, PASSWORD, GraphQLClient, GraphQLFailure, User
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
@@ -76,16 +76,11 @@ def log_in(server: HugMoodServer, handle: str, password: str) -> dict[str, str] 
     return answer if isinstance(answer, GraphQLFailure) else answer["logIn"]
 
 
-def test_a_us_person_resets_their_password_and_signs_in_with_the_new_one(
-    start_server: StartServer, smtp_inbox: Inbox
-) -> None:
-    server = start_server(REGIONS | mailing_to(smtp_inbox))
-    sam = person(server, "sam", "US")
-    address = with_confirmed_address(sam, smtp_inbox)
-
+def reset_and_sign_in_again(server: HugMoodServer, sam: User, address: str, inbox: Inbox) -> None:
+    """Sam asks for a link, sets a new password with it, and signs in with that (in the US)."""
     asked = ask_for_reset(server, address.upper())
     assert asked.status_code == 200
-    link = next_mail(smtp_inbox, address, 0, subject=RESET_SUBJECT)
+    link = next_mail(inbox, address, 0, subject=RESET_SUBJECT)
     found = re.search(r"/reset-password#token=(\S+)", link)
     assert found is not None
     token = found.group(1)
@@ -102,7 +97,15 @@ def test_a_us_person_resets_their_password_and_signs_in_with_the_new_one(
     assert isinstance(again, GraphQLFailure)
     assert (again.code, again.extensions.get("field")) == ("VALIDATION", "token")
     # One link was mailed, by one region.
-    assert len(mails(smtp_inbox, address, subject=RESET_SUBJECT)) == 1
+    assert len(mails(inbox, address, subject=RESET_SUBJECT)) == 1
+
+
+def test_a_us_person_resets_their_password_and_signs_in_with_the_new_one(
+    start_server: StartServer, smtp_inbox: Inbox
+) -> None:
+    server = start_server(REGIONS | mailing_to(smtp_inbox))
+    sam = person(server, "sam", "US")
+    reset_and_sign_in_again(server, sam, with_confirmed_address(sam, smtp_inbox), smtp_inbox)
 
 
 def test_a_reset_for_an_unknown_address_is_answered_exactly_like_a_known_one(
@@ -124,3 +127,40 @@ def test_a_reset_for_an_unknown_address_is_answered_exactly_like_a_known_one(
         assert "/reset-password#token=" in next_mail(smtp_inbox, address, 0, subject=RESET_SUBJECT)
     assert smtp_inbox.to(nobody) == []
     assert len([m for m in smtp_inbox.messages if m["Subject"] == RESET_SUBJECT]) == 2
+
+
+@pytest.mark.postgres
+async def test_a_reset_reaches_regions_that_are_deployments_of_their_own(
+    start_server: StartServer, pg_schema: str, smtp_inbox: Inbox
+) -> None:
+    # Two edges, each hosting one region and reaching the other's over HTTP (the US one on
+    # PostgreSQL): a reset asked at the EU edge is asked of the US region too, which does not
+    # pass it back.
+    shared = {"HUGMOOD_DIRECTORY_URL": POSTGRES_URL} | mailing_to(smtp_inbox)
+    us = start_server(
+        {
+            "HUGMOOD_REGIONS": "us-east",
+            "HUGMOOD_REGION": "us-east",
+            "HUGMOOD_DATABASE_URL": POSTGRES_URL,
+            "HUGMOOD_POSTGRES_SCHEMA": pg_schema,
+        }
+        | shared
+    )
+    edge = start_server(
+        {
+            "HUGMOOD_REGIONS": "eu-west",
+            "HUGMOOD_REGION": "eu-west",
+            "HUGMOOD_REGION_URLS": f"us-east={us.url}",
+        }
+        | shared
+    )
+    us.stop()
+    us.env["HUGMOOD_REGION_URLS"] = f"eu-west={edge.url}"
+    us.start(port=us.port)
+
+    sam = person(edge, "sam", "US")
+    address = with_confirmed_address(sam, smtp_inbox)
+    reset_and_sign_in_again(edge, sam, address, smtp_inbox)
+    known, unknown = ask_for_reset(edge, address), ask_for_reset(edge, unique("no") + "@x.org")
+    assert (known.status_code, known.content) == (unknown.status_code, unknown.content)
+    assert "errors" not in known.json()

@@ -9,10 +9,11 @@ How a request finds its region:
   (`WRONG_REGION`, 421), never served from another region's stores;
 - a sign-up names a country (or a region), whose region keeps the account; a sign-in names a
   handle, which the global directory places (and its second step a token that names it);
-- a password reset asked by e-mail address is asked of every hosted region at once (each
-  answers alike whether or not it knows the address, and one answer goes back, so nothing
-  tells which region knew it); the link it mails carries a token that names the region that
-  issued it (`hm_<region>.…`, like a session token), which places the reset itself;
+- a password reset asked by e-mail address is asked of every region at once, hosted or
+  reached over the network (each answers alike whether or not it knows the address, and one
+  answer goes back, so nothing tells which region knew it); the link it mails carries a token
+  that names the region that issued it (`hm_<region>.…`, like a session token), which places
+  the reset itself;
 - anything else (the web app, `/healthz`, a request for no one in particular) goes to the
   default region, `HUGMOOD_REGION`.
 A GraphQL socket says who it is in its first message (`connection_init`): the edge accepts
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import Any
@@ -73,7 +74,10 @@ ROUTING_HINTS = ("handle", "mfaToken", "country", "homeRegion", "token")
 """The arguments that place a request made before signing in (`token`: a password reset's)."""
 ASKED_OF_EVERY_REGION = frozenset({"requestPasswordReset"})
 """Mutations made before signing in whose argument (an e-mail address) no directory places:
-asked of every hosted region, each of which answers alike whether or not it knows it."""
+asked of every region, each of which answers alike whether or not it knows it."""
+ASKED_BY_AN_EDGE = "x-hugmood-asked-of-every-region"
+"""Marks a request an edge passes on to every region: an edge it reaches asks only the
+regions it hosts, so two edges that reach each other never pass it back and forth."""
 
 
 class RegionalEdge:
@@ -110,7 +114,12 @@ class RegionalEdge:
     def _peers(self, region: str) -> dict[str, Peer]:
         """The other hosted regions, as `region` calls them: directly."""
         return {
-            other: LocalPeer(other, caller=region, endpoint=partial(self._endpoint, other))
+            other: LocalPeer(
+                other,
+                caller=region,
+                endpoint=partial(self._endpoint, other),
+                app=partial(self.hosted.get, other),
+            )
             for other in self.regions
             if other != region
         }
@@ -166,7 +175,7 @@ class RegionalEdge:
             return
         if scope["method"] == "POST" and scope["path"] == "/graphql":
             body, more, early = await _read_body(receive, self.settings.max_request_bytes)
-            if not more and not early and len(self.hosted) > 1 and _asks_every_region(body):
+            if not more and not early and _asks_every_region(body):
                 await self._every_region(scope, body, send)
                 return
             region = await self._placed(body) or self.settings.region
@@ -183,16 +192,21 @@ class RegionalEdge:
         await app(scope, receive, send)
 
     async def _every_region(self, scope: Scope, body: bytes, send: Send) -> None:
-        """Ask every hosted region at once and give back one answer: the first refusal if
-        any refused (they refuse alike: bad input, or a rate limit each counts the same),
-        else the default region's. Each region does the same work whether or not it knows
-        the address, so neither the answer nor its timing tells which one did."""
-        answers = await asyncio.gather(
-            *(_answer_of(app, scope, body) for app in self.hosted.values())
-        )
-        by_region = dict(zip(self.hosted, answers, strict=True))
-        refused = [answer for answer in answers if answer.refused]
-        chosen = refused[0] if refused else by_region.get(self.settings.region, answers[0])
+        """Ask every region at once (those this edge hosts, and those it reaches unless
+        another edge already asked them) and give back one answer: the first refusal if any
+        refused (they refuse alike: bad input, or a rate limit each counts the same), else
+        the default region's. Each region does the same work whether or not it knows the
+        address, so neither the answer nor its timing tells which one did."""
+        asked: dict[str, Coroutine[Any, Any, _Answer]] = {
+            region: _answer_of(app, scope, body) for region, app in self.hosted.items()
+        }
+        if ASKED_BY_AN_EDGE not in Headers(scope=scope):
+            marked = {**scope, "headers": [*scope["headers"], (ASKED_BY_AN_EDGE.encode(), b"1")]}
+            for region, remote in self.remote.items():
+                asked[region] = _answer_of(remote, marked, body)
+        answers = dict(zip(asked, await asyncio.gather(*asked.values()), strict=True))
+        refused = [answer for answer in answers.values() if answer.refused]
+        chosen = refused[0] if refused else answers[self.settings.region]
         for message in chosen.messages:
             await send(message)
 
