@@ -26,9 +26,11 @@ from tests.conftest import POSTGRES_URL, unique
 from tests.e2e.client import GraphQLFailure, User, befriend, record_mood
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
+from tests.e2e.test_boards import CREATE, INVITE
 from tests.e2e.test_erasure import files_holding
 from tests.e2e.test_regions import HUG_RECEIVED, REGIONS, SEND_HUG, person, region_dir
 from tests.e2e.ws import init, next_data, open_socket, subscribe
+from tests.e2e.yjs import content, items, sticker, synced_doc, until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +40,7 @@ INBOX = "{ inbox { id message hugType status sender { handle displayName } } }"
 SENT = "{ sentHugs { id status recipient { handle } } }"
 SEEN = "mutation($id: ID!) { markHugSeen(id: $id) { status } }"
 FEED = "{ friendsFeed { note moodType author { handle } } }"
+BOARD_SNAPSHOT = "query($b: ID!) { board(id: $b) { snapshot members { profile { handle } } } }"
 PAGE = "query($h: String!) { user(handle: $h) { profile { displayName bio } relationship } }"
 
 
@@ -112,18 +115,42 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
     sam.api(SEND_HUG, i={"to": greta.handle, "hugType": "STRENGTH", "message": us_hug})
     assert [h["message"] for h in greta.api(INBOX)["inbox"]] == [us_hug]
 
+    # A board of Greta's (kept in the EU) that Sam edits from the US, live with Greta.
+    eu_item = canary("euitem")
+    board_id = greta.api(CREATE, t="Across the sea", d="")["createBoard"]["id"]
+    greta.api(INVITE, b=board_id, h=sam.handle, r="EDITOR")
+    listed = sam.api("{ boards { id title myRole owner { handle } } }")["boards"]
+    assert listed == [
+        {
+            "id": board_id,
+            "title": "Across the sea",
+            "myRole": "EDITOR",
+            "owner": {"handle": greta.handle},
+        }
+    ]
+    async with synced_doc(server, board_id, greta) as greta_doc:
+        items(greta_doc)["eu"] = sticker("calm", eu_item)
+        async with synced_doc(server, board_id, sam) as sam_doc:
+            await until(lambda: "eu" in content(sam_doc), "Greta's sticker reaches Sam")
+            items(sam_doc)["us"] = sticker("hopeful", sam.handle)
+            await until(lambda: "us" in content(greta_doc), "Sam's sticker reaches Greta")
+    snapshot = sam.api(BOARD_SNAPSHOT, b=board_id)["board"]
+    assert {i["id"] for i in snapshot["snapshot"]["items"]} == {"eu", "us"}
+    assert {m["profile"]["handle"] for m in snapshot["members"]} == {greta.handle, sam.handle}
+
     # The canary: the US region keeps the friendship and the hugs, nothing personal of Greta's,
     # read as HugMood reads it (with the region's own keys) and in the raw files.
     in_us = await everything_in(us_server, "us-east")
     in_eu = await everything_in(server, "eu-west")
     assert "HugSent" in in_us and "FriendRequestAccepted" in in_us
-    for personal in (eu_note, eu_bio, eu_hug):
+    for personal in (eu_note, eu_bio, eu_hug, eu_item):
         assert personal not in in_us
+    for personal in (eu_note, eu_bio, eu_hug):
         assert personal in in_eu
     for personal in (us_note, us_hug):
         assert personal not in in_eu
         assert personal in in_us
-    for personal in (eu_note, eu_bio, eu_hug):
+    for personal in (eu_note, eu_bio, eu_hug, eu_item):
         assert files_holding(us_dir(us_server), personal) == []
 
     # Unfriended from the US side: both regions see it, and hugs stop.

@@ -24,10 +24,12 @@ from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.ports import Federation
+from hugmood.application.queries.boards import BoardView
 from hugmood.application.queries.moods import MoodEntryView
 from hugmood.application.streams import load
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain import social
+from hugmood.domain.boards import BoardRole
 from hugmood.domain.common import DomainEvent
 from hugmood.domain.errors import Conflict, Forbidden, ValidationFailed
 from hugmood.domain.moods import ContextFactors
@@ -339,3 +341,66 @@ async def profile_abroad(deps: Dependencies, viewer_id: str, owner_id: str) -> d
         region, "profile", {"viewerId": viewer_id, "ownerId": owner_id}
     )
     return {k: str(answer[k]) for k in ("displayName", "bio") if isinstance(answer.get(k), str)}
+
+
+# --- boards of another region ---------------------------------------------------------------
+
+
+def board_to_wire(v: BoardView) -> dict[str, Any]:
+    return {
+        "boardId": v.board_id,
+        "ownerId": v.owner_id,
+        "title": v.title,
+        "description": v.description,
+        "archived": v.archived,
+        "createdAtMs": v.created_at_ms,
+        "lastActivityMs": v.last_activity_ms,
+        "itemCount": v.item_count,
+        "updates": v.updates,
+        "myRole": v.my_role.value,
+    }
+
+
+def board_from_wire(d: Any) -> BoardView:
+    return BoardView(
+        board_id=str(d["boardId"]),
+        owner_id=str(d["ownerId"]),
+        title=str(d["title"]),
+        description=str(d["description"]),
+        archived=bool(d["archived"]),
+        created_at_ms=int(d["createdAtMs"]),
+        last_activity_ms=int(d["lastActivityMs"]),
+        item_count=int(d["itemCount"]),
+        updates=int(d["updates"]),
+        my_role=BoardRole(d["myRole"]),
+    )
+
+
+async def boards_abroad(
+    deps: Dependencies, viewer_id: str, *, include_archived: bool
+) -> dict[str, list[BoardView]]:
+    """Boards of other regions' people that `viewer_id` is on, by region (a region that
+    cannot be reached lists none)."""
+    fed = deps.federation
+    if fed is None:
+        return {}
+    found: dict[str, list[BoardView]] = {}
+    for region in fed.regions():
+        try:
+            answer = await fed.call(
+                region, "boards", {"viewerId": viewer_id, "includeArchived": include_archived}
+            )
+            found[region] = [board_from_wire(d) for d in answer.get("boards", ())]
+        except BackendUnavailable:
+            log.warning("region %s is away: its boards are not listed", region)
+        except (KeyError, TypeError, ValueError):
+            log.warning("region %s answered malformed boards", region)
+    return found
+
+
+async def board_region(deps: Dependencies, viewer_id: str, board_id: str) -> str | None:
+    """The other region keeping `board_id`, if `viewer_id` is on it there."""
+    for region, views in (await boards_abroad(deps, viewer_id, include_archived=True)).items():
+        if any(v.board_id == board_id for v in views):
+            return region
+    return None

@@ -15,6 +15,7 @@ from hugmood.application.federation import (
     FRIENDSHIP_COMMANDS,
     MAX_OWNERS,
     abroad,
+    board_to_wire,
     crosses,
     entry_to_wire,
     federation,
@@ -23,8 +24,10 @@ from hugmood.application.federation import (
     take_copy,
     wire,
 )
+from hugmood.application.handlers.boards import load_board
 from hugmood.application.handlers.social import part_close_friends
 from hugmood.application.messagebus import MessageBus
+from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
@@ -32,6 +35,7 @@ from hugmood.application.queries.moods import MoodEntryView
 from hugmood.application.streams import load
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain import social
+from hugmood.domain.common import canonical_id
 from hugmood.domain.errors import Forbidden, HugMoodError, NotFound, ValidationFailed
 from hugmood.domain.privacy import Relationship
 from hugmood.unavailable import BackendUnavailable
@@ -44,9 +48,15 @@ Op = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
 class FederationEndpoint:
     """This region's answers to the others."""
 
-    def __init__(self, deps: Dependencies, bus: MessageBus) -> None:
+    def __init__(
+        self,
+        deps: Dependencies,
+        bus: MessageBus,
+        board_snapshot: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
+    ) -> None:
         self._deps = deps
         self._bus = bus
+        self._board_snapshot = board_snapshot
         self._ops: dict[str, Op] = {
             "friendship": self._friendship,
             "copy": self._copy,
@@ -55,6 +65,9 @@ class FederationEndpoint:
             "hugMessages": self._hug_messages,
             "profile": self._profile,
             "moods": self._moods,
+            "boards": self._boards,
+            "boardMembers": self._board_members,
+            "boardSnapshot": self._board_snapshot_for,
         }
 
     async def __call__(self, op: str, payload: dict[str, Any], caller: str) -> dict[str, Any]:
@@ -200,6 +213,47 @@ class FederationEndpoint:
         entries = [e for e in entries if e.recorded_at_ms < before_ms]
         entries.sort(key=lambda v: v.recorded_at_ms, reverse=True)
         return {"entries": [entry_to_wire(e) for e in entries[:limit]]}
+
+    async def _boards(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        viewer = await self._of(payload["viewerId"], caller)
+        views = await board_queries.boards_of(
+            self._deps.readmodels, viewer, include_archived=bool(payload["includeArchived"])
+        )
+        return {"boards": [board_to_wire(v) for v in views]}
+
+    async def _member(self, payload: dict[str, Any], caller: str) -> str:
+        """The board's id, if the calling region's viewer is on it (by its own stream)."""
+        viewer = await self._of(payload["viewerId"], caller)
+        board_id = canonical_id(str(payload["boardId"]), field="boardId")
+        board = await load_board(self._deps, board_id)
+        if board is None or board.effective_role(viewer) is None:
+            raise NotFound("no such board, or you are not a member", field="id")
+        return board_id
+
+    async def _board_members(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        board_id = await self._member(payload, caller)
+        views = await board_queries.members(self._deps.readmodels, board_id)
+        people = await identity_queries.accounts_by_ids(
+            self._deps.readmodels, [v.user_id for v in views]
+        )
+        return {
+            "members": [
+                {
+                    "userId": v.user_id,
+                    "handle": people[v.user_id].handle,
+                    "role": v.role.value,
+                    "addedAtMs": v.added_at_ms,
+                }
+                for v in views
+                if v.user_id in people
+            ]
+        }
+
+    async def _board_snapshot_for(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        board_id = await self._member(payload, caller)
+        if self._board_snapshot is None:
+            raise NotFound("this region shows no board content", field="id")
+        return {"snapshot": await self._board_snapshot(board_id)}
 
     async def _stream(self, stream_id: str) -> dict[str, Any]:
         region = federation(self._deps).region

@@ -126,6 +126,10 @@ class Federation(Protocol):
     region: str
     """This region."""
 
+    def regions(self) -> list[str]:
+        """The other regions this one reaches."""
+        ...
+
     async def home_of(self, user_id: str) -> str | None:
         """The region that keeps `user_id` when it is another one; None: this region's
         person, or nobody."""

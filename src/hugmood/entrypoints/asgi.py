@@ -17,7 +17,7 @@ from starlette.types import Scope
 from hugmood import __version__
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
-from hugmood.entrypoints.boards_socket import board_socket
+from hugmood.entrypoints.boards_socket import board_socket, federated_board_socket
 from hugmood.entrypoints.demo import demo_users, keep_demo_friends_around
 from hugmood.entrypoints.demo import seed_demo as seed_demo_data
 from hugmood.entrypoints.graphql.context import RequestContext
@@ -184,6 +184,8 @@ def create_app(
     app.include_router(federation_router)
     # Yjs (y-websocket) sockets of shared boards; see `entrypoints.boards_socket`.
     app.add_api_websocket_route("/boards/{board_id}/ws", board_socket)
+    # The same, for a member of another region that their region links here.
+    app.add_api_websocket_route("/federation/boards/{board_id}/ws", federated_board_socket)
 
     @app.exception_handler(ClientDisconnect)
     async def client_left(request: Request, exc: ClientDisconnect) -> Response:

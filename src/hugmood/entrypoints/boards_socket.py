@@ -14,10 +14,11 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hugmood.boards.auth import admit
+from hugmood.boards.auth import Admission, admit
 from hugmood.boards.pacing import Pacer
 from hugmood.boards.protocol import CloseCode, ProtocolError, parse
 from hugmood.bootstrap import HugMood
+from hugmood.entrypoints.boards_abroad import admit_linked, link_abroad
 from hugmood.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,30 @@ async def board_socket(websocket: WebSocket) -> None:
     try:
         admission = await admit(core.deps, websocket.path_params["board_id"], token)
     except ProtocolError as e:
+        # Perhaps a board of a friend in another region: linked there, if so.
+        board_id = websocket.path_params["board_id"]
+        abroad = e.code == CloseCode.NOT_FOUND and token and core.deps.federation is not None
+        if abroad and token and await link_abroad(websocket, core, board_id, token):
+            return
         await websocket.close(e.code, e.reason)
         return
+    await serve(websocket, core, admission)
+
+
+async def federated_board_socket(websocket: WebSocket) -> None:
+    """`/federation/boards/{id}/ws`: a member of another region, linked by their region."""
+    core: HugMood = websocket.app.state.core
+    await websocket.accept()
+    try:
+        admission = await admit_linked(core, websocket)
+    except ProtocolError as e:
+        await websocket.close(e.code, e.reason)
+        return
+    await serve(websocket, core, admission)
+
+
+async def serve(websocket: WebSocket, core: HugMood, admission: Admission) -> None:
+    """Carry one admitted member's socket on the board's room until either side closes."""
     try:
         room, connection = await core.boards.join(admission, _StarlettePeer(websocket))
     except Exception:

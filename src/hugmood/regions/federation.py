@@ -10,35 +10,42 @@ be reached is `RegionUnreachable`, a `BackendUnavailable` (UNAVAILABLE: nothing 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import orjson
+from starlette.types import ASGIApp
 
 from hugmood.domain import errors
+from hugmood.regions.board_links import BoardLink, InProcessLink, WebsocketLink, local_scope
 from hugmood.regions.directory import Directory
-from hugmood.unavailable import BackendUnavailable
+from hugmood.regions.signatures import SIGNATURE_HEADER, RegionUnreachable, sign, verify
+
+__all__ = ["SIGNATURE_HEADER", "RegionUnreachable", "sign", "verify"]
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "x-hugmood-federation"
-MAX_SKEW_S = 60.0
 PATH = "/federation"
-
-
-class RegionUnreachable(BackendUnavailable):
-    """Another region could not be reached; nothing was done there."""
 
 
 class Peer(Protocol):
     """One other region."""
 
     async def call(self, op: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def open_board(self, board_id: str, user_id: str) -> BoardLink:
+        """A socket on one of its boards, for `user_id` of the calling region."""
+        ...
+
+
+@runtime_checkable
+class ClosingPeer(Peer, Protocol):
+    """A peer that holds a connection open until closed."""
+
+    async def close(self) -> None: ...
 
 
 Endpoint = Callable[[str, dict[str, Any], str], Awaitable[dict[str, Any]]]
@@ -50,11 +57,23 @@ class LocalPeer:
     since the regions start one after the other)."""
 
     def __init__(
-        self, region: str, *, caller: str, endpoint: Callable[[], Endpoint | None]
+        self,
+        region: str,
+        *,
+        caller: str,
+        endpoint: Callable[[], Endpoint | None],
+        app: Callable[[], ASGIApp | None] = lambda: None,
     ) -> None:
         self.region = region
         self._caller = caller
         self._endpoint = endpoint
+        self._app = app
+
+    async def open_board(self, board_id: str, user_id: str) -> BoardLink:
+        app = self._app()
+        if app is None:
+            raise RegionUnreachable(f"the region {self.region} is not running")
+        return await InProcessLink.open(app, local_scope(board_id, self._caller, user_id))
 
     async def call(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._endpoint()
@@ -62,28 +81,7 @@ class LocalPeer:
             raise RegionUnreachable(f"the region {self.region} is not running")
         # Through JSON, as over the network: nothing shared by reference between regions.
         answer = await endpoint(op, orjson.loads(orjson.dumps(payload)), self._caller)
-        return _unwrap(orjson.loads(orjson.dumps(answer)))
-
-
-def sign(key: str, region: str, at: str, body: bytes) -> str:
-    message = region.encode() + b"\n" + at.encode() + b"\n" + body
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
-
-
-def verify(key: str, header: str | None, body: bytes, now: float | None = None) -> str:
-    """The calling region, if `header` (`<region>:<unix time>:<hex signature>`) signs `body`
-    with `key` and is fresh; ValueError otherwise."""
-    region, _, rest = (header or "").partition(":")
-    at, _, signature = rest.partition(":")
-    try:
-        age = abs((time.time() if now is None else now) - float(at))
-    except ValueError:
-        raise ValueError("malformed federation signature") from None
-    if age > MAX_SKEW_S:
-        raise ValueError("stale federation call")
-    if not hmac.compare_digest(sign(key, region, at, body), signature):
-        raise ValueError("wrong federation signature")
-    return region
+        return unwrap(orjson.loads(orjson.dumps(answer)))
 
 
 class HttpPeer:
@@ -91,6 +89,7 @@ class HttpPeer:
 
     def __init__(self, region: str, base_url: str, *, key: str, caller: str) -> None:
         self.region = region
+        self._base_url = base_url
         self._url = base_url.rstrip("/") + PATH
         self._key = key
         self._caller = caller
@@ -98,6 +97,11 @@ class HttpPeer:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    async def open_board(self, board_id: str, user_id: str) -> BoardLink:
+        return await WebsocketLink.open(
+            self._base_url, board_id, user_id, key=self._key, caller=self._caller
+        )
 
     async def call(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = orjson.dumps({"op": op, "payload": payload})
@@ -117,10 +121,11 @@ class HttpPeer:
             answer = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise RegionUnreachable(f"the region {self.region} answered no JSON") from None
-        return _unwrap(answer)
+        return unwrap(answer)
 
 
-def _unwrap(answer: Any) -> dict[str, Any]:
+def unwrap(answer: Any) -> dict[str, Any]:
+    """A region's answer (`{"result"}` or `{"error"}`) as the result or the error raised."""
     if not isinstance(answer, dict):
         raise RegionUnreachable("a region answered something that is not an object")
     error = answer.get("error")
@@ -157,6 +162,9 @@ class RegionFederation:
         self._directory = directory
         self._peers = peers
 
+    def regions(self) -> list[str]:
+        return sorted(self._peers)
+
     async def home_of(self, user_id: str) -> str | None:
         listing = await self._directory.by_user(user_id)
         if listing is None or listing.region == self.region:
@@ -174,12 +182,18 @@ class RegionFederation:
         return listing.user_id, listing.region
 
     async def call(self, region: str, op: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._peer(region).call(op, payload)
+
+    async def open_board(self, region: str, board_id: str, user_id: str) -> BoardLink:
+        return await self._peer(region).open_board(board_id, user_id)
+
+    def _peer(self, region: str) -> Peer:
         peer = self._peers.get(region)
         if peer is None:
             raise RegionUnreachable(f"this region cannot reach the region {region}")
-        return await peer.call(op, payload)
+        return peer
 
     async def close(self) -> None:
         for peer in self._peers.values():
-            if isinstance(peer, HttpPeer):
+            if isinstance(peer, ClosingPeer):
                 await peer.close()

@@ -9,6 +9,7 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
+from hugmood.application.federation import abroad
 from hugmood.application.handlers.social import ensure_user_exists
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
@@ -43,7 +44,8 @@ async def change_board(
     decide: Callable[[boards.Board | None], list[DomainEvent]]
     match command:
         case boards.InviteMember():
-            await ensure_user_exists(deps, command.member_id)
+            if await abroad(deps, command.member_id) is None:
+                await ensure_user_exists(deps, command.member_id)
             friendship = await load(
                 deps.store,
                 social.pair_stream(command.actor_id, command.member_id),

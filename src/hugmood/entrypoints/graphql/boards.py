@@ -12,11 +12,13 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from hugmood.application.federation import boards_abroad, federation
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.domain import boards as board_rules
 from hugmood.domain.boards import BoardRole
 from hugmood.domain.common import canonical_id
+from hugmood.domain.errors import NotFound
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
 from hugmood.entrypoints.graphql.readback import account_for
@@ -48,9 +50,13 @@ class Board:
     socket_path: str = strawberry.field(
         description="The Yjs (y-websocket) endpoint; pass the session token as ?token=…"
     )
+    region: strawberry.Private[str | None] = None
+    """The other region keeping the board (its owner's), or None: this one."""
 
     @strawberry.field(description="Everyone on the board with their role, oldest first.")
     async def members(self, info: Ctx) -> list[BoardMember]:
+        if self.region is not None:
+            return await _members_abroad(info, self.region, str(self.id))
         db = info.context.core.readmodels
         views = await board_queries.members(db, str(self.id))
         people = await identity_queries.accounts_by_ids(db, [v.user_id for v in views])
@@ -70,18 +76,58 @@ class Board:
     )
     async def snapshot(self, info: Ctx) -> JSON:
         me = await info.context.principal()
+        if self.region is not None:
+            answer = await federation(info.context.core.deps).call(
+                self.region, "boardSnapshot", {"viewerId": me.user_id, "boardId": str(self.id)}
+            )
+            return JSON(answer.get("snapshot", {}))
         reads = info.context.core.heavy_reads
         return JSON(await reads.board_snapshot(viewer_id=me.user_id, board_id=str(self.id)))
+
+
+async def _members_abroad(info: Ctx, region: str, board_id: str) -> list[BoardMember]:
+    """A board of another region's person: its members as that region lists them (people
+    not known here by their handle alone)."""
+    me = await info.context.principal()
+    answer = await federation(info.context.core.deps).call(
+        region, "boardMembers", {"viewerId": me.user_id, "boardId": board_id}
+    )
+    rows = [m for m in answer.get("members", ()) if isinstance(m, dict)]
+    people = await identity_queries.accounts_by_ids(
+        info.context.core.readmodels, [str(m["userId"]) for m in rows]
+    )
+    return [
+        BoardMember(
+            profile=t.Profile.of(people[m["userId"]])
+            if m["userId"] in people
+            else t.Profile.named(str(m["handle"])),
+            role=BoardRole(m["role"]),
+            added_at=t.ms_to_datetime(int(m["addedAtMs"])),
+        )
+        for m in rows
+    ]
 
 
 async def _board(info: Ctx, board_id: str) -> Board:
     db = info.context.core.readmodels
     me = await info.context.principal()
-    view = await board_queries.board_for(db, canonical_id(board_id), me.user_id)
+    board_id = canonical_id(board_id)
+    try:
+        view = await board_queries.board_for(db, board_id, me.user_id)
+    except NotFound:
+        # Perhaps a board of a friend in another region.
+        abroad = await boards_abroad(info.context.core.deps, me.user_id, include_archived=True)
+        for region, views in abroad.items():
+            found = [v for v in views if v.board_id == board_id]
+            if found:
+                return (await _boards(info, found, region))[0]
+        raise
     return (await _boards(info, [view]))[0]
 
 
-async def _boards(info: Ctx, views: list[board_queries.BoardView]) -> list[Board]:
+async def _boards(
+    info: Ctx, views: list[board_queries.BoardView], region: str | None = None
+) -> list[Board]:
     owners = await identity_queries.accounts_by_ids(
         info.context.core.readmodels, sorted({v.owner_id for v in views})
     )
@@ -98,6 +144,7 @@ async def _boards(info: Ctx, views: list[board_queries.BoardView]) -> list[Board
             created_at=t.ms_to_datetime(v.created_at_ms),
             last_activity_at=t.ms_to_datetime(v.last_activity_ms),
             socket_path=f"/boards/{v.board_id}/ws",
+            region=region,
         )
         for v in views
     ]
@@ -111,7 +158,14 @@ class BoardQueries:
         views = await board_queries.boards_of(
             info.context.core.readmodels, me.user_id, include_archived=include_archived
         )
-        return await _boards(info, views)
+        boards = await _boards(info, views)
+        abroad = await boards_abroad(
+            info.context.core.deps, me.user_id, include_archived=include_archived
+        )
+        for region, theirs in abroad.items():
+            boards += await _boards(info, theirs, region)
+        boards.sort(key=lambda b: b.last_activity_at, reverse=True)
+        return boards
 
     @strawberry.field(description="One board you are on.")
     async def board(self, info: Ctx, id: strawberry.ID) -> Board:

@@ -74,6 +74,11 @@ class Profile:
         )
 
     @classmethod
+    def named(cls, handle: str) -> Profile:
+        """Someone known by their handle alone (a person of another region)."""
+        return cls(handle=handle, display_name=handle, bio="", member_since=ms_to_datetime(0))
+
+    @classmethod
     def deleted_account(cls) -> Profile:
         return cls(
             handle="",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hugmood.bootstrap import HugMood
-from hugmood.regions.federation import SIGNATURE_HEADER, verify
+from hugmood.regions.signatures import SIGNATURE_HEADER, verify
 
 router = APIRouter()
 log = logging.getLogger(__name__)
