@@ -605,5 +605,5 @@ async def open_hugmood(
             _service(services, CommunityMoodConsumer),
             _service(services, SimilarMinds),
             edge,
-            FederationEndpoint(deps, bus) if federation is not None else None,
+            FederationEndpoint(deps, bus, boards.snapshot) if federation is not None else None,
         )
