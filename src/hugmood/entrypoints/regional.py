@@ -175,7 +175,7 @@ class RegionalEdge:
             return
         if scope["method"] == "POST" and scope["path"] == "/graphql":
             body, more, early = await _read_body(receive, self.settings.max_request_bytes)
-            if not more and not early and _asks_every_region(body):
+            if not more and not early and asked_of_every_region(body):
                 await self._every_region(scope, body, send)
                 return
             region = await self._placed(body) or self.settings.region
@@ -351,7 +351,7 @@ async def _answer_of(app: ASGIApp, scope: Scope, body: bytes) -> _Answer:
     return answer
 
 
-def _asks_every_region(body: bytes) -> bool:
+def asked_of_every_region(body: bytes) -> bool:
     """Whether a GraphQL request only makes mutations to ask of every region (and so may
     be): a request that also does anything else goes where it would have gone."""
     if not any(name.encode() in body for name in ASKED_OF_EVERY_REGION):
