@@ -84,11 +84,14 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
     assert [f["profile"]["handle"] for f in greta.api(FRIENDS)["friendsPresence"]] == [sam.handle]
     assert [f["profile"]["handle"] for f in sam.api(FRIENDS)["friendsPresence"]] == [greta.handle]
 
-    # What each shares with friends is read from the other's region when viewed.
-    assert {(e["note"], e["author"]["handle"]) for e in sam.api(FEED)["friendsFeed"]} == {
-        (eu_note, greta.handle)
-    }
-    assert [e["note"] for e in greta.api(FEED)["friendsFeed"]] == [us_note]
+    # What each shares with friends is read from the other's region when viewed; notes stay
+    # home (both regions' rules: `note = "never"`), the check-in itself crosses.
+    assert [
+        (e["moodType"], e["note"], e["author"]["handle"]) for e in sam.api(FEED)["friendsFeed"]
+    ] == [("calm", None, greta.handle)]
+    assert [(e["moodType"], e["note"]) for e in greta.api(FEED)["friendsFeed"]] == [
+        ("hopeful", None)
+    ]
     page = sam.api(PAGE, h=greta.handle)["user"]
     assert (page["profile"]["displayName"], page["profile"]["bio"]) == ("Greta", eu_bio)
     assert page["relationship"] == "FRIENDS"

@@ -150,7 +150,7 @@ async def test_every_change_of_the_rules_is_recorded_once(
     async with open_hugmood(settings):
         pass
     (first,) = await history(settings)
-    assert first.version == 1 and "countries.DE.digital_consent_age" in first.changed_keys
+    assert first.version == 2 and "countries.DE.digital_consent_age" in first.changed_keys
     assert first.rules["countries.DE.digital_consent_age"] == 16
 
     async with open_hugmood(settings):  # the same rules again: nothing new
@@ -158,7 +158,7 @@ async def test_every_change_of_the_rules_is_recorded_once(
     assert len(await history(settings)) == 1
 
     rules = folder / "eu-west.toml"
-    edit(rules, "version = 1", "version = 2")
+    edit(rules, "version = 2", "version = 3")
     edit(
         rules,
         "[countries.DE]\ndigital_consent_age = 16",
@@ -167,7 +167,7 @@ async def test_every_change_of_the_rules_is_recorded_once(
     async with open_hugmood(settings):
         pass
     changes = await history(settings)
-    assert [c.version for c in changes] == [1, 2]
+    assert [c.version for c in changes] == [2, 3]
     assert changes[1].changed_keys == ("countries.DE.digital_consent_age",)
     assert changes[1].digest != changes[0].digest
 

@@ -67,7 +67,8 @@ def test_the_shipped_rules_give_each_country_its_age_of_digital_consent() -> Non
 def test_what_may_leave_a_region_is_a_table() -> None:
     note = may_leave("eu-west", "note")
     assert (note.may_leave, note.form, note.rule) == (False, Egress.NEVER, "eu-west.egress.note")
-    assert may_leave("eu-west", "hug_message").form is Egress.RECIPIENT_INBOX
+    assert may_leave("eu-west", "hug_message").form is Egress.READ_THROUGH
+    assert may_leave("eu-west", "hug").form is Egress.RECIPIENT_INBOX
     with pytest.raises(KeyError, match="unknown data kind"):
         may_leave("eu-west", "diary")
 
@@ -103,8 +104,8 @@ def broken(tmp_path: Path, old: str, new: str, name: str = "eu-west.toml") -> Pa
 @pytest.mark.parametrize(
     ("old", "new", "key", "problem"),
     [
-        ("version = 1", "version = one", "(syntax)", "not valid TOML"),
-        ("version = 1", 'version = "1"', "version", "whole number"),
+        ("version = 2", "version = one", "(syntax)", "not valid TOML"),
+        ("version = 2", 'version = "2"', "version", "whole number"),
         ('region = "eu-west"', 'region = "us-east"', "region", "named for 'eu-west'"),
         ('region = "eu-west"', 'region = "mars"', "region", "must be one of"),
         ("retention_days = 0", "retention_days = 7", "defaults.retention_days", "30 to"),

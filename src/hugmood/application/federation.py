@@ -84,6 +84,23 @@ async def abroad(deps: Dependencies, user_id: str) -> str | None:
     return None if deps.federation is None else await deps.federation.home_of(user_id)
 
 
+def leaves(deps: Dependencies, data_kind: str) -> bool:
+    """Whether this region's rules let `data_kind` leave it at all (`[egress]` of its policy
+    file: a kind ruled `never` stays, whoever asks)."""
+    if deps.rules is None or deps.federation is None:
+        return True
+    form, _ = deps.rules.egress(deps.federation.region, data_kind)
+    return form != "never"
+
+
+def must_leave(deps: Dependencies, data_kind: str, what: str) -> None:
+    """Refuse, naming the rule, what this region's rules keep in it."""
+    if deps.rules is not None and deps.federation is not None:
+        form, rule = deps.rules.egress(deps.federation.region, data_kind)
+        if form == "never":
+            raise Forbidden(f"{what} may not leave {deps.federation.region}", rule=rule)
+
+
 def pair_authority(a: str, b: str) -> str:
     """The person whose region decides for the pair's friendship."""
     return min(a, b)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from hugmood.application.dependencies import Dependencies
@@ -19,6 +20,8 @@ from hugmood.application.federation import (
     crosses,
     entry_to_wire,
     federation,
+    leaves,
+    must_leave,
     pair_authority,
     parties,
     take_copy,
@@ -177,7 +180,7 @@ class FederationEndpoint:
             if sent is None or withdrawn or sent.data.get("recipientId") != viewer:
                 continue
             message = sent.data.get("message")
-            if isinstance(message, str):
+            if isinstance(message, str) and leaves(self._deps, "hug_message"):
                 messages[str(hug_id)] = message
         return {"messages": messages}
 
@@ -193,7 +196,12 @@ class FederationEndpoint:
         account = await identity_queries.account_by_id(db, owner)
         if account is None:
             raise NotFound("there is no such person in this region", field="handle")
-        return {"displayName": account.display_name, "bio": account.bio}
+        shown: dict[str, Any] = {}
+        if leaves(self._deps, "profile"):
+            shown["displayName"] = account.display_name
+        if leaves(self._deps, "bio"):
+            shown["bio"] = account.bio
+        return shown
 
     async def _moods(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
         viewer = await self._of(payload["viewerId"], caller)
@@ -210,12 +218,22 @@ class FederationEndpoint:
             entries += await mood_queries.recent_visible(
                 db, viewer_id=viewer, owner_id=owner, limit=limit
             )
-        entries = [e for e in entries if e.recorded_at_ms < before_ms]
+        if not leaves(self._deps, "mood_entry"):
+            return {"entries": []}
+        # A note leaves the region only where its rules say so (the shipped ones: never).
+        keep_notes = leaves(self._deps, "note")
+        entries = [
+            e if keep_notes else replace(e, note=None)
+            for e in entries
+            if e.recorded_at_ms < before_ms
+        ]
         entries.sort(key=lambda v: v.recorded_at_ms, reverse=True)
         return {"entries": [entry_to_wire(e) for e in entries[:limit]]}
 
     async def _boards(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
         viewer = await self._of(payload["viewerId"], caller)
+        if not leaves(self._deps, "board_content"):
+            return {"boards": []}
         views = await board_queries.boards_of(
             self._deps.readmodels, viewer, include_archived=bool(payload["includeArchived"])
         )
@@ -224,6 +242,7 @@ class FederationEndpoint:
     async def _member(self, payload: dict[str, Any], caller: str) -> str:
         """The board's id, if the calling region's viewer is on it (by its own stream)."""
         viewer = await self._of(payload["viewerId"], caller)
+        must_leave(self._deps, "board_content", "this board's content")
         board_id = canonical_id(str(payload["boardId"]), field="boardId")
         board = await load_board(self._deps, board_id)
         if board is None or board.effective_role(viewer) is None:

@@ -99,6 +99,11 @@ class RegionalRules(Protocol):
         """How many days check-ins are kept there by default (0: until deleted)."""
         ...
 
+    def egress(self, region: str, data_kind: str) -> tuple[str, str]:
+        """How `data_kind` (`note`, `hug_message`, `board_content`, …) may leave `region`:
+        its form (`never`, `read-through`, `recipient-inbox`, …) and the rule that says so."""
+        ...
+
     def sign_up_countries(self, regions: list[str]) -> tuple[list[str], str]:
         """The countries whose people keep their data in `regions`, and the country a
         sign-up naming none gets."""

@@ -13,7 +13,7 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hugmood.application.federation import abroad, board_region
+from hugmood.application.federation import abroad, board_region, leaves
 from hugmood.application.queries.identity import authenticate
 from hugmood.boards.auth import Admission, current_role
 from hugmood.boards.pacing import Pacer
@@ -53,6 +53,8 @@ async def admit_linked(core: HugMood, websocket: WebSocket) -> Admission:
             ) from None
     if await abroad(core.deps, user_id) != caller:
         raise ProtocolError("a region links only its own people", CloseCode.FORBIDDEN)
+    if not leaves(core.deps, "board_content"):
+        raise ProtocolError("this region's rules keep its boards in it", CloseCode.FORBIDDEN)
     role = await current_role(core.deps, board_id, user_id)
     if role is None:
         raise ProtocolError(NOT_A_MEMBER, CloseCode.NOT_FOUND)

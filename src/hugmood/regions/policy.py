@@ -175,6 +175,10 @@ class RegionalPolicies:
         """(country, home region) for a sign-up (`Geography.home`, this server's default)."""
         return self.geography.home(country, region, self.default_country)
 
+    def egress(self, region: str, data_kind: str) -> tuple[str, str]:
+        rule = self.policy(region).may_leave(data_kind)
+        return rule.form.value, rule.rule
+
     def sign_up_countries(self, regions: list[str]) -> tuple[list[str], str]:
         """The countries served by `regions` (sorted), and the default for a sign-up naming
         none: the server's default country if one of them serves it, else the first

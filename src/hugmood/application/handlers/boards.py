@@ -9,7 +9,7 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.federation import abroad
+from hugmood.application.federation import abroad, must_leave
 from hugmood.application.handlers.social import ensure_user_exists
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
@@ -46,6 +46,8 @@ async def change_board(
         case boards.InviteMember():
             if await abroad(deps, command.member_id) is None:
                 await ensure_user_exists(deps, command.member_id)
+            else:
+                must_leave(deps, "board_content", "a board shared with someone in another region")
             friendship = await load(
                 deps.store,
                 social.pair_stream(command.actor_id, command.member_id),

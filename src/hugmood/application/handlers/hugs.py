@@ -13,6 +13,7 @@ from hugmood.application.federation import (
     federation,
     hug_of,
     hug_settings_abroad,
+    must_leave,
     share,
     take_copy,
 )
@@ -45,6 +46,7 @@ async def send_hug(
             )
         ).state
     else:
+        must_leave(deps, "hug", "a hug to someone in another region")
         settings = await hug_settings_abroad(deps, command.recipient_id, command.sender_id, region)
     are_friends = friendship.state.status is social.FriendshipStatus.FRIENDS
 
