@@ -139,7 +139,7 @@ async def test_a_reset_reaches_regions_that_are_deployments_of_their_own(
 ) -> None:
     # Two edges, each hosting one region and reaching the other's over HTTP (the US one on
     # PostgreSQL): a reset asked at the EU edge is asked of the US region too, which does not
-    # pass it back.
+    # pass it back; and a region that is away does not stop the others' resets.
     shared = {"HUGMOOD_DIRECTORY_URL": POSTGRES_URL} | mailing_to(smtp_inbox)
     us = start_server(
         {
@@ -168,6 +168,14 @@ async def test_a_reset_reaches_regions_that_are_deployments_of_their_own(
     known, unknown = ask_for_reset(edge, address), ask_for_reset(edge, unique("no") + "@x.org")
     assert (known.status_code, known.content) == (unknown.status_code, unknown.content)
     assert "errors" not in known.json()
+
+    # With the US region away, an EU person's reset still works, answered as ever.
+    greta = person(edge, "greta", "DE")
+    in_eu = with_confirmed_address(greta, smtp_inbox)
+    us.kill()
+    away = ask_for_reset(edge, in_eu)
+    assert (away.status_code, away.content) == (known.status_code, known.content)
+    assert "/reset-password#token=" in next_mail(smtp_inbox, in_eu, 0, subject=RESET_SUBJECT)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from functools import partial
@@ -69,6 +70,8 @@ from hugmood.regions.policy import open_policies
 from hugmood.regions.remote import RemoteRegion
 from hugmood.security.mfa import handle_of_pending
 from hugmood.security.tokens import region_of_token
+
+log = logging.getLogger(__name__)
 
 ROUTING_HINTS = ("handle", "mfaToken", "country", "homeRegion", "token")
 """The arguments that place a request made before signing in (`token`: a password reset's)."""
@@ -193,10 +196,14 @@ class RegionalEdge:
 
     async def _every_region(self, scope: Scope, body: bytes, send: Send) -> None:
         """Ask every region at once (those this edge hosts, and those it reaches unless
-        another edge already asked them) and give back one answer: the first refusal if any
-        refused (they refuse alike: bad input, or a rate limit each counts the same), else
-        the default region's. Each region does the same work whether or not it knows the
-        address, so neither the answer nor its timing tells which one did."""
+        another edge already asked them) and give back one hosted region's answer: the first
+        refusal if any refused (they refuse alike: bad input, or a rate limit each counts the
+        same), else the default region's. Each region does the same work whether or not it
+        knows the address, so neither the answer nor its timing tells which one did.
+
+        A region reached over the network only has its refusal logged: it sees every request
+        an edge passes on as coming from the edge, so its limit per source would be everyone's
+        at this edge, and a region that is away must not stop the others' resets."""
         asked: dict[str, Coroutine[Any, Any, _Answer]] = {
             region: _answer_of(app, scope, body) for region, app in self.hosted.items()
         }
@@ -205,7 +212,10 @@ class RegionalEdge:
             for region, remote in self.remote.items():
                 asked[region] = _answer_of(remote, marked, body)
         answers = dict(zip(asked, await asyncio.gather(*asked.values()), strict=True))
-        refused = [answer for answer in answers.values() if answer.refused]
+        for region in self.remote:
+            if region in answers and (why := answers[region].refusal) is not None:
+                log.warning("region %s refused a password reset passed on to it: %s", region, why)
+        refused = [answers[r] for r in self.hosted if answers[r].refusal is not None]
         chosen = refused[0] if refused else answers[self.settings.region]
         for message in chosen.messages:
             await send(message)
@@ -319,19 +329,27 @@ class _Answer:
             self.sent.set()
 
     @property
-    def refused(self) -> bool:
-        """Not a 200 carrying data: an HTTP error, or GraphQL errors."""
+    def refusal(self) -> str | None:
+        """Why the answer is not a 200 carrying data (an HTTP status, or the first GraphQL
+        error's code), or None."""
         start = next((m for m in self.messages if m["type"] == "http.response.start"), None)
         if start is None or start["status"] != 200:
-            return True
+            return f"HTTP {start['status'] if start else 'nothing'}"
         body = b"".join(
             m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"
         )
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return True
-        return not isinstance(answer, dict) or bool(answer.get("errors"))
+            return "not JSON"
+        if not isinstance(answer, dict):
+            return "not a GraphQL answer"
+        errors = answer.get("errors")
+        if not errors:
+            return None
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        code = (first.get("extensions") or {}).get("code") if isinstance(first, dict) else None
+        return str(code or "an error")
 
 
 async def _answer_of(app: ASGIApp, scope: Scope, body: bytes) -> _Answer:
