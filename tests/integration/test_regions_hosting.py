@@ -17,10 +17,11 @@ from hugmood.application.queries.identity import account_by_handle
 from hugmood.application.queries.social import friend_ids
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import ConfigError, Settings
-from hugmood.domain import identity
+from hugmood.domain import identity, social
 from hugmood.domain.errors import Conflict, WrongRegion
 from hugmood.domain.identity import user_id_for
 from hugmood.entrypoints.demo import DEMO_USERS, seed_demo, seed_demo_across
+from hugmood.regions.directory import Directory
 from hugmood.regions.federation import Endpoint, LocalPeer
 from hugmood.regions.geography import shipped_geography
 from hugmood.regions.hosting import hosted_regions, open_directory, region_settings
@@ -37,22 +38,28 @@ def endpoint_of(cores: dict[str, HugMood], region: str) -> Endpoint | None:
     return cores[region].federation if region in cores else None
 
 
+async def hosted(stack: AsyncExitStack, settings: Settings) -> tuple[Directory, dict[str, HugMood]]:
+    """Both regions in this process, each calling the other directly (as the edge wires them)."""
+    directory = await open_directory(settings)
+    assert directory is not None
+    stack.push_async_callback(directory.close)
+    cores: dict[str, HugMood] = {}
+    for region in ("eu-west", "us-east"):
+        peers = {
+            other: LocalPeer(other, caller=region, endpoint=partial(endpoint_of, cores, other))
+            for other in ("eu-west", "us-east")
+            if other != region
+        }
+        cores[region] = await stack.enter_async_context(
+            open_hugmood(region_settings(settings, region), directory=directory, peers=peers)
+        )
+    return directory, cores
+
+
 async def test_the_demo_puts_each_person_in_their_home_region_only(tmp_path: Path) -> None:
     settings = two_regions(tmp_path)
     async with AsyncExitStack() as stack:
-        directory = await open_directory(settings)
-        assert directory is not None
-        stack.push_async_callback(directory.close)
-        cores: dict[str, HugMood] = {}
-        for region in ("eu-west", "us-east"):
-            peers = {
-                other: LocalPeer(other, caller=region, endpoint=partial(endpoint_of, cores, other))
-                for other in ("eu-west", "us-east")
-                if other != region
-            }
-            cores[region] = await stack.enter_async_context(
-                open_hugmood(region_settings(settings, region), directory=directory, peers=peers)
-            )
+        directory, cores = await hosted(stack, settings)
         for core in cores.values():
             assert await seed_demo(core)
         for user in DEMO_USERS:
@@ -128,3 +135,61 @@ def test_hosting_refuses_an_unknown_repeated_or_absent_default_region(tmp_path: 
     us = region_settings(settings, "us-east")
     assert us.data_dir == tmp_path / "regions" / "us-east"
     assert (us.postgres_schema, us.nats_stream) == ("public_us_east", "HUGMOOD_EVENTS_US_EAST")
+
+
+async def test_a_region_speaks_only_for_its_own_people_and_the_streams_it_decides(
+    tmp_path: Path,
+) -> None:
+    """What a rogue (or mistaken) region might send is refused: acting for someone it does not
+    keep, or forging a copy of a friendship or a hug the other region decides."""
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, two_regions(tmp_path))
+        eu, us = cores["eu-west"], cores["us-east"]
+        assert eu.federation is not None
+        while True:  # a pair whose friendship the EU region decides
+            greta, sam = unique("greta"), unique("sam")
+            if user_id_for(greta) < user_id_for(sam):
+                break
+        for handle, country, core in ((greta, "DE", eu), (sam, "US", us)):
+            await core.bus.handle(
+                identity.RegisterUser(handle, handle, "a long password 1", None, None, country),
+                here(core),
+            )
+        g, s_ = user_id_for(greta), user_id_for(sam)
+
+        # The US region asking the EU to act for Greta (an EU person).
+        acting = await eu.federation(
+            "friendship", {"kind": "request", "userId": g, "otherId": g}, "us-east"
+        )
+        assert acting["error"]["code"] == "FORBIDDEN"
+        # The US region forging "Greta accepted Sam" in the pair the EU decides.
+        forged = {
+            "eventId": "00000000-0000-4000-8000-000000000001",
+            "type": "FriendRequestAccepted",
+            "version": 1,
+            "at": 1_700_000_000_000,
+            "userId": g,
+            "data": {"requesterId": s_, "addresseeId": g},
+            "metadata": {},
+        }
+        pair = social.pair_stream(g, s_)
+        answer = await eu.federation("copy", {"streamId": pair, "events": [forged]}, "us-east")
+        assert answer["error"]["code"] == "FORBIDDEN"
+        assert await eu.store.read_stream(pair) == []
+        assert await friend_ids(eu.readmodels, g) == []
+        # A forged hug "from Greta" copied into the EU by the US region.
+        hug = dict(
+            forged,
+            type="HugSent",
+            data={"hugId": forged["eventId"], "senderId": g, "recipientId": s_, "hugType": "warm"},
+        )
+        answer = await eu.federation(
+            "copy", {"streamId": f"hug-{forged['eventId']}", "events": [hug]}, "us-east"
+        )
+        assert answer["error"]["code"] == "FORBIDDEN"
+        # Malformed calls get a clear refusal, never an exception.
+        for op, payload in (("nope", {}), ("copy", {"streamId": 3}), ("moods", {"viewerId": s_})):
+            assert (await eu.federation(op, payload, "us-east"))["error"]["code"] in (
+                "NOT_FOUND",
+                "VALIDATION",
+            )

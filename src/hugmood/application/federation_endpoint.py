@@ -117,16 +117,43 @@ class FederationEndpoint:
         stream_id, events = payload["streamId"], payload["events"]
         if not isinstance(stream_id, str) or not crosses(stream_id):
             raise ValidationFailed("only friendships and hugs are copied between regions")
-        people = parties(stream_id, events if isinstance(events, list) else [])
+        if not isinstance(events, list):
+            raise ValidationFailed("events: a list")
+        people = parties(stream_id, events)
         homes = {p: await abroad(self._deps, p) for p in people}
-        if caller not in homes.values() or any(h not in (None, caller) for h in homes.values()):
-            raise Forbidden("a region copies only what is between its people and ours")
+        if len(people) != 2 or sorted(h or "" for h in homes.values()) != sorted(("", caller)):
+            raise Forbidden("a region copies only what is between one of its people and ours")
+        if await self._decider(stream_id, events) != caller:
+            raise Forbidden("only the region that decides for a stream sends its copy")
         position = await take_copy(self._deps, stream_id, events)
         if stream_id.startswith("friendship-"):
             position = max(position, await self._part(stream_id, people))
         if position:
             await self._bus.wait_for(position)
         return {"position": position}
+
+    async def _decider(self, stream_id: str, events: list[Any]) -> str | None:
+        """The region whose copy of the stream decides, if the events are about its people
+        alone: a friendship's, the pair's first id's; a hug's, its sender's."""
+        if stream_id.startswith("friendship-"):
+            a, b = sorted(parties(stream_id, events))
+            for w in events:
+                named = {v for k, v in _data(w).items() if k.endswith("Id")}
+                if not named <= {a, b}:
+                    return None
+            return await abroad(self._deps, pair_authority(a, b))
+        first = _data(events[0]) if events else {}
+        hug_id = stream_id.removeprefix("hug-")
+        for w in events:
+            d = _data(w)
+            if (d.get("hugId"), d.get("senderId"), d.get("recipientId")) != (
+                hug_id,
+                first.get("senderId"),
+                first.get("recipientId"),
+            ):
+                return None
+        sender = first.get("senderId")
+        return await abroad(self._deps, sender) if isinstance(sender, str) else None
 
     async def _part(self, stream_id: str, people: set[str]) -> int:
         """A friendship across the border that ended: this region's person takes the other
@@ -278,3 +305,8 @@ class FederationEndpoint:
         region = federation(self._deps).region
         events = await self._deps.store.read_stream(stream_id)
         return {"streamId": stream_id, "events": [wire(e, region) for e in events]}
+
+
+def _data(wired: Any) -> dict[str, Any]:
+    data = wired.get("data") if isinstance(wired, dict) else None
+    return data if isinstance(data, dict) else {}
