@@ -23,7 +23,7 @@ from hugmood.domain.identity import user_id_for
 from hugmood.eventstore.store import EventStore
 from hugmood.regions.hosting import region_settings
 from tests.conftest import POSTGRES_URL, unique
-from tests.e2e.client import GraphQLFailure, User, befriend, record_mood
+from tests.e2e.client import PASSWORD, GraphQLFailure, User, befriend, record_mood
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_boards import CREATE, INVITE
@@ -244,3 +244,28 @@ async def test_what_a_region_decides_while_the_other_is_away_reaches_it_when_it_
     while sam.api(FRIENDS)["friendsPresence"]:
         assert time.monotonic() < deadline, "the unfriending never reached the US region"
         await asyncio.sleep(0.2)
+
+
+async def test_a_person_erased_at_home_is_forgotten_by_their_friends_region(
+    start_server: StartServer,
+) -> None:
+    server = start_server(REGIONS)
+    greta, sam = person(server, "greta", "DE"), person(server, "sam", "US")
+    befriend(greta, sam)
+    greta.api(SEND_HUG, i={"to": sam.handle, "hugType": "WARM", "message": canary("bye")})
+    assert [h["sender"]["handle"] for h in sam.api(INBOX)["inbox"]] == [greta.handle]
+
+    greta.api("mutation($p: String!) { deleteAccount(password: $p) }", p=PASSWORD)
+
+    deadline = time.monotonic() + 20
+    while sam.api(FRIENDS)["friendsPresence"]:
+        assert time.monotonic() < deadline, "the US region still shows the erased friend"
+        await asyncio.sleep(0.2)
+    # The hug stays in Sam's inbox, from "a deleted account", with nothing of Greta's.
+    (hug,) = sam.api(INBOX)["inbox"]
+    assert (hug["sender"]["handle"], hug["sender"]["displayName"], hug["message"]) == (
+        "",
+        "A deleted account",
+        None,
+    )
+    assert sam.api(FEED)["friendsFeed"] == []

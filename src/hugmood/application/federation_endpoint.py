@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from hugmood.application.dependencies import Dependencies
-from hugmood.application.eventmapping import CommandContext
+from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.federation import (
     FRIENDSHIP_COMMANDS,
     MAX_OWNERS,
@@ -28,7 +28,7 @@ from hugmood.application.federation import (
     wire,
 )
 from hugmood.application.handlers.boards import load_board
-from hugmood.application.handlers.social import part_close_friends
+from hugmood.application.handlers.social import part_close_friends, part_on_boards
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import identity as identity_queries
@@ -41,6 +41,8 @@ from hugmood.domain import social
 from hugmood.domain.common import canonical_id
 from hugmood.domain.errors import Forbidden, HugMoodError, NotFound, ValidationFailed
 from hugmood.domain.privacy import Relationship
+from hugmood.domain.regions import ForeignAccountErased, foreign_account_stream
+from hugmood.eventstore.store import ConcurrencyError
 from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class FederationEndpoint:
             "boards": self._boards,
             "boardMembers": self._board_members,
             "boardSnapshot": self._board_snapshot_for,
+            "forget": self._forget,
         }
 
     async def __call__(self, op: str, payload: dict[str, Any], caller: str) -> dict[str, Any]:
@@ -165,7 +168,30 @@ class FederationEndpoint:
             return 0
         a, b = sorted(people)
         make = social.BlockUser if loaded.state.blocked_by else social.RemoveFriend
-        return await part_close_friends(self._deps, make(a, b), self._context())
+        parting = make(a, b)
+        position = await part_close_friends(self._deps, parting, self._context())
+        # Neither stays on a board the other owns here (as when they part in one region).
+        return max(position, await part_on_boards(self._deps, parting, self._context()))
+
+    async def _forget(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """A person of the calling region was erased there: forgotten here too."""
+        person = await self._of(payload["userId"], caller)
+        stream = foreign_account_stream(person)
+        known = await self._deps.store.read_stream(stream)
+        if not known or any(e.event_type == ForeignAccountErased.EVENT_TYPE for e in known):
+            return {"position": 0}
+        event = to_new_event(
+            ForeignAccountErased(user_id=person),
+            user_id=None,
+            context=self._context(),
+            now=self._deps.clock.now(),
+        )
+        try:
+            result = await self._deps.store.append(stream, [event], expected_version=len(known))
+        except ConcurrencyError:
+            return {"position": 0}  # forgotten by a retry of the same call meanwhile
+        await self._bus.wait_for(result.last_position)
+        return {"position": result.last_position}
 
     async def _hug_accepts(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
         sender = await self._of(payload["senderId"], caller)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from hugmood.application.consumers import FEDERATION_OUTBOX
 from hugmood.application.dependencies import Dependencies
@@ -71,6 +72,8 @@ class FederationOutbox(Service):
             for event in batch:
                 if crosses(event.stream_id) and "copiedFrom" not in event.metadata:
                     copied = await self._copy(event) or copied
+                elif event.event_type == "UserErased":
+                    copied = await self._forget(str(event.data["userId"])) or copied
             if copied or batch[-1].position - self._position >= 500:
                 await self._advance(batch[-1].position)
 
@@ -81,19 +84,38 @@ class FederationOutbox(Service):
             if region is not None:
                 regions.add(region)
         for region in sorted(regions):
-            pause = RETRY_MIN_S
-            while True:
-                try:
-                    await share(self._deps, event.stream_id, region, strict=True)
-                    break
-                except BackendUnavailable:
-                    await asyncio.sleep(pause)
-                    pause = min(RETRY_MAX_S, pause * 2)
-                except HugMoodError as e:
-                    # Refused for good (its copy differs, or a person left): nothing to retry.
-                    log.error("region %s refused %s: %s", region, event.stream_id, e.message)
-                    break
+            await self._until_done(
+                region,
+                event.stream_id,
+                partial(share, self._deps, event.stream_id, region, strict=True),
+            )
         return bool(regions)
+
+    async def _until_done(
+        self, region: str, what: str, attempt: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Try until the region has it: again after a growing pause while it is away, not at
+        all once it refused (its copy differs, or the person left): nothing to retry then."""
+        pause = RETRY_MIN_S
+        while True:
+            try:
+                await attempt()
+                return
+            except BackendUnavailable:
+                await asyncio.sleep(pause)
+                pause = min(RETRY_MAX_S, pause * 2)
+            except HugMoodError as e:
+                log.error("region %s refused %s: %s", region, what, e.message)
+                return
+
+    async def _forget(self, user_id: str) -> bool:
+        """Every other region forgets this region's erased person (those that knew them)."""
+        federation = self._deps.federation
+        assert federation is not None
+        for region in federation.regions():
+            forget = partial(federation.call, region, "forget", {"userId": user_id})
+            await self._until_done(region, "forget", forget)
+        return True
 
     async def _advance(self, position: int) -> None:
         await self._db.apply(
