@@ -498,6 +498,9 @@ async def open_hugmood(
                 # it, it answers the heavier queries itself instead of over the mesh.
                 log.warning("starting without NATS (%s): the mesh is not used by this edge", e)
         insights = Insights(readmodels, bus)
+        endpoint = (
+            FederationEndpoint(deps, bus, boards.snapshot) if federation is not None else None
+        )
         learning, learning_calls = await open_learning(
             settings,
             stack,
@@ -575,6 +578,14 @@ async def open_hugmood(
             services.append(mesh)
             if role is Role.EDGE:
                 reads = edge_reads(settings, mesh, LocalReads(readmodels, boards))
+            if settings.federation_transport == "nats" and endpoint and role is not Role.WORKER:
+                from hugmood.regions.nats_federation import FederationResponder
+
+                # The other regions' calls, answered where `POST /federation` would be.
+                responder = FederationResponder(
+                    mesh.connection, endpoint, region=settings.region, key=settings.federation_key
+                )
+                services.append(responder)
         if edge is not None:
             edge.reads = lambda: reads if reads is not None else LocalReads(readmodels, boards)
             services += edge.services
@@ -605,5 +616,5 @@ async def open_hugmood(
             _service(services, CommunityMoodConsumer),
             _service(services, SimilarMinds),
             edge,
-            FederationEndpoint(deps, bus, boards.snapshot) if federation is not None else None,
+            endpoint,
         )

@@ -150,6 +150,11 @@ class Settings:
     another (friends across a border), at least 32 characters; every region named in
     `HUGMOOD_REGION_URLS` must have the same. Empty: no calls between deployments (regions
     hosted in one process call one another directly)."""
+    federation_transport: str = "http"
+    """How calls between deployments travel: `http` (signed `POST /federation` to the URLs of
+    `HUGMOOD_REGION_URLS`) or `nats` (signed requests on `hugmood.federation.<region>`, every
+    region of the regions file reached by name through this region's NATS, whose servers
+    are joined to the other regions' by a gateway or leaf node; needs `HUGMOOD_NATS_URL`)."""
     directory_url: str = ""
     """The global directory (handle → home region) of a region that is its own deployment:
     a `postgresql://` URL shared by every region. Regions hosted in one process share one
@@ -239,6 +244,12 @@ class Settings:
             raise ConfigError("HUGMOOD_DATABASE_URL must be sqlite, memory or a postgresql:// URL")
         if self.federation_key and len(self.federation_key) < 32:
             raise ConfigError("HUGMOOD_FEDERATION_KEY must be at least 32 random characters")
+        if self.federation_transport not in ("http", "nats"):
+            raise ConfigError("HUGMOOD_FEDERATION_TRANSPORT must be http or nats")
+        if self.federation_transport == "nats" and not (self.federation_key and self.nats_url):
+            raise ConfigError(
+                "HUGMOOD_FEDERATION_TRANSPORT=nats needs HUGMOOD_FEDERATION_KEY and HUGMOOD_NATS_URL"
+            )
         if not self.development and len(self.secret_key) < 32:
             raise ConfigError(
                 "HUGMOOD_SECRET_KEY must be set to at least 32 random characters in production"

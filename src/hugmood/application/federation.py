@@ -159,8 +159,9 @@ async def share(deps: Dependencies, stream_id: str, region: str, *, strict: bool
 
 
 async def take_copy(deps: Dependencies, stream_id: str, wired: list[Any]) -> int:
-    """Append what this region's copy of the stream lacks; the last position written (0:
-    nothing new). The copy here must be the start of the authority's, or it is refused."""
+    """Append what this region's copy of the stream lacks; the position of the copy's last
+    event here, written now or before (for the caller to read it back). The copy here must be
+    the start of the authority's, or it is refused."""
     if not crosses(stream_id) or not isinstance(wired, list):
         raise ValidationFailed("only friendships and hugs are copied between regions")
     events = [_unwire(w) for w in wired]
@@ -174,12 +175,15 @@ async def take_copy(deps: Dependencies, stream_id: str, wired: list[Any]) -> int
             if len(local) > len(events) and [e.event_id for e in local[: len(events)]] == [
                 e.event_id for e in events
             ]:
-                return position  # an older copy, overtaken by a newer one already here
+                # An older copy, overtaken by a newer one already here.
+                return max(position, local[len(events) - 1].position if events else 0)
             log.error("the copy of %s here differs from its authority's", stream_id)
             raise Conflict(f"this region's copy of {stream_id} differs from the authority's")
         new = events[len(local) :]
         if not new:
-            return position
+            # Already here (the other region's outbox may have copied it a moment ago): its
+            # position still, so that whoever asked reads it back once the read models have it.
+            return max(position, local[-1].position if local else 0)
         try:
             result = await deps.store.append(stream_id, new, expected_version=len(local))
         except (ConcurrencyError, DuplicateEventError):

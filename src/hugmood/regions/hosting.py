@@ -110,9 +110,29 @@ def open_federation(
     settings: Settings, geography: Geography, directory: Directory, peers: Mapping[str, Peer]
 ) -> RegionFederation:
     """This region's way to the others: `peers` hosted in this process, and with a federation
-    key, the deployments of `HUGMOOD_REGION_URLS` over HTTP."""
+    key, the deployments of `HUGMOOD_REGION_URLS` over HTTP, or with the NATS transport,
+    every other region of the regions file over NATS (addressed by name: no list to keep)."""
     reachable: dict[str, Peer] = {r: p for r, p in peers.items() if r != settings.region}
-    if settings.federation_key:
+    if settings.federation_key and settings.federation_transport == "nats":
+        from hugmood.regions.nats_federation import NatsLink, NatsPeer
+
+        # A region's URL, where given, is still where its people's requests and its boards'
+        # sockets go.
+        urls = remote_regions(settings, geography, shares_directory=True)
+        link = NatsLink(settings.nats_url, name=f"hugmood federation {settings.region}")
+        for region in geography.regions:
+            if region != settings.region:
+                reachable.setdefault(
+                    region,
+                    NatsPeer(
+                        region,
+                        link,
+                        key=settings.federation_key,
+                        caller=settings.region,
+                        board_url=urls.get(region),
+                    ),
+                )
+    elif settings.federation_key:
         # Given the directory, this region shares it: it may be one hosted behind an edge.
         for region, url in remote_regions(settings, geography, shares_directory=True).items():
             reachable.setdefault(
