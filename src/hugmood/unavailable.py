@@ -8,3 +8,7 @@ from __future__ import annotations
 
 class BackendUnavailable(Exception):
     """A backend could not be reached or refused the work; nothing was acknowledged."""
+
+    shown: str | None = None
+    """What a person may be told instead of the generic "storage is unavailable" (set only
+    for messages written by HugMood, never from a library's error)."""

@@ -236,6 +236,7 @@ async def test_what_a_region_decides_while_the_other_is_away_reaches_it_when_it_
     away = greta.api.attempt(SEND_HUG, i={"to": sam.handle, "hugType": "WARM"})
     assert isinstance(away, GraphQLFailure)
     assert away.errors[0]["extensions"]["code"] == "UNAVAILABLE"
+    assert "another region this needs cannot be reached" in away.errors[0]["message"]
     greta.api("mutation($h: String!) { removeFriend(handle: $h) { status } }", h=sam.handle)
     assert greta.api(FRIENDS)["friendsPresence"] == []
 

@@ -18,6 +18,13 @@ MAX_SKEW_S = 60.0
 class RegionUnreachable(BackendUnavailable):
     """Another region could not be reached; nothing was done there."""
 
+    shown = (
+        "another region this needs cannot be reached right now; nothing was done, please try "
+        "again shortly"
+    )
+    """The same for every cause: the details (a library's error, the other region's words)
+    go to the log, not to the person."""
+
 
 def sign(key: str, region: str, at: str, body: bytes) -> str:
     message = region.encode() + b"\n" + at.encode() + b"\n" + body

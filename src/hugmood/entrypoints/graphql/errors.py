@@ -65,7 +65,9 @@ def map_error(
         extensions.update(getattr(original, "extensions", None) or {})
     elif isinstance(original, BackendUnavailable):
         log.error("storage unavailable: %s", original)
-        message = "HugMood's storage is unavailable right now; please try again shortly"
+        message = (
+            original.shown or "HugMood's storage is unavailable right now; please try again shortly"
+        )
         extensions["code"] = "UNAVAILABLE"
     elif error.path is not None and original is not None:
         # Raised inside a resolver and not one of ours: a bug. Input errors (bad
