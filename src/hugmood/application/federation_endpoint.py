@@ -14,11 +14,8 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
 from hugmood.application.federation import (
     FRIENDSHIP_COMMANDS,
-    MAX_OWNERS,
     abroad,
-    board_to_wire,
     crosses,
-    entry_to_wire,
     federation,
     leaves,
     must_leave,
@@ -27,6 +24,7 @@ from hugmood.application.federation import (
     take_copy,
     wire,
 )
+from hugmood.application.federation_reads import MAX_OWNERS, board_to_wire, entry_to_wire
 from hugmood.application.handlers.boards import load_board
 from hugmood.application.handlers.social import part_close_friends, part_on_boards
 from hugmood.application.messagebus import MessageBus

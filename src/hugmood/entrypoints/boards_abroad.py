@@ -13,7 +13,8 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hugmood.application.federation import abroad, board_region, leaves
+from hugmood.application.federation import abroad, leaves
+from hugmood.application.federation_reads import board_region
 from hugmood.application.queries.identity import authenticate
 from hugmood.boards.auth import Admission, current_role
 from hugmood.boards.pacing import Pacer

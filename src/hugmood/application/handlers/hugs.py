@@ -8,15 +8,8 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext
-from hugmood.application.federation import (
-    abroad,
-    federation,
-    hug_of,
-    hug_settings_abroad,
-    must_leave,
-    share,
-    take_copy,
-)
+from hugmood.application.federation import abroad, federation, hug_of, must_leave, share, take_copy
+from hugmood.application.federation_reads import hug_settings_abroad
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import hugs as hug_rules

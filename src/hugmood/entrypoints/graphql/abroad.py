@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hugmood.application.federation import moods_abroad, profile_abroad
+from hugmood.application.federation_reads import moods_abroad, profile_abroad
 from hugmood.application.queries import social as social_queries
 from hugmood.application.queries.identity import AccountView
 from hugmood.application.queries.moods import MoodEntryView

@@ -12,7 +12,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from hugmood.application.federation import boards_abroad, federation
+from hugmood.application.federation import federation
+from hugmood.application.federation_reads import boards_abroad
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.domain import boards as board_rules

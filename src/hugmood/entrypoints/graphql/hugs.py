@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 
 from hugmood.application.dependencies import Dependencies
-from hugmood.application.federation import messages_abroad
+from hugmood.application.federation_reads import messages_abroad
 from hugmood.application.queries import hugs as hug_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries.identity import AccountView
