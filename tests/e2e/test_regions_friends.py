@@ -83,6 +83,9 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
     befriend(greta, sam)
     assert [f["profile"]["handle"] for f in greta.api(FRIENDS)["friendsPresence"]] == [sam.handle]
     assert [f["profile"]["handle"] for f in sam.api(FRIENDS)["friendsPresence"]] == [greta.handle]
+    # Shown by the name each chose, read from their region (kept there alone).
+    names = "{ friendsPresence { profile { displayName } } }"
+    assert [f["profile"]["displayName"] for f in sam.api(names)["friendsPresence"]] == ["Greta"]
 
     # What each shares with friends is read from the other's region when viewed; notes stay
     # home (both regions' rules: `note = "never"`), the check-in itself crosses.
@@ -110,8 +113,8 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
             greta.handle,
         )
     inbox = sam.api(INBOX)["inbox"]
-    assert [(h["id"], h["message"], h["sender"]["handle"]) for h in inbox] == [
-        (hug_id, eu_hug, greta.handle)
+    assert [(h["id"], h["message"], h["sender"]["displayName"]) for h in inbox] == [
+        (hug_id, eu_hug, "Greta")
     ]
     assert sam.api(SEEN, id=hug_id)["markHugSeen"]["status"] == "SEEN"
     assert [(h["id"], h["status"]) for h in greta.api(SENT)["sentHugs"]] == [(hug_id, "SEEN")]

@@ -68,6 +68,7 @@ class FederationEndpoint:
             "hugMessages": self._hug_messages,
             "profile": self._profile,
             "moods": self._moods,
+            "names": self._names,
             "boards": self._boards,
             "boardMembers": self._board_members,
             "boardSnapshot": self._board_snapshot_for,
@@ -253,6 +254,26 @@ class FederationEndpoint:
         if leaves(self._deps, "bio"):
             shown["bio"] = account.bio
         return shown
+
+    async def _names(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """The names friends here chose, for a friend of theirs in the calling region."""
+        viewer = await self._of(payload["viewerId"], caller)
+        owners = payload["ownerIds"]
+        if not isinstance(owners, list) or len(owners) > MAX_OWNERS:
+            raise ValidationFailed("ownerIds: at most 100")
+        if not leaves(self._deps, "profile"):
+            return {"names": {}}
+        db = self._deps.readmodels
+        friends = set(await social_queries.friend_ids(db, viewer))
+        here = [o for o in owners if isinstance(o, str) and o in friends]
+        accounts = await identity_queries.accounts_by_ids(db, here)
+        return {
+            "names": {
+                user_id: account.display_name
+                for user_id, account in accounts.items()
+                if await abroad(self._deps, user_id) is None
+            }
+        }
 
     async def _moods(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
         viewer = await self._of(payload["viewerId"], caller)

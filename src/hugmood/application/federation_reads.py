@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.federation import abroad, federation
 from hugmood.application.queries.boards import BoardView
+from hugmood.application.queries.identity import AccountView
 from hugmood.application.queries.moods import MoodEntryView
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain.boards import BoardRole
@@ -132,6 +134,34 @@ async def moods_abroad(
         found += [e for e in entries if e.user_id in owners]
     found.sort(key=lambda v: v.recorded_at_ms, reverse=True)
     return found[:limit]
+
+
+async def names_abroad(
+    deps: Dependencies, viewer_id: str, people: dict[str, AccountView]
+) -> dict[str, AccountView]:
+    """`people` with the names friends abroad chose, read from their regions for this view
+    (known here by their handle alone); a region that cannot be reached leaves the handle."""
+    if deps.federation is None:
+        return people
+    by_region: dict[str, list[str]] = {}
+    for user_id in people:
+        region = await abroad(deps, user_id)
+        if region is not None:
+            by_region.setdefault(region, []).append(user_id)
+    named = dict(people)
+    for region, ids in by_region.items():
+        try:
+            answer = await federation(deps).call(
+                region, "names", {"viewerId": viewer_id, "ownerIds": ids[:MAX_OWNERS]}
+            )
+        except BackendUnavailable:
+            continue
+        names = answer.get("names", {})
+        for user_id in ids:
+            name = names.get(user_id) if isinstance(names, dict) else None
+            if isinstance(name, str):
+                named[user_id] = replace(named[user_id], display_name=name)
+    return named
 
 
 async def profile_abroad(deps: Dependencies, viewer_id: str, owner_id: str) -> dict[str, str]:

@@ -119,7 +119,7 @@ class FriendPresenceFeed(Feed):
     async def first(self) -> list[Any]:
         now = await self.context.core.presence.visible(self._friends)
         return list(
-            await presences_of(self.context.core.readmodels, [now[i] for i in self._friends])
+            await presences_of(self.context.core, self.user_id, [now[i] for i in self._friends])
         )
 
     async def translate(self, channel: str, message: Message) -> Any | None:
@@ -131,7 +131,8 @@ class FriendPresenceFeed(Feed):
             return None
         status = PresenceStatus(str(message["status"]))
         view = message.get("view")
-        found = await presences_of(db, [Presence(user_id, status, str(view) if view else None)])
+        present = Presence(user_id, status, str(view) if view else None)
+        found = await presences_of(self.context.core, self.user_id, [present])
         return found[0] if found else None
 
 

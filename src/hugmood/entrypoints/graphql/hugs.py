@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 
 from hugmood.application.dependencies import Dependencies
-from hugmood.application.federation_reads import messages_abroad
+from hugmood.application.federation_reads import messages_abroad, names_abroad
 from hugmood.application.queries import hugs as hug_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries.identity import AccountView
@@ -77,9 +77,12 @@ async def hugs_of(
 ) -> list[Hug]:
     """The hugs as `viewer_id` sees them; the message of one from a friend abroad is read
     from the sender's region (it is never kept in the viewer's)."""
-    people = await identity_queries.accounts_by_ids(
-        db,
-        sorted({v.sender_id for v in views} | {v.recipient_id for v in views}),
+    people = await names_abroad(
+        deps,
+        viewer_id,
+        await identity_queries.accounts_by_ids(
+            db, sorted({v.sender_id for v in views} | {v.recipient_id for v in views})
+        ),
     )
     abroad = await messages_abroad(
         deps,

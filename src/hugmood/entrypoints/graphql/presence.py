@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from hugmood.application.federation_reads import names_abroad
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import social as social_queries
+from hugmood.bootstrap import HugMood
 from hugmood.domain.common import clean_text
 from hugmood.domain.errors import ValidationFailed
 from hugmood.entrypoints.graphql import types as t
@@ -30,8 +32,15 @@ async def friend_ids(db: SqlDatabase, user_id: str) -> list[str]:
     return [c.account.user_id for c in found]
 
 
-async def presences_of(db: SqlDatabase, presences: list[Presence]) -> list[FriendPresence]:
-    people = await identity_queries.accounts_by_ids(db, [p.user_id for p in presences])
+async def presences_of(
+    core: HugMood, viewer_id: str, presences: list[Presence]
+) -> list[FriendPresence]:
+    """As the viewer sees them: friends abroad by the names they chose (`names_abroad`)."""
+    people = await names_abroad(
+        core.deps,
+        viewer_id,
+        await identity_queries.accounts_by_ids(core.readmodels, [p.user_id for p in presences]),
+    )
     return [
         FriendPresence(
             profile=t.Profile.of(people[p.user_id]),
@@ -51,7 +60,7 @@ class PresenceQueries:
         db = info.context.core.readmodels
         ids = await friend_ids(db, me.user_id)
         now = await info.context.core.presence.visible(ids)
-        return await presences_of(db, [now[i] for i in ids])
+        return await presences_of(info.context.core, me.user_id, [now[i] for i in ids])
 
 
 @strawberry.type

@@ -3,6 +3,7 @@ the caller may see them), how the caller stands to someone, entries with their a
 
 from __future__ import annotations
 
+from hugmood.application.federation_reads import names_abroad
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
@@ -16,8 +17,13 @@ from hugmood.entrypoints.graphql.context import Ctx
 async def entries_with_authors(
     ctx: Ctx, views: list[mood_queries.MoodEntryView]
 ) -> list[t.MoodEntry]:
-    authors = await identity_queries.accounts_by_ids(
-        ctx.context.core.readmodels, sorted({v.user_id for v in views})
+    me = await ctx.context.principal()
+    authors = await names_abroad(
+        ctx.context.core.deps,
+        me.user_id,
+        await identity_queries.accounts_by_ids(
+            ctx.context.core.readmodels, sorted({v.user_id for v in views})
+        ),
     )
     return [t.MoodEntry.of(v, authors[v.user_id]) for v in views if v.user_id in authors]
 
