@@ -187,6 +187,17 @@ async def test_a_region_speaks_only_for_its_own_people_and_the_streams_it_decide
             "copy", {"streamId": f"hug-{forged['eventId']}", "events": [hug]}, "us-east"
         )
         assert answer["error"]["code"] == "FORBIDDEN"
+        # A hug from the region that decides it, but malformed (a hug type nobody knows,
+        # a field of the wrong type): refused before it reaches the store.
+        for bad in ({"hugType": "bearhug"}, {"muted": "no"}, {"senderId": 7}):
+            data = {"hugId": forged["eventId"], "senderId": s_, "recipientId": g}
+            data |= {"hugType": "warm", "muted": False} | bad
+            hug = dict(forged, type="HugSent", userId=s_, data=data)
+            answer = await eu.federation(
+                "copy", {"streamId": f"hug-{forged['eventId']}", "events": [hug]}, "us-east"
+            )
+            assert answer["error"]["code"] in ("VALIDATION", "FORBIDDEN"), bad
+        assert await eu.store.read_stream(f"hug-{forged['eventId']}") == []
         # Malformed calls get a clear refusal, never an exception.
         for op, payload in (("nope", {}), ("copy", {"streamId": 3}), ("moods", {"viewerId": s_})):
             assert (await eu.federation(op, payload, "us-east"))["error"]["code"] in (

@@ -20,14 +20,16 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 from hugmood.application.dependencies import Dependencies
+from hugmood.application.eventmapping import EVENT_CLASSES
 from hugmood.application.ports import Federation
 from hugmood.application.streams import load
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain import social
-from hugmood.domain.common import DomainEvent
+from hugmood.domain.common import DomainEvent, camel
 from hugmood.domain.errors import Conflict, Forbidden, ValidationFailed
 from hugmood.domain.regions import ForeignAccountListed, foreign_account_stream
 from hugmood.eventstore.envelope import NewEvent, RecordedEvent, from_epoch_ms, to_epoch_ms
@@ -187,10 +189,32 @@ async def take_copy(deps: Dependencies, stream_id: str, wired: list[Any]) -> int
     raise Conflict(f"{stream_id} kept changing while it was copied; try again")
 
 
+_SHAPES = {"str": str, "UserId": str, "HugId": str, "bool": bool}
+"""What each field of a copied event must hold (the events above use nothing else)."""
+
+
+def _well_formed(event_type: str, data: dict[str, Any]) -> bool:
+    """Every field of the event's class there with its type (a missing message is a hug's
+    copy): what the read models then take from it cannot fail on another region's bytes."""
+    for f in fields(EVENT_CLASSES[event_type]):
+        key = camel(f.name)
+        optional = "None" in str(f.type)
+        value = data.get(key)
+        if value is None and (optional or key == "message"):
+            continue
+        wanted = _SHAPES.get(str(f.type).replace(" | None", ""))
+        if wanted is None or type(value) is not wanted:
+            return False
+    # A hug type this version does not know would fail where the inbox reads it.
+    return event_type != "HugSent" or data["hugType"] in {t.value for t in hug_rules.HugType}
+
+
 def _unwire(w: Any) -> NewEvent:
     try:
         if w["type"] not in COPIED or not isinstance(w["data"], dict):
             raise ValidationFailed(f"a region does not take {w['type']!r} from another")
+        if not _well_formed(w["type"], w["data"]):
+            raise ValidationFailed(f"a malformed {w['type']} from another region")
         metadata = w["metadata"] if isinstance(w["metadata"], dict) else {}
         return NewEvent(
             event_id=uuid.UUID(str(w["eventId"])),
