@@ -32,7 +32,9 @@ async def hug_settings_abroad(
     answer = await federation(deps).call(
         region, "hugAccepts", {"recipientId": recipient_id, "senderId": sender_id}
     )
-    accepted = frozenset(hug_rules.HugType(t) for t in answer.get("acceptedTypes", ()))
+    known = {t.value: t for t in hug_rules.HugType}
+    types = answer.get("acceptedTypes", ())
+    accepted = frozenset(known[t] for t in types if isinstance(t, str) and t in known)
     muted = frozenset({sender_id}) if answer.get("muted") else frozenset()
     return hug_rules.HugSettings(accepted_types=accepted, muted_ids=muted)
 

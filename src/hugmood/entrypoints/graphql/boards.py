@@ -95,18 +95,22 @@ async def _members_abroad(info: Ctx, region: str, board_id: str) -> list[BoardMe
     )
     rows = [m for m in answer.get("members", ()) if isinstance(m, dict)]
     people = await identity_queries.accounts_by_ids(
-        info.context.core.readmodels, [str(m["userId"]) for m in rows]
+        info.context.core.readmodels, [str(m.get("userId")) for m in rows]
     )
-    return [
-        BoardMember(
-            profile=t.Profile.of(people[m["userId"]])
-            if m["userId"] in people
-            else t.Profile.named(str(m["handle"])),
-            role=BoardRole(m["role"]),
-            added_at=t.ms_to_datetime(int(m["addedAtMs"])),
-        )
-        for m in rows
-    ]
+    members = []
+    for m in rows:
+        try:
+            profile = people.get(str(m["userId"]))
+            members.append(
+                BoardMember(
+                    profile=t.Profile.of(profile) if profile else t.Profile.named(str(m["handle"])),
+                    role=BoardRole(m["role"]),
+                    added_at=t.ms_to_datetime(int(m["addedAtMs"])),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # another region's malformed row: not shown
+    return members
 
 
 async def _board(info: Ctx, board_id: str) -> Board:
