@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from hugmood.entrypoints.regional import asked_of_every_region
+from hugmood.entrypoints.routing_hints import asked_of_every_region
 
 
 def request(query: str, **variables: object) -> bytes:
