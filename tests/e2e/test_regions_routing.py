@@ -19,7 +19,15 @@ from tests.e2e.client import LOG_IN, PASSWORD, GraphQLClient, GraphQLFailure, Us
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
 from tests.e2e.test_regions import REGIONS, person
-from tests.e2e.test_signing_in import LINK, at_provider, finish
+from tests.e2e.test_signing_in import (
+    CONFIRM_SETUP,
+    LINK,
+    START_SETUP,
+    at_provider,
+    code_at,
+    complete,
+    finish,
+)
 from tests.mailpush import Inbox, smtp_inbox
 
 __all__ = ["smtp_inbox"]  # a fixture
@@ -193,13 +201,6 @@ def oidc_provider() -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="not yet (issue 18): a social sign-in is started and finished in the default "
-    "region, which verifies the provider's answer but knows only its own people's links; "
-    "finding the region that keeps the link needs the directory and a federation call",
-)
 def test_a_us_person_signs_in_with_another_provider_once_linked(
     start_server: StartServer, oidc_provider: dict[str, str]
 ) -> None:
@@ -216,4 +217,21 @@ def test_a_us_person_signs_in_with_another_provider_once_linked(
     signed_in = finish(server, at_provider(server, subject))
     assert isinstance(signed_in, dict), signed_in
     assert signed_in["finishSocialSignIn"]["account"]["handle"] == sam.handle
-    assert signed_in["finishSocialSignIn"]["token"].startswith("hm_us-east.")
+    token = signed_in["finishSocialSignIn"]["token"]
+    assert token.startswith("hm_us-east.")
+    # The session is the US region's: it works there at once, as a password's would.
+    assert GraphQLClient(server, token)("{ me { handle } }")["me"]["handle"] == sam.handle
+
+    # With a second factor, the provider's sign-in asks for it, and the second step is the
+    # US region's too (its token names Sam, so the edge routes it there).
+    setup = sam.api(START_SETUP)["startAuthenticatorSetup"]
+    sam.api(CONFIRM_SETUP, code=code_at(setup["secret"]))
+    held = finish(server, at_provider(server, subject))
+    assert isinstance(held, GraphQLFailure) and held.code == "MFA_REQUIRED", held
+    second = complete(server, held.extensions["mfaToken"], code=code_at(setup["secret"], 30))
+    assert isinstance(second, dict), second
+    assert second["completeLogIn"]["token"].startswith("hm_us-east.")
+
+    # An identity nobody linked anywhere is still told to link it.
+    nobody = finish(server, at_provider(server, unique("nobody")))
+    assert isinstance(nobody, GraphQLFailure) and nobody.code == "NOT_LINKED", nobody

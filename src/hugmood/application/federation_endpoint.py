@@ -26,6 +26,7 @@ from hugmood.application.federation import (
 )
 from hugmood.application.federation_reads import MAX_OWNERS, board_to_wire, entry_to_wire
 from hugmood.application.handlers.boards import load_board
+from hugmood.application.handlers.identity_oidc import sign_in_here
 from hugmood.application.handlers.social import part_close_friends, part_on_boards
 from hugmood.application.messagebus import MessageBus
 from hugmood.application.queries import boards as board_queries
@@ -73,6 +74,7 @@ class FederationEndpoint:
             "boardMembers": self._board_members,
             "boardSnapshot": self._board_snapshot_for,
             "forget": self._forget,
+            "socialSignIn": self._social_sign_in,
         }
 
     async def __call__(self, op: str, payload: dict[str, Any], caller: str) -> dict[str, Any]:
@@ -345,6 +347,24 @@ class FederationEndpoint:
         if self._board_snapshot is None:
             raise NotFound("this region shows no board content", field="id")
         return {"snapshot": await self._board_snapshot(board_id)}
+
+    async def _social_sign_in(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """A provider sign-in another region verified: a session here if the identity is
+        linked to someone here (their ID token is checked again here, not taken on trust)."""
+        device = payload.get("device")
+        if device is not None and (not isinstance(device, str) or len(device) > 100):
+            raise ValidationFailed("device: at most 100 characters")
+        answer = await sign_in_here(
+            self._deps,
+            self._context(),
+            str(payload["idToken"]),
+            str(payload["nonce"]),
+            device,
+        )
+        position = answer.pop("position", 0)
+        if position:
+            await self._bus.wait_for(position)  # the token works as soon as it is handed over
+        return answer
 
     async def _stream(self, stream_id: str) -> dict[str, Any]:
         region = federation(self._deps).region

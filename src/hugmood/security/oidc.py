@@ -46,6 +46,9 @@ class OidcStart:
 class OidcIdentity:
     issuer: str
     subject: str
+    id_token: str = ""
+    """The provider's signed ID token it came from: the home region of the account linked to
+    this identity checks it again (`verify`) before it starts a session."""
 
     @property
     def key(self) -> str:
@@ -126,6 +129,12 @@ class OidcProvider:
         id_token = response.json().get("id_token")
         if not isinstance(id_token, str):
             raise OidcRefused("the token response has no ID token")
+        return await self.verify(id_token, nonce)
+
+    async def verify(self, id_token: str, nonce: str) -> OidcIdentity:
+        """Who an ID token says signed in, if the provider signed it for this client, with
+        this `nonce`, and it has not expired; `OidcRefused` otherwise."""
+        metadata = await self.metadata()
         published: Any = await _get_json(metadata["jwks_uri"])
         keys = KeySet.import_key_set(published)
         try:
@@ -140,7 +149,7 @@ class OidcProvider:
             ).validate(token.claims)
         except (JoseError, ValueError) as e:
             raise OidcRefused(f"the ID token does not check out: {e}") from e
-        return OidcIdentity(self.issuer, str(token.claims["sub"]))
+        return OidcIdentity(self.issuer, str(token.claims["sub"]), id_token)
 
 
 async def _get_json(url: str) -> dict[str, Any]:

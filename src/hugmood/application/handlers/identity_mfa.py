@@ -15,6 +15,7 @@ from functools import partial
 
 from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import CommandContext, to_new_event
+from hugmood.application.queries.identity import AccountView
 from hugmood.application.results import CommandResult
 from hugmood.application.streams import decide_and_append, load
 from hugmood.domain import identity
@@ -63,6 +64,9 @@ class NewSession:
     expires_at_ms: int
     device_proof: str
     """For the device to keep and send with its next logIn (see `LoginThrottle`)."""
+    account: AccountView | None = None
+    """The account as its home region shows it, when another region started the session (a
+    provider sign-in finished here for someone who lives there); None: read it here."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,9 @@ class SecondFactors:
 
 
 async def session_payload(info: Ctx, session: handlers.NewSession) -> t.SessionPayload:
-    account = await identity_queries.account_by_id(info.context.core.readmodels, session.user_id)
+    account = session.account or await identity_queries.account_by_id(
+        info.context.core.readmodels, session.user_id
+    )
     if account is None:
         raise NotFound("this account does not exist")
     return t.SessionPayload(
