@@ -71,6 +71,9 @@ class RegionalEdge:
     def __init__(
         self, settings: Settings, *, seed_demo: bool = False, announce: Announce | None = None
     ) -> None:
+        # One secret for the regions of this process (in development, the data dir's), so a
+        # link or a second step's token one region issues is good in another hosted here.
+        settings = settings.with_secret()
         self.settings = settings
         self.geography: Geography = open_policies(settings).geography
         self.regions = hosted_regions(settings, self.geography)
