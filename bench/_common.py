@@ -1,5 +1,6 @@
 """Shared helpers for the HugMood benchmarks: result lines, percentiles, a lean HTTP/1.1 client
-on persistent connections, and servers started as subprocesses on free loopback ports.
+on persistent connections, servers started as subprocesses on free loopback ports, and a
+throwaway PostgreSQL schema for the runs that need one.
 """
 
 from __future__ import annotations
@@ -14,14 +15,48 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+import asyncpg
 import orjson
 
 HOST = "127.0.0.1"
+POSTGRES_URL = os.environ.get("HUGMOOD_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+
+
+async def postgres_reachable() -> bool:
+    try:
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+@contextlib.asynccontextmanager
+async def throwaway_schema(prefix: str) -> AsyncIterator[str]:
+    """A PostgreSQL schema name of the run's own, dropped afterwards whatever happened."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        yield schema
+    finally:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
 
 
 def machine_params() -> dict[str, Any]:

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 
 from _common import (
+    POSTGRES_URL,
     HttpConnection,
     emit_latencies,
     graphql,
@@ -33,14 +32,15 @@ from _common import (
     log_in,
     machine_params,
     one_device,
+    postgres_reachable,
     run,
     servers,
+    throwaway_schema,
 )
 
 PASSWORD = "bench-password-1"  # noqa: S105  (a throwaway account on a throwaway server)
 RECORD_MOOD = "mutation($input: RecordMoodInput!) { recordMood(input: $input) { id } }"
 REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle } }"
-POSTGRES_URL = os.environ.get("HUGMOOD_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 
 
 def body() -> bytes:
@@ -117,37 +117,32 @@ async def in_process(workdir: Path, rounds: int, per_round: int, params: dict[st
 
 
 async def remote(workdir: Path, rounds: int, per_round: int, params: dict[str, Any]) -> None:
-    schema = f"bench_regions_{uuid.uuid4().hex[:8]}"
     directory = {"DIRECTORY_URL": POSTGRES_URL}
-    us = hugmood_server(
-        workdir / "us",
-        workdir / "us.log",
-        REGION="us-east",
-        DATABASE_URL=POSTGRES_URL,
-        POSTGRES_SCHEMA=schema,
-        **directory,
-    )
-    with servers(us):
-        await us.wait_ready()
-        edge = hugmood_server(
-            workdir / "edge",
-            workdir / "edge.log",
-            REGIONS="eu-west",
-            REGION="eu-west",
-            REGION_URLS=f"us-east=http://127.0.0.1:{us.port}",
+    async with throwaway_schema("bench_regions") as schema:
+        us = hugmood_server(
+            workdir / "us",
+            workdir / "us.log",
+            REGION="us-east",
+            DATABASE_URL=POSTGRES_URL,
+            POSTGRES_SCHEMA=schema,
             **directory,
         )
-        with servers(edge):
-            await edge.wait_ready()
-            token = await account(edge.port, "US")
-            seen = await take_turns(
-                {"edge": (edge.port, token), "direct": (us.port, token)}, rounds, per_round
+        with servers(us):
+            await us.wait_ready()
+            edge = hugmood_server(
+                workdir / "edge",
+                workdir / "edge.log",
+                REGIONS="eu-west",
+                REGION="eu-west",
+                REGION_URLS=f"us-east=http://127.0.0.1:{us.port}",
+                **directory,
             )
-    conn = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+            with servers(edge):
+                await edge.wait_ready()
+                token = await account(edge.port, "US")
+                seen = await take_turns(
+                    {"edge": (edge.port, token), "direct": (us.port, token)}, rounds, per_round
+                )
     emit_latencies(
         "regions.edge_remote",
         seen["edge"],
@@ -155,15 +150,6 @@ async def remote(workdir: Path, rounds: int, per_round: int, params: dict[str, A
         seen["direct"],
         params | {"regions": "eu-west edge, us-east server", "store": "PostgreSQL"},
     )
-
-
-async def postgres_reachable() -> bool:
-    try:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return False
-    await conn.close()
-    return True
 
 
 async def main(quick: bool) -> None:

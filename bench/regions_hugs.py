@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import tempfile
 import time
 import uuid
@@ -26,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -34,6 +32,7 @@ from websockets.typing import Subprotocol
 
 from _common import (
     HOST,
+    POSTGRES_URL,
     HttpConnection,
     emit_latencies,
     graphql,
@@ -41,8 +40,10 @@ from _common import (
     hugmood_server,
     log_in,
     machine_params,
+    postgres_reachable,
     run,
     servers,
+    throwaway_schema,
 )
 
 BENCH = "regions_hugs"
@@ -53,7 +54,6 @@ SEND_HUG = "mutation($input: SendHugInput!) { sendHug(input: $input) { id } }"
 REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { handle } }"
 REQUEST = "mutation($h: String!) { requestFriendship(handle: $h) { status } }"
 ACCEPT = "mutation($h: String!) { acceptFriendship(handle: $h) { status } }"
-POSTGRES_URL = os.environ.get("HUGMOOD_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 ARRIVAL_TIMEOUT_S = 10.0
 NO_LIMIT = {"HUGS_PER_MINUTE": "1000000"}
 """The hug rate limit would refuse a benchmark's steady sender."""
@@ -221,38 +221,31 @@ async def in_process(workdir: Path, rounds: int, per_round: int, params: dict[st
 
 
 async def remote(workdir: Path, rounds: int, per_round: int, params: dict[str, Any]) -> None:
-    schema = f"bench_regions_hugs_{uuid.uuid4().hex[:8]}"
     shared = {"DIRECTORY_URL": POSTGRES_URL, "FEDERATION_KEY": "k" * 40, **NO_LIMIT}
-    us = hugmood_server(
-        workdir / "us",
-        workdir / "us.log",
-        REGION="us-east",
-        DATABASE_URL=POSTGRES_URL,
-        POSTGRES_SCHEMA=schema,
-        **shared,
-    )
-    edge = hugmood_server(
-        workdir / "eu",
-        workdir / "eu.log",
-        REGIONS="eu-west",
-        REGION="eu-west",
-        REGION_URLS=f"us-east=http://{HOST}:{us.port}",
-        **shared,
-    )
-    # Each region calls the other: both ports are chosen before either starts.
-    us.env["HUGMOOD_REGION_URLS"] = f"eu-west=http://{HOST}:{edge.port}"
-    try:
+    async with throwaway_schema("bench_regions_hugs") as schema:
+        us = hugmood_server(
+            workdir / "us",
+            workdir / "us.log",
+            REGION="us-east",
+            DATABASE_URL=POSTGRES_URL,
+            POSTGRES_SCHEMA=schema,
+            **shared,
+        )
+        edge = hugmood_server(
+            workdir / "eu",
+            workdir / "eu.log",
+            REGIONS="eu-west",
+            REGION="eu-west",
+            REGION_URLS=f"us-east=http://{HOST}:{us.port}",
+            **shared,
+        )
+        # Each region calls the other: both ports are chosen before either starts.
+        us.env["HUGMOOD_REGION_URLS"] = f"eu-west=http://{HOST}:{edge.port}"
         with servers(us):
             await us.wait_ready()
             with servers(edge):
                 await edge.wait_ready()
                 seen = await across_and_within(edge.port, us.port, rounds, per_round)
-    finally:
-        conn = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
     emit_latencies(
         f"{BENCH}.remote",
         seen["across"],
@@ -265,15 +258,6 @@ async def remote(workdir: Path, rounds: int, per_round: int, params: dict[str, A
             "within": "us-east sender at the US server -> us-east recipient",
         },
     )
-
-
-async def postgres_reachable() -> bool:
-    try:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return False
-    await conn.close()
-    return True
 
 
 async def main(quick: bool) -> None:
