@@ -26,11 +26,11 @@ from tests.conftest import POSTGRES_URL, unique
 from tests.e2e.client import PASSWORD, GraphQLFailure, User, befriend, record_mood
 from tests.e2e.conftest import StartServer
 from tests.e2e.server import HugMoodServer
-from tests.e2e.test_boards import CREATE, INVITE
+from tests.e2e.test_boards import CREATE, INVITE, close_code, synced
 from tests.e2e.test_erasure import files_holding
 from tests.e2e.test_regions import HUG_RECEIVED, REGIONS, SEND_HUG, person, region_dir
 from tests.e2e.ws import init, next_data, open_socket, subscribe
-from tests.e2e.yjs import content, items, sticker, synced_doc, until
+from tests.e2e.yjs import content, items, raw_socket, sticker, synced_doc, until
 
 pytestmark = pytest.mark.e2e
 
@@ -273,3 +273,28 @@ async def test_a_person_erased_at_home_is_forgotten_by_their_friends_region(
         None,
     )
     assert sam.api(FEED)["friendsFeed"] == []
+
+
+async def test_a_block_from_abroad_closes_a_board_socket_already_open_across_the_border(
+    start_server: StartServer,
+) -> None:
+    """Sam (US) is on Greta's board (EU) through his own region's socket; he blocks her, in a
+    pair his region decides, so the EU hears of it only through the copy: his socket is closed
+    and the board is gone from his list, and her feed and page show nothing of him."""
+    server = start_server(REGIONS)
+    while True:
+        eu, us = unique("greta"), unique("sam")
+        if user_id_for(us) < user_id_for(eu):
+            break
+    greta, sam = person(server, "greta", "DE", handle=eu), person(server, "sam", "US", handle=us)
+    befriend(greta, sam)
+    board_id = greta.api(CREATE, t="Ours", d="")["createBoard"]["id"]
+    greta.api(INVITE, b=board_id, h=sam.handle, r="EDITOR")
+    async with raw_socket(server, board_id, sam.api.token) as ws:
+        await synced(ws)  # the link to the EU room is open
+        sam.api("mutation($h: String!) { blockUser(handle: $h) { status } }", h=greta.handle)
+        code, _ = await close_code(ws)
+    assert code == 4403
+    assert sam.api("{ boards { id } }")["boards"] == []
+    assert greta.api(FEED)["friendsFeed"] == []
+    assert greta.api(FRIENDS)["friendsPresence"] == []
