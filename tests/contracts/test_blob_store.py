@@ -19,7 +19,7 @@ import pytest
 from hugmood.blobs.files import FileBlobStore
 from hugmood.blobs.memory import InMemoryBlobStore
 from hugmood.blobs.postgres import PostgresBlobStore
-from hugmood.blobs.store import BlobStore, BlobStoreUnavailable, blob_id_of
+from hugmood.blobs.store import BlobStore, BlobStoreUnavailable, NamedBlobStore, blob_id_of
 from tests.conftest import POSTGRES_URL
 
 OpenStore = Callable[[], Awaitable[BlobStore]]
@@ -166,3 +166,14 @@ async def test_postgres_keeps_blobs_in_a_table_of_the_configured_schema(pg_schem
 async def test_an_unreachable_postgres_is_reported_as_unavailable() -> None:
     with pytest.raises(BlobStoreUnavailable):
         await PostgresBlobStore.open("postgresql://postgres@127.0.0.1:1/none", schema="x")
+
+
+async def test_a_blob_moved_from_another_region_keeps_its_id_once(open_store: OpenStore) -> None:
+    store = await open_store()
+    assert isinstance(store, NamedBlobStore)
+    moved_id = blob_id_of(b"the id it had in the other region")
+    assert await store.put_named(moved_id, b"sealed again here") is True
+    assert await store.put_named(moved_id, b"a second run") is False  # nothing overwritten
+    assert await (await open_store()).get(moved_id) == b"sealed again here"
+    with pytest.raises(ValueError, match="not a blob id"):
+        await store.put_named("../escape", b"x")

@@ -72,7 +72,9 @@ class FederationOutbox(Service):
             for event in batch:
                 if crosses(event.stream_id) and "copiedFrom" not in event.metadata:
                     copied = await self._copy(event) or copied
-                elif event.event_type == "UserErased":
+                elif event.event_type == "UserErased" and not event.data.get("movedTo"):
+                    # (One who moved is not forgotten abroad: they live there now, or are
+                    # friends of people there.)
                     copied = await self._forget(str(event.data["userId"])) or copied
             if copied or batch[-1].position - self._position >= 500:
                 await self._advance(batch[-1].position)

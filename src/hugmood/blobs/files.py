@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from hugmood.blobs.store import BLOB_ID, BlobStoreUnavailable, StoredBlob, blob_id_of
+from hugmood.blobs.store import BLOB_ID, BlobStoreUnavailable, StoredBlob, blob_id_of, check_blob_id
 from hugmood.private_files import private_dir
 
 
@@ -32,6 +32,13 @@ class FileBlobStore:
         except OSError as e:
             raise BlobStoreUnavailable(f"cannot store the blob: {e}") from e
         return StoredBlob(blob_id, created)
+
+    async def put_named(self, blob_id: str, data: bytes) -> bool:
+        check_blob_id(blob_id)
+        try:
+            return await asyncio.to_thread(self._write, self.path_of(blob_id), data)
+        except OSError as e:
+            raise BlobStoreUnavailable(f"cannot store the blob: {e}") from e
 
     async def get(self, blob_id: str) -> bytes | None:
         if not BLOB_ID.match(blob_id):

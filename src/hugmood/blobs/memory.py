@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hugmood.blobs.store import StoredBlob, blob_id_of
+from hugmood.blobs.store import StoredBlob, blob_id_of, check_blob_id
 
 
 class InMemoryBlobStore:
@@ -15,6 +15,13 @@ class InMemoryBlobStore:
         if created:
             self._blobs[blob_id] = bytes(data)
         return StoredBlob(blob_id, created)
+
+    async def put_named(self, blob_id: str, data: bytes) -> bool:
+        check_blob_id(blob_id)
+        created = blob_id not in self._blobs
+        if created:
+            self._blobs[blob_id] = bytes(data)
+        return created
 
     async def get(self, blob_id: str) -> bytes | None:
         return self._blobs.get(blob_id)

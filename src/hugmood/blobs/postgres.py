@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from hugmood.blobs.store import BLOB_ID, BlobStoreUnavailable, StoredBlob, blob_id_of
+from hugmood.blobs.store import (
+    BLOB_ID,
+    BlobStoreUnavailable,
+    StoredBlob,
+    blob_id_of,
+    check_blob_id,
+)
 from hugmood.sql.database import DatabaseUnavailable
 from hugmood.sql.migrations import migrate
 from hugmood.sql.postgres import PostgresDatabase
@@ -46,6 +52,19 @@ class PostgresBlobStore:
             )
         )
         return StoredBlob(blob_id, row is not None)
+
+    async def put_named(self, blob_id: str, data: bytes) -> bool:
+        check_blob_id(blob_id)
+        row = await self._run(
+            lambda conn: conn.fetchrow(
+                "INSERT INTO blobs (blob_id, data, size) VALUES ($1, $2, $3)"
+                " ON CONFLICT (blob_id) DO NOTHING RETURNING blob_id",
+                blob_id,
+                data,
+                len(data),
+            )
+        )
+        return row is not None
 
     async def get(self, blob_id: str) -> bytes | None:
         if not BLOB_ID.match(blob_id):

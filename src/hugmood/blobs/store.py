@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from hugmood.domain.common import SHA256_HEX
 from hugmood.unavailable import BackendUnavailable
@@ -26,11 +26,25 @@ def blob_id_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_blob_id(blob_id: str) -> None:
+    if not BLOB_ID.match(blob_id):
+        raise ValueError(f"not a blob id: {blob_id!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class StoredBlob:
     blob_id: str
     created: bool
     """False when the same bytes were already stored (nothing was written)."""
+
+
+@runtime_checkable
+class NamedBlobStore(Protocol):
+    """A backend that can keep bytes under an id they do not hash to: a blob moved from
+    another region keeps its id (events and board content name it), sealed under a new key."""
+
+    async def put_named(self, blob_id: str, data: bytes) -> bool:
+        """Store `data` as `blob_id` unless a blob of that id is there; whether it was stored."""
 
 
 class BlobStore(Protocol):

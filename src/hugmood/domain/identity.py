@@ -278,6 +278,23 @@ class UserErased(DomainEvent):
     """Boards the person owned: their content is destroyed with them."""
     boards_joined: tuple[str, ...] = ()
     """Boards the person was a member of: rewritten without the items they added."""
+    moved_to: str | None = None
+    """Set when the person moved to another region (`hugmood region move`): this region
+    forgets them as it forgets anyone erased, except what their friends here keep — the
+    friendships, the hugs they exchanged, and the person's place on their boards — for the
+    person now lives abroad (decision 0029)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HomeRegionChanged(DomainEvent):
+    """The person's data arrived here from `from_region` (`hugmood region move`): this is
+    their home region now, and `country` their country."""
+
+    EVENT_TYPE = "HomeRegionChanged"
+    user_id: UserId
+    from_region: str
+    home_region: str
+    country: str
 
 
 # --- state and decisions --------------------------------------------------------------------
@@ -319,8 +336,11 @@ def evolve_account(state: Account | None, event: DomainEvent) -> Account | None:
             )
         case PasswordChanged() if state is not None:
             return replace(state, password_hash=event.password_hash)
+        case HomeRegionChanged() if state is not None:
+            return replace(state, home_region=event.home_region, country=event.country)
         case UserErased():
-            # An erased account is gone: it can neither log in nor be found.
+            # An erased account is gone: it can neither log in nor be found (nor can one that
+            # moved away, here).
             return None
     return state
 
@@ -443,4 +463,5 @@ IDENTITY_EVENTS: tuple[type[DomainEvent], ...] = (
     SessionStarted,
     SessionEnded,
     UserErased,
+    HomeRegionChanged,
 )

@@ -13,7 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from hugmood.config import ConfigError, Settings
-from hugmood.entrypoints import cli_help, cli_keys, cli_policy, cli_services, cli_workers
+from hugmood.entrypoints import (
+    cli_help,
+    cli_keys,
+    cli_policy,
+    cli_region,
+    cli_services,
+    cli_workers,
+)
 from hugmood.regions.hosting import hosted_regions, remote_regions
 from hugmood.regions.policy import open_policies
 
@@ -212,6 +219,7 @@ _register_client_commands()
 cli_services.register(app)
 cli_keys.register(app, _settings)
 cli_policy.register(app, _settings)
+cli_region.register(app, _settings)
 cli_workers.register(app, _settings, _listen)
 
 

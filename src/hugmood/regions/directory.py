@@ -6,8 +6,9 @@ region to claim it keeps it.
 
 One SQL database serves every region: a SQLite file beside the regions' folders when they are
 hosted in one process, a PostgreSQL database (`HUGMOOD_DIRECTORY_URL`, with a read replica in
-each region at scale) when each region is a deployment of its own. An entry never changes
-once claimed (a move is a documented migration), so each process keeps what it read.
+each region at scale) when each region is a deployment of its own. An entry changes only
+when its person moves (`hugmood region move`, with the servers stopped), so each process
+keeps what it read.
 """
 
 from __future__ import annotations
@@ -93,6 +94,21 @@ class Directory:
                     user_id,
                 )
             )
+        return listing
+
+    async def move(self, user_id: str, region: str) -> Listing:
+        """Re-home a listing (`hugmood region move`, decision 0029). Processes keep what they
+        read, so a move is made with the servers stopped; it is the one change a listing
+        ever sees."""
+        await self._db.apply(
+            [("UPDATE hm_directory SET region = $2 WHERE user_id = $1", (user_id, region))]
+        )
+        old = self._by_user.pop(user_id, None)
+        if old is not None:
+            self._by_handle.pop(old.handle, None)
+        listing = await self.by_user(user_id)
+        if listing is None:
+            raise LookupError(f"user id {user_id} is not listed")
         return listing
 
     async def listings(self) -> list[Listing]:

@@ -165,13 +165,15 @@ class BoardsProjection:
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
         if event.event_type == "UserErased":
-            # An erased person is forgotten here (`privacy.keys`: their data key is gone).
+            # An erased person is forgotten here (`privacy.keys`: their data key is gone). One
+            # who moved to another region took their boards along and stays a member, from
+            # abroad, of the boards of people here.
             u = event.data["userId"]
+            members = "board_id IN (SELECT board_id FROM rm_boards WHERE owner_id = $1)"
+            if not event.data.get("movedTo"):
+                members = f"user_id = $1 OR {members}"
             return [
-                (
-                    "DELETE FROM rm_board_members WHERE user_id = $1 OR board_id IN (SELECT board_id FROM rm_boards WHERE owner_id = $1)",
-                    (u,),
-                ),
+                (f"DELETE FROM rm_board_members WHERE {members}", (u,)),
                 ("DELETE FROM rm_boards WHERE owner_id = $1", (u,)),
             ]
         d, at = event.data, to_epoch_ms(event.timestamp)

@@ -178,6 +178,8 @@ class HugsProjection:
     migrations: tuple[Migration, ...] = (Migration(1, "tables", HUGS_SCHEMA),)
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased" and event.data.get("movedTo"):
+            return _moved_away(event.data["userId"])
         if event.event_type in ("UserErased", "ForeignAccountErased"):
             # An erased person is forgotten here (`privacy.keys`: their data key is gone), and
             # so is one of another region erased there.
@@ -252,3 +254,19 @@ class HugsProjection:
                     )
                 ]
         return []
+
+
+def _moved_away(u: str) -> list[Statement]:
+    """A person who moved to another region keeps their hugs with the people here, as any
+    friend abroad does: their messages are read from their new region (the copies here were
+    sealed under the key destroyed by the move). Hugs with people of other regions go."""
+    abroad = "SELECT user_id FROM rm_foreign_accounts"
+    return [
+        ("UPDATE rm_hugs SET message = NULL WHERE sender_id = $1", (u,)),
+        (
+            f"DELETE FROM rm_hugs WHERE (sender_id = $1 AND recipient_id IN ({abroad}))"
+            f" OR (recipient_id = $1 AND sender_id IN ({abroad}))",
+            (u,),
+        ),
+        ("DELETE FROM rm_hug_settings WHERE user_id = $1", (u,)),
+    ]

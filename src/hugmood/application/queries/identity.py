@@ -260,6 +260,13 @@ class AccountsProjection:
                         ),
                     )
                 ]
+            case "HomeRegionChanged":
+                return [
+                    (
+                        "UPDATE rm_accounts SET home_region = $2 WHERE user_id = $1",
+                        (d["userId"], d["homeRegion"]),
+                    )
+                ]
             case "ProfileUpdated":
                 return [
                     (
@@ -361,6 +368,7 @@ class ForeignAccountsProjection:
                         (d["userId"], d["handle"], d["region"], to_epoch_ms(event.timestamp)),
                     )
                 ]
-            case "ForeignAccountErased":
+            case "ForeignAccountErased" | "HomeRegionChanged":
+                # Erased abroad, or moved here from abroad: no longer a person of elsewhere.
                 return [("DELETE FROM rm_foreign_accounts WHERE user_id = $1", (d["userId"],))]
         return []

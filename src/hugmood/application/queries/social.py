@@ -198,6 +198,8 @@ class FriendshipsProjection:
     )
 
     def statements(self, event: RecordedEvent) -> list[Statement]:
+        if event.event_type == "UserErased" and event.data.get("movedTo"):
+            return _moved_away(event.data["userId"])
         if event.event_type in ("UserErased", "ForeignAccountErased"):
             # An erased person is forgotten here (`privacy.keys`: their data key is gone), and
             # so is one of another region erased there.
@@ -254,3 +256,26 @@ class FriendshipsProjection:
                     )
                 ]
         return []
+
+
+_ABROAD = "SELECT user_id FROM rm_foreign_accounts"
+
+
+def _moved_away(u: str) -> list[Statement]:
+    """A person who moved to another region stays a friend (and close friend, and blocked or
+    blocking) of the people here, now abroad; their own close-friends list went with them,
+    and what they had with people of other regions is no business of this one."""
+    return [
+        ("DELETE FROM rm_close_friends WHERE owner_id = $1", (u,)),
+        (
+            f"DELETE FROM rm_friendships WHERE (user_id = $1 AND other_id IN ({_ABROAD}))"
+            f" OR (other_id = $1 AND user_id IN ({_ABROAD}))",
+            (u,),
+        ),
+        (
+            f"DELETE FROM rm_blocks WHERE (blocker_id = $1 AND blocked_id IN ({_ABROAD}))"
+            f" OR (blocked_id = $1 AND blocker_id IN ({_ABROAD}))",
+            (u,),
+        ),
+        (f"DELETE FROM rm_close_friends WHERE friend_id = $1 AND owner_id IN ({_ABROAD})", (u,)),
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cryptography.exceptions import InvalidTag
 
-from hugmood.blobs.store import BlobStore, StoredBlob
+from hugmood.blobs.store import BlobStore, NamedBlobStore, StoredBlob
 from hugmood.privacy.keys.datakeys import DataKeyStore
 from hugmood.privacy.keys.errors import SealedDataUnreadable
 
@@ -31,10 +31,19 @@ class SealedBlobStore:
     async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         if owner is None:
             return await self._inner.put(data)
+        return await self._inner.put(await self._seal(data, owner))
+
+    async def _seal(self, data: bytes, owner: str) -> bytes:
         key = await self._keys.for_writing(owner)  # made if new; NotFound once erased
         name = owner.encode()
-        sealed = MAGIC + bytes([len(name)]) + name + key.siv.encrypt(NONCE, data, _aad(name))
-        return await self._inner.put(sealed)
+        return MAGIC + bytes([len(name)]) + name + key.siv.encrypt(NONCE, data, _aad(name))
+
+    async def put_moved(self, blob_id: str, data: bytes, *, owner: str) -> bool:
+        """Keep a blob moved from another region under the id it had there (`hugmood region
+        move`), sealed under its owner's key here; whether it was stored now."""
+        if not isinstance(self._inner, NamedBlobStore):
+            raise TypeError("this blob store cannot keep a blob under a given id")
+        return await self._inner.put_named(blob_id, await self._seal(data, owner))
 
     async def get(self, blob_id: str) -> bytes | None:
         raw = await self._inner.get(blob_id)

@@ -1,0 +1,201 @@
+"""Moving a person to another region (`hugmood region move`, decision 0029), with two regions
+hosted together and their servers stopped: the demo's Alice (eu-west, friends with Bob there
+and Carol in us-east, owner of the board "Our week") moves to the US. Her data is readable
+there and nowhere else, Bob keeps her as a friend abroad with their hugs and board, a rebuild
+of every read model gives the same answers, and a second run changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hugmood.application.eventmapping import CommandContext
+from hugmood.application.federation_reads import messages_abroad
+from hugmood.application.queries.boards import boards_of, members
+from hugmood.application.queries.hugs import inbox, sent_hugs
+from hugmood.application.queries.identity import account_by_handle
+from hugmood.application.queries.moods import mood_entry, mood_photo
+from hugmood.application.queries.social import friend_ids
+from hugmood.bootstrap import HugMood
+from hugmood.domain import hugs as hug_rules
+from hugmood.domain import mood_photos as photos
+from hugmood.domain import moods as mood_rules
+from hugmood.domain.identity import user_id_for
+from hugmood.entrypoints.cli import app
+from hugmood.entrypoints.demo import seed_demo, seed_demo_across
+from tests.e2e.test_board_images import png
+from tests.integration.test_regions_hosting import hosted, two_regions
+
+ALICE, BOB, CAROL = user_id_for("alice"), user_id_for("bob"), user_id_for("carol")
+NOTE = f"canary note {uuid.uuid4()}"
+MESSAGE = f"canary hug {uuid.uuid4()}"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "HUGMOOD_DATA_DIR": str(tmp_path),
+        "HUGMOOD_DATABASE_URL": "sqlite",
+        "HUGMOOD_REGIONS": "eu-west,us-east",
+        "HUGMOOD_REGION": "eu-west",
+    }
+
+
+async def cli(env: dict[str, str], *args: str) -> Any:
+    """The operator's command (in a thread: it runs its own event loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, app, ["region", "move", *args], env=env)
+
+
+async def answers(cores: dict[str, HugMood], entry: str, hug: str) -> dict[str, Any]:
+    """What the people see, region by region, as the read models answer it."""
+    eu, us = cores["eu-west"].readmodels, cores["us-east"].readmodels
+    seen: dict[str, Any] = {}
+    for region, db in (("eu", eu), ("us", us)):
+        account = await account_by_handle(db, "alice")
+        photo = await mood_photo(db, viewer_id=ALICE, entry_id=entry)
+        seen[region] = {
+            "alice": None if account is None else (account.home_region, account.display_name),
+            "entry": await mood_entry(db, viewer_id=ALICE, entry_id=entry),
+            "photo": photo,
+            "boards": [
+                (b.title, b.owner_id) for b in await boards_of(db, ALICE, include_archived=True)
+            ],
+            "bob's boards": [b.title for b in await boards_of(db, BOB, include_archived=True)],
+            "friends of bob": sorted(await friend_ids(db, BOB)),
+            "friends of carol": sorted(await friend_ids(db, CAROL)),
+            "bob's inbox": sorted(
+                (h.hug_id, h.sender_id, h.message)
+                for h in await inbox(db, BOB, unseen_only=False, limit=50)
+            ),
+            "alice sent": sorted(
+                (h.hug_id, h.recipient_id, h.message) for h in await sent_hugs(db, ALICE, limit=50)
+            ),
+        }
+    seen["hug read by bob"] = await messages_abroad(cores["eu-west"].deps, BOB, [(hug, ALICE)])
+    return seen
+
+
+async def test_alice_moves_to_the_us_and_her_friends_keep_her(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = two_regions(tmp_path)
+    entry, hug = str(uuid.uuid4()), str(uuid.uuid4())
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        for core in cores.values():
+            assert await seed_demo(core)
+        await seed_demo_across(cores)
+        eu = cores["eu-west"]
+        here = CommandContext(region="eu-west")
+        await eu.bus.handle(
+            mood_rules.RecordMood(entry, ALICE, "calm", 0.6, note=NOTE, privacy="friends-only"),
+            here,
+        )
+        await eu.bus.handle(photos.AttachMoodPhoto(entry, ALICE, png(), None), here)
+        await eu.bus.handle(hug_rules.SendHug(hug, ALICE, BOB, "warm", MESSAGE), here)
+        before = await answers(cores, entry, hug)
+        image = before["eu"]["photo"].blob_id
+    assert before["eu"]["entry"].note == NOTE and before["us"]["alice"] == ("eu-west", "alice")
+
+    # the servers are stopped: the operator moves her
+    moved = await cli(env, "--handle", "@Alice", "--to", "us-east", "--country", "US")
+    assert moved.exit_code == 0, moved.output
+    assert "moved from eu-west to us-east" in moved.output
+
+    async with AsyncExitStack() as stack:
+        directory, cores = await hosted(stack, settings)
+        for core in cores.values():
+            await core.projections.catch_up_now()
+        listed = await directory.by_handle("alice")
+        assert listed is not None and listed.region == "us-east"
+        after = await answers(cores, entry, hug)
+        eu_keys = cores["eu-west"].deps.data_keys
+        assert eu_keys is not None and await eu_keys.for_reading([ALICE]) == {}
+        us_blob = await cores["us-east"].deps.blobs.get(image)
+        eu_blob = await cores["eu-west"].deps.blobs.get(image)
+        for core in cores.values():
+            await core.projections.rebuild()
+        rebuilt = await answers(cores, entry, hug)
+        board = after["us"]["boards"]
+
+    us, eu_after = after["us"], after["eu"]
+    # in the US: hers, readable, and she is at home there
+    assert us["alice"] == ("us-east", "Alice Martin")
+    assert us["entry"].note == NOTE and us["entry"].user_id == ALICE
+    assert us["photo"] is not None and us_blob == png()
+    assert board == [("Our week", ALICE)]
+    assert (hug, BOB, MESSAGE) in us["alice sent"]
+    assert ALICE in us["friends of carol"]
+    # in the EU: nothing of hers left to read, but Bob keeps her as a friend abroad
+    assert eu_after["alice"] == ("us-east", "alice")
+    assert eu_after["entry"] is None and eu_after["photo"] is None and eu_blob is None
+    assert eu_after["boards"] == [] and eu_after["bob's boards"] == []
+    assert ALICE in eu_after["friends of bob"]
+    assert (hug, ALICE, None) in eu_after["bob's inbox"]  # the message is no longer kept here
+    assert after["hug read by bob"] == {hug: MESSAGE}  # ... but read from her new home
+    assert eu_after["friends of carol"] == []  # two people abroad: none of the EU's business
+    assert rebuilt == after
+
+    again = await cli(env, "--handle", "alice", "--to", "us-east", "--country", "US")
+    assert again.exit_code == 0, again.output
+    assert "already lives in us-east" in again.output
+
+
+async def test_members_of_her_board_are_kept_and_bob_is_a_friend_abroad_in_the_us(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = two_regions(tmp_path)
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        for core in cores.values():
+            assert await seed_demo(core)
+        await seed_demo_across(cores)
+    assert (
+        await cli(env, "--handle", "alice", "--to", "us-east", "--country", "US")
+    ).exit_code == 0
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        us = cores["us-east"]
+        await us.projections.catch_up_now()
+        (board,) = await boards_of(us.readmodels, ALICE, include_archived=True)
+        assert {m.user_id for m in await members(us.readmodels, board.board_id)} >= {ALICE, BOB}
+        bob = await account_by_handle(us.readmodels, "bob")
+        assert bob is not None and bob.home_region == "eu-west"  # known as a person abroad
+        assert BOB in await friend_ids(us.readmodels, ALICE)
+        assert board.title == "Our week" and board.item_count > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--handle", "nobody_here", "--to", "us-east", "--country", "US"], "nobody is listed"),
+        (["--handle", "alice", "--to", "mars", "--country", "US"], "not a region hosted here"),
+        (["--handle", "alice", "--to", "us-east"], "--country"),
+        (["--handle", "alice", "--to", "us-east", "--country", "FR"], "does not serve FR"),
+        (["--handle", "alice", "--to", "us-east", "--country", "XX1"], "country"),
+        (["--handle", "alice", "--to", "eu-west", "--country", "FR"], "lives in eu-west already"),
+    ],
+)
+async def test_a_move_that_cannot_be_made_says_why_and_changes_nothing(
+    env: dict[str, str], tmp_path: Path, args: list[str], said: str
+) -> None:
+    settings = two_regions(tmp_path)
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        for core in cores.values():
+            assert await seed_demo(core)
+        positions = [await core.store.last_position() for core in cores.values()]
+    refused = await cli(env, *args)
+    assert refused.exit_code == 2, refused.output
+    assert said in refused.output and "Traceback" not in refused.output
+    async with AsyncExitStack() as stack:
+        directory, cores = await hosted(stack, settings)
+        assert [await core.store.last_position() for core in cores.values()] == positions
+        listed = await directory.by_handle("alice")
+        assert listed is not None and listed.region == "eu-west"
