@@ -115,8 +115,11 @@ async def test_alice_moves_to_the_us_and_her_friends_keep_her(
         listed = await directory.by_handle("alice")
         assert listed is not None and listed.region == "us-east"
         after = await answers(cores, entry, hug)
-        eu_keys = cores["eu-west"].deps.data_keys
-        assert eu_keys is not None and await eu_keys.for_reading([ALICE]) == {}
+        # her check-in is still in the EU's log (append-only), but under a destroyed key
+        (left, *_) = await cores["eu-west"].store.read_stream(mood_rules.mood_stream(entry))
+        assert left.data["note"] is None and left.data["moodType"] == "calm"
+        (there, *_) = await cores["us-east"].store.read_stream(mood_rules.mood_stream(entry))
+        assert there.data["note"] == NOTE and there.event_id == left.event_id
         us_blob = await cores["us-east"].deps.blobs.get(image)
         eu_blob = await cores["eu-west"].deps.blobs.get(image)
         for core in cores.values():
