@@ -108,19 +108,25 @@ export function Actions({ handle, relationship, onDone }: { handle: string; rela
 /** On or off the close-friends list; nobody is told either way. */
 function CloseFriend({ handle, close, onDone }: { handle: string; close: boolean; onDone: (m: string) => void }) {
   const [error, setError] = useState<string | null>(null);
+  // The box shows the click at once: the list reloads only after the server has answered,
+  // and any render before that must not undo what the person just ticked.
+  const [ticked, setTicked] = useState(close);
+  useEffect(() => setTicked(close), [close]);
   async function toggle(on: boolean) {
     setError(null);
+    setTicked(on);
     try {
       await gql(`mutation($handle: String!) { ${on ? "addCloseFriend" : "removeCloseFriend"}(handle: $handle) { handle } }`, { handle });
       onDone(on ? `@${handle} is now a close friend.` : `@${handle} is no longer a close friend.`);
     } catch (e) {
+      setTicked(!on);
       setError(describe(e));
     }
   }
   return (
     <>
       <label class="inline-check">
-        <input type="checkbox" name="closeFriend" checked={close} onChange={(e) => void toggle(e.currentTarget.checked)} />
+        <input type="checkbox" name="closeFriend" checked={ticked} onChange={(e) => void toggle(e.currentTarget.checked)} />
         Close friend <span class="muted small">(sees check-ins you share with close friends)</span>
       </label>
       <ErrorText error={error} />
