@@ -11,14 +11,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import Settings
 from hugmood.domain import identity as idm
 from hugmood.domain import social
 from hugmood.domain.moods import RecordMood
-from hugmood.edge.warming import Warmer
+from hugmood.edge.warming import UsagePattern, Warmer
+from hugmood.sql.postgres import PostgresDatabase
+from tests.conftest import POSTGRES_URL
 
 PASSWORD = "a good password"
+EDGES_STARTING_AT_ONCE = 4
 
 
 async def until(check: Callable[[], bool], what: str, deadline_s: float = 10.0) -> None:
@@ -89,3 +94,28 @@ async def test_views_are_warmed_before_the_usual_hour_and_dropped_by_events(
         assert await edge.usage.usual_at(8) == sorted(["erased-id", ben])
         await edge.usage.forget_the_erased()
         assert await edge.usage.usual_at(8) == [ben]
+
+
+@pytest.mark.postgres
+async def test_edges_starting_at_once_on_a_fresh_region_each_find_the_usage_table(
+    pg_schema: str,
+) -> None:
+    # Each edge has its own pool, as separate processes would; before the table was created
+    # under the migrations' lock, one of two concurrent `CREATE TABLE IF NOT EXISTS` failed on
+    # PostgreSQL's catalog (UniqueViolation) and took its edge's start-up down with it.
+    pools = [
+        await PostgresDatabase.connect(POSTGRES_URL, schema=pg_schema, min_size=1, max_size=1)
+        for _ in range(EDGES_STARTING_AT_ONCE)
+    ]
+    try:
+        patterns = [UsagePattern(pool) for pool in pools]
+        await asyncio.gather(*(pattern.prepare() for pattern in patterns))
+
+        patterns[0].seen("ann", datetime(2026, 11, 1, 8, 5, tzinfo=UTC))
+        await patterns[0].flush()
+        assert await patterns[-1].usual_at(8, limit=10) == []  # one day is not a habit yet
+        rows = await pools[-1].fetch("SELECT user_id, hour, days FROM edge_usage")
+        assert [tuple(r) for r in rows] == [("ann", 8, 1)]
+    finally:
+        for pool in pools:
+            await pool.close()

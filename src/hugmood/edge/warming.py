@@ -20,6 +20,7 @@ from hugmood.domain.history import Aggregation
 from hugmood.edge.tagged import TaggedCache
 from hugmood.services import Loop, Service
 from hugmood.sql.database import SqlDatabase
+from hugmood.sql.migrations import Migration, apply_migrations
 from hugmood.unavailable import BackendUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,19 @@ LEAD = timedelta(minutes=10)
 MAX_WARMED_PER_HOUR = 2000
 TICK_S = 60.0
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS edge_usage (user_id TEXT NOT NULL, hour INTEGER NOT NULL,"
-    " days INTEGER NOT NULL, PRIMARY KEY (user_id, hour))"
+COMPONENT = "edge:usage"
+MIGRATIONS = (
+    Migration(
+        1,
+        "usage pattern",
+        "CREATE TABLE IF NOT EXISTS edge_usage (user_id TEXT NOT NULL, hour INTEGER NOT NULL,"
+        " days INTEGER NOT NULL, PRIMARY KEY (user_id, hour))",
+    ),
 )
+"""Every edge of a region creates the table in the region's store as it starts, often at the
+same moment as another: on PostgreSQL two concurrent `CREATE TABLE IF NOT EXISTS` can both
+find it absent and one then fails on the catalog's unique index (`pg_type_typname_nsp_index`),
+so it is a migration, applied under `apply_migrations`' advisory lock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +65,13 @@ class UsagePattern:
         self._db = db
         self._seen: set[tuple[str, str, int]] = set()
         self._pending: Counter[tuple[str, int]] = Counter()
+        self._prepared = False
 
     async def prepare(self) -> None:
-        await self._db.apply([(_SCHEMA, [])])
+        """Create the table if no edge did yet (safe while other edges start at once)."""
+        if not self._prepared:
+            await apply_migrations(self._db, COMPONENT, MIGRATIONS)
+            self._prepared = True
 
     def seen(self, user_id: str, at: datetime) -> None:
         key = (user_id, at.date().isoformat(), at.hour)
