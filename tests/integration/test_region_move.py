@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from hugmood.application import region_move
 from hugmood.application.eventmapping import CommandContext
 from hugmood.application.federation_reads import messages_abroad
 from hugmood.application.queries.boards import boards_of, members
@@ -112,6 +113,10 @@ async def test_alice_moves_to_the_us_and_her_friends_keep_her(
         directory, cores = await hosted(stack, settings)
         for core in cores.values():
             await core.projections.catch_up_now()
+            assert not await seed_demo(core)  # as `hugmood serve --demo` does at every start
+        await seed_demo_across(cores)
+        for core in cores.values():
+            await core.projections.catch_up_now()
         listed = await directory.by_handle("alice")
         assert listed is not None and listed.region == "us-east"
         after = await answers(cores, entry, hug)
@@ -202,3 +207,93 @@ async def test_a_move_that_cannot_be_made_says_why_and_changes_nothing(
         assert [await core.store.last_position() for core in cores.values()] == positions
         listed = await directory.by_handle("alice")
         assert listed is not None and listed.region == "eu-west"
+
+
+async def test_a_stream_of_the_same_name_in_the_target_stops_the_move_before_any_write(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Check-in ids are chosen by devices: one in the US may carry the id of one of Alice's.
+    The move must not take the US's for hers (and then forget hers in the EU)."""
+    settings = two_regions(tmp_path)
+    entry = str(uuid.uuid4())
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        for core in cores.values():
+            assert await seed_demo(core)
+        await seed_demo_across(cores)
+        await cores["eu-west"].bus.handle(
+            mood_rules.RecordMood(entry, ALICE, "calm", 0.5, note=NOTE),
+            CommandContext(region="eu-west"),
+        )
+        await cores["us-east"].bus.handle(
+            mood_rules.RecordMood(entry, CAROL, "anxious", 0.5), CommandContext(region="us-east")
+        )
+        positions = [await core.store.last_position() for core in cores.values()]
+    refused = await cli(env, "--handle", "alice", "--to", "us-east", "--country", "US")
+    assert refused.exit_code == 2, refused.output
+    assert f"mood-{entry}" in refused.output and "nothing was moved" in refused.output
+    async with AsyncExitStack() as stack:
+        directory, cores = await hosted(stack, settings)
+        assert [await core.store.last_position() for core in cores.values()] == positions
+        listed = await directory.by_handle("alice")
+        assert listed is not None and listed.region == "eu-west"
+        await cores["eu-west"].projections.catch_up_now()
+        mine = await mood_entry(cores["eu-west"].readmodels, viewer_id=ALICE, entry_id=entry)
+        assert mine is not None and mine.note == NOTE
+
+
+@pytest.mark.parametrize("stop_at", ["half-way through the copy", "after the directory moved"])
+async def test_a_move_stopped_half_way_is_finished_by_running_it_again(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_at: str
+) -> None:
+    settings = two_regions(tmp_path)
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        for core in cores.values():
+            assert await seed_demo(core)
+        await seed_demo_across(cores)
+    copied = 0
+
+    def dies_half_way(*args: Any) -> Any:
+        nonlocal copied
+        copied += 1
+        if copied == 30:
+            raise RuntimeError("the power went out")
+        return moving_one(*args)
+
+    async def dies_after_the_directory(*args: Any) -> None:
+        raise RuntimeError("the power went out")
+
+    moving_one = region_move._moved
+    if stop_at == "half-way through the copy":
+        monkeypatch.setattr(region_move, "_moved", dies_half_way)
+    else:
+        monkeypatch.setattr(region_move, "_record_move", dies_after_the_directory)
+    stopped = await cli(env, "--handle", "alice", "--to", "us-east", "--country", "US")
+    assert stopped.exit_code != 0 and isinstance(stopped.exception, RuntimeError)
+    monkeypatch.undo()
+
+    finished = await cli(env, "--handle", "alice", "--to", "us-east", "--country", "US")
+    assert finished.exit_code == 0, finished.output
+    async with AsyncExitStack() as stack:
+        directory, cores = await hosted(stack, settings)
+        for core in cores.values():
+            await core.projections.catch_up_now()
+        listed = await directory.by_handle("alice")
+        assert listed is not None and listed.region == "us-east"
+        eu, us = cores["eu-west"].readmodels, cores["us-east"].readmodels
+        mine = await mood_history_count(us)
+        assert mine > 20  # every demo check-in of hers, once
+        assert await mood_history_count(eu) == 0
+        assert [b.title for b in await boards_of(us, ALICE, include_archived=True)] == ["Our week"]
+        assert ALICE in await friend_ids(eu, BOB)
+        positions = [await core.store.last_position() for core in cores.values()]
+    assert (await cli(env, "--handle", "alice", "--to", "us-east")).exit_code == 0
+    async with AsyncExitStack() as stack:
+        _, cores = await hosted(stack, settings)
+        assert [await core.store.last_position() for core in cores.values()] == positions
+
+
+async def mood_history_count(db: Any) -> int:
+    row = await db.fetchrow("SELECT count(*) FROM rm_mood_entries WHERE user_id = $1", ALICE)
+    return int(row[0])

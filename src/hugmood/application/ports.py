@@ -123,6 +123,10 @@ class AccountDirectory(Protocol):
         that holds."""
         ...
 
+    async def by_handle(self, handle: str) -> Listed | None:
+        """Where `handle` lives (None: nobody claimed it)."""
+        ...
+
 
 class Federation(Protocol):
     """The other regions, as this one reaches them (`regions.federation`): who lives where,

@@ -26,7 +26,7 @@ from hugmood.application.federation import crosses, note_foreign, parties
 from hugmood.application.streams import load
 from hugmood.domain import identity
 from hugmood.domain.boards import board_doc_stream, board_stream
-from hugmood.domain.errors import NotFound, ValidationFailed
+from hugmood.domain.errors import Conflict, NotFound, ValidationFailed
 from hugmood.domain.identity_mfa import challenge_stream
 from hugmood.domain.identity_oidc import attempt_stream
 from hugmood.domain.password_reset import reset_stream
@@ -110,9 +110,9 @@ async def move_person(
     moved = await moved_to(source.deps, user_id)
     if moved == target.name:
         report.already_moved = True
-    elif listing.region != source.name:
+    elif listing.region not in (source.name, target.name):
         raise ValidationFailed(f"@{handle} lives in {listing.region}, not in {source.name}")
-    elif moved is not None or await _account(source, user_id) is None:
+    elif moved is not None or not await has_account(source.deps, user_id):
         raise NotFound(f"@{handle} has no account in {source.name}")
 
     chosen = await _select(source, user_id)
@@ -128,6 +128,12 @@ async def move_person(
     await _forget_in_source(chosen, source, user_id)
     await note_foreign(source.deps, user_id)
     return report
+
+
+async def has_account(deps: Dependencies, user_id: str) -> bool:
+    """Whether the region keeps the person's account (neither erased nor moved away)."""
+    stream_id = identity.user_stream(UserId(user_id))
+    return (await load(deps.store, stream_id, None, identity.evolve_account)).state is not None
 
 
 async def _account(region: Region, user_id: UserId) -> identity.Account | None:
@@ -199,6 +205,7 @@ async def _copy(
     chosen: _Selection, source: Region, target: Region, user_id: str, report: MoveReport
 ) -> None:
     store = target.deps.store
+    plan = await _plan(chosen, source.name, target)
     # Friends who stay behind become people of another region in the target, before the
     # friendships and hugs that name them arrive there.
     for stream_id, events in chosen.streams.items():
@@ -208,18 +215,9 @@ async def _copy(
                     await note_foreign(target.deps, person)
                     if person not in report.friends_abroad:
                         report.friends_abroad.append(person)
-    for stream_id, events in chosen.streams.items():
-        there = [e.event_id for e in await store.read_stream(stream_id)]
-        ids = [e.event_id for e in events]
-        if ids[: len(there)] != there:
-            if there[: len(ids)] == ids:
-                continue  # the target has all of it, and more (a copy made there since)
-            log.error("the target's copy of %s differs from the source's", stream_id)
-            raise ValidationFailed(f"{target.name}'s copy of {stream_id} differs")
-        if len(there) == len(ids):
-            continue  # all there already
-        new = [_moved(e, source.name, user_id) for e in events[len(there) :]]
-        await store.append(stream_id, new, expected_version=len(there) or NO_STREAM)
+    for stream_id, already in plan.items():
+        new = [_moved(e, source.name, user_id) for e in chosen.streams[stream_id][already:]]
+        await store.append(stream_id, new, expected_version=already or NO_STREAM)
         report.streams += 1
         report.events += len(new)
     blobs = target.deps.blobs
@@ -232,6 +230,30 @@ async def _copy(
         await blobs.put_moved(blob_id, data, owner=owner)
         report.blobs += 1
     report.boards = len(chosen.boards)
+
+
+async def _plan(chosen: _Selection, source: str, target: Region) -> dict[str, int]:
+    """Each stream still to copy, with how many of its events the target has (a copy from
+    an interrupted run of this move, or the target's copy of a friendship or hug): checked
+    for every stream before anything is written, so a move that cannot be made writes
+    nothing. A stream of the same name that is not such a copy (ids are chosen by devices,
+    so another person's may collide) stops the move: nothing of the person's is dropped."""
+    plan: dict[str, int] = {}
+    for stream_id, events in chosen.streams.items():
+        there = await target.deps.store.read_stream(stream_id)
+        ids = [e.event_id for e in events]
+        have = [e.event_id for e in there]
+        ours = crosses(stream_id) or all(e.metadata.get("movedFrom") == source for e in there)
+        if ids[: len(have)] == have[: len(ids)] and ours:
+            if len(have) < len(ids):
+                plan[stream_id] = len(have)
+            continue
+        log.error("%s already has a stream %s that is not this person's", target.name, stream_id)
+        raise Conflict(
+            f"{target.name} already has a stream named {stream_id} holding other events: "
+            "nothing was moved (an operator must look at it first)"
+        )
+    return plan
 
 
 async def source_home(target: Region, user_id: str) -> str | None:
@@ -276,6 +298,7 @@ async def _home_here(source: Region, target: Region, user_id: UserId, country: s
                 timestamp=target.deps.clock.now(),
                 user_id=user_id,
                 data=change.to_data(),
+                metadata={"movedFrom": source.name},
             )
         ],
         expected_version=len(events),

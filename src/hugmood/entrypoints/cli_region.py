@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from hugmood.application.region_move import MoveReport
     from hugmood.bootstrap import HugMood
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the width
 region_app = typer.Typer(help="Operators' work on regions: moving a person to another one.")
 
 
@@ -60,7 +60,7 @@ async def _run_move(
     settings: Settings, handle: str, target: str, country: str | None
 ) -> MoveReport:
     """Open both regions' stores (with no service running) and move the person."""
-    from hugmood.application.region_move import Region, move_person, moved_to
+    from hugmood.application.region_move import Region, has_account, move_person, moved_to
     from hugmood.bootstrap import open_hugmood
     from hugmood.regions.hosting import hosted_regions, open_directory, region_settings
     from hugmood.regions.policy import open_policies
@@ -97,7 +97,12 @@ async def _run_move(
             # Listed there already: a move that stopped half-way is finished from where the
             # person left, and a finished one changes nothing.
             for name in hosted:
-                if name != target and await moved_to((await core(name)).deps, listing.user_id):
+                if name == target:
+                    continue
+                deps = (await core(name)).deps
+                if await moved_to(deps, listing.user_id) or await has_account(
+                    deps, listing.user_id
+                ):
                     source = name
                     break
             else:
@@ -109,7 +114,10 @@ async def _run_move(
             Region(source, (await core(source)).deps),
             Region(target, (await core(target)).deps),
             directory,
-            country=_new_country(geography.region(target).countries, target, handle, country),
+            # (Not asked again of a move the directory already records: it is only finished.)
+            country=""
+            if listing.region == target
+            else _new_country(geography.region(target).countries, target, handle, country),
         )
         for opened in cores.values():  # the read models answer as the servers will
             await opened.projections.catch_up_now()

@@ -138,6 +138,8 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
             await core.bus.handle(hug_rules.MarkHugSeen(hug_id, recipient_id), context)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     words = list(MOODS.values())
+    # Check-in ids of their own in each region: ids are chosen by devices, unique everywhere.
+    entry_ids = random.Random(f"{seed}:{core.settings.region}")
     for user in people:
         user_id = identity.user_id_for(user.handle)
         for day in range(days, 0, -1):
@@ -150,7 +152,7 @@ async def seed_demo(core: HugMood, *, days: int = 30, seed: int = 7) -> bool:
                 at = now - timedelta(days=day, hours=rng.randint(0, 14), minutes=rng.randint(0, 59))
                 await core.bus.handle(
                     moods.RecordMood(
-                        entry_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        entry_id=str(uuid.UUID(int=entry_ids.getrandbits(128), version=4)),
                         user_id=user_id,
                         mood_type=word.word,
                         intensity=round(rng.uniform(0.2, 1.0), 2),
@@ -182,6 +184,14 @@ async def seed_demo_across(cores: Mapping[str, HugMood], *, seed: int = 7) -> No
     every region has seeded its own people: each step taken in the region of whoever acts,
     and only at the first start (a pair already there is left as it is)."""
     home = {u.handle: region for region, core in cores.items() for u in demo_users(core)}
+    for core in cores.values():
+        if core.deps.directory is not None:
+            # Where each lives now: an operator may have moved one (`hugmood region move`).
+            for handle in home:
+                listed = await core.deps.directory.by_handle(handle)
+                if listed is not None and listed.region in cores:
+                    home[handle] = listed.region
+            break
     if len(set(home.values())) < 2:
         return
     seeded: set[str] = set()
