@@ -86,6 +86,8 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
     # Shown by the name each chose, read from their region (kept there alone).
     names = "{ friendsPresence { profile { displayName } } }"
     assert [f["profile"]["displayName"] for f in sam.api(names)["friendsPresence"]] == ["Greta"]
+    listed = "{ connections { profile { displayName } } }"
+    assert [c["profile"]["displayName"] for c in sam.api(listed)["connections"]] == ["Greta"]
 
     # What each shares with friends is read from the other's region when viewed; notes stay
     # home (both regions' rules: `note = "never"`), the check-in itself crosses.

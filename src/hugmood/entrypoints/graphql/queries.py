@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from hugmood.application.federation import abroad
+from hugmood.application.federation_reads import names_abroad
 from hugmood.application.queries import moods as mood_queries
 from hugmood.application.queries import social as social_queries
 from hugmood.application.queries.regional import my_regional_rules
@@ -201,7 +203,10 @@ class Query:
                 "status must be FRIENDS, REQUESTED, INCOMING or BLOCKED", field="status"
             )
         me = await info.context.principal()
-        found = await social_queries.connections(
-            info.context.core.readmodels, me.user_id, status.value
+        core = info.context.core
+        found = await social_queries.connections(core.readmodels, me.user_id, status.value)
+        # Friends abroad by the names they chose, as their regions show them to this viewer.
+        people = await names_abroad(
+            core.deps, me.user_id, {c.account.user_id: c.account for c in found}
         )
-        return [t.Connection.of(c) for c in found]
+        return [t.Connection.of(replace(c, account=people[c.account.user_id])) for c in found]
