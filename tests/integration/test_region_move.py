@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from typer.testing import CliRunner
 
@@ -24,12 +27,14 @@ from hugmood.application.queries.identity import account_by_handle
 from hugmood.application.queries.moods import mood_entry, mood_photo
 from hugmood.application.queries.social import friend_ids
 from hugmood.bootstrap import HugMood
+from hugmood.config import Settings
 from hugmood.domain import hugs as hug_rules
 from hugmood.domain import mood_photos as photos
 from hugmood.domain import moods as mood_rules
 from hugmood.domain.identity import user_id_for
 from hugmood.entrypoints.cli import app
 from hugmood.entrypoints.demo import seed_demo, seed_demo_across
+from tests.conftest import IN_CI, POSTGRES_URL, unique
 from tests.e2e.test_board_images import png
 from tests.integration.test_regions_hosting import hosted, two_regions
 
@@ -82,10 +87,37 @@ async def answers(cores: dict[str, HugMood], entry: str, hug: str) -> dict[str, 
     return seen
 
 
-async def test_alice_moves_to_the_us_and_her_friends_keep_her(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def stores(
+    request: pytest.FixtureRequest, tmp_path: Path, env: dict[str, str]
+) -> AsyncIterator[tuple[Settings, dict[str, str]]]:
+    """Both regions on SQLite files, or each in a PostgreSQL schema of its own."""
     settings = two_regions(tmp_path)
+    if request.param == "sqlite":
+        yield settings, env
+        return
+    try:
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError) as e:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {e} (CI=true)")
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {e}")
+    schema = unique("mv")
+    try:
+        yield (
+            replace(settings, database_url=POSTGRES_URL, postgres_schema=schema),
+            {**env, "HUGMOOD_DATABASE_URL": POSTGRES_URL, "HUGMOOD_POSTGRES_SCHEMA": schema},
+        )
+    finally:
+        for name in (schema, f"{schema}_eu_west", f"{schema}_us_east"):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        await conn.close()
+
+
+async def test_alice_moves_to_the_us_and_her_friends_keep_her(
+    stores: tuple[Settings, dict[str, str]],
+) -> None:
+    settings, env = stores
     entry, hug = str(uuid.uuid4()), str(uuid.uuid4())
     async with AsyncExitStack() as stack:
         _, cores = await hosted(stack, settings)
