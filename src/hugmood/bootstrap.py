@@ -75,7 +75,7 @@ from hugmood.projections.schema import prepare_read_models
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.realtime.memory import InMemoryRealtimeHub
 from hugmood.realtime.presence import PresenceService
-from hugmood.realtime.relay import LiveRelay
+from hugmood.realtime.relay import LiveRelay, friend_moods_abroad
 from hugmood.regions.audit import record_policy_change
 from hugmood.regions.directory import Directory
 from hugmood.regions.federation import Peer
@@ -499,7 +499,14 @@ async def open_hugmood(
                 log.warning("starting without NATS (%s): the mesh is not used by this edge", e)
         insights = Insights(readmodels, bus)
         endpoint = (
-            FederationEndpoint(deps, bus, boards.snapshot) if federation is not None else None
+            FederationEndpoint(
+                deps,
+                bus,
+                boards.snapshot,
+                tell_friend=lambda friend, news: hub.publish(friend_moods_abroad(friend), news),
+            )
+            if federation is not None
+            else None
         )
         learning, learning_calls = await open_learning(
             settings,
@@ -525,7 +532,7 @@ async def open_hugmood(
             SIMILAR_MINDS: SimilarMinds(store, readmodels, consumer(SIMILAR_MINDS).handles),
             INSIGHTS: InsightsService(store, readmodels, insights, progress),
             LEARNING: learning,
-            FEDERATION_OUTBOX: FederationOutbox(deps),
+            FEDERATION_OUTBOX: FederationOutbox(deps, progress),
         }
         if nats is not None:
             # With NATS, the read models hear of new events from the bus (shared by every

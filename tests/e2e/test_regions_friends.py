@@ -41,6 +41,9 @@ SENT = "{ sentHugs { id status recipient { handle } } }"
 SEEN = "mutation($id: ID!) { markHugSeen(id: $id) { status } }"
 FEED = "{ friendsFeed { note moodType author { handle } } }"
 BOARD_SNAPSHOT = "query($b: ID!) { board(id: $b) { snapshot members { profile { handle } } } }"
+FRIEND_MOODS = (
+    "subscription { friendMoodRecorded { id moodType note author { handle displayName } } }"
+)
 PAGE = "query($h: String!) { user(handle: $h) { profile { displayName bio } relationship } }"
 
 
@@ -114,6 +117,22 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
             eu_hug,
             greta.handle,
         )
+    # A check-in across the border arrives live too: announced by its region (ids only) and
+    # read from there, without its note; one kept private is not announced at all.
+    async with open_socket(server) as ws:
+        assert (await init(ws, sam.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "m", FRIEND_MOODS)
+        record_mood(greta, moodType="tired", intensity=0.4, note=eu_note, privacy="PRIVATE")
+        shared = record_mood(
+            greta, moodType="hopeful", intensity=0.7, note=eu_note, privacy="FRIENDS_ONLY"
+        )
+        live = (await next_data(ws, "m"))["friendMoodRecorded"]
+        assert live == {
+            "id": shared["id"],
+            "moodType": "hopeful",
+            "note": None,
+            "author": {"handle": greta.handle, "displayName": "Greta"},
+        }
     inbox = sam.api(INBOX)["inbox"]
     assert [(h["id"], h["message"], h["sender"]["displayName"]) for h in inbox] == [
         (hug_id, eu_hug, "Greta")

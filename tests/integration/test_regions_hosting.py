@@ -4,10 +4,12 @@ share keeps a handle to the region that claimed it first."""
 
 from __future__ import annotations
 
+import uuid
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from hugmood.application.queries.social import friend_ids
 from hugmood.bootstrap import HugMood, open_hugmood
 from hugmood.config import ConfigError, Settings
 from hugmood.domain import identity, social
+from hugmood.domain import moods as mood_rules
 from hugmood.domain.errors import Conflict, WrongRegion
 from hugmood.domain.identity import user_id_for
 from hugmood.entrypoints.demo import DEMO_USERS, seed_demo, seed_demo_across
@@ -198,6 +201,32 @@ async def test_a_region_speaks_only_for_its_own_people_and_the_streams_it_decide
             )
             assert answer["error"]["code"] in ("VALIDATION", "FORBIDDEN"), bad
         assert await eu.store.read_stream(f"hug-{forged['eventId']}") == []
+        # Live news of a check-in, and one check-in read through: only for the caller's own
+        # people, and nothing for strangers.
+        entry = str(uuid.uuid4())
+        await eu.bus.handle(
+            mood_rules.RecordMood(entry, g, "calm", 0.5, note="hers", privacy="friends-only"),
+            here(eu),
+        )
+        for op, call in (
+            ("friendMoodRecorded", {"ownerId": g, "entryId": entry, "friendIds": [s_]}),
+            ("moodEntry", {"viewerId": g, "entryId": entry}),
+        ):
+            assert (await eu.federation(op, call, "us-east"))["error"]["code"] == "FORBIDDEN"
+        read = await eu.federation("moodEntry", {"viewerId": s_, "entryId": entry}, "us-east")
+        assert read == {"result": {"entry": None}}  # Sam is no friend of Greta's
+        assert us.federation is not None
+        news: dict[str, Any] = {"ownerId": g, "entryId": entry, "friendIds": [s_]}
+        told = await us.federation("friendMoodRecorded", news, "eu-west")
+        assert told == {"result": {"told": 0}}
+        wrong: list[dict[str, Any]] = [
+            {"friendIds": "all"},
+            {"friendIds": [s_] * 1001},
+            {"entryId": 7},
+        ]
+        for change in wrong:
+            answer = await us.federation("friendMoodRecorded", news | change, "eu-west")
+            assert answer["error"]["code"] == "VALIDATION", change
         # Malformed calls get a clear refusal, never an exception.
         for op, payload in (("nope", {}), ("copy", {"streamId": 3}), ("moods", {"viewerId": s_})):
             assert (await eu.federation(op, payload, "us-east"))["error"]["code"] in (

@@ -24,7 +24,12 @@ from hugmood.application.federation import (
     take_copy,
     wire,
 )
-from hugmood.application.federation_reads import MAX_OWNERS, board_to_wire, entry_to_wire
+from hugmood.application.federation_reads import (
+    MAX_FRIENDS_TOLD,
+    MAX_OWNERS,
+    board_to_wire,
+    entry_to_wire,
+)
 from hugmood.application.handlers.boards import load_board
 from hugmood.application.handlers.identity_oidc import sign_in_here
 from hugmood.application.handlers.social import part_close_friends, part_on_boards
@@ -57,10 +62,12 @@ class FederationEndpoint:
         deps: Dependencies,
         bus: MessageBus,
         board_snapshot: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
+        tell_friend: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
     ) -> None:
         self._deps = deps
         self._bus = bus
         self._board_snapshot = board_snapshot
+        self._tell_friend = tell_friend
         self._ops: dict[str, Op] = {
             "friendship": self._friendship,
             "copy": self._copy,
@@ -69,6 +76,8 @@ class FederationEndpoint:
             "hugMessages": self._hug_messages,
             "profile": self._profile,
             "moods": self._moods,
+            "moodEntry": self._mood_entry,
+            "friendMoodRecorded": self._friend_mood_recorded,
             "names": self._names,
             "boards": self._boards,
             "boardMembers": self._board_members,
@@ -303,6 +312,46 @@ class FederationEndpoint:
         ]
         entries.sort(key=lambda v: v.recorded_at_ms, reverse=True)
         return {"entries": [entry_to_wire(e) for e in entries[:limit]]}
+
+    async def _mood_entry(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """One check-in of a person here, as far as a friend in the calling region may see it
+        (what a live announcement of it then shows)."""
+        viewer = await self._of(payload["viewerId"], caller)
+        entry_id = payload["entryId"]
+        if not isinstance(entry_id, str) or len(entry_id) > 64:
+            raise ValidationFailed("entryId: an entry's id")
+        db = self._deps.readmodels
+        try:
+            view = await mood_queries.mood_entry(db, viewer_id=viewer, entry_id=entry_id)
+        except ValidationFailed:
+            view = None  # not an id at all: nothing to show
+        if view is None or not leaves(self._deps, "mood_entry"):
+            return {"entry": None}
+        if await abroad(self._deps, view.user_id) is not None:
+            return {"entry": None}  # someone else's region's person: not this one's to show
+        if not leaves(self._deps, "note"):
+            view = replace(view, note=None)
+        return {"entry": entry_to_wire(view)}
+
+    async def _friend_mood_recorded(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """A person of the calling region checked in: their friends here who are connected
+        hear of it now (ids only; the check-in is read from the caller when shown)."""
+        owner = await self._of(payload["ownerId"], caller)
+        entry_id, friends = payload["entryId"], payload["friendIds"]
+        if not isinstance(entry_id, str) or len(entry_id) > 64:
+            raise ValidationFailed("entryId: an entry's id")
+        if not isinstance(friends, list) or len(friends) > MAX_FRIENDS_TOLD:
+            raise ValidationFailed(f"friendIds: at most {MAX_FRIENDS_TOLD}")
+        db = self._deps.readmodels
+        told = 0
+        mine = set(await social_queries.friend_ids(db, owner))
+        for friend in friends:
+            if not isinstance(friend, str) or friend not in mine or self._tell_friend is None:
+                continue  # not a friend of theirs here (any more), or nobody to tell
+            if await abroad(self._deps, friend) is None:
+                await self._tell_friend(friend, {"entryId": entry_id, "ownerId": owner})
+                told += 1
+        return {"told": told}
 
     async def _boards(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
         viewer = await self._of(payload["viewerId"], caller)

@@ -7,6 +7,10 @@ taken from another) to a stream shared with a person abroad is copied to that pe
 region; a region that cannot be reached is tried again, after a growing pause, without
 moving on, so copies arrive in order and none is skipped. A copy is idempotent (by event id),
 so sending one that `share` already delivered changes nothing.
+
+It also tells friends abroad, live, that someone here checked in: the entry's id goes to each
+region where friends who may see it live (who then read it from here, as they read the feed).
+That is a courtesy, tried once and only while it is news: the feed shows the check-in anyway.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from functools import partial
 
 from hugmood.application.consumers import FEDERATION_OUTBOX
 from hugmood.application.dependencies import Dependencies
-from hugmood.application.federation import abroad, crosses, parties, share
+from hugmood.application.federation import abroad, crosses, leaves, parties, share
+from hugmood.application.ports import ReadModelsProgress
+from hugmood.application.queries.social import close_friend_ids, friend_ids
 from hugmood.domain.errors import HugMoodError
 from hugmood.eventstore.envelope import RecordedEvent
 from hugmood.eventstore.subscription import catch_up
@@ -42,14 +48,17 @@ CREATE TABLE IF NOT EXISTS federation_checkpoints (
 )
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 10.0
+NEWS_S = 60.0
+"""A check-in older than this is not announced abroad (after an outage it is no longer news)."""
 
 
 class FederationOutbox(Service):
     name = FEDERATION_OUTBOX
 
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Dependencies, progress: ReadModelsProgress | None = None) -> None:
         super().__init__()
         self._deps = deps
+        self._progress = progress
         self._db = deps.readmodels
         self._position = 0
 
@@ -72,6 +81,8 @@ class FederationOutbox(Service):
             for event in batch:
                 if crosses(event.stream_id) and "copiedFrom" not in event.metadata:
                     copied = await self._copy(event) or copied
+                elif event.event_type == "MoodRecorded" and "copiedFrom" not in event.metadata:
+                    await self._announce_abroad(event)
                 elif event.event_type == "UserErased" and not event.data.get("movedTo"):
                     # (One who moved is not forgotten abroad: they live there now, or are
                     # friends of people there.)
@@ -92,6 +103,34 @@ class FederationOutbox(Service):
                 partial(share, self._deps, event.stream_id, region, strict=True),
             )
         return bool(regions)
+
+    async def _announce_abroad(self, event: RecordedEvent) -> None:
+        """Tell the regions of the owner's friends abroad who may see it that they checked in."""
+        d = event.data
+        privacy = d.get("privacy")
+        age_s = (self._deps.clock.now() - event.timestamp).total_seconds()
+        if privacy == "private" or age_s > NEWS_S or not leaves(self._deps, "mood_entry"):
+            return
+        db = self._deps.readmodels
+        owner = str(d["ownerId"])
+        audience = close_friend_ids if privacy == "close-friends" else friend_ids
+        by_region: dict[str, list[str]] = {}
+        for friend in await audience(db, owner):
+            region = await abroad(self._deps, friend)
+            if region is not None:
+                by_region.setdefault(region, []).append(friend)
+        if not by_region:
+            return
+        if self._progress is not None:
+            await self._progress.wait_for(event.position)  # readable here when they ask
+        federation = self._deps.federation
+        assert federation is not None
+        for region, friends in sorted(by_region.items()):
+            payload = {"ownerId": owner, "entryId": str(d["entryId"]), "friendIds": friends}
+            try:
+                await federation.call(region, "friendMoodRecorded", payload)
+            except (BackendUnavailable, HugMoodError) as e:
+                log.info("friends in %s were not told of a check-in live: %s", region, e)
 
     async def _until_done(
         self, region: str, what: str, attempt: Callable[[], Awaitable[object]]

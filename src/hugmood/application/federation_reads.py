@@ -65,6 +65,8 @@ async def messages_abroad(
 
 MAX_OWNERS = 100
 """Friends of one viewer asked about in one call."""
+MAX_FRIENDS_TOLD = 1000
+"""Friends abroad told of one check-in in one call."""
 
 
 def entry_to_wire(v: MoodEntryView) -> dict[str, Any]:
@@ -136,6 +138,28 @@ async def moods_abroad(
         found += [e for e in entries if e.user_id in owners]
     found.sort(key=lambda v: v.recorded_at_ms, reverse=True)
     return found[:limit]
+
+
+async def mood_abroad(
+    deps: Dependencies, viewer_id: str, owner_id: str, entry_id: str
+) -> MoodEntryView | None:
+    """One check-in of a friend abroad, as their region shows it to `viewer_id` (None: not
+    theirs to see, gone, or their region is away)."""
+    region = await abroad(deps, owner_id)
+    if region is None:
+        return None
+    try:
+        answer = await federation(deps).call(
+            region, "moodEntry", {"viewerId": viewer_id, "entryId": entry_id}
+        )
+        wired = answer.get("entry")
+        entry = entry_from_wire(wired) if wired is not None else None
+    except BackendUnavailable:
+        return None
+    except (KeyError, TypeError, ValueError):
+        log.warning("region %s answered a malformed check-in", region)
+        return None
+    return entry if entry is not None and entry.user_id == owner_id else None
 
 
 async def names_abroad(

@@ -40,6 +40,12 @@ def friend_moods(user_id: str) -> str:
     return f"friend-moods:{user_id}"
 
 
+def friend_moods_abroad(user_id: str) -> str:
+    """Check-ins by a user's friends in other regions, announced by those regions to one
+    process here: on the hub every process shares (`entryId`, `ownerId`)."""
+    return f"friend-moods-abroad:{user_id}"
+
+
 class LiveRelay(LogConsumer):
     """The `live relay` consumer (`application.consumers`): from now on, since what happened
     before a device connected reaches it from the inbox when it subscribes; an event whose

@@ -9,8 +9,12 @@ name from the read models, so privacy is the query layer's, as for every other r
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from hugmood.application.federation_reads import mood_abroad, names_abroad
 from hugmood.application.queries import hugs as hug_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
@@ -23,23 +27,38 @@ from hugmood.entrypoints.graphql.hugs import Hug, HugStatus, hugs_of
 from hugmood.entrypoints.graphql.learning import ModelVersion
 from hugmood.entrypoints.graphql.presence import friend_ids, presences_of
 from hugmood.learning.service import VERSIONS_CHANNEL
-from hugmood.realtime.hub import Message, Presence, PresenceStatus, RealtimeHub
+from hugmood.realtime.hub import (
+    Listening,
+    Message,
+    OnMessage,
+    Presence,
+    PresenceStatus,
+    RealtimeHub,
+)
 from hugmood.realtime.presence import presence_channel
-from hugmood.realtime.relay import friend_moods, hugs_in, hugs_out
+from hugmood.realtime.relay import friend_moods, friend_moods_abroad, hugs_in, hugs_out
 
 
 class Feed:
-    """One subscription's source of events. Subclasses set `hub` and `channels`."""
+    """One subscription's source of events. Subclasses set `hub` and `channels`, and
+    `abroad`: channels on the hub every process shares, where another region's news for the
+    subscriber arrives (it reaches one process of this region, not every one)."""
 
-    __slots__ = ("channels", "context", "hub", "user_id")
+    __slots__ = ("abroad", "channels", "context", "hub", "user_id")
 
     def __init__(
-        self, context: RequestContext, user_id: str, hub: RealtimeHub, channels: list[str]
+        self,
+        context: RequestContext,
+        user_id: str,
+        hub: RealtimeHub,
+        channels: list[str],
+        abroad: list[str] | None = None,
     ) -> None:
         self.context = context
         self.user_id = user_id
         self.hub = hub
         self.channels = channels
+        self.abroad = abroad or []
 
     async def first(self) -> list[Any]:
         """What to show as soon as the subscription starts (after it listens)."""
@@ -137,21 +156,37 @@ class FriendPresenceFeed(Feed):
 
 
 class FriendMoodRecorded(Feed):
-    """`friendMoodRecorded`: friends' new check-ins, only those they share with the caller."""
+    """`friendMoodRecorded`: friends' new check-ins, only those they share with the caller;
+    a friend abroad's read from their region (as the feed reads it), told by that region."""
 
     __slots__ = ()
 
     def __init__(self, context: RequestContext, user_id: str) -> None:
-        super().__init__(context, user_id, context.core.live, [friend_moods(user_id)])
+        super().__init__(
+            context,
+            user_id,
+            context.core.live,
+            [friend_moods(user_id)],
+            abroad=[friend_moods_abroad(user_id)] if context.core.deps.federation else [],
+        )
 
     async def translate(self, channel: str, message: Message) -> Any | None:
-        db = self.context.core.readmodels
-        view = await mood_queries.mood_entry(
-            db, viewer_id=self.user_id, entry_id=str(message["entryId"])
-        )
+        core = self.context.core
+        db = core.readmodels
+        entry_id = str(message["entryId"])
+        if channel in self.abroad:
+            owner = str(message["ownerId"])
+            # Checked at every push, as for presence: still friends, seen from here too.
+            if not is_friend(await social_queries.relationship(db, self.user_id, owner)):
+                return None
+            view = await mood_abroad(core.deps, self.user_id, owner, entry_id)
+        else:
+            view = await mood_queries.mood_entry(db, viewer_id=self.user_id, entry_id=entry_id)
         if view is None:
             return None
-        authors = await identity_queries.accounts_by_ids(db, [view.user_id])
+        authors = await names_abroad(
+            core.deps, self.user_id, await identity_queries.accounts_by_ids(db, [view.user_id])
+        )
         author = authors.get(view.user_id)
         return t.MoodEntry.of(view, author) if author is not None else None
 
@@ -198,3 +233,42 @@ async def open_feed(field: str, context: RequestContext) -> Feed:
         case "modelVersionPublished":
             return ModelVersionPublished(context, me.user_id)
     raise LookupError(f"no subscription named {field!r}")
+
+
+async def listen_to(feed: Feed, on_message: OnMessage) -> Listening:
+    """Hand every live message of the feed to `on_message`: its own hub's and, for a feed
+    that hears from other regions, the shared hub's."""
+    here = await feed.hub.listen(feed.channels, on_message)
+    if not feed.abroad:
+        return here
+    try:
+        there = await feed.context.core.presence.hub.listen(feed.abroad, on_message)
+    except BaseException:
+        await here.close()
+        raise
+    return _Both(here, there)
+
+
+@asynccontextmanager
+async def subscribed(feed: Feed) -> AsyncIterator[AsyncIterator[tuple[str, Message]]]:
+    """`listen_to` as an async iterator (for Strawberry's subscription generators)."""
+    queue: asyncio.Queue[tuple[str, Message]] = asyncio.Queue()
+    listening = await listen_to(feed, lambda channel, message: queue.put_nowait((channel, message)))
+
+    async def messages() -> AsyncIterator[tuple[str, Message]]:
+        while True:
+            yield await queue.get()
+
+    try:
+        yield messages()
+    finally:
+        await listening.close()
+
+
+class _Both:
+    def __init__(self, *listening: Listening) -> None:
+        self._listening = listening
+
+    async def close(self) -> None:
+        for one in self._listening:
+            await one.close()

@@ -15,7 +15,7 @@ import strawberry
 
 from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import Ctx
-from hugmood.entrypoints.graphql.feeds import open_feed
+from hugmood.entrypoints.graphql.feeds import open_feed, subscribed
 from hugmood.entrypoints.graphql.hugs import Hug
 from hugmood.entrypoints.graphql.learning import ModelVersion
 from hugmood.entrypoints.graphql.presence import FriendPresence
@@ -24,7 +24,9 @@ from hugmood.entrypoints.graphql.presence import FriendPresence
 async def _follow(field: str, info: Ctx) -> AsyncGenerator[Any, None]:
     """Run a feed: listen, show what it shows first, then each live message it translates."""
     feed = await open_feed(field, info.context)
-    async with feed.hub.subscribe(feed.channels) as live:
+    # (A feed that also hears from other regions listens on two hubs.)
+    source = subscribed(feed) if feed.abroad else feed.hub.subscribe(feed.channels)
+    async with source as live:
         for payload in await feed.first():
             yield payload
             await feed.shown(payload)

@@ -22,7 +22,7 @@ from starlette.types import Receive, Send
 
 from hugmood.domain.errors import RateLimited, Unauthenticated
 from hugmood.entrypoints.graphql.context import RequestContext
-from hugmood.entrypoints.graphql.feeds import SUBSCRIPTIONS, Feed, open_feed
+from hugmood.entrypoints.graphql.feeds import SUBSCRIPTIONS, Feed, listen_to, open_feed
 from hugmood.entrypoints.graphql.operations import Prepared
 from hugmood.entrypoints.http.caller import bearer_token
 from hugmood.entrypoints.ws.edge import SocketEdge
@@ -211,8 +211,8 @@ class GraphQLSocket:
         feed = await open_feed(prepared.root_field, self.context)
         operation = LiveOperation(op_id, prepared, variables, name, feed)
         self._operations[op_id] = operation
-        operation.listening = await feed.hub.listen(
-            feed.channels, lambda channel, message: self._offer(operation, channel, message)
+        operation.listening = await listen_to(
+            feed, lambda channel, message: self._offer(operation, channel, message)
         )
         self._offer(operation, _FIRST, None)
 
