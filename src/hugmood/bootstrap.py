@@ -37,6 +37,7 @@ from hugmood.application.dependencies import Dependencies
 from hugmood.application.eventmapping import PERSONAL_DATA
 from hugmood.application.federation_endpoint import FederationEndpoint
 from hugmood.application.federation_outbox import FederationOutbox
+from hugmood.application.federation_presence import tell_abroad
 from hugmood.application.handlers.contribution import contributes_at
 from hugmood.application.heavy_reads import HeavyReads, LocalReads
 from hugmood.application.learning_consent import learns_by_default
@@ -74,8 +75,9 @@ from hugmood.projections.runner import ProjectionRunner
 from hugmood.projections.schema import prepare_read_models
 from hugmood.realtime.hub import RealtimeHub
 from hugmood.realtime.memory import InMemoryRealtimeHub
+from hugmood.realtime.news import HubNews
 from hugmood.realtime.presence import PresenceService
-from hugmood.realtime.relay import LiveRelay, friend_moods_abroad
+from hugmood.realtime.relay import LiveRelay
 from hugmood.regions.audit import record_policy_change
 from hugmood.regions.directory import Directory
 from hugmood.regions.federation import Peer
@@ -478,7 +480,12 @@ async def open_hugmood(
             )
             stack.push_async_callback(close_edge, edge)
         bus = edge.bus if edge is not None and edge.bus is not None else MessageBus(deps, progress)
-        presence = PresenceService(hub, readmodels, heartbeat_s=settings.presence_heartbeat_s)
+        presence = PresenceService(
+            hub,
+            readmodels,
+            heartbeat_s=settings.presence_heartbeat_s,
+            also_tell=partial(tell_abroad, deps) if federation is not None else None,
+        )
         deliveries = DeliveryRecorder(bus)
         boards = BoardRooms(
             deps,
@@ -503,7 +510,7 @@ async def open_hugmood(
                 deps,
                 bus,
                 boards.snapshot,
-                tell_friend=lambda friend, news: hub.publish(friend_moods_abroad(friend), news),
+                news=HubNews(hub, presence),
             )
             if federation is not None
             else None

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -44,6 +45,8 @@ BOARD_SNAPSHOT = "query($b: ID!) { board(id: $b) { snapshot members { profile { 
 FRIEND_MOODS = (
     "subscription { friendMoodRecorded { id moodType note author { handle displayName } } }"
 )
+FRIEND_PRESENCE = "subscription { friendPresence { profile { handle displayName } status view } }"
+FRIENDS_NOW = "{ friendsPresence { profile { handle } status view } }"
 PAGE = "query($h: String!) { user(handle: $h) { profile { displayName bio } relationship } }"
 
 
@@ -67,6 +70,11 @@ async def everything_in(server: HugMoodServer, region: str) -> str:
             texts += [orjson.dumps([e.event_type, e.data, e.metadata]) for e in batch]
             position = batch[-1].position
     return b"\n".join(texts).decode()
+
+
+def seen(data: dict[str, Any]) -> tuple[str, str, str, str | None]:
+    p = data["friendPresence"]
+    return p["profile"]["handle"], p["profile"]["displayName"], p["status"], p["view"]
 
 
 def canary(what: str) -> str:
@@ -133,6 +141,21 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
             "note": None,
             "author": {"handle": greta.handle, "displayName": "Greta"},
         }
+    # Whether a friend abroad is around: told live by their region, read from it when asked.
+    async with open_socket(server) as ws:
+        assert (await init(ws, sam.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "p", FRIEND_PRESENCE)
+        assert seen(await next_data(ws, "p")) == (greta.handle, "Greta", "OFFLINE", None)
+        async with open_socket(server) as greta_ws:
+            assert (await init(greta_ws, greta.api.token))["type"] == "connection_ack"
+            assert seen(await next_data(ws, "p")) == (greta.handle, "Greta", "ONLINE", None)
+            await subscribe(greta_ws, "hb", 'mutation { heartbeat(status: AWAY, view: "/feed") }')
+            assert seen(await next_data(ws, "p")) == (greta.handle, "Greta", "AWAY", "/feed")
+            assert [
+                (f["profile"]["handle"], f["status"], f["view"])
+                for f in sam.api(FRIENDS_NOW)["friendsPresence"]
+            ] == [(greta.handle, "AWAY", "/feed")]
+        assert seen(await next_data(ws, "p")) == (greta.handle, "Greta", "OFFLINE", None)
     inbox = sam.api(INBOX)["inbox"]
     assert [(h["id"], h["message"], h["sender"]["displayName"]) for h in inbox] == [
         (hug_id, eu_hug, "Greta")

@@ -211,6 +211,8 @@ async def test_a_region_speaks_only_for_its_own_people_and_the_streams_it_decide
         for op, call in (
             ("friendMoodRecorded", {"ownerId": g, "entryId": entry, "friendIds": [s_]}),
             ("moodEntry", {"viewerId": g, "entryId": entry}),
+            ("friendPresence", {"userId": g, "status": "online", "view": None}),
+            ("presence", {"viewerId": g, "ownerIds": [g]}),
         ):
             assert (await eu.federation(op, call, "us-east"))["error"]["code"] == "FORBIDDEN"
         read = await eu.federation("moodEntry", {"viewerId": s_, "entryId": entry}, "us-east")
@@ -227,6 +229,13 @@ async def test_a_region_speaks_only_for_its_own_people_and_the_streams_it_decide
         for change in wrong:
             answer = await us.federation("friendMoodRecorded", news | change, "eu-west")
             assert answer["error"]["code"] == "VALIDATION", change
+        # Presence: nothing for a stranger, and only a presence's three states.
+        around = await eu.federation("presence", {"viewerId": s_, "ownerIds": [g]}, "us-east")
+        assert around == {"result": {"presence": {}}}
+        for status, view in (("invisible", None), ("online", "x" * 101), ("online", 7)):
+            moved = {"userId": g, "status": status, "view": view}
+            answer = await us.federation("friendPresence", moved, "eu-west")
+            assert answer["error"]["code"] == "VALIDATION", (status, view)
         # Malformed calls get a clear refusal, never an exception.
         for op, payload in (("nope", {}), ("copy", {"streamId": 3}), ("moods", {"viewerId": s_})):
             assert (await eu.federation(op, payload, "us-east"))["error"]["code"] in (

@@ -24,6 +24,7 @@ from hugmood.application.federation import (
     take_copy,
     wire,
 )
+from hugmood.application.federation_presence import presence_wire
 from hugmood.application.federation_reads import (
     MAX_FRIENDS_TOLD,
     MAX_OWNERS,
@@ -34,6 +35,7 @@ from hugmood.application.handlers.boards import load_board
 from hugmood.application.handlers.identity_oidc import sign_in_here
 from hugmood.application.handlers.social import part_close_friends, part_on_boards
 from hugmood.application.messagebus import MessageBus
+from hugmood.application.ports import LiveNews
 from hugmood.application.queries import boards as board_queries
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import moods as mood_queries
@@ -62,12 +64,12 @@ class FederationEndpoint:
         deps: Dependencies,
         bus: MessageBus,
         board_snapshot: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
-        tell_friend: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
+        news: LiveNews | None = None,
     ) -> None:
         self._deps = deps
         self._bus = bus
         self._board_snapshot = board_snapshot
-        self._tell_friend = tell_friend
+        self._news = news
         self._ops: dict[str, Op] = {
             "friendship": self._friendship,
             "copy": self._copy,
@@ -78,6 +80,8 @@ class FederationEndpoint:
             "moods": self._moods,
             "moodEntry": self._mood_entry,
             "friendMoodRecorded": self._friend_mood_recorded,
+            "friendPresence": self._friend_presence,
+            "presence": self._presence,
             "names": self._names,
             "boards": self._boards,
             "boardMembers": self._board_members,
@@ -346,12 +350,45 @@ class FederationEndpoint:
         told = 0
         mine = set(await social_queries.friend_ids(db, owner))
         for friend in friends:
-            if not isinstance(friend, str) or friend not in mine or self._tell_friend is None:
+            if not isinstance(friend, str) or friend not in mine or self._news is None:
                 continue  # not a friend of theirs here (any more), or nobody to tell
             if await abroad(self._deps, friend) is None:
-                await self._tell_friend(friend, {"entryId": entry_id, "ownerId": owner})
+                await self._news.friend_checked_in(friend, owner, entry_id)
                 told += 1
         return {"told": told}
+
+    async def _friend_presence(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """A person of the calling region came, went or stepped away: their friends here who
+        are connected hear of it (what friends may see of it, nothing more)."""
+        person = await self._of(payload["userId"], caller)
+        try:
+            shown = presence_wire(payload["status"], payload.get("view"))
+        except ValueError as e:
+            raise ValidationFailed(str(e)) from None
+        friends = await social_queries.friend_ids(self._deps.readmodels, person)
+        if self._news is None or not friends:
+            return {"told": False}  # nobody here to tell
+        await self._news.presence_changed(person, shown["status"], shown["view"])
+        return {"told": True}
+
+    async def _presence(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
+        """Friends here of a person of the calling region: whether they are around now."""
+        viewer = await self._of(payload["viewerId"], caller)
+        owners = payload["ownerIds"]
+        if not isinstance(owners, list) or len(owners) > MAX_OWNERS:
+            raise ValidationFailed("ownerIds: at most 100")
+        friends = set(await social_queries.friend_ids(self._deps.readmodels, viewer))
+        here = [
+            o
+            for o in owners
+            if isinstance(o, str) and o in friends and await abroad(self._deps, o) is None
+        ]
+        if self._news is None or not here:
+            return {"presence": {}}
+        shown = await self._news.presence_of(here)
+        return {
+            "presence": {u: {"status": status, "view": view} for u, (status, view) in shown.items()}
+        }
 
     async def _boards(self, payload: dict[str, Any], caller: str) -> dict[str, Any]:
         viewer = await self._of(payload["viewerId"], caller)

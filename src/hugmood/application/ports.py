@@ -71,6 +71,19 @@ class ReadModelsProgress(Protocol):
         ...
 
 
+class LiveNews(Protocol):
+    """What another region tells this one's connected people (`realtime.news`): ids and
+    presence only, handed to subscriptions on the hub every process of this region shares."""
+
+    async def friend_checked_in(self, friend_id: str, owner_id: str, entry_id: str) -> None: ...
+
+    async def presence_changed(self, user_id: str, status: str, view: str | None) -> None: ...
+
+    async def presence_of(self, user_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """Each person's presence here as friends may see it: (status, view)."""
+        ...
+
+
 class DataKeys(Protocol):
     """People's data keys (`privacy.keys`): what erasure destroys."""
 

@@ -3,14 +3,15 @@
 Devices refresh themselves with heartbeats; one that vanishes without closing expires after
 two heartbeat intervals, and a sweeper in every process turns expiries into announcements
 (the hub reports each expiry to exactly one process). "Appear offline" is applied here, so
-no path shows such a user online.
+no path shows such a user online. Friends in other regions hear of each change too
+(`also_tell`, from a queue of its own: a slow region never holds up a heartbeat).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from hugmood.application.queries.identity import appearing_offline
 from hugmood.realtime.hub import DeviceRefresh, Presence, PresenceStatus, RealtimeHub
@@ -20,6 +21,11 @@ from hugmood.sql.database import SqlDatabase
 log = logging.getLogger(__name__)
 
 
+AlsoTell = Callable[[str, str, str | None], Awaitable[None]]
+"""Someone else to tell of a person's visible presence: (user id, status, view)."""
+TO_TELL_MAX = 10_000
+
+
 def presence_channel(user_id: str) -> str:
     return f"presence:{user_id}"
 
@@ -27,11 +33,20 @@ def presence_channel(user_id: str) -> str:
 class PresenceService(Service):
     name = "presence"
 
-    def __init__(self, hub: RealtimeHub, readmodels: SqlDatabase, *, heartbeat_s: float) -> None:
+    def __init__(
+        self,
+        hub: RealtimeHub,
+        readmodels: SqlDatabase,
+        *,
+        heartbeat_s: float,
+        also_tell: AlsoTell | None = None,
+    ) -> None:
         super().__init__()
         self.hub = hub
         self.heartbeat_s = heartbeat_s
         self._readmodels = readmodels
+        self._also_tell = also_tell
+        self._to_tell: asyncio.Queue[Presence] = asyncio.Queue(maxsize=TO_TELL_MAX)
 
     @property
     def ttl_s(self) -> float:
@@ -39,7 +54,10 @@ class PresenceService(Service):
         return 2 * self.heartbeat_s
 
     def loops(self) -> Sequence[tuple[str, Loop]]:
-        return [("expiry sweeper", self._sweep)]
+        loops: list[tuple[str, Loop]] = [("expiry sweeper", self._sweep)]
+        if self._also_tell is not None:
+            loops.append(("tell friends abroad", self._tell_abroad))
+        return loops
 
     async def heartbeat(
         self, user_id: str, device_id: str, status: PresenceStatus, view: str | None
@@ -80,6 +98,20 @@ class PresenceService(Service):
         await self.hub.publish(
             presence_channel(user_id), {"status": presence.status.value, "view": presence.view}
         )
+        if self._also_tell is not None:
+            try:
+                self._to_tell.put_nowait(presence)
+            except asyncio.QueueFull:
+                log.warning("friends abroad are behind on presence: a change was not told")
+
+    async def _tell_abroad(self) -> None:
+        assert self._also_tell is not None
+        while True:
+            presence = await self._to_tell.get()
+            try:
+                await self._also_tell(presence.user_id, presence.status.value, presence.view)
+            except Exception:
+                log.exception("friends abroad were not told of a presence change")
 
     async def _raw(self, user_id: str) -> Presence:
         return (await self.hub.presence([user_id]))[user_id]

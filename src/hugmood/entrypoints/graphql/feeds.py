@@ -25,7 +25,7 @@ from hugmood.entrypoints.graphql import types as t
 from hugmood.entrypoints.graphql.context import RequestContext
 from hugmood.entrypoints.graphql.hugs import Hug, HugStatus, hugs_of
 from hugmood.entrypoints.graphql.learning import ModelVersion
-from hugmood.entrypoints.graphql.presence import friend_ids, presences_of
+from hugmood.entrypoints.graphql.presence import friend_ids, presences_of, visible_presence
 from hugmood.learning.service import VERSIONS_CHANNEL
 from hugmood.realtime.hub import (
     Listening,
@@ -136,7 +136,7 @@ class FriendPresenceFeed(Feed):
         self._friends = friends
 
     async def first(self) -> list[Any]:
-        now = await self.context.core.presence.visible(self._friends)
+        now = await visible_presence(self.context.core, self.user_id, self._friends)
         return list(
             await presences_of(self.context.core, self.user_id, [now[i] for i in self._friends])
         )

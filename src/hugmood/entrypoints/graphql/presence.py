@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from hugmood.application.federation_presence import presence_abroad
 from hugmood.application.federation_reads import names_abroad
 from hugmood.application.queries import identity as identity_queries
 from hugmood.application.queries import social as social_queries
@@ -30,6 +31,16 @@ class FriendPresence:
 async def friend_ids(db: SqlDatabase, user_id: str) -> list[str]:
     found = await social_queries.connections(db, user_id, "friends")
     return [c.account.user_id for c in found]
+
+
+async def visible_presence(
+    core: HugMood, viewer_id: str, user_ids: list[str]
+) -> dict[str, Presence]:
+    """Presence now as the viewer may see it: friends abroad's read from their regions."""
+    now = await core.presence.visible(user_ids)
+    for user_id, shown in (await presence_abroad(core.deps, viewer_id, user_ids)).items():
+        now[user_id] = Presence(user_id, PresenceStatus(shown["status"]), shown["view"])
+    return now
 
 
 async def presences_of(
@@ -59,7 +70,7 @@ class PresenceQueries:
         me = await info.context.principal()
         db = info.context.core.readmodels
         ids = await friend_ids(db, me.user_id)
-        now = await info.context.core.presence.visible(ids)
+        now = await visible_presence(info.context.core, me.user_id, ids)
         return await presences_of(info.context.core, me.user_id, [now[i] for i in ids])
 
 
