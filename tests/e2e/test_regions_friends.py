@@ -203,13 +203,25 @@ async def friends_across_the_border(server: HugMoodServer, us_server: HugMoodSer
     for personal in (eu_note, eu_bio, eu_hug, eu_item):
         assert files_holding(us_dir(us_server), personal) == []
 
-    # Unfriended from the US side: both regions see it, and hugs stop.
-    sam.api("mutation($h: String!) { removeFriend(handle: $h) { status } }", h=greta.handle)
-    assert greta.api(FRIENDS)["friendsPresence"] == []
-    refused = greta.api.attempt(SEND_HUG, i={"to": sam.handle, "hugType": "WARM"})
-    assert isinstance(refused, GraphQLFailure)
-    assert refused.errors[0]["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND")
-    assert sam.api(FEED)["friendsFeed"] == []
+    # Unfriended from the US side: both regions see it, and hugs stop; what Sam's socket was
+    # already following from Greta's region stops too.
+    async with open_socket(server) as ws:
+        assert (await init(ws, sam.api.token))["type"] == "connection_ack"
+        await subscribe(ws, "p", FRIEND_PRESENCE)
+        await subscribe(ws, "m", FRIEND_MOODS)
+        assert seen(await next_data(ws, "p"))[2] == "OFFLINE"
+        sam.api("mutation($h: String!) { removeFriend(handle: $h) { status } }", h=greta.handle)
+        assert greta.api(FRIENDS)["friendsPresence"] == []
+        refused = greta.api.attempt(SEND_HUG, i={"to": sam.handle, "hugType": "WARM"})
+        assert isinstance(refused, GraphQLFailure)
+        assert refused.errors[0]["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND")
+        assert sam.api(FEED)["friendsFeed"] == []
+        async with open_socket(server) as greta_ws:
+            assert (await init(greta_ws, greta.api.token))["type"] == "connection_ack"
+            record_mood(greta, moodType="calm", intensity=0.5, privacy="FRIENDS_ONLY")
+            with pytest.raises(TimeoutError):  # neither her presence nor her check-in
+                async with asyncio.timeout(3):
+                    await next_data(ws, "p")
 
 
 def us_dir(server: HugMoodServer) -> Path:
