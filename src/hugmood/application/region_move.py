@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -132,15 +130,12 @@ async def move_person(
 
 async def has_account(deps: Dependencies, user_id: str) -> bool:
     """Whether the region keeps the person's account (neither erased nor moved away)."""
-    stream_id = identity.user_stream(UserId(user_id))
-    return (await load(deps.store, stream_id, None, identity.evolve_account)).state is not None
+    return await _account(deps, UserId(user_id)) is not None
 
 
-async def _account(region: Region, user_id: UserId) -> identity.Account | None:
-    loaded = await load(
-        region.deps.store, identity.user_stream(user_id), None, identity.evolve_account
-    )
-    return loaded.state
+async def _account(deps: Dependencies, user_id: UserId) -> identity.Account | None:
+    stream_id = identity.user_stream(user_id)
+    return (await load(deps.store, stream_id, None, identity.evolve_account)).state
 
 
 async def moved_to(deps: Dependencies, user_id: str) -> str | None:
@@ -157,45 +152,60 @@ async def moved_to(deps: Dependencies, user_id: str) -> str | None:
 
 async def _select(source: Region, user_id: UserId) -> _Selection:
     """The person's own streams, the boards they own (with every generation of their content
-    and their images) and the friendships and hugs they are a party to."""
-    by_stream: dict[str, list[RecordedEvent]] = defaultdict(list)
+    and their images) and the friendships and hugs they are a party to. The log is read once
+    keeping a few facts per stream, then the chosen streams are read: a region's whole log is
+    never held in memory, only the person's part of it."""
+    seen: dict[str, _Stream] = {}
+    boards: set[str] = set()
     position = 0
     while batch := await source.deps.store.read_all(position, limit=1000):
         for event in batch:
-            by_stream[event.stream_id].append(event)
+            stream = seen.get(event.stream_id)
+            if stream is None:
+                stream = seen[event.stream_id] = _Stream(event.position, event.user_id)
+                if event.event_type == "BoardCreated" and event.data.get("ownerId") == user_id:
+                    boards.add(str(event.data["boardId"]))
+            stream.others |= event.user_id not in (None, user_id)
+            stream.party |= user_id in parties(event.stream_id, [event])
         position = batch[-1].position
-    chosen = _Selection()
-    for events in by_stream.values():
-        first = events[0]
-        if first.event_type == "BoardCreated" and first.data.get("ownerId") == user_id:
-            chosen.boards.add(str(first.data["boardId"]))
-    for stream_id, events in sorted(by_stream.items(), key=lambda s: s[1][0].position):
-        if _belongs(stream_id, events, user_id, chosen.boards):
-            chosen.streams[stream_id] = events
+    chosen = _Selection(boards=boards)
+    for stream_id, stream in sorted(seen.items(), key=lambda s: s[1].first_position):
+        if _belongs(stream_id, stream, user_id, boards):
+            chosen.streams[stream_id] = await source.deps.store.read_stream(stream_id)
     for events in chosen.streams.values():
         for event in events:
             data = event.data
             if event.event_type == "MoodPhotoAttached" and data.get("ownerId") == user_id:
                 chosen.blobs[str(data["blobId"])] = user_id
-            elif event.event_type == "BoardImageUploaded" and data.get("boardId") in chosen.boards:
+            elif event.event_type == "BoardImageUploaded" and data.get("boardId") in boards:
                 chosen.blobs[str(data["blobId"])] = str(data["uploadedBy"])
     return chosen
 
 
-def _belongs(
-    stream_id: str, events: Sequence[RecordedEvent], user_id: str, boards: set[str]
-) -> bool:
+@dataclass(slots=True)
+class _Stream:
+    """What the selection keeps of each stream of the source's log."""
+
+    first_position: int
+    first_user: str | None
+    others: bool = False
+    """Someone else wrote to it."""
+    party: bool = False
+    """A friendship or hug of the person's (their id in the pair, or sender or recipient)."""
+
+
+def _belongs(stream_id: str, stream: _Stream, user_id: str, boards: set[str]) -> bool:
     if stream_id.startswith(TRANSIENT) or stream_id.startswith(foreign_account_stream("")):
         return False
     if crosses(stream_id):
-        return user_id in parties(stream_id, events)
+        return stream.party
     if stream_id.startswith(BOARD_STREAMS):
         board_id = stream_id.removeprefix(board_stream("")).removeprefix(board_doc_stream(""))
         return board_id.split("~")[0] in boards
     if user_id in stream_id:
         return True
     # A stream the person started and nobody else wrote to (a check-in and its changes).
-    return events[0].user_id == user_id and all(e.user_id in (None, user_id) for e in events)
+    return stream.first_user == user_id and not stream.others
 
 
 # --- into the target --------------------------------------------------------------------------
@@ -211,7 +221,7 @@ async def _copy(
     for stream_id, events in chosen.streams.items():
         if crosses(stream_id):
             for person in sorted(parties(stream_id, events) - {user_id}):
-                if await source_home(target, person) == source.name:
+                if await _home_of(target, person) == source.name:
                     await note_foreign(target.deps, person)
                     if person not in report.friends_abroad:
                         report.friends_abroad.append(person)
@@ -256,8 +266,9 @@ async def _plan(chosen: _Selection, source: str, target: Region) -> dict[str, in
     return plan
 
 
-async def source_home(target: Region, user_id: str) -> str | None:
-    fed = target.deps.federation
+async def _home_of(region: Region, user_id: str) -> str | None:
+    """Where the directory places someone, as `region` reads it (None: there, or nobody)."""
+    fed = region.deps.federation
     return None if fed is None else await fed.home_of(user_id)
 
 
@@ -284,9 +295,9 @@ def _moved(event: RecordedEvent, source: str, user_id: str) -> NewEvent:
 async def _home_here(source: Region, target: Region, user_id: UserId, country: str) -> None:
     stream_id = identity.user_stream(user_id)
     events = await target.deps.store.read_stream(stream_id)
+    if events and events[-1].event_type == identity.HomeRegionChanged.EVENT_TYPE:
+        return  # recorded by an earlier run
     marker = uuid.uuid5(uuid.NAMESPACE_URL, f"hugmood:moved:{user_id}:{source.name}:{len(events)}")
-    if any(e.event_type == identity.HomeRegionChanged.EVENT_TYPE for e in events[-1:]):
-        return
     change = identity.HomeRegionChanged(user_id, source.name, target.name, country)
     await target.deps.store.append(
         stream_id,
@@ -311,7 +322,7 @@ async def _home_here(source: Region, target: Region, user_id: UserId, country: s
 async def _record_move(source: Region, target: str, user_id: UserId, chosen: _Selection) -> None:
     """The source's `UserErased` with `movedTo`: every consumer there forgets the person."""
     deps = source.deps
-    account = await _account(source, user_id)
+    account = await _account(deps, user_id)
     if account is None:
         raise NotFound("the account went from the source region while it was moved")
     owned = tuple(sorted(chosen.boards))
