@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hugmood.config import ConfigError, Settings
 from hugmood.domain.errors import HugMoodError, NotFound, ValidationFailed
@@ -43,7 +44,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
                 _run_move(settings(), handle.strip().removeprefix("@").lower(), to, country)
             )
         except (ConfigError, HugMoodError) as e:
-            console.print(f"[red]not moved:[/red] {e}")
+            console.print(f"[red]not moved:[/red] {escape(str(e))}")
             raise typer.Exit(2) from None
         if report.already_moved:
             console.print(f"@{report.handle} already lives in {report.target}: nothing to copy.")
