@@ -58,6 +58,18 @@ async def cli(env: dict[str, str], *args: str) -> Any:
     return await asyncio.to_thread(CliRunner().invoke, app, ["region", "move", *args], env=env)
 
 
+async def demo_in_two_regions(
+    stack: AsyncExitStack, settings: Settings, *, across: bool = True
+) -> dict[str, HugMood]:
+    """Both regions hosted, the demo seeded in each (and its friends across the border)."""
+    _, cores = await hosted(stack, settings)
+    for core in cores.values():
+        assert await seed_demo(core)
+    if across:
+        await seed_demo_across(cores)
+    return cores
+
+
 async def answers(cores: dict[str, HugMood], entry: str, hug: str) -> dict[str, Any]:
     """What the people see, region by region, as the read models answer it."""
     eu, us = cores["eu-west"].readmodels, cores["us-east"].readmodels
@@ -120,10 +132,7 @@ async def test_alice_moves_to_the_us_and_her_friends_keep_her(
     settings, env = stores
     entry, hug = str(uuid.uuid4()), str(uuid.uuid4())
     async with AsyncExitStack() as stack:
-        _, cores = await hosted(stack, settings)
-        for core in cores.values():
-            assert await seed_demo(core)
-        await seed_demo_across(cores)
+        cores = await demo_in_two_regions(stack, settings)
         eu = cores["eu-west"]
         here = CommandContext(region="eu-west")
         await eu.bus.handle(
@@ -192,10 +201,7 @@ async def test_members_of_her_board_are_kept_and_bob_is_a_friend_abroad_in_the_u
 ) -> None:
     settings = two_regions(tmp_path)
     async with AsyncExitStack() as stack:
-        _, cores = await hosted(stack, settings)
-        for core in cores.values():
-            assert await seed_demo(core)
-        await seed_demo_across(cores)
+        cores = await demo_in_two_regions(stack, settings)
     assert (
         await cli(env, "--handle", "alice", "--to", "us-east", "--country", "US")
     ).exit_code == 0
@@ -227,9 +233,7 @@ async def test_a_move_that_cannot_be_made_says_why_and_changes_nothing(
 ) -> None:
     settings = two_regions(tmp_path)
     async with AsyncExitStack() as stack:
-        _, cores = await hosted(stack, settings)
-        for core in cores.values():
-            assert await seed_demo(core)
+        cores = await demo_in_two_regions(stack, settings, across=False)
         positions = [await core.store.last_position() for core in cores.values()]
     refused = await cli(env, *args)
     assert refused.exit_code == 2, refused.output
@@ -249,10 +253,7 @@ async def test_a_stream_of_the_same_name_in_the_target_stops_the_move_before_any
     settings = two_regions(tmp_path)
     entry = str(uuid.uuid4())
     async with AsyncExitStack() as stack:
-        _, cores = await hosted(stack, settings)
-        for core in cores.values():
-            assert await seed_demo(core)
-        await seed_demo_across(cores)
+        cores = await demo_in_two_regions(stack, settings)
         await cores["eu-west"].bus.handle(
             mood_rules.RecordMood(entry, ALICE, "calm", 0.5, note=NOTE),
             CommandContext(region="eu-west"),
@@ -280,10 +281,7 @@ async def test_a_move_stopped_half_way_is_finished_by_running_it_again(
 ) -> None:
     settings = two_regions(tmp_path)
     async with AsyncExitStack() as stack:
-        _, cores = await hosted(stack, settings)
-        for core in cores.values():
-            assert await seed_demo(core)
-        await seed_demo_across(cores)
+        cores = await demo_in_two_regions(stack, settings)
     copied = 0
 
     def dies_half_way(*args: Any) -> Any:

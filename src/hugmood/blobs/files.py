@@ -27,11 +27,7 @@ class FileBlobStore:
 
     async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         blob_id = blob_id_of(data)
-        try:
-            created = await asyncio.to_thread(self._write, self.path_of(blob_id), data)
-        except OSError as e:
-            raise BlobStoreUnavailable(f"cannot store the blob: {e}") from e
-        return StoredBlob(blob_id, created)
+        return StoredBlob(blob_id, await self.put_named(blob_id, data))
 
     async def put_named(self, blob_id: str, data: bytes) -> bool:
         check_blob_id(blob_id)

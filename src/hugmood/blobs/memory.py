@@ -11,10 +11,7 @@ class InMemoryBlobStore:
 
     async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         blob_id = blob_id_of(data)
-        created = blob_id not in self._blobs
-        if created:
-            self._blobs[blob_id] = bytes(data)
-        return StoredBlob(blob_id, created)
+        return StoredBlob(blob_id, await self.put_named(blob_id, data))
 
     async def put_named(self, blob_id: str, data: bytes) -> bool:
         check_blob_id(blob_id)

@@ -40,21 +40,12 @@ class PostgresBlobStore:
 
     async def put(self, data: bytes, *, owner: str | None = None) -> StoredBlob:
         blob_id = blob_id_of(data)
-        # Concurrent writers of the same bytes: one inserts, the other sees the conflict and
-        # returns no row; either way the blob is there once the statement has run.
-        row = await self._run(
-            lambda conn: conn.fetchrow(
-                "INSERT INTO blobs (blob_id, data, size) VALUES ($1, $2, $3)"
-                " ON CONFLICT (blob_id) DO NOTHING RETURNING blob_id",
-                blob_id,
-                data,
-                len(data),
-            )
-        )
-        return StoredBlob(blob_id, row is not None)
+        return StoredBlob(blob_id, await self.put_named(blob_id, data))
 
     async def put_named(self, blob_id: str, data: bytes) -> bool:
         check_blob_id(blob_id)
+        # Concurrent writers of the same bytes: one inserts, the other sees the conflict and
+        # returns no row; either way the blob is there once the statement has run.
         row = await self._run(
             lambda conn: conn.fetchrow(
                 "INSERT INTO blobs (blob_id, data, size) VALUES ($1, $2, $3)"
