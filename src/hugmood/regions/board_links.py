@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any, Protocol
 
 import websockets
 from starlette.types import ASGIApp, Message
 from websockets.asyncio.client import ClientConnection
 
-from hugmood.regions.signatures import SIGNATURE_HEADER, RegionUnreachable, sign
+from hugmood.regions.signatures import SIGNATURE_HEADER, RegionUnreachable, signed
 
 USER_HEADER = "x-hugmood-member"
 SCOPE_KEY = "hugmood.federated"
@@ -139,14 +138,13 @@ class WebsocketLink:
     async def open(
         cls, base_url: str, board_id: str, user_id: str, *, key: str, caller: str
     ) -> WebsocketLink:
-        at = f"{time.time():.3f}"
-        signature = sign(key, caller, at, signed_what(board_id, user_id))
+        signature = signed(key, caller, signed_what(board_id, user_id))
         url = "ws" + base_url.rstrip("/").removeprefix("http") + board_path(board_id)
         try:
             connection = await websockets.connect(
                 url,
                 additional_headers=[
-                    (SIGNATURE_HEADER, f"{caller}:{at}:{signature}"),
+                    (SIGNATURE_HEADER, signature),
                     (USER_HEADER, user_id),
                 ],
                 open_timeout=10,

@@ -11,7 +11,6 @@ be reached is `RegionUnreachable`, a `BackendUnavailable` (UNAVAILABLE: nothing 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,9 +21,9 @@ from starlette.types import ASGIApp
 from hugmood.domain import errors
 from hugmood.regions.board_links import BoardLink, InProcessLink, WebsocketLink, local_scope
 from hugmood.regions.directory import Directory
-from hugmood.regions.signatures import SIGNATURE_HEADER, RegionUnreachable, sign, verify
+from hugmood.regions.signatures import SIGNATURE_HEADER, RegionUnreachable, sign, signed, verify
 
-__all__ = ["SIGNATURE_HEADER", "RegionUnreachable", "sign", "verify"]
+__all__ = ["SIGNATURE_HEADER", "RegionUnreachable", "sign", "signed", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +104,7 @@ class HttpPeer:
 
     async def call(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = orjson.dumps({"op": op, "payload": payload})
-        at = f"{time.time():.3f}"
-        header = f"{self._caller}:{at}:{sign(self._key, self._caller, at, body)}"
+        header = signed(self._key, self._caller, body)
         try:
             response = await self._client.post(
                 self._url,

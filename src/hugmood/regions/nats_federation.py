@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 import nats.errors
@@ -20,7 +19,7 @@ from hugmood.regions.federation import (
     SIGNATURE_HEADER,
     Endpoint,
     RegionUnreachable,
-    sign,
+    signed,
     unwrap,
     verify,
 )
@@ -53,8 +52,7 @@ def federation_subject(region: str) -> str:
 
 def reply_signature(key: str, region: str, call_signature: str, body: bytes) -> str:
     """The answering region's signature over its answer and the call it answers."""
-    at = f"{time.time():.3f}"
-    return f"{region}:{at}:{sign(key, region, at, _answered(call_signature, body))}"
+    return signed(key, region, _answered(call_signature, body))
 
 
 def _answered(call_signature: str, body: bytes) -> bytes:
@@ -125,8 +123,7 @@ class NatsPeer:
 
     async def call(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = orjson.dumps({"op": op, "payload": payload})
-        at = f"{time.time():.3f}"
-        signature = f"{self._caller}:{at}:{sign(self._key, self._caller, at, body)}"
+        signature = signed(self._key, self._caller, body)
         try:
             nc = await self._link.client()
         except BackendUnavailable as e:
